@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what hubstats needs to build, test and run, from Debian 12 packages.
+# Does nothing when everything is there; otherwise needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config ccache
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
+  libabsl-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
+  redis-server redis-tools
+  python3 python3-grpcio python3-protobuf python3-pandas python3-numpy python3-matplotlib
+  python3-pytest
+)
+# Node.js (any vendor) for the Node client; Debian's when none is installed.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  run_as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  run_as_root=(sudo)
+else
+  echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
+  exit 1
+fi
+"${run_as_root[@]}" apt-get update
+DEBIAN_FRONTEND=noninteractive "${run_as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"

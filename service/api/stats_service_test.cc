@@ -1,0 +1,127 @@
+// Service logic on the in-memory store: validation, partial batches, query arguments.
+#include "api/stats_service.h"
+
+#include "core/field_error.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "store/memory_store.h"
+
+namespace hubstats {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+
+const absl::Time kNow = absl::FromUnixSeconds(1726833600);  // 2024-09-20T12:00:00Z
+
+class StatsServiceTest : public ::testing::Test {
+ protected:
+  MemoryStore store_{4};
+  StatsService service_{store_, TaskTable::BuiltIn()};
+};
+
+TEST_F(StatsServiceTest, ValidEventsOfABatchCountOnceAndBadOnesAreListed) {
+  const std::vector<RawEvent> events = {
+      {.model_id = "org/a", .count = 5},
+      {.model_id = "bad id", .count = 5},
+      {.model_id = "org/a", .timestamp_seconds = 1000, .count = 1},
+      {.model_id = "org/b"},
+      {.model_id = "org/b", .count = 0},
+  };
+  absl::StatusOr<IngestOutcome> outcome = service_.Ingest(events, kNow);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->accepted, 2);
+  EXPECT_EQ(outcome->rejected, 3);
+  EXPECT_EQ(outcome->accepted_downloads, 6);
+  EXPECT_THAT(outcome->rejections,
+              ElementsAre(Field(&ItemRejection::index, 1), Field(&ItemRejection::index, 2),
+                          Field(&ItemRejection::index, 4)));
+  EXPECT_EQ(outcome->rejections[0].field, "model_id");
+  EXPECT_EQ(outcome->rejections[1].field, "timestamp");
+  EXPECT_EQ(outcome->rejections[2].field, "count");
+  EXPECT_THAT(outcome->rejections[2].reason, HasSubstr("between 1 and 1000000000"));
+
+  absl::StatusOr<Population> totals = service_.GetTotals({});
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->total_downloads, 6);
+  // No timestamp: the day the batch was received.
+  EXPECT_EQ(totals->first_day, Day::FromTime(kNow));
+}
+
+TEST_F(StatsServiceTest, OversizedBatchIsRefusedWhole) {
+  std::vector<RawEvent> events(kMaxBatchItems + 1, RawEvent{.model_id = "a/b"});
+  absl::StatusOr<IngestOutcome> outcome = service_.Ingest(events, kNow);
+  EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(outcome.status()), "events");
+  EXPECT_EQ(service_.GetTotals({})->total_downloads, 0);
+}
+
+TEST_F(StatsServiceTest, UpsertValidatesAndLastRecordWins) {
+  absl::StatusOr<UpsertOutcome> outcome = service_.UpsertModels({
+      {.model_id = "org/a", .pipeline_tag = "fill-mask"},
+      {.model_id = "org/a", .pipeline_tag = "image-classification"},
+      {.model_id = "org/b", .num_parameters = -5},
+      {.model_id = "org/c", .modality = Modality::kUnknown},
+  });
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->accepted, 2);
+  EXPECT_EQ(outcome->rejected, 2);
+  EXPECT_EQ(outcome->reclassified, 1);
+  EXPECT_THAT(outcome->rejections,
+              ElementsAre(Field(&ItemRejection::field, "num_parameters"),
+                          Field(&ItemRejection::field, "modality")));
+  EXPECT_EQ(outcome->rejections[0].index, 2);
+  absl::StatusOr<ModelStats> stats = service_.GetModelStats("org/a", {});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->model_class.modality, Modality::kComputerVision);
+}
+
+TEST_F(StatsServiceTest, QueryArgumentsAreCheckedWithFieldNames) {
+  const DayRange reversed{*Day::Parse("2024-09-02"), *Day::Parse("2024-09-01")};
+  EXPECT_EQ(FieldOf(service_.GetModalityShare(reversed).status()), "range.end");
+  EXPECT_EQ(FieldOf(service_.GetTotals(reversed).status()), "range.end");
+  const std::vector<int64_t> off_grid = {300'000'000};
+  EXPECT_EQ(FieldOf(service_.GetSizeDistribution({}, off_grid, {}).status()), "boundaries[0]");
+  EXPECT_EQ(FieldOf(service_.GetTopN({}, RankBy::kModel, {}, 0).status()), "n");
+  EXPECT_EQ(FieldOf(service_.GetTopN({}, RankBy::kModel, {}, kMaxTopN + 1).status()), "n");
+  EXPECT_TRUE(service_.GetTopN({}, RankBy::kModel, {}, kMaxTopN).ok());
+  EXPECT_EQ(FieldOf(service_.GetBreakdown({}, AggregateKind::kSize, {}).status()), "dimension");
+  EXPECT_EQ(FieldOf(service_.GetModelStats("a b", {}).status()), "model_id");
+  EXPECT_EQ(service_.GetModelStats("nobody/none", {}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(StatsServiceTest, AnswersFollowCatalogChanges) {
+  ASSERT_TRUE(service_.Ingest({{.model_id = "org/bert", .count = 60},
+                               {.model_id = "org/vit", .count = 30},
+                               {.model_id = "gpt2", .count = 10}},
+                              kNow)
+                  .ok());
+  ModalityShare before = *service_.GetModalityShare({});
+  EXPECT_EQ(before.rows[0].modality, Modality::kUnknown);
+  EXPECT_EQ(before.rows[0].share_pct, 100.0);
+
+  ASSERT_TRUE(service_.UpsertModels({{.model_id = "org/bert", .pipeline_tag = "fill-mask",
+                                      .num_parameters = 110'000'000},
+                                     {.model_id = "org/vit", .pipeline_tag = "image-classification",
+                                      .num_parameters = 86'000'000}})
+                  .ok());
+  ModalityShare after = *service_.GetModalityShare({});
+  EXPECT_EQ(after.total_downloads, 100);
+  EXPECT_EQ(after.rows[0].modality, Modality::kNlp);
+  EXPECT_EQ(after.rows[0].share_pct, 60.0);
+  EXPECT_EQ(after.rows[1].modality, Modality::kComputerVision);
+  EXPECT_EQ(after.rows[2].modality, Modality::kUnknown);
+
+  SizeDistribution sizes = *service_.GetSizeDistribution({}, {}, {});
+  EXPECT_EQ(sizes.known_downloads, 90);
+  EXPECT_EQ(sizes.rows[0].size_class.label, "<200M");
+  EXPECT_EQ(sizes.rows[0].cumulative_pct, 100.0);
+  TopN top = *service_.GetTopN({}, RankBy::kAuthor, {}, 1);
+  EXPECT_EQ(top.rows.at(0).id, "org");
+  EXPECT_EQ(top.top_share_pct, 90.0);
+}
+
+}  // namespace
+}  // namespace hubstats

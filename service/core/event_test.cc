@@ -1,0 +1,71 @@
+#include "core/event.h"
+
+#include "core/field_error.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hubstats {
+namespace {
+
+using ::testing::HasSubstr;
+
+const absl::Time kReceived = absl::FromUnixSeconds(1726833600);  // 2024-09-20T12:00:00Z
+
+absl::Status ErrorOf(const RawEvent& event) { return ValidateEvent(event, kReceived).status(); }
+
+TEST(EventTest, DefaultsCountToOneAndTimeToReceived) {
+  absl::StatusOr<ValidEvent> event = ValidateEvent({.model_id = "gpt2"}, kReceived);
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->count, 1);
+  EXPECT_EQ(event->day.ToString(), "2024-09-20");
+  EXPECT_EQ(event->author, "(canonical)");
+}
+
+TEST(EventTest, UsesTimestampCountAndRevision) {
+  absl::StatusOr<ValidEvent> event =
+      ValidateEvent({.model_id = "org/m", .timestamp_seconds = 1420070400, .count = 1'000'000'000,
+                     .revision = "main"},
+                    kReceived);
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->day.ToString(), "2015-01-01");
+  EXPECT_EQ(event->count, 1'000'000'000);
+  EXPECT_EQ(event->revision, "main");
+  EXPECT_EQ(event->author, "org");
+}
+
+TEST(EventTest, TimestampBounds) {
+  // 2014-12-31T23:59:59Z is one second too early.
+  absl::Status early = ErrorOf({.model_id = "a/b", .timestamp_seconds = 1420070399});
+  EXPECT_EQ(FieldOf(early), "timestamp");
+  EXPECT_THAT(ReasonOf(early), HasSubstr("before 2015-01-01"));
+  // Exactly 24 hours ahead is accepted, one nanosecond more is not.
+  const int64_t ahead = absl::ToUnixSeconds(kReceived + absl::Hours(24));
+  EXPECT_TRUE(ValidateEvent({.model_id = "a/b", .timestamp_seconds = ahead}, kReceived).ok());
+  absl::Status late = ErrorOf({.model_id = "a/b", .timestamp_seconds = ahead, .timestamp_nanos = 1});
+  EXPECT_EQ(FieldOf(late), "timestamp");
+  EXPECT_THAT(ReasonOf(late), HasSubstr("more than 24 hours"));
+  EXPECT_EQ(FieldOf(ErrorOf({.model_id = "a/b", .timestamp_seconds = 1500000000,
+                             .timestamp_nanos = 1'000'000'000})),
+            "timestamp");
+}
+
+TEST(EventTest, CountBounds) {
+  for (int64_t count : {int64_t{0}, int64_t{-1}, int64_t{1'000'000'001}}) {
+    absl::Status status = ErrorOf({.model_id = "a/b", .count = count});
+    EXPECT_EQ(FieldOf(status), "count") << count;
+    EXPECT_THAT(ReasonOf(status), HasSubstr("between 1 and 1000000000")) << count;
+  }
+}
+
+TEST(EventTest, RevisionRules) {
+  EXPECT_EQ(FieldOf(ErrorOf({.model_id = "a/b", .revision = "has space"})), "revision");
+  EXPECT_EQ(FieldOf(ErrorOf({.model_id = "a/b", .revision = std::string(256, 'r')})), "revision");
+  EXPECT_TRUE(ValidateEvent({.model_id = "a/b", .revision = "refs/pr/1"}, kReceived).ok());
+}
+
+TEST(EventTest, ModelIdErrorsComeFirst) {
+  EXPECT_EQ(FieldOf(ErrorOf({.model_id = "bad id", .count = 0})), "model_id");
+}
+
+}  // namespace
+}  // namespace hubstats

@@ -1,0 +1,206 @@
+// hubstats-server: wires flags, the store, the service and the gRPC server.
+//
+// Every flag can also come from an environment variable (HUBSTATS_<NAME>, dashes as
+// underscores); a flag on the command line wins. Run with --help for the list.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "api/grpc_services.h"
+#include "api/stats_service.h"
+#include "api/worker_pool.h"
+#include "store/memory_store.h"
+#include "store/redis_store.h"
+
+namespace hubstats {
+namespace {
+
+struct Flag {
+  std::string name;
+  std::string value;
+  std::string help;
+};
+
+constexpr char kUsage[] = "usage: hubstats-server [--store memory|redis] [--redis URL] [flags]";
+
+std::map<std::string, Flag> DefaultFlags() {
+  std::map<std::string, Flag> flags;
+  auto add = [&](std::string name, std::string value, std::string help) {
+    flags[name] = {name, std::move(value), std::move(help)};
+  };
+  add("listen", "0.0.0.0:50051", "address to serve gRPC on (port 0 picks a free port)");
+  add("store", "", "memory or redis; without it the server keeps everything in memory");
+  add("redis", "", "redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)");
+  add("redis-prefix", "hubstats", "prefix of every Redis key");
+  add("shards", "", "logical shards for a new Redis prefix (default 16; fixed once chosen)");
+  add("redis-pool", "8", "Redis connections per process");
+  add("redis-timeout-ms", "10000", "timeout of each Redis call");
+  add("workers", "8", "threads running store calls");
+  add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
+  add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
+  return flags;
+}
+
+void PrintHelp(const std::map<std::string, Flag>& flags) {
+  std::printf("%s\n\nFlags (each also read from HUBSTATS_<NAME>, e.g. HUBSTATS_REDIS_PREFIX):\n",
+              kUsage);
+  for (const auto& [name, flag] : flags) {
+    std::printf("  --%-20s %s%s\n", name.c_str(), flag.help.c_str(),
+                flag.value.empty() ? "" : absl::StrCat(" [", flag.value, "]").c_str());
+  }
+}
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::fprintf(stderr, "hubstats-server: %s\n", message.c_str());
+  std::exit(2);
+}
+
+std::map<std::string, Flag> ParseFlags(int argc, char** argv) {
+  std::map<std::string, Flag> flags = DefaultFlags();
+  for (auto& [name, flag] : flags) {
+    const std::string variable =
+        absl::StrCat("HUBSTATS_", absl::AsciiStrToUpper(absl::StrReplaceAll(name, {{"-", "_"}})));
+    if (const char* value = std::getenv(variable.c_str()); value != nullptr) flag.value = value;
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      PrintHelp(flags);
+      std::exit(0);
+    }
+    if (arg.rfind("--", 0) != 0) Fail(absl::StrCat("unexpected argument '", arg, "'\n", kUsage));
+    arg = arg.substr(2);
+    std::string value;
+    if (size_t equals = arg.find('='); equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+      arg = arg.substr(0, equals);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      Fail(absl::StrCat("--", arg, " needs a value"));
+    }
+    auto it = flags.find(arg);
+    if (it == flags.end()) Fail(absl::StrCat("unknown flag --", arg, " (see --help)"));
+    it->second.value = value;
+  }
+  return flags;
+}
+
+int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, int minimum) {
+  int value = 0;
+  if (!absl::SimpleAtoi(flags.at(name).value, &value) || value < minimum) {
+    Fail(absl::StrCat("--", name, " must be a whole number >= ", minimum, ", got '",
+                      flags.at(name).value, "'"));
+  }
+  return value;
+}
+
+void Log(const std::string& message) {
+  std::fprintf(stderr, "%s hubstats-server: %s\n",
+               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
+               message.c_str());
+}
+
+}  // namespace
+}  // namespace hubstats
+
+int main(int argc, char** argv) {
+  using namespace hubstats;
+  const std::map<std::string, Flag> flags = ParseFlags(argc, argv);
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const TaskTable* tasks = &TaskTable::BuiltIn();
+  std::unique_ptr<TaskTable> custom_tasks;
+  if (const std::string& path = flags.at("task-table").value; !path.empty()) {
+    std::ifstream file(path);
+    if (!file) Fail(absl::StrCat("cannot read --task-table ", path));
+    std::stringstream text;
+    text << file.rdbuf();
+    absl::StatusOr<TaskTable> table = TaskTable::Parse(text.str());
+    if (!table.ok()) Fail(absl::StrCat(path, ": ", table.status().message()));
+    custom_tasks = std::make_unique<TaskTable>(*std::move(table));
+    tasks = custom_tasks.get();
+  }
+
+  const std::string& store_kind = flags.at("store").value;
+  std::unique_ptr<Store> store;
+  if (store_kind == "redis") {
+    RedisStoreOptions options;
+    if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
+    options.key_prefix = flags.at("redis-prefix").value;
+    if (!flags.at("shards").value.empty()) {
+      options.shard_count = static_cast<uint32_t>(IntFlag(flags, "shards", 1));
+    }
+    options.pool_size = IntFlag(flags, "redis-pool", 1);
+    options.command_timeout = absl::Milliseconds(IntFlag(flags, "redis-timeout-ms", 1));
+    absl::StatusOr<std::unique_ptr<RedisStore>> redis = RedisStore::Open(options);
+    if (!redis.ok()) Fail(absl::StrCat("cannot open the Redis store: ", redis.status().ToString()));
+    Log(absl::StrCat("store: redis ", ParseRedisUrl(options.url)->ToDisplayString(), ", prefix '",
+                     options.key_prefix, "', ", (*redis)->shard_count(), " shards"));
+    store = *std::move(redis);
+  } else if (store_kind == "memory" || store_kind.empty()) {
+    if (!flags.at("redis").value.empty()) {
+      Fail("--redis is set but the store is not redis: add --store redis");
+    }
+    Log("WARNING: store: MEMORY. Counters live only in this process: they are lost on exit and "
+        "not shared with other replicas. Use --store redis --redis URL in production.");
+    store = std::make_unique<MemoryStore>();
+  } else {
+    Fail(absl::StrCat("--store must be memory or redis, got '", store_kind, "'"));
+  }
+
+  StatsService service(*store, *tasks);
+  auto workers = std::make_unique<WorkerPool>(IntFlag(flags, "workers", 1));
+  IngestServiceImpl ingest(service, *workers);
+  QueryServiceImpl query(service, *workers);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(flags.at("listen").value, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&ingest);
+  builder.RegisterService(&query);
+  // Room for a full batch of kMaxBatchItems events or records.
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) Fail(absl::StrCat("cannot listen on ", flags.at("listen").value));
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(true);
+  const std::string& listen = flags.at("listen").value;
+  Log(absl::StrCat("listening on ", listen.substr(0, listen.rfind(':')), ":", port));
+  std::printf("listening on port %d\n", port);
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  Log(absl::StrCat("got ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                   ", shutting down"));
+  health->SetServingStatus(false);
+  server->Shutdown(absl::ToChronoTime(
+      absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0))));
+  workers.reset();  // Runs what is queued, then joins.
+  server->Wait();
+  Log("stopped");
+  return 0;
+}

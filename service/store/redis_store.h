@@ -1,0 +1,90 @@
+// RedisStore: the Store shared by every replica, in Redis.
+//
+// Keys are laid out per logical shard (shard = ShardOf(author)), each key of a shard carrying
+// the hash tag "{<n>}", so every script touches one cluster slot; docs/DESIGN.md lists the
+// keys. The shard count is fixed when a prefix is first used and recorded in "<prefix>:meta".
+// Every write is one Lua script per shard, atomic; queries run one script per shard and merge.
+//
+// Thread-safe: calls share a pool of connections, each used by one call at a time.
+#ifndef HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
+#define HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "store/redis_client.h"
+#include "store/store.h"
+
+namespace hubstats {
+
+struct RedisStoreOptions {
+  std::string url = "redis://127.0.0.1:6379";
+  // Prefix of every key; lets several deployments share one Redis. No '{' or '}'.
+  std::string key_prefix = "hubstats";
+  // Shards for a new prefix. For an existing prefix: nullopt uses the recorded count; a value
+  // that differs from it is an error.
+  std::optional<uint32_t> shard_count;
+  int pool_size = 8;
+  absl::Duration connect_timeout = absl::Seconds(2);
+  absl::Duration command_timeout = absl::Seconds(10);
+};
+
+inline constexpr uint32_t kDefaultShardCount = 16;
+inline constexpr uint32_t kMaxShardCount = 1024;
+
+class RedisStore : public Store {
+ public:
+  // Connects, loads the scripts and reads (or records) the shard count.
+  // INVALID_ARGUMENT for bad options, FAILED_PRECONDITION when the prefix was made with another
+  // shard count or layout version, UNAVAILABLE when Redis cannot be reached.
+  static absl::StatusOr<std::unique_ptr<RedisStore>> Open(const RedisStoreOptions& options);
+
+  uint32_t shard_count() const override { return shard_count_; }
+  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards) override;
+  absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
+  absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;
+  absl::StatusOr<TopCandidates> ReadTop(const DayRange& range, RankBy by,
+                                        std::optional<Modality> modality, int n) override;
+  absl::StatusOr<Population> ReadPopulation(const DayRange& range) override;
+  absl::StatusOr<ModelData> ReadModel(absl::string_view model_id, const DayRange& range) override;
+
+  // "<prefix>:{<shard>}": the start of every key of a shard.
+  std::string ShardTag(uint32_t shard) const;
+
+ private:
+  enum class Script { kApplyEvents, kUpsertModels, kReadAggregates, kReadTop, kReadPopulation,
+                      kReadModel, kCountAhead, kCount };
+  // One script call on one shard: the script and its ARGV after the tag.
+  struct ShardCall {
+    uint32_t shard = 0;
+    Script script = Script::kReadAggregates;
+    std::vector<std::string> args;
+  };
+
+  RedisStore(const RedisStoreOptions& options, RedisEndpoint endpoint);
+
+  // Runs the calls pipelined on one connection; replies in the same order. Reloads the
+  // scripts and retries once when Redis has lost them (NOSCRIPT). A Redis error reply becomes
+  // INTERNAL naming the script.
+  absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<ShardCall>& calls);
+  // One call per shard with the same arguments.
+  absl::StatusOr<std::vector<RedisReply>> RunOnAllShards(Script script,
+                                                         const std::vector<std::string>& args);
+  absl::Status LoadScripts(RedisConnection& connection);
+  absl::Status InitializeMeta(std::optional<uint32_t> requested_shards);
+
+  const std::string prefix_;
+  uint32_t shard_count_ = kDefaultShardCount;
+  RedisPool pool_;
+  std::vector<std::string> script_sources_;
+  std::mutex script_mutex_;
+  std::vector<std::string> script_shas_;  // Guarded by script_mutex_.
+  const std::string unknown_class_;
+};
+
+}  // namespace hubstats
+
+#endif  // HUBSTATS_SERVICE_STORE_REDIS_STORE_H_

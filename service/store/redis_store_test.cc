@@ -1,0 +1,155 @@
+// RedisStore specifics: URL parsing, the recorded shard count, key layout, shared state and
+// recovery from lost scripts. The behaviour common to all stores is in store_test.cc.
+#include <set>
+
+#include "absl/strings/match.h"
+#include "core/model_id.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "redis_server.h"
+#include "store/redis_store.h"
+
+namespace hubstats {
+namespace {
+
+using ::testing::HasSubstr;
+
+testing::RedisServer& Redis() {
+  static testing::RedisServer* server = new testing::RedisServer();
+  return *server;
+}
+
+std::unique_ptr<RedisStore> Open(const std::string& prefix, std::optional<uint32_t> shards = {}) {
+  RedisStoreOptions options;
+  options.url = Redis().url();
+  options.key_prefix = prefix;
+  options.shard_count = shards;
+  absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+std::vector<ShardDelta> OneEvent(const std::string& model, uint32_t shards, int64_t count = 1) {
+  DeltaBuilder builder(shards);
+  builder.Add({model, AuthorOf(model), *Day::Parse("2024-09-01"), count, ""});
+  return std::move(builder).Finish();
+}
+
+TEST(RedisUrlTest, ParsesTheDocumentedForms) {
+  absl::StatusOr<RedisEndpoint> plain = ParseRedisUrl("redis://localhost");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->host, "localhost");
+  EXPECT_EQ(plain->port, 6379);
+  EXPECT_EQ(plain->db, 0);
+  absl::StatusOr<RedisEndpoint> full = ParseRedisUrl("redis://user:s3cr:et@10.0.0.1:7000/3");
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->username, "user");
+  EXPECT_EQ(full->password, "s3cr:et");
+  EXPECT_EQ(full->host, "10.0.0.1");
+  EXPECT_EQ(full->port, 7000);
+  EXPECT_EQ(full->db, 3);
+  EXPECT_EQ(full->ToDisplayString(), "redis://user:***@10.0.0.1:7000/3");
+  absl::StatusOr<RedisEndpoint> password_only = ParseRedisUrl("redis://:pw@h:1");
+  ASSERT_TRUE(password_only.ok());
+  EXPECT_EQ(password_only->username, "");
+  EXPECT_EQ(password_only->password, "pw");
+  for (const char* bad : {"http://h", "redis://", "redis://h:0", "redis://h:99999", "redis://h/x",
+                          "redis://nocolon@h"}) {
+    absl::StatusOr<RedisEndpoint> parsed = ParseRedisUrl(bad);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(parsed.status().message(), HasSubstr("expected redis://")) << bad;
+  }
+}
+
+TEST(RedisStoreTest, UnreachableRedisIsUnavailable) {
+  RedisStoreOptions options;
+  options.url = "redis://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(store.status().message(), HasSubstr("cannot connect"));
+}
+
+TEST(RedisStoreTest, BadOptionsAreInvalid) {
+  RedisStoreOptions options;
+  options.url = Redis().url();
+  options.key_prefix = "a{b}";
+  EXPECT_EQ(RedisStore::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.key_prefix = "ok";
+  options.shard_count = 0;
+  EXPECT_EQ(RedisStore::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RedisStoreTest, ShardCountIsFixedAtFirstStart) {
+  std::unique_ptr<RedisStore> first = Open("fixed", 8);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->shard_count(), 8u);
+  std::unique_ptr<RedisStore> second = Open("fixed");
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->shard_count(), 8u);
+  RedisStoreOptions options;
+  options.url = Redis().url();
+  options.key_prefix = "fixed";
+  options.shard_count = 16;
+  absl::StatusOr<std::unique_ptr<RedisStore>> conflicting = RedisStore::Open(options);
+  EXPECT_EQ(conflicting.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(conflicting.status().message(), HasSubstr("created with 8 shards"));
+  EXPECT_EQ(Open("fresh")->shard_count(), kDefaultShardCount);
+}
+
+TEST(RedisStoreTest, EveryKeyCarriesItsShardTag) {
+  std::unique_ptr<RedisStore> store = Open("layout", 4);
+  ASSERT_NE(store, nullptr);
+  for (const char* model : {"a/x", "b/y", "c/z", "gpt2", "d/w"}) {
+    ASSERT_TRUE(store->ApplyEvents(OneEvent(model, 4)).ok());
+  }
+  ASSERT_TRUE(store->UpsertModels({{CatalogRecord{.model_id = "a/x", .pipeline_tag = "fill-mask"},
+                                    Classify({.model_id = "a/x", .pipeline_tag = "fill-mask"},
+                                             TaskTable::BuiltIn())}})
+                  .ok());
+  ASSERT_TRUE(store->ReadTop({*Day::Parse("2024-09-01"), *Day::Parse("2024-09-02")},
+                             RankBy::kModel, {}, 5)
+                  .ok());
+  const std::string keys = Redis().Cli("--scan --pattern 'layout:*'");
+  std::set<std::string> tags;
+  int count = 0;
+  for (absl::string_view key : absl::StrSplit(keys, '\n', absl::SkipEmpty())) {
+    ++count;
+    if (key == "layout:meta") continue;
+    ASSERT_TRUE(absl::StartsWith(key, "layout:{")) << key;
+    const std::string tag(key.substr(0, key.find('}') + 1));
+    tags.insert(tag);
+    EXPECT_THAT(tag, ::testing::MatchesRegex("layout:\\{[0-3]\\}")) << key;
+    EXPECT_FALSE(absl::StrContains(key, ":tmp")) << "scratch key left behind: " << key;
+  }
+  EXPECT_GT(count, 10);
+  EXPECT_GE(tags.size(), 2u);
+}
+
+TEST(RedisStoreTest, TwoStoresOnOneRedisShareEverything) {
+  std::unique_ptr<RedisStore> one = Open("shared");
+  std::unique_ptr<RedisStore> two = Open("shared");
+  ASSERT_TRUE(one && two);
+  ASSERT_TRUE(one->ApplyEvents(OneEvent("org/a", one->shard_count(), 5)).ok());
+  ASSERT_TRUE(two->ApplyEvents(OneEvent("org/a", two->shard_count(), 6)).ok());
+  absl::StatusOr<TopCandidates> from_one = one->ReadTop({}, RankBy::kModel, {}, 5);
+  absl::StatusOr<TopCandidates> from_two = two->ReadTop({}, RankBy::kModel, {}, 5);
+  ASSERT_TRUE(from_one.ok() && from_two.ok());
+  EXPECT_EQ(from_one->entries, from_two->entries);
+  EXPECT_EQ(from_one->entries.at(0), (RankedEntry{"org/a", 11}));
+}
+
+TEST(RedisStoreTest, RecoversWhenRedisForgetsTheScripts) {
+  std::unique_ptr<RedisStore> store = Open("flushed");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->ApplyEvents(OneEvent("org/a", store->shard_count(), 2)).ok());
+  EXPECT_THAT(Redis().Cli("SCRIPT FLUSH"), HasSubstr("OK"));
+  ASSERT_TRUE(store->ApplyEvents(OneEvent("org/a", store->shard_count(), 3)).ok());
+  absl::StatusOr<TopCandidates> top = store->ReadTop({}, RankBy::kModel, {}, 1);
+  ASSERT_TRUE(top.ok());
+  // Counted exactly once each: a NOSCRIPT reply means the script did not run.
+  EXPECT_EQ(top->entries.at(0).downloads, 5);
+}
+
+}  // namespace
+}  // namespace hubstats

@@ -1,0 +1,125 @@
+// The Store: where counters and the catalog live.
+//
+// A Store keeps, for all time and per UTC day: downloads per model, per author and per
+// aggregate counter (see core/model_class.h), each also per modality; per model, downloads per
+// day and per revision; and the catalog. Two implementations behave identically (one
+// behavioural test suite runs on both): RedisStore (shared by every replica) and MemoryStore
+// (one process; development and logic tests).
+//
+// Thread-safety: every method may be called from many threads at once.
+// Errors: UNAVAILABLE or DEADLINE_EXCEEDED when the backing service cannot be reached (the
+// caller may retry), DATA_LOSS when stored data is malformed, INTERNAL for bugs.
+#ifndef HUBSTATS_SERVICE_STORE_STORE_H_
+#define HUBSTATS_SERVICE_STORE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "core/catalog.h"
+#include "core/day.h"
+#include "core/delta.h"
+#include "core/modality.h"
+#include "core/model_class.h"
+#include "core/stats.h"
+
+namespace hubstats {
+
+enum class RankBy { kModel, kAuthor };
+
+struct ApplyResult {
+  // Authors whose events were not applied because their all-time downloads would pass
+  // kMaxCounterValue. Everything else was applied.
+  std::vector<std::string> overflowing_authors;
+};
+
+// One catalog upsert: the record and the class the service computed for it.
+struct CatalogEntry {
+  CatalogRecord record;
+  ModelClass model_class;
+};
+
+struct UpsertResult {
+  int64_t reclassified = 0;  // Entries whose class differs from the stored one.
+};
+
+struct TopCandidates {
+  // Downloads in the range (of the modality, when filtered): the whole the shares refer to.
+  int64_t total_downloads = 0;
+  // At most n entries, in ranking order (downloads descending, id ascending).
+  std::vector<RankedEntry> entries;
+};
+
+struct Population {
+  int64_t total_downloads = 0;
+  int64_t models_with_downloads = 0;
+  int64_t authors_with_downloads = 0;
+  int64_t catalogued_models = 0;
+  std::optional<Day> first_day;  // Days with downloads in the range.
+  std::optional<Day> last_day;
+};
+
+struct DayDownloads {
+  Day day;
+  int64_t downloads = 0;
+  bool operator==(const DayDownloads&) const = default;
+};
+
+struct RevisionDownloads {
+  Day day;
+  std::string revision;
+  int64_t downloads = 0;
+  bool operator==(const RevisionDownloads&) const = default;
+};
+
+struct ModelData {
+  std::optional<CatalogRecord> record;  // nullopt: not catalogued.
+  ModelClass model_class;               // ModelClass::Unknown() when not catalogued.
+  int64_t downloads_all_time = 0;
+  int64_t downloads_in_range = 0;
+  // Rank by downloads (descending, ties by id) among all models, from 1; 0 without downloads.
+  int64_t rank_all_time = 0;
+  int64_t rank_in_range = 0;
+  std::vector<DayDownloads> days;            // In the range, oldest first.
+  std::vector<RevisionDownloads> revisions;  // In the range, by day then revision.
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Number of logical shards; deltas must be built with it. Fixed for the store's lifetime.
+  virtual uint32_t shard_count() const = 0;
+
+  // Applies the deltas, each shard's atomically, classifying every model with the catalog as
+  // it is at that moment. On error some shards may have been applied and others not.
+  virtual absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards) = 0;
+
+  // Writes the entries (replacing each model's record) and moves the downloads of every model
+  // whose class changed, all time and on every day, to its new class: atomically per shard.
+  // Entries must be valid and have distinct model ids.
+  virtual absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) = 0;
+
+  // Aggregate counters summed over the range (all time when the range is open at both ends).
+  virtual absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) = 0;
+
+  // The n best-ranked models or authors in the range (of one modality, when given), with the
+  // range's total downloads (of that modality). n >= 1.
+  virtual absl::StatusOr<TopCandidates> ReadTop(const DayRange& range, RankBy by,
+                                                std::optional<Modality> modality, int n) = 0;
+
+  virtual absl::StatusOr<Population> ReadPopulation(const DayRange& range) = 0;
+
+  // Everything known of one model (which need not exist: then all counts are 0 and `record`
+  // is empty). `model_id` must be valid.
+  virtual absl::StatusOr<ModelData> ReadModel(absl::string_view model_id,
+                                              const DayRange& range) = 0;
+};
+
+}  // namespace hubstats
+
+#endif  // HUBSTATS_SERVICE_STORE_STORE_H_
