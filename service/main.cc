@@ -170,6 +170,14 @@ int main(int argc, char** argv) {
   }
 
   StatsService service(*store, *tasks);
+  // A changed task table re-classifies the stored catalog before anything is served.
+  absl::StatusOr<int64_t> reclassified = service.ApplyTaskTable();
+  if (!reclassified.ok()) {
+    Fail(absl::StrCat("applying the task table failed: ", reclassified.status().ToString()));
+  }
+  if (*reclassified > 0) {
+    Log(absl::StrCat("task table changed: ", *reclassified, " models reclassified"));
+  }
   auto workers = std::make_unique<WorkerPool>(IntFlag(flags, "workers", 1));
   IngestServiceImpl ingest(service, *workers);
   QueryServiceImpl query(service, *workers);

@@ -94,6 +94,33 @@ absl::StatusOr<UpsertOutcome> StatsService::UpsertModels(absl::Span<const Catalo
   return outcome;
 }
 
+absl::StatusOr<int64_t> StatsService::ApplyTaskTable() {
+  constexpr absl::string_view kSetting = "task_table";
+  const std::string fingerprint = tasks_.Fingerprint();
+  absl::StatusOr<std::string> recorded = store_.ReadSetting(kSetting);
+  if (!recorded.ok()) return recorded.status();
+  if (*recorded == fingerprint) return 0;
+  int64_t reclassified = 0;
+  std::vector<CatalogEntry> batch;
+  auto flush = [&]() -> absl::Status {
+    absl::StatusOr<UpsertResult> result = store_.UpsertModels(batch);
+    if (!result.ok()) return result.status();
+    reclassified += result->reclassified;
+    batch.clear();
+    return absl::OkStatus();
+  };
+  absl::Status scanned = store_.ForEachCatalogRecord([&](const CatalogRecord& record) {
+    batch.push_back({record, Classify(record, tasks_)});
+    return batch.size() < 1000 ? absl::OkStatus() : flush();
+  });
+  if (!scanned.ok()) return scanned;
+  if (absl::Status flushed = flush(); !flushed.ok()) return flushed;
+  if (absl::Status written = store_.WriteSetting(kSetting, fingerprint); !written.ok()) {
+    return written;
+  }
+  return reclassified;
+}
+
 absl::StatusOr<ModalityShare> StatsService::GetModalityShare(const DayRange& range) {
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   absl::StatusOr<AggregateCounts> counts = store_.ReadAggregates(range);

@@ -75,6 +75,12 @@ class StatsService {
   // shard and reports the rest. INVALID_ARGUMENT ("events") for more than kMaxBatchItems.
   absl::StatusOr<IngestOutcome> Ingest(absl::Span<const RawEvent> events, absl::Time received);
 
+  // Makes the catalog follow the task table given at construction: when the store's records
+  // were classified with another table (or none was recorded), re-classifies every record,
+  // moving history like an upsert, then records this table. Returns the number of models whose
+  // class changed. Run at start, before serving.
+  absl::StatusOr<int64_t> ApplyTaskTable();
+
   // Validates and writes records; the last record wins when a model appears twice.
   absl::StatusOr<UpsertOutcome> UpsertModels(absl::Span<const CatalogRecord> records);
 

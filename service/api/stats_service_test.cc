@@ -123,5 +123,28 @@ TEST_F(StatsServiceTest, AnswersFollowCatalogChanges) {
   EXPECT_EQ(top.top_share_pct, 90.0);
 }
 
+TEST_F(StatsServiceTest, ChangedTaskTableReclassifiesTheStoredCatalog) {
+  EXPECT_EQ(*service_.ApplyTaskTable(), 0);  // Empty catalog; records the built-in table.
+  ASSERT_TRUE(service_.UpsertModels({{.model_id = "org/a", .pipeline_tag = "fill-mask"},
+                                     {.model_id = "org/b", .pipeline_tag = "image-classification"}})
+                  .ok());
+  ASSERT_TRUE(service_.Ingest({{.model_id = "org/a", .count = 7}, {.model_id = "org/b", .count = 3}},
+                              kNow)
+                  .ok());
+  EXPECT_EQ(*service_.ApplyTaskTable(), 0);  // Same table: nothing to do.
+
+  const TaskTable edited = *TaskTable::Parse("fill-mask audio\nimage-classification cv\n");
+  StatsService restarted(store_, edited);
+  EXPECT_EQ(*restarted.ApplyTaskTable(), 1);  // Only org/a changes class.
+  ModalityShare share = *restarted.GetModalityShare({});
+  EXPECT_EQ(share.rows[0].modality, Modality::kAudio);
+  EXPECT_EQ(share.rows[0].downloads, 7);
+  EXPECT_EQ(share.rows[1].modality, Modality::kComputerVision);
+  EXPECT_EQ(*restarted.ApplyTaskTable(), 0);
+  // Back to the built-in table: back to nlp.
+  EXPECT_EQ(*service_.ApplyTaskTable(), 1);
+  EXPECT_EQ(service_.GetModalityShare({})->rows[0].modality, Modality::kNlp);
+}
+
 }  // namespace
 }  // namespace hubstats

@@ -1,6 +1,8 @@
 #include "core/modality.h"
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -80,6 +82,26 @@ const TaskTable& TaskTable::BuiltIn() {
     return new TaskTable(*std::move(table));
   }();
   return *kTable;
+}
+
+std::string TaskTable::Fingerprint() const {
+  std::vector<std::pair<absl::string_view, Modality>> entries(modalities_.begin(),
+                                                              modalities_.end());
+  std::sort(entries.begin(), entries.end());
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a over "tag=modality;" in tag order.
+  auto mix = [&hash](absl::string_view text) {
+    for (unsigned char c : text) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+  };
+  for (const auto& [tag, modality] : entries) {
+    mix(tag);
+    mix("=");
+    mix(ModalityName(modality));
+    mix(";");
+  }
+  return absl::StrCat(entries.size(), ":", absl::Hex(hash, absl::kZeroPad16));
 }
 
 Modality TaskTable::Lookup(absl::string_view pipeline_tag) const {

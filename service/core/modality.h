@@ -50,6 +50,9 @@ class TaskTable {
   // The tag's modality; kOther for a tag not in the table (including the empty tag).
   Modality Lookup(absl::string_view pipeline_tag) const;
   size_t size() const { return modalities_.size(); }
+  // Changes whenever any mapping changes; independent of line order and comments. Stores
+  // record it to notice a changed table (see StatsService::ApplyTaskTable).
+  std::string Fingerprint() const;
 
  private:
   absl::flat_hash_map<std::string, Modality> modalities_;

@@ -56,5 +56,16 @@ TEST(TaskTableTest, ParseReportsBadLines) {
   EXPECT_EQ(table->Lookup("fill-mask"), Modality::kComputerVision);
 }
 
+TEST(TaskTableTest, FingerprintFollowsMappingsOnly) {
+  const TaskTable a = *TaskTable::Parse("fill-mask nlp\ntext-to-speech audio\n");
+  const TaskTable reordered = *TaskTable::Parse("# comment\ntext-to-speech\taudio\nfill-mask nlp\n");
+  const TaskTable changed = *TaskTable::Parse("fill-mask audio\ntext-to-speech audio\n");
+  const TaskTable extended = *TaskTable::Parse("fill-mask nlp\ntext-to-speech audio\nx other\n");
+  EXPECT_EQ(a.Fingerprint(), reordered.Fingerprint());
+  EXPECT_NE(a.Fingerprint(), changed.Fingerprint());
+  EXPECT_NE(a.Fingerprint(), extended.Fingerprint());
+  EXPECT_NE(a.Fingerprint(), TaskTable::BuiltIn().Fingerprint());
+}
+
 }  // namespace
 }  // namespace hubstats

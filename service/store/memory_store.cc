@@ -153,4 +153,30 @@ absl::StatusOr<ModelData> MemoryStore::ReadModel(absl::string_view model_id,
   return data;
 }
 
+absl::Status MemoryStore::ForEachCatalogRecord(
+    const std::function<absl::Status(const CatalogRecord&)>& visit) {
+  std::vector<CatalogRecord> records;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [model_id, entry] : catalog_) records.push_back(entry.record);
+  }
+  // Visited without the lock: `visit` may call back into the store.
+  for (const CatalogRecord& record : records) {
+    if (absl::Status status = visit(record); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> MemoryStore::ReadSetting(absl::string_view name) {
+  std::shared_lock lock(mutex_);
+  auto it = settings_.find(name);
+  return it == settings_.end() ? std::string() : it->second;
+}
+
+absl::Status MemoryStore::WriteSetting(absl::string_view name, absl::string_view value) {
+  std::unique_lock lock(mutex_);
+  settings_[name] = std::string(value);
+  return absl::OkStatus();
+}
+
 }  // namespace hubstats

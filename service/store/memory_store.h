@@ -31,6 +31,10 @@ class MemoryStore : public Store {
                                         std::optional<Modality> modality, int n) override;
   absl::StatusOr<Population> ReadPopulation(const DayRange& range) override;
   absl::StatusOr<ModelData> ReadModel(absl::string_view model_id, const DayRange& range) override;
+  absl::Status ForEachCatalogRecord(
+      const std::function<absl::Status(const CatalogRecord&)>& visit) override;
+  absl::StatusOr<std::string> ReadSetting(absl::string_view name) override;
+  absl::Status WriteSetting(absl::string_view name, absl::string_view value) override;
 
  private:
   struct ModelCounts {
@@ -53,6 +57,7 @@ class MemoryStore : public Store {
   absl::flat_hash_map<std::string, ModelCounts> models_;   // Models with downloads.
   absl::flat_hash_map<std::string, CatalogEntry> catalog_;
   absl::flat_hash_map<std::string, int64_t> author_totals_;
+  absl::flat_hash_map<std::string, std::string> settings_;
 };
 
 }  // namespace hubstats

@@ -466,4 +466,62 @@ absl::StatusOr<ModelData> RedisStore::ReadModel(absl::string_view model_id,
   return data;
 }
 
+absl::Status RedisStore::ForEachCatalogRecord(
+    const std::function<absl::Status(const CatalogRecord&)>& visit) {
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    const std::string key = absl::StrCat(ShardTag(shard), ":catalog");
+    std::string cursor = "0";
+    do {
+      std::vector<CatalogRecord> page;
+      {
+        // The connection goes back to the pool before `visit` runs: it may use the store.
+        absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+        if (!lease.ok()) return lease.status();
+        absl::StatusOr<RedisReply> reply = (*lease)->Command({"HSCAN", key, cursor, "COUNT", "1000"});
+        if (!reply.ok()) return reply.status();
+        const redisReply* raw = reply->get();
+        if (raw->type != REDIS_REPLY_ARRAY || raw->elements != 2 ||
+            raw->element[0]->type != REDIS_REPLY_STRING) {
+          return Corrupt(absl::StrCat("HSCAN ", key));
+        }
+        cursor.assign(raw->element[0]->str, raw->element[0]->len);
+        const redisReply* items = raw->element[1];
+        for (size_t i = 0; i + 1 < items->elements; i += 2) {
+          absl::StatusOr<CatalogRecord> record =
+              ParseRecord(absl::string_view(items->element[i]->str, items->element[i]->len),
+                          absl::string_view(items->element[i + 1]->str, items->element[i + 1]->len));
+          if (!record.ok()) return record.status();
+          page.push_back(*std::move(record));
+        }
+      }
+      for (const CatalogRecord& record : page) {
+        if (absl::Status status = visit(record); !status.ok()) return status;
+      }
+    } while (cursor != "0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RedisStore::ReadSetting(absl::string_view name) {
+  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  absl::StatusOr<RedisReply> reply =
+      (*lease)->Command({"HGET", absl::StrCat(prefix_, ":meta"), absl::StrCat("setting:", name)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return std::string();
+  if (reply->get()->type != REDIS_REPLY_STRING) return Corrupt("HGET meta setting");
+  return std::string(reply->get()->str, reply->get()->len);
+}
+
+absl::Status RedisStore::WriteSetting(absl::string_view name, absl::string_view value) {
+  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  absl::StatusOr<RedisReply> reply =
+      (*lease)->Command({"HSET", absl::StrCat(prefix_, ":meta"), absl::StrCat("setting:", name),
+                         std::string(value)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return absl::UnavailableError(reply->error());
+  return absl::OkStatus();
+}
+
 }  // namespace hubstats

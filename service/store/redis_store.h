@@ -50,6 +50,10 @@ class RedisStore : public Store {
                                         std::optional<Modality> modality, int n) override;
   absl::StatusOr<Population> ReadPopulation(const DayRange& range) override;
   absl::StatusOr<ModelData> ReadModel(absl::string_view model_id, const DayRange& range) override;
+  absl::Status ForEachCatalogRecord(
+      const std::function<absl::Status(const CatalogRecord&)>& visit) override;
+  absl::StatusOr<std::string> ReadSetting(absl::string_view name) override;
+  absl::Status WriteSetting(absl::string_view name, absl::string_view value) override;
 
   // "<prefix>:{<shard>}": the start of every key of a shard.
   std::string ShardTag(uint32_t shard) const;

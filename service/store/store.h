@@ -13,6 +13,7 @@
 #define HUBSTATS_SERVICE_STORE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -113,6 +114,17 @@ class Store {
                                                 std::optional<Modality> modality, int n) = 0;
 
   virtual absl::StatusOr<Population> ReadPopulation(const DayRange& range) = 0;
+
+  // Calls `visit` with every catalog record, in no particular order, stopping at the first
+  // error it returns (which is then returned). Records upserted meanwhile may be missed.
+  // `visit` may call the store.
+  virtual absl::Status ForEachCatalogRecord(
+      const std::function<absl::Status(const CatalogRecord&)>& visit) = 0;
+
+  // A small named value kept with the counters (e.g. the task table they were classified
+  // with); "" when never written.
+  virtual absl::StatusOr<std::string> ReadSetting(absl::string_view name) = 0;
+  virtual absl::Status WriteSetting(absl::string_view name, absl::string_view value) = 0;
 
   // Everything known of one model (which need not exist: then all counts are 0 and `record`
   // is empty). `model_id` must be valid.

@@ -1,6 +1,7 @@
 // One behavioural suite, run on MemoryStore and on RedisStore against a real redis-server.
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -322,6 +323,40 @@ TEST_P(StoreTest, AuthorsPastTheExactLimitAreRefusedWhole) {
   // Up to the limit exactly is fine.
   Ingest({{"big/n", "2024-09-01", 1'000'000'000, ""}});
   EXPECT_THAT(Top(RankBy::kAuthor, 1), ElementsAre(RankedEntry{"big", kMaxCounterValue}));
+}
+
+TEST_P(StoreTest, VisitsEveryCatalogRecord) {
+  std::vector<CatalogRecord> records;
+  for (int i = 0; i < 2500; ++i) {
+    records.push_back({.model_id = "org" + std::to_string(i % 37) + "/m" + std::to_string(i),
+                       .pipeline_tag = i % 2 ? "fill-mask" : "",
+                       .num_parameters = i});
+  }
+  Upsert(records);
+  std::map<std::string, CatalogRecord> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachCatalogRecord([&](const CatalogRecord& record) {
+                    EXPECT_TRUE(seen.emplace(record.model_id, record).second) << record.model_id;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(seen.size(), records.size());
+  for (const CatalogRecord& record : records) EXPECT_EQ(seen[record.model_id], record);
+  // The visitor's error stops the walk and comes back.
+  int visits = 0;
+  absl::Status stopped = store_->ForEachCatalogRecord([&](const CatalogRecord&) {
+    return ++visits == 3 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(visits, 3);
+}
+
+TEST_P(StoreTest, SettingsRoundTrip) {
+  EXPECT_EQ(*store_->ReadSetting("task_table"), "");
+  ASSERT_TRUE(store_->WriteSetting("task_table", "56:abc").ok());
+  EXPECT_EQ(*store_->ReadSetting("task_table"), "56:abc");
+  ASSERT_TRUE(store_->WriteSetting("task_table", "57:def").ok());
+  EXPECT_EQ(*store_->ReadSetting("task_table"), "57:def");
 }
 
 // Memory and Redis must agree on everything after the same random history.

@@ -5,9 +5,11 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -692,6 +694,57 @@ TEST(ServiceIntegrationTest, MemoryStoreMatchesARecomputation) {
   ServerProcess server(ServerBinary(), {"--store", "memory"});
   Connection connection(server.target());
   RunRandomHistory({&connection}, 777);
+}
+
+TEST(ServiceIntegrationTest, RestartWithAnEditedTaskTableMovesHistory) {
+  RedisServer redis;
+  char directory[] = "/tmp/hubstats-table-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  const std::string table_path = std::string(directory) + "/tasks.tsv";
+  {
+    ServerProcess server(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
+    Connection connection(server.target());
+    Truth truth;
+    UpsertCatalog(connection, truth, {{"org/a", {.tag = "fill-mask"}},
+                                      {"org/b", {.tag = "image-classification"}},
+                                      {"org/c", {.tag = "text-generation"}},
+                                      {"org/d", {.tag = "fill-mask"}}});
+    grpc::ClientContext context;
+    auto stream = connection.ingest->StreamEvents(&context);
+    v1::IngestRequest batch;
+    for (const auto& [model, count] : std::vector<std::pair<std::string, int>>{
+             {"org/a", 5}, {"org/b", 3}, {"org/c", 2}}) {
+      v1::DownloadEvent* event = batch.add_events();
+      event->set_model_id(model);
+      event->set_count(count);
+      event->mutable_timestamp()->set_seconds(1726833600);
+    }
+    ASSERT_TRUE(stream->Write(batch));
+    stream->WritesDone();
+    v1::IngestResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    ASSERT_EQ(response.accepted(), 3);
+    ASSERT_TRUE(stream->Finish().ok());
+  }
+  {
+    std::ofstream table(table_path);
+    table << "fill-mask audio\nimage-classification computer_vision\n";
+  }
+  ServerProcess restarted(ServerBinary(), {"--store", "redis", "--redis", redis.url(),
+                                           "--task-table", table_path});
+  Connection connection(restarted.target());
+  v1::ModalityShareResponse share;
+  grpc::ClientContext context;
+  ASSERT_TRUE(connection.query->GetModalityShare(&context, v1::ModalityShareRequest(), &share).ok());
+  std::map<std::string, int64_t> by_name;
+  for (const auto& row : share.rows()) by_name[row.name()] = row.downloads();
+  // fill-mask moved to audio; text-generation is no longer in the table: other.
+  EXPECT_EQ(by_name["audio"], 5);
+  EXPECT_EQ(by_name["computer_vision"], 3);
+  EXPECT_EQ(by_name["other"], 2);
+  EXPECT_EQ(by_name["nlp"], 0);
+  std::remove(table_path.c_str());
+  rmdir(directory);
 }
 
 TEST(ServiceIntegrationTest, QueryErrorsNameTheField) {
