@@ -16,8 +16,9 @@ namespace {
 using ::testing::HasSubstr;
 
 testing::RedisServer& Redis() {
-  static testing::RedisServer* server = new testing::RedisServer();
-  return *server;
+  // Destroyed at exit, which stops the server and removes its directory.
+  static testing::RedisServer server;
+  return server;
 }
 
 std::unique_ptr<RedisStore> Open(const std::string& prefix, std::optional<uint32_t> shards = {}) {

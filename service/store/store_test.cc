@@ -20,8 +20,9 @@ using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
 testing::RedisServer& SharedRedis() {
-  static testing::RedisServer* server = new testing::RedisServer();
-  return *server;
+  // Destroyed at exit, which stops the server and removes its directory.
+  static testing::RedisServer server;
+  return server;
 }
 
 std::string UniquePrefix() {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,8 @@ std::unique_ptr<ChildProcess> ChildProcess::Start(const std::vector<std::string>
     std::abort();
   }
   if (pid == 0) {
+    // Die with the test, even when it crashes or is killed, so no server outlives it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (!log_path.empty()) {
       const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {

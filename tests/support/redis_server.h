@@ -14,7 +14,8 @@ namespace hubstats::testing {
 // callers retry on failure).
 int FreeLoopbackPort();
 
-// A child process; killed (SIGKILL unless stopped first) on destruction.
+// A child process; killed (SIGKILL unless stopped first) on destruction, and by the kernel if
+// the test process dies first.
 class ChildProcess {
  public:
   // Starts argv[0] (searched on PATH) with output appended to `log_path` ("" = inherit).
