@@ -1,0 +1,448 @@
+#!/usr/bin/env node
+// hubstats Node.js client: prints the three headline answers of a hubstats server
+// (modality share, size distribution, top-50 organisations).
+//
+//   node hubstats.js --target HOST:PORT [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+//
+// The .proto files are loaded at runtime from ../../proto (or $HUBSTATS_PROTO_DIR). int64 values
+// are read as decimal strings and held as BigInt, so downloads are exact at any size; --json
+// prints them as plain JSON integers and doubles with round-trip precision.
+'use strict';
+
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+const protobuf = require('protobufjs');
+
+const PROTO_DIR = process.env.HUBSTATS_PROTO_DIR || path.resolve(__dirname, '..', '..', 'proto');
+const MODALITY_PREFIX = 'MODALITY_';
+const DEFAULT_TOP_N = 50;
+const DEFAULT_TIMEOUT_SECONDS = 30;
+
+// ---------------------------------------------------------------------------------------------
+// API loading
+// ---------------------------------------------------------------------------------------------
+
+let api = null;
+
+/** Loads hubstats.proto (services) and error_details.proto (rich error decoding) once. */
+function loadApi() {
+  if (api) return api;
+  const definition = protoLoader.loadSync('hubstats/v1/hubstats.proto', {
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    longs: String, // int64 -> decimal string; converted to BigInt below, never to a double.
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const v1 = grpc.loadPackageDefinition(definition).hubstats.v1;
+
+  const root = new protobuf.Root();
+  root.resolvePath = (origin, target) =>
+    target.startsWith('google/protobuf/') ? target : path.resolve(PROTO_DIR, target);
+  root.loadSync('hubstats/v1/error_details.proto', { keepCase: true });
+  api = {
+    QueryService: v1.QueryService,
+    IngestService: v1.IngestService,
+    Status: root.lookupType('hubstats.v1.Status'),
+    BadRequest: root.lookupType('hubstats.v1.BadRequest'),
+  };
+  return api;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+class HubstatsError extends Error {
+  /**
+   * @param {string} message human-readable, one or more lines
+   * @param {object} [info] {code, codeName, violations: [{field, description}]}
+   */
+  constructor(message, info = {}) {
+    super(message);
+    this.name = 'HubstatsError';
+    this.code = info.code;
+    this.codeName = info.codeName;
+    this.violations = info.violations || [];
+  }
+}
+
+const STATUS_NAMES = Object.fromEntries(Object.entries(grpc.status).map(([k, v]) => [v, k]));
+
+/** Field violations from the grpc-status-details-bin trailer (hubstats.v1.Status + BadRequest). */
+function fieldViolations(err) {
+  const { Status, BadRequest } = loadApi();
+  const values = err && err.metadata ? err.metadata.get('grpc-status-details-bin') : [];
+  const violations = [];
+  for (const raw of values) {
+    let status;
+    try {
+      status = Status.decode(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw), 'base64'));
+    } catch (e) {
+      continue;
+    }
+    for (const any of status.details || []) {
+      if (!String(any.type_url || '').endsWith('/google.rpc.BadRequest')) continue;
+      try {
+        const badRequest = BadRequest.decode(any.value);
+        for (const v of badRequest.field_violations || []) {
+          violations.push({ field: v.field, description: v.description });
+        }
+      } catch (e) {
+        // An undecodable detail is ignored; the status message is still reported.
+      }
+    }
+  }
+  return violations;
+}
+
+/** Turns a grpc-js ServiceError into a HubstatsError with a clear message. */
+function describeError(err, target, method) {
+  const code = err && typeof err.code === 'number' ? err.code : undefined;
+  const codeName = code === undefined ? 'UNKNOWN' : STATUS_NAMES[code] || String(code);
+  // grpc-js appends an empty "Resolution note: " to connection errors; drop it.
+  const details = String((err && (err.details || err.message)) || 'no details')
+    .replace(/\.?\s*Resolution note:\s*$/, '');
+  if (code === grpc.status.INVALID_ARGUMENT) {
+    const violations = fieldViolations(err);
+    const lines = violations.length
+      ? violations.map((v) => `  ${v.field}: ${v.description}`)
+      : [`  ${details}`];
+    return new HubstatsError(`invalid argument in ${method}:\n${lines.join('\n')}`,
+      { code, codeName, violations });
+  }
+  if (code === grpc.status.UNAVAILABLE) {
+    return new HubstatsError(
+      `cannot get an answer from the hubstats server at ${target} (${codeName}: ${details})`,
+      { code, codeName });
+  }
+  if (code === grpc.status.DEADLINE_EXCEEDED) {
+    return new HubstatsError(
+      `hubstats server at ${target} did not answer ${method} in time (${codeName}: ${details})`,
+      { code, codeName });
+  }
+  if (code === grpc.status.UNIMPLEMENTED) {
+    return new HubstatsError(`${method} failed: ${codeName}: ${details} ` +
+      `(is ${target} a hubstats server?)`, { code, codeName });
+  }
+  return new HubstatsError(`${method} failed: ${codeName}: ${details}`, { code, codeName });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------------------------
+
+const toBigInt = (v) => (v === undefined || v === null || v === '' ? 0n : BigInt(v));
+const shortModality = (name) =>
+  (name.startsWith(MODALITY_PREFIX) ? name.slice(MODALITY_PREFIX.length) : name).toLowerCase();
+
+/** Parses "YYYY-MM-DD" into a hubstats.v1.Date; semantic checks are left to the server. */
+function parseDate(text, option) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(text));
+  if (!m) throw new UsageError(`${option} must be a date YYYY-MM-DD, got ${JSON.stringify(text)}`);
+  return { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
+}
+
+/** A DateRange from optional "YYYY-MM-DD" strings; null (all time) when both are absent. */
+function makeRange(from, to) {
+  if (from == null && to == null) return null;
+  const range = {};
+  if (from != null) range.start = parseDate(from, '--from');
+  if (to != null) range.end = parseDate(to, '--to');
+  return range;
+}
+
+class Client {
+  /**
+   * @param {string} target host:port of a hubstats server
+   * @param {object} [options] {timeoutSeconds}
+   */
+  constructor(target, options = {}) {
+    const { QueryService } = loadApi();
+    this.target = target;
+    this.timeoutSeconds = options.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS;
+    this.query = new QueryService(target, grpc.credentials.createInsecure());
+  }
+
+  close() {
+    this.query.close();
+  }
+
+  _call(method, request) {
+    return new Promise((resolve, reject) => {
+      const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
+      this.query[method](request, { deadline }, (err, response) => {
+        if (err) reject(describeError(err, this.target, method));
+        else resolve(response);
+      });
+    });
+  }
+
+  /** {total_downloads, rows: [{modality, downloads, share_pct}]} */
+  async modalityShare(range = null) {
+    const r = await this._call('GetModalityShare', range ? { range } : {});
+    return {
+      total_downloads: toBigInt(r.total_downloads),
+      rows: r.rows.map((row) => ({
+        modality: shortModality(row.modality),
+        downloads: toBigInt(row.downloads),
+        share_pct: row.share_pct,
+      })),
+    };
+  }
+
+  /** Size classes with the server's default boundaries (200M, 500M, 1B) unless given. */
+  async sizeDistribution(range = null, boundaries = []) {
+    const request = { boundaries: boundaries.map(String) };
+    if (range) request.range = range;
+    const r = await this._call('GetSizeDistribution', request);
+    return {
+      total_downloads: toBigInt(r.total_downloads),
+      known_downloads: toBigInt(r.known_downloads),
+      unknown_downloads: toBigInt(r.unknown_downloads),
+      unknown_share_pct: r.unknown_share_pct,
+      boundaries: r.boundaries.map(toBigInt),
+      rows: r.rows.map((row) => ({
+        label: row.label,
+        lower: toBigInt(row.lower),
+        // proto3 `optional`: present only when set (oneofs: true gives `_upper: "upper"`).
+        upper: row._upper === 'upper' ? toBigInt(row.upper) : null,
+        downloads: toBigInt(row.downloads),
+        share_pct: row.share_pct,
+        share_of_known_pct: row.share_of_known_pct,
+        cumulative_pct: row.cumulative_pct,
+      })),
+    };
+  }
+
+  /** Top n models or authors ("model" | "author"). */
+  async topN(range = null, n = DEFAULT_TOP_N, by = 'model') {
+    const request = { n, by: by === 'author' ? 'RANK_BY_AUTHOR' : 'RANK_BY_MODEL' };
+    if (range) request.range = range;
+    const r = await this._call('GetTopN', request);
+    return {
+      total_downloads: toBigInt(r.total_downloads),
+      top_downloads: toBigInt(r.top_downloads),
+      top_share_pct: r.top_share_pct,
+      rows: r.rows.map((row) => ({
+        rank: row.rank,
+        id: row.id,
+        downloads: toBigInt(row.downloads),
+        share_pct: row.share_pct,
+        cumulative_pct: row.cumulative_pct,
+      })),
+    };
+  }
+
+  /** The three headline answers, fetched concurrently. */
+  async headline(range = null) {
+    const settled = await Promise.allSettled([
+      this.modalityShare(range),
+      this.sizeDistribution(range),
+      this.topN(range, DEFAULT_TOP_N, 'author'),
+    ]);
+    // Report the first failure in request order, so the message does not depend on timing.
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [modality, sizes, topAuthors] = settled.map((s) => s.value);
+    return { modality, sizes, top_authors: topAuthors };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * JSON with BigInt printed as exact integers and numbers with round-trip precision
+ * (JavaScript's shortest representation that parses back to the same double).
+ */
+function toJson(value) {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'bigint':
+      return value.toString();
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    default:
+      break;
+  }
+  if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
+  const parts = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** The JSON document of --json: exactly the documented fields. */
+function headlineDocument(h) {
+  return {
+    modality: {
+      total_downloads: h.modality.total_downloads,
+      rows: h.modality.rows.map(({ modality, downloads, share_pct }) =>
+        ({ modality, downloads, share_pct })),
+    },
+    sizes: {
+      total_downloads: h.sizes.total_downloads,
+      known_downloads: h.sizes.known_downloads,
+      unknown_downloads: h.sizes.unknown_downloads,
+      rows: h.sizes.rows.map((r) => ({
+        label: r.label,
+        lower: r.lower,
+        upper: r.upper,
+        downloads: r.downloads,
+        share_pct: r.share_pct,
+        share_of_known_pct: r.share_of_known_pct,
+        cumulative_pct: r.cumulative_pct,
+      })),
+    },
+    top_authors: {
+      total_downloads: h.top_authors.total_downloads,
+      top_share_pct: h.top_authors.top_share_pct,
+      rows: h.top_authors.rows.map((r) => ({
+        rank: r.rank,
+        id: r.id,
+        downloads: r.downloads,
+        share_pct: r.share_pct,
+        cumulative_pct: r.cumulative_pct,
+      })),
+    },
+  };
+}
+
+const grouped = (n) => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const pct = (x) => `${x.toFixed(2)}%`;
+
+function table(headers, rows, alignRight) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells) => '  ' + cells
+    .map((c, i) => (alignRight[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+    .join('  ').trimEnd();
+  return [fmt(headers), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
+}
+
+function describeRange(from, to) {
+  if (from == null && to == null) return 'all time';
+  return `${from == null ? 'first day' : from} to ${to == null ? 'last day' : to}`;
+}
+
+function humanReport(h, from, to) {
+  const out = [];
+  const period = describeRange(from, to);
+  out.push(`Modality share (${period}): ${grouped(h.modality.total_downloads)} downloads`);
+  out.push(table(['modality', 'downloads', 'share'],
+    h.modality.rows.map((r) => [r.modality, grouped(r.downloads), pct(r.share_pct)]),
+    [false, true, true]));
+  out.push('');
+  const s = h.sizes;
+  out.push(`Size distribution (${period}): ${grouped(s.total_downloads)} downloads, ` +
+    `${grouped(s.known_downloads)} of known size, ${grouped(s.unknown_downloads)} unknown ` +
+    `(${pct(s.unknown_share_pct)})`);
+  out.push(table(['class', 'downloads', 'share', 'of known', 'cumulative'],
+    s.rows.map((r) => [r.label, grouped(r.downloads), pct(r.share_pct),
+      pct(r.share_of_known_pct), pct(r.cumulative_pct)]),
+    [false, true, true, true, true]));
+  out.push('');
+  const t = h.top_authors;
+  out.push(`Top ${DEFAULT_TOP_N} organisations (${period}): the top ${t.rows.length} take ` +
+    `${pct(t.top_share_pct)} of ${grouped(t.total_downloads)} downloads`);
+  out.push(table(['rank', 'organisation', 'downloads', 'share', 'cumulative'],
+    t.rows.map((r) => [String(r.rank), r.id, grouped(r.downloads), pct(r.share_pct),
+      pct(r.cumulative_pct)]),
+    [true, false, true, true, true]));
+  return out.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+// ---------------------------------------------------------------------------------------------
+
+class UsageError extends Error {}
+
+const USAGE = `usage: node hubstats.js --target HOST:PORT [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                        [--timeout SECONDS]
+
+Prints modality share, size distribution (200M/500M/1B) and the top ${DEFAULT_TOP_N} organisations.
+  --target   server address (default: $HUBSTATS_TARGET)
+  --json     one JSON object instead of tables
+  --from     first day of the range (UTC, inclusive); default: first day with data
+  --to       last day of the range (UTC, inclusive); default: last day with data
+  --timeout  deadline per call in seconds (default ${DEFAULT_TIMEOUT_SECONDS})
+`;
+
+function parseArgs(argv) {
+  const opts = { target: process.env.HUBSTATS_TARGET || null, json: false, from: null, to: null,
+    timeout: DEFAULT_TIMEOUT_SECONDS, help: false };
+  const valued = { '--target': 'target', '--from': 'from', '--to': 'to', '--timeout': 'timeout' };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    if (arg === '--json' && value === undefined) opts.json = true;
+    else if ((arg === '--help' || arg === '-h') && value === undefined) opts.help = true;
+    else if (arg in valued) {
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`${arg} needs a value`);
+        value = argv[++i];
+      }
+      opts[valued[arg]] = value;
+    } else {
+      throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}`);
+    }
+  }
+  if (opts.help) return opts;
+  if (!opts.target) throw new UsageError('--target HOST:PORT is required');
+  const timeout = Number(opts.timeout);
+  if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+  opts.timeout = timeout;
+  opts.range = makeRange(opts.from, opts.to);
+  return opts;
+}
+
+async function main(argv) {
+  let opts;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`error: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const client = new Client(opts.target, { timeoutSeconds: opts.timeout });
+  try {
+    const h = await client.headline(opts.range);
+    process.stdout.write(opts.json ? toJson(headlineDocument(h)) + '\n'
+      : humanReport(h, opts.from, opts.to));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof HubstatsError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 1;
+  } finally {
+    client.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e) => {
+      process.stderr.write(`error: ${e && e.stack ? e.stack : e}\n`);
+      process.exitCode = 1;
+    });
+}
+
+module.exports = { Client, HubstatsError, loadApi, makeRange, toJson, headlineDocument, main };

@@ -1,0 +1,24 @@
+"""hubstats: Python client of the hubstats gRPC service (exact model-hub download statistics).
+
+    from hubstats import Client
+    with Client("localhost:50051") as client:
+        print(client.modality_share())
+
+See README.md for the API; `hubstats.charts` draws the report's figures.
+"""
+
+from hubstats.client import MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, Client
+from hubstats.errors import HubstatsError, InvalidArgumentError, NotFoundError, UnavailableError
+from hubstats._convert import ARCHITECTURE_NAMES, MODALITY_NAMES
+
+__all__ = [
+    "ARCHITECTURE_NAMES",
+    "Client",
+    "HubstatsError",
+    "InvalidArgumentError",
+    "MAX_BATCH_SIZE",
+    "MAX_BATCHES_IN_FLIGHT",
+    "MODALITY_NAMES",
+    "NotFoundError",
+    "UnavailableError",
+]

@@ -1,0 +1,316 @@
+"""Conversions between Python values and hubstats.v1 messages.
+
+Arguments the caller gets wrong in a way the client can see cheaply raise ValueError/TypeError
+here; everything else goes to the server, which is the authority on what it accepts. Items of
+an ingest or upsert batch that cannot even be encoded raise `ItemError`, which the client turns
+into a per-item rejection like the server's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from google.protobuf import timestamp_pb2
+
+from hubstats.v1 import hubstats_pb2 as pb
+
+UTC = dt.timezone.utc
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+#: Short modality names ("nlp", "computer_vision", ...) in enum order, "unknown" last.
+MODALITY_NAMES: tuple[str, ...] = tuple(
+    name.removeprefix("MODALITY_").lower() for name, number in pb.Modality.items() if number)
+_MODALITY_BY_NAME = {name.removeprefix("MODALITY_").lower(): number
+                     for name, number in pb.Modality.items() if number}
+_MODALITY_ALIASES = {"cv": "computer_vision", "rl": "reinforcement_learning"}
+
+#: Architecture names as the server reports them in breakdowns.
+ARCHITECTURE_NAMES: tuple[str, ...] = tuple(
+    name.removeprefix("ARCHITECTURE_").lower().replace("_", "-")
+    for name, number in pb.Architecture.items() if number)
+_ARCHITECTURE_BY_NAME = dict(zip(ARCHITECTURE_NAMES, (n for _, n in pb.Architecture.items() if n)))
+_NO_ARCHITECTURE = ("", "(none)")
+
+_PARAMETER_SCALES = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
+_PARAMETERS_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([KMBGT]?)\s*",
+                            re.IGNORECASE)
+
+EVENT_FIELDS = ("model_id", "timestamp", "count", "revision")
+RECORD_FIELDS = ("model_id", "pipeline_tag", "modality", "num_parameters", "architecture",
+                 "library_name")
+
+
+class ItemError(Exception):
+    """One ingest event or catalog record cannot be encoded; `field` names the culprit."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas NaT/NA: a value left out (as DataFrames spell it)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    # pandas.NaT and pandas.NA compare unequal to themselves, like NaN.
+    return type(value).__name__ in ("NaTType", "NAType")
+
+
+# ---------------------------------------------------------------------------------------------
+# Query arguments
+# ---------------------------------------------------------------------------------------------
+
+def to_day(value: Any, name: str) -> dt.date | None:
+    """A `datetime.date` or "YYYY-MM-DD" string as a date; None stays None.
+
+    A datetime counts as its calendar day in UTC (naive ones are taken as UTC).
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        if _DATE_RE.fullmatch(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError as error:
+                raise ValueError(f"{name}: '{value}' is not a valid date ({error})") from None
+        raise ValueError(f"{name}: '{value}' is not a date of the form YYYY-MM-DD")
+    raise ValueError(f"{name}: expected a datetime.date or a 'YYYY-MM-DD' string, "
+                     f"got {type(value).__name__}")
+
+
+def date_message(day: dt.date) -> pb.Date:
+    return pb.Date(year=day.year, month=day.month, day=day.day)
+
+
+def date_of(message: pb.Date) -> dt.date:
+    return dt.date(message.year, message.month, message.day)
+
+
+def date_range(start: dt.date | None, end: dt.date | None) -> pb.DateRange | None:
+    """The DateRange for already converted days; None (all time) when both are None."""
+    if start is None and end is None:
+        return None
+    day_range = pb.DateRange()
+    if start is not None:
+        day_range.start.CopyFrom(date_message(start))
+    if end is not None:
+        day_range.end.CopyFrom(date_message(end))
+    return day_range
+
+
+def modality_number(value: Any, name: str = "modality") -> int:
+    """A modality name as its enum number; None gives MODALITY_UNSPECIFIED (no filter).
+
+    Accepts the short names ("nlp", "computer_vision", ..., "unknown"), the aliases "cv" and
+    "rl", any letter case, '-' or ' ' for '_', and an optional "MODALITY_" prefix.
+    """
+    if value is None:
+        return pb.MODALITY_UNSPECIFIED
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: expected a modality name such as 'nlp', "
+                         f"got {type(value).__name__}")
+    key = re.sub(r"[-\s]+", "_", value.strip().lower()).removeprefix("modality_")
+    key = _MODALITY_ALIASES.get(key, key)
+    if key not in _MODALITY_BY_NAME:
+        raise ValueError(f"{name}: '{value}' is not a modality; expected one of "
+                         f"{', '.join(MODALITY_NAMES)} (or cv, rl)")
+    return _MODALITY_BY_NAME[key]
+
+
+def modality_name(number: int) -> str:
+    return pb.Modality.Name(number).removeprefix("MODALITY_").lower()
+
+
+def architecture_number(value: Any, name: str = "architecture") -> int:
+    """An architecture name ("encoder", "decoder", "encoder-decoder", "other") as its enum
+    number; None, "" or "(none)" give ARCHITECTURE_UNSPECIFIED."""
+    if is_missing(value):
+        return pb.ARCHITECTURE_UNSPECIFIED
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: expected an architecture name, got {type(value).__name__}")
+    key = value.strip().lower().replace("_", "-")
+    if key in _NO_ARCHITECTURE:
+        return pb.ARCHITECTURE_UNSPECIFIED
+    if key not in _ARCHITECTURE_BY_NAME:
+        raise ValueError(f"{name}: '{value}' is not an architecture; expected one of "
+                         f"{', '.join(ARCHITECTURE_NAMES)} or None")
+    return _ARCHITECTURE_BY_NAME[key]
+
+
+def architecture_name(number: int) -> str | None:
+    if number == pb.ARCHITECTURE_UNSPECIFIED:
+        return None
+    return pb.Architecture.Name(number).removeprefix("ARCHITECTURE_").lower().replace("_", "-")
+
+
+def parameter_count(value: Any, name: str) -> int:
+    """A parameter count as an exact int.
+
+    Accepts ints, integral floats (200e6) and strings with an optional K/M/B/G/T suffix
+    ("200M", "1.5B", "500000000"). Raises ValueError for anything else, e.g. 1.5e-3 or "7X".
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a parameter count, got a bool")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != math.floor(value):
+            raise ValueError(f"{name}: {value!r} is not a whole number of parameters")
+        return int(value)
+    if isinstance(value, str):
+        match = _PARAMETERS_RE.fullmatch(value)
+        if match:
+            try:
+                exact = Decimal(match[1]) * _PARAMETER_SCALES[match[2].upper()]
+            except InvalidOperation:
+                exact = None
+            if exact is not None and exact == exact.to_integral_value():
+                return int(exact)
+        raise ValueError(f"{name}: '{value}' is not a whole parameter count "
+                         "(e.g. 200M, 1.5B, 1T, 500000000)")
+    raise ValueError(f"{name}: expected a parameter count such as 200e6 or '200M', "
+                     f"got {type(value).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Ingest items
+# ---------------------------------------------------------------------------------------------
+
+def check_fields(item: Any, allowed: tuple[str, ...]) -> None:
+    """Raises ItemError unless `item` is a mapping whose keys are all in `allowed`."""
+    if not hasattr(item, "keys"):
+        raise ItemError("", f"expected a dict with keys {', '.join(allowed)}, "
+                            f"got {type(item).__name__}")
+    for key in item.keys():
+        if key not in allowed:
+            raise ItemError(str(key), f"unknown field; expected {', '.join(allowed)}")
+
+
+def _text(item: dict, field: str) -> str:
+    value = item.get(field)
+    if is_missing(value):
+        return ""
+    if not isinstance(value, str):
+        raise ItemError(field, f"must be a string, got {type(value).__name__} {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ItemError(field, f"is not valid Unicode text ({error.reason})") from None
+    return value
+
+
+def timestamp_message(value: Any) -> timestamp_pb2.Timestamp | None:
+    """An event time as a Timestamp; None when it is left out (the server's receive time).
+
+    Accepts datetimes (naive ones are UTC; pandas Timestamps keep their nanoseconds), dates
+    (midnight UTC), RFC 3339 / ISO 8601 strings ("2024-05-01T12:00:00Z"; without an offset:
+    UTC) and Unix seconds (int or float).
+    """
+    if is_missing(value):
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ItemError("timestamp", f"'{value}' is not an RFC 3339 time "
+                                         "(e.g. 2024-05-01T12:00:00Z)") from None
+    if isinstance(value, dt.datetime):
+        extra_nanos = getattr(value, "nanosecond", 0)  # pandas.Timestamp
+        aware = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        since_epoch = aware - _EPOCH
+        return timestamp_pb2.Timestamp(seconds=since_epoch.days * 86400 + since_epoch.seconds,
+                                       nanos=since_epoch.microseconds * 1000 + extra_nanos)
+    if isinstance(value, dt.date):
+        midnight = dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return timestamp_pb2.Timestamp(seconds=int(midnight.timestamp()))
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if isinstance(value, numbers.Integral):
+            return timestamp_pb2.Timestamp(seconds=_int64("timestamp", int(value)))
+        if not math.isfinite(value):
+            raise ItemError("timestamp", f"{value!r} is not a time")
+        seconds = _int64("timestamp", math.floor(value))
+        nanos = min(round((value - seconds) * 1e9), 999_999_999)
+        return timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+    raise ItemError("timestamp", "expected a datetime, date, RFC 3339 string or Unix seconds, "
+                                 f"got {type(value).__name__}")
+
+
+def _int64(field: str, value: int) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ItemError(field, f"{value} does not fit in 64 bits")
+    return value
+
+
+def _whole_number(item: dict, field: str) -> int | None:
+    value = item.get(field)
+    if is_missing(value):
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return _int64(field, int(value))
+    if isinstance(value, float) and math.isfinite(value) and value == math.floor(value):
+        return _int64(field, int(value))
+    raise ItemError(field, f"must be a whole number, got {value!r}")
+
+
+def event_fields(item: Any) -> dict:
+    """The DownloadEvent fields of one ingest item (keyword arguments for the message)."""
+    check_fields(item, EVENT_FIELDS)
+    fields = {"model_id": _text(item, "model_id"), "revision": _text(item, "revision")}
+    timestamp = timestamp_message(item.get("timestamp"))
+    if timestamp is not None:
+        fields["timestamp"] = timestamp
+    count = _whole_number(item, "count")
+    if count is not None:
+        fields["count"] = count
+    return fields
+
+
+def record_fields(item: Any) -> dict:
+    """The ModelRecord fields of one catalog record (keyword arguments for the message)."""
+    check_fields(item, RECORD_FIELDS)
+    fields = {field: _text(item, field) for field in ("model_id", "pipeline_tag", "library_name")}
+    try:
+        modality = item.get("modality")
+        fields["modality"] = (pb.MODALITY_UNSPECIFIED if is_missing(modality) or modality == ""
+                              else modality_number(modality))
+    except ValueError as error:
+        raise ItemError("modality", str(error).removeprefix("modality: ")) from None
+    try:
+        fields["architecture"] = architecture_number(item.get("architecture"))
+    except ValueError as error:
+        raise ItemError("architecture", str(error).removeprefix("architecture: ")) from None
+    parameters = item.get("num_parameters")
+    if not is_missing(parameters):
+        try:
+            fields["num_parameters"] = _int64("num_parameters",
+                                              parameter_count(parameters, "num_parameters"))
+        except ValueError as error:
+            raise ItemError("num_parameters",
+                            str(error).removeprefix("num_parameters: ")) from None
+    return fields
+
+
+def record_dict(record: pb.ModelRecord) -> dict:
+    """A ModelRecord as a dict of Python values; unset fields are None."""
+    return {
+        "model_id": record.model_id,
+        "pipeline_tag": record.pipeline_tag or None,
+        "modality": modality_name(record.modality) if record.modality else None,
+        "num_parameters": record.num_parameters or None,
+        "architecture": architecture_name(record.architecture),
+        "library_name": record.library_name or None,
+    }

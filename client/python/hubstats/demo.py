@@ -1,0 +1,272 @@
+"""The main demo job: both data sets through real hubstats servers, the report's table, charts.
+
+    python3 -m hubstats.demo --server-bin build/service/hubstats-server --out out/
+    python3 -m hubstats.demo --hub-scale ...        # the Hub's size: 2.2M models
+
+What it does:
+ 1. starts one local redis-server and two hubstats-servers on free loopback ports, one per
+    data set (different --redis-prefix on the same Redis, so the data sets stay apart);
+ 2. loads the real snapshot (data/hf_models_top10k_2024-09.csv) into the first and checks that
+    the service answers exactly what the file holds;
+ 3. streams the synthetic hub (hubstats.synth) into the second, with progress on stderr;
+ 4. prints the report's table: report value, what the service answers for the synthetic hub,
+    the difference in percentage points and OK/FAIL (within 0.5 pp), and the real snapshot's
+    answer beside it; then the snapshot's own figures;
+ 5. writes the charts of both data sets (hubstats.charts) to OUT/synthetic/ and
+    OUT/snapshot/, the tables to OUT/report.txt and OUT/figures.json, process logs to
+    OUT/logs/;
+ 6. stops everything it started, also on Ctrl-C or SIGTERM.
+
+Exit status: 0 when every figure is within tolerance and the snapshot matches its file, 1 when
+not, 2 when the demo could not run (bad arguments, a process that did not start), 130 after
+Ctrl-C and 143 after SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from hubstats import _local, snapshot, synth
+
+REPO_DIR = Path(__file__).resolve().parents[3]
+DEFAULT_SERVER_BIN = Path(os.environ.get("HUBSTATS_SERVER_BIN",
+                                         REPO_DIR / "build" / "service" / "hubstats-server"))
+PREFIXES = {"snapshot": "hubstats-demo-snapshot", "synthetic": "hubstats-demo-synthetic"}
+
+
+class Interrupted(Exception):
+    """A stop signal arrived (SIGTERM, SIGHUP); `signum` is the signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def _log(message: str) -> None:
+    print(f"[demo] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------
+
+def _snapshot_report_value(key: str, figures: dict) -> float | None:
+    """The real snapshot's value of a report figure, None where the file has no data."""
+    kind, _, name = key.partition(":")
+    if kind == "modality":
+        if name == "rest":
+            return sum(figures["modality"].get(m, 0.0) for m in synth.REST_MODALITIES)
+        return figures["modality"].get(name, 0.0)
+    if key == "authors:top50":
+        return figures["top_authors"][50]
+    return None  # sizes and architectures: the file has neither
+
+
+def report_table(rows: list[dict], snapshot_figures: dict) -> str:
+    width = max(len(row["label"]) for row in rows)
+    header = (f"  {'figure':<{width}}  {'report':>8}  {'synthetic':>9}  {'diff pp':>8}  "
+              f"{'result':<6}  {'real snapshot':>13}")
+    lines = ["The report's figures: report vs the service's answers (shares in %)", header,
+             "  " + "-" * (len(header) - 2)]
+    for row in rows:
+        real = _snapshot_report_value(row["key"], snapshot_figures)
+        real_text = f"{real:.2f}" if real is not None else "n/a"
+        lines.append(f"  {row['label']:<{width}}  {row['report']:>8.2f}  {row['service']:>9.2f}"
+                     f"  {row['diff']:>+8.2f}  {'OK' if row['ok'] else 'FAIL':<6}  "
+                     f"{real_text:>13}")
+    failed = [row["label"] for row in rows if not row["ok"]]
+    lines.append(f"  {len(rows) - len(failed)} of {len(rows)} figures within "
+                 f"{synth.TOLERANCE_PP} pp" + (f"; FAIL: {', '.join(failed)}" if failed else ""))
+    lines.append("  real snapshot: the top ~10k Hub models (2024-09-20); it has no parameter "
+                 "counts or architectures (n/a).")
+    return "\n".join(lines)
+
+
+def snapshot_table(local: dict, service: dict, problems: list[str], head: int = 10) -> str:
+    lines = [f"Real snapshot (top ~10k Hub models, 30-day downloads at 2024-09-20): "
+             f"{service['total_downloads']:,} downloads, {service['models']:,} models, "
+             f"{service['authors']:,} authors",
+             f"  {'figure':<38}  {'service %':>9}  {'file %':>9}"]
+
+    def line(label: str, value: float, expected: float) -> None:
+        lines.append(f"  {label:<38}  {value:>9.2f}  {expected:>9.2f}")
+
+    for name, pct in sorted(service["modality"].items(), key=lambda item: -item[1]):
+        line(f"modality: {name}", pct, local["modality"].get(name, 0.0))
+    for n in snapshot.TOP_MODEL_MARKS:
+        line(f"top-{n} models", service["top_models"][n], local["top_models"][n])
+    for n in snapshot.TOP_AUTHOR_MARKS:
+        line(f"top-{n} organisations", service["top_authors"][n], local["top_authors"][n])
+    local_tasks = {key: pct for key, _, pct in local["tasks"]}
+    for key, _, pct in service["tasks"][:head]:
+        line(f"task: {key}", pct, local_tasks.get(key, 0.0))
+    lines.append("  service equals the file (downloads, models, authors, every share)"
+                 if not problems else "  MISMATCH: " + "; ".join(problems))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts
+# ---------------------------------------------------------------------------------------------
+
+def write_charts(client, out: Path, caption: str) -> list[Path]:
+    """The four report charts of one data set (hubstats.charts), captioned, as PNGs."""
+    from hubstats import charts
+
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "modality_share.png": charts.modality_share_chart(client.modality_share()),
+        "size_share.png": charts.size_share_chart(client.size_distribution()),
+        "top_concentration.png": charts.concentration_chart(client.top_n(1000, by="model")),
+        "top_organisations.png": charts.top_organisations_chart(client.top_n(15, by="author")),
+    }
+    paths = []
+    for name, figure in figures.items():
+        # A figure-level x label: the constrained layout makes room for it below the axes.
+        figure.supxlabel(caption, x=0.99, ha="right", fontsize=8, color="#5f5f5f")
+        path = out / name
+        figure.savefig(path, dpi=charts.DPI, facecolor="white")
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# The job
+# ---------------------------------------------------------------------------------------------
+
+def run(args) -> int:
+    from hubstats import Client
+
+    started = time.monotonic()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    models = args.models or (synth.HUB_MODELS if args.hub_scale else synth.DEFAULT_MODELS)
+    events = args.events or (synth.HUB_EVENTS if args.hub_scale else synth.DEFAULT_EVENTS)
+    hub = synth.SyntheticHub(args.seed, models, events)
+    _log(f"synthetic hub: seed {hub.seed}, {hub.models:,} models, {hub.event_count:,} events, "
+         f"{hub.total_downloads:,} downloads ({hub.start_day}..{hub.end_day})")
+    real = snapshot.read(args.snapshot)
+    local = snapshot.figures(real, snapshot.read_task_table(args.task_table))
+    timeout = 600.0 if hub.models > 500_000 else 60.0
+
+    with _local.LocalStack(out / "logs") as stack:
+        redis = stack.start_redis(args.redis_bin)
+        _log(f"started redis-server pid {redis.pid} on {redis.url}")
+        servers = {}
+        for name, prefix in PREFIXES.items():
+            server = stack.start_server(args.server_bin, redis.url, prefix)
+            servers[name] = server
+            _log(f"started hubstats-server pid {server.pid} on {server.target} "
+                 f"(prefix {prefix}: {name})")
+
+        with Client(servers["snapshot"].target, timeout=timeout) as client:
+            t = time.monotonic()
+            snapshot.load(client, real, batch_size=args.batch_size)
+            service_real = snapshot.measure(client)
+            problems = snapshot.differences(local, service_real)
+            _log(f"snapshot: {len(real):,} models loaded and queried in "
+                 f"{time.monotonic() - t:.1f}s")
+            real_charts = (write_charts(client, out / "snapshot",
+                                        "Real snapshot: top ~10k Hub models, 2024-09-20")
+                           if args.charts else [])
+
+        with Client(servers["synthetic"].target, timeout=timeout) as client:
+            t = time.monotonic()
+            synth.load(client, hub, batch_size=args.batch_size)
+            measured = synth.measure(client)
+            rows = synth.compare(measured)
+            _log(f"synthetic: loaded and queried in {time.monotonic() - t:.1f}s")
+            synthetic_charts = (write_charts(client, out / "synthetic",
+                                             f"Synthetic hub: seed {hub.seed}, "
+                                             f"{hub.models:,} models")
+                                if args.charts else [])
+
+    report = "\n\n".join([report_table(rows, service_real),
+                          snapshot_table(local, service_real, problems)])
+    print(report, flush=True)
+    (out / "report.txt").write_text(report + "\n")
+    (out / "figures.json").write_text(json.dumps({
+        "tolerance_pp": synth.TOLERANCE_PP,
+        "synthetic": {"seed": hub.seed, "models": hub.models, "events": hub.event_count,
+                      "downloads": hub.total_downloads, "rows": rows},
+        "snapshot": {"file": str(args.snapshot), "service": _jsonable(service_real),
+                     "file_figures": _jsonable(local), "mismatches": problems},
+    }, indent=2) + "\n")
+    for path in [*real_charts, *synthetic_charts]:
+        _log(f"wrote {path}")
+    ok = all(row["ok"] for row in rows) and not problems
+    _log(f"{'all figures within tolerance' if ok else 'SOME FIGURES FAILED'}; "
+         f"done in {time.monotonic() - started:.1f}s, every process stopped")
+    return 0 if ok else 1
+
+
+def _jsonable(figures: dict) -> dict:
+    return {key: ({str(k): v for k, v in value.items()} if isinstance(value, dict) else value)
+            for key, value in figures.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python3 -m hubstats.demo",
+        description="Run the hubstats demo: load the real snapshot and a synthetic hub into "
+                    "local servers, print the report's table and write the charts.")
+    parser.add_argument("--server-bin", type=Path, default=DEFAULT_SERVER_BIN,
+                        help=f"hubstats-server binary (default {DEFAULT_SERVER_BIN})")
+    parser.add_argument("--redis-bin", default="redis-server", help="redis-server binary")
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help="output folder for charts, report and logs (default out/)")
+    parser.add_argument("--seed", type=int, default=synth.DEFAULT_SEED)
+    parser.add_argument("--models", type=int, help=f"synthetic models (default "
+                        f"{synth.DEFAULT_MODELS:,}; --hub-scale {synth.HUB_MODELS:,})")
+    parser.add_argument("--events", type=int, help=f"synthetic event lines (default "
+                        f"{synth.DEFAULT_EVENTS:,}; --hub-scale {synth.HUB_EVENTS:,})")
+    parser.add_argument("--hub-scale", action="store_true",
+                        help="generate the Hub's size (2.2M models); takes several minutes")
+    parser.add_argument("--snapshot", type=Path, default=snapshot.DEFAULT_CSV,
+                        help="real snapshot CSV")
+    parser.add_argument("--task-table", type=Path, default=snapshot.DEFAULT_TASK_TABLE,
+                        help="the server's pipeline_tag -> modality table (for local checks)")
+    parser.add_argument("--batch-size", type=int, default=10_000, help="items per request")
+    parser.add_argument("--no-charts", dest="charts", action="store_false",
+                        help="skip the PNG charts")
+    args = parser.parse_args(argv)
+    if not args.server_bin.exists():
+        parser.error(f"--server-bin {args.server_bin} does not exist (build the server first)")
+    if not shutil.which(args.redis_bin) and not Path(args.redis_bin).exists():
+        parser.error(f"--redis-bin {args.redis_bin} not found")
+    if not args.snapshot.exists():
+        parser.error(f"--snapshot {args.snapshot} does not exist")
+
+    from hubstats import HubstatsError
+
+    previous = {signum: signal.signal(signum, _raise_interrupted)
+                for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        _log("interrupted (Ctrl-C); every process stopped")
+        return 130
+    except Interrupted as stop:
+        _log(f"interrupted ({stop}); every process stopped")
+        return 128 + stop.signum
+    except (HubstatsError, ValueError, RuntimeError, OSError) as error:
+        _log(f"error: {error}")
+        return 2
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""hubstats.charts: figures render from a real server, show the right numbers, and the CLI
+writes four PNGs and prints the numbers behind them. Expected numbers are computed here from
+the data each test sends."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.colors
+import matplotlib.text
+import pytest
+from matplotlib.figure import Figure
+
+import hubstats
+from hubstats import charts
+
+CLIENT_DIR = Path(__file__).resolve().parents[1]
+DAYS = [dt.date(2024, 5, 1), dt.date(2024, 5, 2), dt.date(2024, 5, 3)]
+ORGS = ["google", "meta-llama", "openai", "microsoft", "mistralai", "Qwen", "nvidia", "BAAI",
+        "intfloat", "timm", "pyannote", "laion"]
+MODALITIES = ["nlp", "nlp", "nlp", "computer_vision", "computer_vision", "audio", "multimodal"]
+SIZES = [50_000_000, 120_000_000, 300_000_000, 700_000_000, 7_000_000_000, None]
+MODEL_COUNT = 150
+
+
+def dataset():
+    """(records, events, facts): 150 models with falling downloads on three days; every 10th
+    model has no catalog record. facts maps model id -> (modality, num_parameters)."""
+    records, events, facts = [], [], {}
+    for i in range(MODEL_COUNT):
+        model_id = f"{ORGS[(i * 7) % len(ORGS)]}/model-{i:03d}"
+        modality, size = MODALITIES[i % len(MODALITIES)], SIZES[i % len(SIZES)]
+        if i % 10 == 9:
+            modality, size = "unknown", None
+        else:
+            records.append({"model_id": model_id, "modality": modality, "num_parameters": size})
+        facts[model_id] = (modality, size)
+        for j, day in enumerate(DAYS):
+            events.append({"model_id": model_id, "timestamp": day,
+                           "count": 3_000_000 // (i + 1) + 17 * j + 1})
+    return records, events, facts
+
+
+def expected_numbers(events, facts, days=DAYS):
+    """Independent recomputation of every chart's numbers for events on `days`."""
+    per_model = collections.Counter()
+    for event in events:
+        if event["timestamp"] in days:
+            per_model[event["model_id"]] += event["count"]
+    total = sum(per_model.values())
+    by_modality = collections.Counter()
+    for model_id, downloads in per_model.items():
+        by_modality[facts[model_id][0]] += downloads
+    known = {m: d for m, d in per_model.items() if facts[m][1] is not None}
+    known_total = sum(known.values())
+    cumulative = {f"<{label}": 100 * sum(d for m, d in known.items() if facts[m][1] < bound)
+                  / known_total
+                  for label, bound in (("200M", 200e6), ("500M", 500e6), ("1B", 1e9))}
+    ranking = sorted(per_model.items(), key=lambda item: (-item[1], item[0]))
+    top_k = {k: 100 * sum(d for _, d in ranking[:k]) / total for k in (10, 50, 100)}
+    by_org = collections.Counter()
+    for model_id, downloads in per_model.items():
+        by_org[model_id.split("/")[0]] += downloads
+    orgs = sorted(by_org.items(), key=lambda item: (-item[1], item[0]))
+    return {
+        "total": total,
+        "modality_pct": {m: 100 * d / total for m, d in by_modality.items()},
+        "modality_downloads": dict(by_modality),
+        "cumulative_pct": cumulative,
+        "unknown_pct": 100 * (total - known_total) / total,
+        "top_k_pct": top_k,
+        "orgs": [(org, d, 100 * d / total) for org, d in orgs],
+    }
+
+
+@pytest.fixture
+def report(server):
+    """(client, events, facts) of a server holding dataset()."""
+    records, events, facts = dataset()
+    with hubstats.Client(server.target) as client:
+        client.upsert_models(records)
+        assert client.ingest(events)["accepted"] == len(events)
+        yield client, events, facts
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    with open(path, "rb") as png:
+        header = png.read(24)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+def texts_of(figure: Figure) -> list[str]:
+    return [text.get_text() for text in figure.findobj(matplotlib.text.Text) if text.get_text()]
+
+
+def assert_good_png(figure: Figure, path: Path) -> None:
+    figure.savefig(path, dpi=charts.DPI)
+    assert png_size(path) == (charts.FIGURE_SIZE[0] * charts.DPI, charts.FIGURE_SIZE[1] * charts.DPI)
+    assert path.stat().st_size > 20_000
+
+
+def test_modality_share_chart(report, tmp_path):
+    client, events, facts = report
+    expected = expected_numbers(events, facts)
+
+    figure = charts.modality_share_chart(client)
+
+    texts = texts_of(figure)
+    assert "Share of downloads by modality" in texts
+    assert "Share of downloads (%)" in texts
+    for modality, pct in expected["modality_pct"].items():
+        assert charts.MODALITY_LABELS[modality] in texts
+        assert f"{pct:.1f}%" in texts
+    bars = figure.axes[0].patches
+    assert [bar.get_facecolor() for bar in bars][:5] == [
+        matplotlib.colors.to_rgba(color) for color in charts.PALETTE]
+    assert_good_png(figure, tmp_path / "modality.png")
+
+
+def test_size_share_chart_notes_unknown_share(report, tmp_path):
+    client, events, facts = report
+    expected = expected_numbers(events, facts)
+
+    numbers = charts.size_share_numbers(client.size_distribution())
+    figure = charts.size_share_chart(client)
+
+    assert list(numbers["label"]) == ["<200M", "<500M", "<1B"]
+    assert numbers["cumulative_pct"].tolist() == pytest.approx(
+        [expected["cumulative_pct"][label] for label in numbers["label"]])
+    texts = texts_of(figure)
+    for pct in expected["cumulative_pct"].values():
+        assert f"{pct:.1f}%" in texts
+    assert any(f"{expected['unknown_pct']:.1f}% of all downloads" in text for text in texts)
+    assert "Share of known-size downloads (%)" in texts
+    assert_good_png(figure, tmp_path / "sizes.png")
+
+
+def test_concentration_chart_marks_10_50_100(report, tmp_path):
+    client, events, facts = report
+    expected = expected_numbers(events, facts)
+
+    top = client.top_n(1000)
+    figure = charts.concentration_chart(top)
+
+    assert len(top) == MODEL_COUNT
+    numbers = charts.concentration_numbers(top)
+    assert numbers["k"].tolist() == [10, 50, 100]
+    assert numbers["cumulative_pct"].tolist() == pytest.approx(
+        [expected["top_k_pct"][k] for k in (10, 50, 100)])
+    texts = texts_of(figure)
+    for k, pct in expected["top_k_pct"].items():
+        assert f"Top {k}: {pct:.1f}%" in texts
+    assert figure.axes[0].get_xscale() == "log"
+    assert "Share of all downloads (%)" in texts
+    assert_good_png(figure, tmp_path / "concentration.png")
+
+
+def test_top_organisations_chart(report, tmp_path):
+    client, events, facts = report
+    expected = expected_numbers(events, facts)
+
+    figure = charts.top_organisations_chart(client, n=10)
+
+    texts = texts_of(figure)
+    assert "Top 10 organisations by downloads" in texts
+    tick_labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert tick_labels == [org for org, _, _ in expected["orgs"][:10]]
+    for _, _, pct in expected["orgs"][:10]:
+        assert f"{pct:.1f}%" in texts
+    assert_good_png(figure, tmp_path / "orgs.png")
+
+
+def test_charts_of_an_empty_server_say_so(server, tmp_path):
+    with hubstats.Client(server.target) as client:
+        for chart in (charts.modality_share_chart, charts.size_share_chart,
+                      charts.concentration_chart, charts.top_organisations_chart):
+            figure = chart(client)
+            assert any(text.startswith("No downloads") for text in texts_of(figure))
+            figure.savefig(tmp_path / "empty.png", dpi=charts.DPI)
+
+
+def test_chart_rejects_other_sources():
+    with pytest.raises(TypeError, match="Client or a DataFrame"):
+        charts.modality_share_chart("localhost:50051")
+
+
+def test_format_parameters():
+    assert [charts.format_parameters(n) for n in (200_000_000, 10**9, 1_500_000_000, 10**12,
+                                                  2_000, 999)] == \
+        ["200M", "1B", "1.5B", "1T", "2K", "999"]
+
+
+def section(output: str, heading: str) -> str:
+    """The printed block under the "== <heading>..." line."""
+    blocks = output.split("== ")
+    matching = [block for block in blocks if block.startswith(heading)]
+    assert len(matching) == 1, f"no section {heading!r} in:\n{output}"
+    return matching[0]
+
+
+def line_with(output: str, first_word: str) -> list[str]:
+    """The whitespace-separated fields of the output line starting with `first_word`."""
+    for line in output.splitlines():
+        fields = line.split()
+        if fields and fields[0] == first_word:
+            return fields
+    raise AssertionError(f"no line starts with {first_word!r} in:\n{output}")
+
+
+def test_cli_writes_four_pngs_and_prints_the_numbers(report, tmp_path):
+    client, events, facts = report
+    days = DAYS[1:]
+    expected = expected_numbers(events, facts, days)
+    out = tmp_path / "report"
+
+    run = subprocess.run(
+        [sys.executable, "-m", "hubstats.charts", "--target", client.target, "--out", str(out),
+         "--from", days[0].isoformat(), "--to", days[-1].isoformat()],
+        cwd=CLIENT_DIR, capture_output=True, text=True, timeout=120)
+
+    assert run.returncode == 0, run.stderr
+    files = sorted(path.name for path in out.iterdir())
+    assert files == ["modality_share.png", "size_share.png", "top_concentration.png",
+                     "top_organisations.png"]
+    for name in files:
+        assert png_size(out / name) == (1200, 675)
+        assert (out / name).stat().st_size > 20_000
+    modalities = section(run.stdout, "Modality share")
+    assert f"{expected['total']:,} downloads" in modalities
+    for modality, downloads in expected["modality_downloads"].items():
+        assert line_with(modalities, modality)[1:] == [
+            str(downloads), f"{expected['modality_pct'][modality]:.2f}"]
+    sizes = section(run.stdout, "Cumulative share")
+    for label, pct in expected["cumulative_pct"].items():
+        assert line_with(sizes, label)[1:] == [f"{pct:.2f}"]
+    assert f"({expected['unknown_pct']:.2f}% of all downloads)" in sizes
+    concentration = section(run.stdout, "Share held by the top k")
+    for k, pct in expected["top_k_pct"].items():
+        assert line_with(concentration, str(k))[-1] == f"{pct:.2f}"
+    organisations = section(run.stdout, "Top ")
+    assert len(expected["orgs"]) == len(ORGS)
+    for rank, (org, downloads, pct) in enumerate(expected["orgs"], start=1):
+        assert line_with(organisations, str(rank))[1:] == [org, str(downloads), f"{pct:.2f}"]
+
+
+def test_cli_reports_server_errors(server, tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "hubstats.charts", "--target", server.target, "--out",
+         str(tmp_path), "--from", "2024-05-03", "--to", "2024-05-01"],
+        cwd=CLIENT_DIR, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "range.end" in run.stderr
