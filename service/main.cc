@@ -7,6 +7,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -48,10 +51,15 @@ std::map<std::string, Flag> DefaultFlags() {
   add("redis-prefix", "hubstats", "prefix of every Redis key");
   add("shards", "", "logical shards for a new Redis prefix (default 16; fixed once chosen)");
   add("redis-pool", "8", "Redis connections per process");
-  add("redis-timeout-ms", "10000", "timeout of each Redis call");
-  add("workers", "8", "threads running store calls");
+  add("redis-timeout-ms", "5000", "timeout of each Redis call");
+  add("workers", "8", "threads running store calls for queries");
+  add("ingest-workers", "8", "threads running store calls for ingest batches");
+  add("store-retry-ms", "20000",
+      "how long an ingest batch is retried while Redis is unavailable before its stream ends");
+  add("max-inflight-mb", "256", "memory for ingest batches read but not yet answered");
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
+  add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
   return flags;
 }
 
@@ -109,6 +117,10 @@ int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, i
   return value;
 }
 
+bool IsTransient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+}
+
 void Log(const std::string& message) {
   std::fprintf(stderr, "%s hubstats-server: %s\n",
                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
@@ -153,7 +165,14 @@ int main(int argc, char** argv) {
     }
     options.pool_size = IntFlag(flags, "redis-pool", 1);
     options.command_timeout = absl::Milliseconds(IntFlag(flags, "redis-timeout-ms", 1));
+    // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
+    const absl::Time give_up = absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
     absl::StatusOr<std::unique_ptr<RedisStore>> redis = RedisStore::Open(options);
+    while (!redis.ok() && IsTransient(redis.status()) && absl::Now() < give_up) {
+      Log(absl::StrCat("waiting for Redis: ", redis.status().message()));
+      absl::SleepFor(absl::Milliseconds(500));
+      redis = RedisStore::Open(options);
+    }
     if (!redis.ok()) Fail(absl::StrCat("cannot open the Redis store: ", redis.status().ToString()));
     Log(absl::StrCat("store: redis ", ParseRedisUrl(options.url)->ToDisplayString(), ", prefix '",
                      options.key_prefix, "', ", (*redis)->shard_count(), " shards"));
@@ -172,15 +191,28 @@ int main(int argc, char** argv) {
   StatsService service(*store, *tasks);
   // A changed task table re-classifies the stored catalog before anything is served.
   absl::StatusOr<int64_t> reclassified = service.ApplyTaskTable();
+  for (int attempt = 0; attempt < 20 && !reclassified.ok() && IsTransient(reclassified.status());
+       ++attempt) {
+    absl::SleepFor(absl::Milliseconds(500));
+    reclassified = service.ApplyTaskTable();
+  }
   if (!reclassified.ok()) {
     Fail(absl::StrCat("applying the task table failed: ", reclassified.status().ToString()));
   }
   if (*reclassified > 0) {
     Log(absl::StrCat("task table changed: ", *reclassified, " models reclassified"));
   }
-  auto workers = std::make_unique<WorkerPool>(IntFlag(flags, "workers", 1));
-  IngestServiceImpl ingest(service, *workers);
-  QueryServiceImpl query(service, *workers);
+
+  // Ingest and queries get separate threads: batches waiting out a Redis outage must not
+  // hold up queries (which fail fast instead).
+  auto query_workers = std::make_unique<WorkerPool>(IntFlag(flags, "workers", 1));
+  auto ingest_workers = std::make_unique<WorkerPool>(IntFlag(flags, "ingest-workers", 1));
+  auto budget = std::make_unique<IngestBudget>(
+      static_cast<size_t>(IntFlag(flags, "max-inflight-mb", 1)) << 20);
+  IngestOptions ingest_options;
+  ingest_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
+  IngestServiceImpl ingest(service, *ingest_workers, *budget, ingest_options);
+  QueryServiceImpl query(service, *query_workers);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -194,21 +226,52 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) Fail(absl::StrCat("cannot listen on ", flags.at("listen").value));
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus(true);
   const std::string& listen = flags.at("listen").value;
   Log(absl::StrCat("listening on ", listen.substr(0, listen.rfind(':')), ":", port));
   std::printf("listening on port %d\n", port);
   std::fflush(stdout);
 
+  // Health follows the store: NOT_SERVING while it does not answer, and from shutdown on.
+  std::mutex health_mutex;
+  std::condition_variable health_wakeup;
+  bool stopping = false;
+  std::thread health_monitor([&] {
+    std::optional<bool> serving;
+    std::unique_lock lock(health_mutex);
+    while (!stopping) {
+      lock.unlock();
+      const absl::Status ping = store->Ping();
+      lock.lock();
+      if (stopping) break;
+      if (serving != ping.ok()) {
+        serving = ping.ok();
+        health->SetServingStatus(*serving);
+        Log(*serving ? "store answers: SERVING"
+                     : absl::StrCat("store does not answer (", ping.message(), "): NOT_SERVING"));
+      }
+      health_wakeup.wait_for(lock, std::chrono::milliseconds(500));
+    }
+  });
+
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   Log(absl::StrCat("got ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
-                   ", shutting down"));
+                   ", draining: answering what was read, then ending streams"));
+  {
+    std::lock_guard lock(health_mutex);
+    stopping = true;
+  }
+  health_wakeup.notify_all();
+  health_monitor.join();
   health->SetServingStatus(false);
+  ingest.Drain();
   server->Shutdown(absl::ToChronoTime(
       absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0))));
-  workers.reset();  // Runs what is queued, then joins.
   server->Wait();
+  // Every call is over: the pools run nothing more of theirs.
+  ingest_workers.reset();
+  query_workers.reset();
+  budget.reset();
   Log("stopped");
   return 0;
 }

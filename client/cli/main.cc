@@ -25,6 +25,7 @@
 #include "core/size_class.h"
 #include "hubstats/v1/error_details.pb.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
+#include "ingest.h"
 #include "input.h"
 #include "output.h"
 
@@ -38,7 +39,9 @@ usage: hubstats [options] COMMAND [arguments]      (options may come before or a
 commands:
   ingest FILE.jsonl         stream download events (one JSON object per line:
                             {"model_id": ..., "timestamp": RFC 3339 or Unix seconds,
-                             "count": N, "revision": ...}); bad lines are reported, the rest count
+                             "count": N, "revision": ...}); bad lines are reported, the rest
+                            count exactly once, through server restarts, failover and Redis
+                            outages
   catalog FILE.jsonl|.csv   upsert catalog records (model_id, pipeline_tag, modality,
                             num_parameters, architecture, library_name)
   modality                  download share per modality
@@ -49,7 +52,8 @@ commands:
   model ID                  one model: record, downloads, rank, revisions, days
 
 options:
-  --target HOST:PORT        server address [$HUBSTATS_TARGET or localhost:50051]
+  --target HOST:PORT        server address [$HUBSTATS_TARGET or localhost:50051]; ingest
+                            takes a list A,B,... and fails over between them
   --from YYYY-MM-DD         first day of the range (inclusive, UTC)
   --to YYYY-MM-DD           last day of the range (inclusive, UTC)
   --json                    print JSON instead of tables
@@ -60,6 +64,9 @@ options:
   --by model|author         top: rank models or authors [model]
   --by task|architecture|library    breakdown: the dimension (required)
   --batch-size N            ingest, catalog: items per request [1000]
+  --producer-id ID          ingest: exactly-once identity; give the same ID (and file and
+                            --batch-size) to re-run a job safely [a new ID per run]
+  --retry-for DURATION      ingest, catalog: keep retrying this long without progress [5m]
   --help                    this text
 
 exit status: 0 done (ingest/catalog: even when some lines were rejected; see the summary),
@@ -84,8 +91,9 @@ struct Options {
 }
 
 const std::set<std::string>& ValueOptions() {
-  static const std::set<std::string> options = {"target", "from", "to", "timeout", "boundaries",
-                                                "modality", "n", "by", "batch-size"};
+  static const std::set<std::string> options = {
+      "target", "from",       "to",          "timeout",  "boundaries", "modality",
+      "n",      "by",         "batch-size",  "producer-id", "retry-for"};
   return options;
 }
 
@@ -253,32 +261,21 @@ std::string Percent(double value) { return absl::StrFormat("%.2f%%", value); }
 
 // --- ingest and catalog -------------------------------------------------------------------
 
-struct LineError {
-  int line;
-  std::string reason;
-};
-
-struct BatchSummary {
+struct CatalogSummary {
   int64_t accepted = 0;
   int64_t rejected = 0;
   int64_t reclassified = 0;
-  int64_t accepted_downloads = 0;
   std::vector<LineError> errors;
 };
 
-void PrintSummary(const Options& options, const std::string& file, BatchSummary summary,
-                  bool is_catalog) {
+void PrintCatalogSummary(const Options& options, const std::string& file, CatalogSummary summary) {
   std::sort(summary.errors.begin(), summary.errors.end(),
             [](const LineError& a, const LineError& b) { return a.line < b.line; });
   if (options.json) {
     JsonWriter json;
     json.BeginObject().Key("accepted").Int(summary.accepted);
     json.Key("rejected").Int(summary.rejected);
-    if (is_catalog) {
-      json.Key("reclassified").Int(summary.reclassified);
-    } else {
-      json.Key("accepted_downloads").Int(summary.accepted_downloads);
-    }
+    json.Key("reclassified").Int(summary.reclassified);
     json.Key("errors").BeginArray();
     for (const LineError& error : summary.errors) {
       json.BeginObject().Key("line").Int(error.line).Key("reason").String(error.reason).EndObject();
@@ -287,13 +284,9 @@ void PrintSummary(const Options& options, const std::string& file, BatchSummary 
     std::printf("%s\n", json.text().c_str());
     return;
   }
-  std::printf("%s: %s accepted, %s rejected", file.c_str(),
-              GroupThousands(summary.accepted).c_str(), GroupThousands(summary.rejected).c_str());
-  if (is_catalog) {
-    std::printf(", %s reclassified\n", GroupThousands(summary.reclassified).c_str());
-  } else {
-    std::printf(" (%s downloads counted)\n", GroupThousands(summary.accepted_downloads).c_str());
-  }
+  std::printf("%s: %s accepted, %s rejected, %s reclassified\n", file.c_str(),
+              GroupThousands(summary.accepted).c_str(), GroupThousands(summary.rejected).c_str(),
+              GroupThousands(summary.reclassified).c_str());
   for (const LineError& error : summary.errors) {
     std::printf("  line %d: %s\n", error.line, error.reason.c_str());
   }
@@ -314,84 +307,87 @@ std::string RejectionText(const v1::Rejection& rejection) {
 }
 
 int RunIngest(const Options& options) {
-  AllowOnly(options, {"batch-size"});
+  AllowOnly(options, {"batch-size", "producer-id", "retry-for"});
   std::ifstream input = OpenInput(options);
-  const int batch_size = IntOption(options, "batch-size", 1000, 1);
-  Client client(options);
-  grpc::ClientContext context;
-  auto stream = client.ingest().StreamEvents(&context);
-
-  // Lines of the batches sent and not yet answered, oldest first: the server answers in order.
-  std::mutex mutex;
-  std::deque<std::vector<int>> in_flight;
-  BatchSummary summary;
-
-  std::thread reader([&] {
-    v1::IngestResponse response;
-    while (stream->Read(&response)) {
-      std::lock_guard lock(mutex);
-      const std::vector<int> lines = std::move(in_flight.front());
-      in_flight.pop_front();
-      summary.accepted += response.accepted();
-      summary.rejected += response.rejected();
-      summary.accepted_downloads += response.accepted_downloads();
-      for (const v1::Rejection& rejection : response.rejections()) {
-        summary.errors.push_back({lines.at(rejection.index()), RejectionText(rejection)});
-      }
-    }
-  });
-
-  v1::IngestRequest batch;
-  std::vector<int> batch_lines;
-  bool write_failed = false;
-  auto flush = [&] {
-    if (batch.events_size() == 0 || write_failed) return;
-    {
-      std::lock_guard lock(mutex);
-      in_flight.push_back(std::move(batch_lines));
-    }
-    batch_lines.clear();
-    if (!stream->Write(batch)) write_failed = true;
-    batch.Clear();
-  };
-  std::string line;
-  int line_number = 0;
-  while (std::getline(input, line)) {
-    ++line_number;
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    absl::StatusOr<v1::DownloadEvent> event = ParseEventLine(line);
-    if (!event.ok()) {
-      std::lock_guard lock(mutex);
-      ++summary.rejected;
-      summary.errors.push_back({line_number, std::string(event.status().message())});
-      continue;
-    }
-    *batch.add_events() = *std::move(event);
-    batch_lines.push_back(line_number);
-    if (batch.events_size() >= batch_size) flush();
+  IngestSettings settings;
+  settings.batch_size = IntOption(options, "batch-size", 1000, 1);
+  settings.producer_id = Option(options, "producer-id");
+  if (settings.producer_id.empty()) settings.producer_id = NewProducerId();
+  const std::string retry_for = Option(options, "retry-for", "5m");
+  absl::StatusOr<absl::Duration> duration = ParseDuration(retry_for);
+  if (!duration.ok()) UsageError(absl::StrCat("--retry-for: ", duration.status().message()));
+  settings.retry_for = *duration;
+  const char* environment = std::getenv("HUBSTATS_TARGET");
+  for (absl::string_view target :
+       absl::StrSplit(Option(options, "target", environment ? environment : "localhost:50051"),
+                      ',', absl::SkipEmpty())) {
+    settings.targets.emplace_back(target);
   }
-  flush();
-  stream->WritesDone();
-  reader.join();
-  client.Check(stream->Finish(), "ingest");
-  PrintSummary(options, options.arguments[0], std::move(summary), false);
+  if (settings.targets.empty()) UsageError("--target names no server");
+  IngestSummary summary = IngestEvents(input, settings, [](const std::string& line) {
+    std::fprintf(stderr, "hubstats: %s\n", line.c_str());
+  });
+  const std::string& file = options.arguments[0];
+  if (options.json) {
+    JsonWriter json;
+    json.BeginObject().Key("accepted").Int(summary.accepted);
+    json.Key("duplicates").Int(summary.duplicates);
+    json.Key("rejected").Int(summary.rejected);
+    json.Key("accepted_downloads").Int(summary.accepted_downloads);
+    json.Key("duplicate_downloads").Int(summary.duplicate_downloads);
+    json.Key("producer_id").String(settings.producer_id);
+    json.Key("reconnects").Int(summary.reconnects);
+    json.Key("errors").BeginArray();
+    for (const LineError& error : summary.errors) {
+      json.BeginObject().Key("line").Int(error.line).Key("reason").String(error.reason).EndObject();
+    }
+    json.EndArray().EndObject();
+    std::printf("%s\n", json.text().c_str());
+  } else {
+    std::printf("%s: %s accepted, %s duplicates skipped, %s rejected (%s downloads counted; "
+                "producer %s)\n",
+                file.c_str(), GroupThousands(summary.accepted).c_str(),
+                GroupThousands(summary.duplicates).c_str(), GroupThousands(summary.rejected).c_str(),
+                GroupThousands(summary.accepted_downloads).c_str(), settings.producer_id.c_str());
+    for (const LineError& error : summary.errors) {
+      std::printf("  line %d: %s\n", error.line, error.reason.c_str());
+    }
+  }
+  if (!summary.status.ok()) {
+    Failure(absl::StrCat("ingest stopped early (the summary covers what was acknowledged): ",
+                         DescribeError(summary.status)));
+  }
   return 0;
 }
 
 int RunCatalog(const Options& options) {
-  AllowOnly(options, {"batch-size"});
+  AllowOnly(options, {"batch-size", "retry-for"});
   std::ifstream input = OpenInput(options);
   const int batch_size = IntOption(options, "batch-size", 1000, 1);
   const bool csv = absl::EndsWithIgnoreCase(options.arguments[0], ".csv");
+  absl::StatusOr<absl::Duration> retry_for = ParseDuration(Option(options, "retry-for", "5m"));
+  if (!retry_for.ok()) UsageError(absl::StrCat("--retry-for: ", retry_for.status().message()));
   Client client(options);
-  BatchSummary summary;
+  CatalogSummary summary;
   v1::UpsertModelsRequest request;
   std::vector<int> request_lines;
   auto flush = [&] {
     if (request.models_size() == 0) return;
     v1::UpsertModelsResponse response;
-    client.Check(client.ingest().UpsertModels(client.Context().get(), request, &response),
-                 "catalog upsert");
+    // An upsert replaces whole records, so sending one again is harmless: retry outages.
+    const absl::Time give_up = absl::Now() + *retry_for;
+    absl::Duration backoff = absl::Milliseconds(100);
+    grpc::Status status;
+    while (true) {
+      response.Clear();
+      status = client.ingest().UpsertModels(client.Context().get(), request, &response);
+      if (status.ok() || !IsRetryable(status.error_code()) || absl::Now() + backoff > give_up) {
+        break;
+      }
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+    }
+    client.Check(status, "catalog upsert");
     summary.accepted += response.accepted();
     summary.rejected += response.rejected();
     summary.reclassified += response.reclassified();
@@ -438,7 +434,7 @@ int RunCatalog(const Options& options) {
     summary.errors.push_back({line_number, "a quoted field is not closed at the end of the file"});
   }
   flush();
-  PrintSummary(options, options.arguments[0], std::move(summary), true);
+  PrintCatalogSummary(options, options.arguments[0], std::move(summary));
   return 0;
 }
 

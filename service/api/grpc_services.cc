@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "api/proto_convert.h"
@@ -23,12 +24,26 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerP
   return reactor;
 }
 
+bool IsRetryable(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+}
+
+std::string RandomHex() {
+  std::random_device device;
+  return absl::StrCat(absl::Hex(static_cast<uint64_t>(device()) << 32 | device(),
+                                absl::kZeroPad16));
+}
+
+}  // namespace
+
 // One ingest stream. State is guarded by mutex_; Start*/Finish are called after unlocking,
-// because a reaction may run as soon as they are called and Finish may delete the reactor.
-class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
+// because a reaction may run as soon as they are called and Finish may delete the stream.
+class IngestServiceImpl::Stream final
+    : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
  public:
-  IngestReactor(StatsService& service, WorkerPool& workers)
-      : service_(service), workers_(workers) {
+  Stream(IngestServiceImpl& owner, std::string stream_id)
+      : owner_(owner), stream_id_(std::move(stream_id)) {
+    owner_.Register(this);
     std::unique_lock lock(mutex_);
     Perform(std::move(lock));
   }
@@ -37,7 +52,10 @@ class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1
     std::unique_lock lock(mutex_);
     reading_ = false;
     if (ok) {
-      pending_.push_back(std::move(request_));
+      const size_t bytes = request_.ByteSizeLong();
+      owner_.budget_.Hold(bytes);
+      held_bytes_ += bytes;
+      pending_.push_back({std::move(request_), bytes});
       request_.Clear();
     } else {
       reads_done_ = true;  // The client half-closed (or the call ended).
@@ -48,6 +66,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1
   void OnWriteDone(bool ok) override {
     std::unique_lock lock(mutex_);
     writing_ = false;
+    Forget(responses_.front().bytes);
     responses_.pop_front();
     if (!ok) broken_ = true;  // The client is gone; nothing more can be sent.
     Perform(std::move(lock));
@@ -59,87 +78,197 @@ class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1
     Perform(std::move(lock));
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    owner_.Unregister(this);
+    {
+      std::lock_guard lock(mutex_);
+      Forget(held_bytes_);
+    }
+    delete this;
+  }
+
+  // Shutdown: see IngestServiceImpl::Drain.
+  void Drain() {
+    std::unique_lock lock(mutex_);
+    Perform(std::move(lock));
+  }
 
  private:
-  // Runs one batch on a worker thread.
-  void Process(v1::IngestRequest batch) {
-    std::vector<RawEvent> events;
-    events.reserve(batch.events_size());
-    for (const v1::DownloadEvent& event : batch.events()) events.push_back(FromProto(event));
-    absl::StatusOr<IngestOutcome> outcome = service_.Ingest(events, absl::Now());
+  struct Pending {
+    v1::IngestRequest request;
+    size_t bytes;
+  };
+  struct Answer {
+    v1::IngestResponse response;
+    size_t bytes;  // Of the request, held until the answer is written.
+  };
+
+  // Gives `bytes` of this stream's hold back to the budget. Requires mutex_.
+  void Forget(size_t bytes) {
+    if (bytes == 0) return;
+    held_bytes_ -= bytes;
+    owner_.budget_.Release(bytes);
+  }
+
+  // Runs one batch on a worker thread: validates the identity, then applies the batch,
+  // retrying while the store is unavailable (safe: the identity makes retries idempotent).
+  void Process(Pending batch, uint64_t stream_sequence) {
+    const v1::IngestRequest& request = batch.request;
+    absl::StatusOr<IngestOutcome> outcome;
+    BatchIdentity identity;
+    if (absl::Status valid = ValidateProducer(request.producer_id(), request.sequence());
+        !valid.ok()) {
+      outcome = valid;
+    } else {
+      identity = request.producer_id().empty()
+                     ? BatchIdentity{stream_id_, stream_sequence, /*from_client=*/false}
+                     : BatchIdentity{request.producer_id(), request.sequence(), true};
+      std::vector<RawEvent> events;
+      events.reserve(request.events_size());
+      for (const v1::DownloadEvent& event : request.events()) events.push_back(FromProto(event));
+      // Fixed across retries, so events without a timestamp keep their day.
+      const absl::Time received = absl::Now();
+      const absl::Time give_up = received + owner_.options_.store_retry_for;
+      absl::Duration backoff = absl::Milliseconds(50);
+      while (true) {
+        outcome = owner_.service_.Ingest(events, received, identity);
+        if (outcome.ok() || !IsRetryable(outcome.status()) || absl::Now() + backoff > give_up ||
+            Abandoned()) {
+          break;
+        }
+        absl::SleepFor(backoff);
+        backoff = std::min(backoff * 2, absl::Seconds(1));
+      }
+    }
     std::unique_lock lock(mutex_);
     processing_ = false;
     if (outcome.ok()) {
-      ToProto(*outcome, &responses_.emplace_back());
-    } else if (error_.ok()) {
-      error_ = outcome.status();
+      Answer& answer = responses_.emplace_back();
+      answer.bytes = batch.bytes;
+      ToProto(*outcome, &answer.response);
+      answer.response.set_sequence(request.sequence());
+      answer.response.set_duplicate(outcome->duplicate);
+    } else {
+      Forget(batch.bytes);
+      if (error_.ok()) error_ = outcome.status();
     }
     Perform(std::move(lock));
+  }
+
+  bool Abandoned() {
+    std::lock_guard lock(mutex_);
+    return broken_;
   }
 
   // Decides the next steps from the state, then takes them without the lock.
   void Perform(std::unique_lock<std::mutex> lock) {
     bool start_read = false;
+    bool wait_for_room = false;
     const v1::IngestResponse* write = nullptr;
     std::optional<grpc::Status> finish;
+    const bool draining = owner_.draining();
     if (!finished_) {
       if (broken_ || !error_.ok()) {
         // Stop taking work; finish once nothing of ours is running.
-        if (!processing_ && !writing_) {
+        if (!processing_ && !writing_ && !waiting_for_room_) {
           finish = broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
                            : ToGrpcStatus(error_);
         }
       } else {
         if (!processing_ && !pending_.empty()) {
           processing_ = true;
-          workers_.Submit([this, batch = std::move(pending_.front())]() mutable {
-            Process(std::move(batch));
+          owner_.workers_.Submit([this, batch = std::move(pending_.front()),
+                                  sequence = ++batches_started_]() mutable {
+            Process(std::move(batch), sequence);
           });
           pending_.pop_front();
         }
         if (!writing_ && !responses_.empty()) {
           writing_ = true;
-          write = &responses_.front();
+          write = &responses_.front().response;
         }
         const size_t queued = pending_.size() + responses_.size() + (processing_ ? 1 : 0);
-        if (!reading_ && !reads_done_ && queued < kMaxQueuedBatchesPerStream) {
-          reading_ = true;
-          start_read = true;
+        if (!reading_ && !reads_done_ && !draining && !waiting_for_room_ &&
+            queued < kMaxQueuedBatchesPerStream) {
+          if (owner_.budget_.HasRoom()) {
+            reading_ = start_read = true;
+          } else {
+            waiting_for_room_ = wait_for_room = true;
+          }
         }
-        if (reads_done_ && !reading_ && pending_.empty() && !processing_ && responses_.empty() &&
-            !writing_) {
+        const bool idle = pending_.empty() && !processing_ && responses_.empty() && !writing_ &&
+                          !waiting_for_room_;
+        if (idle && reads_done_ && !reading_) {
           finish = grpc::Status::OK;
+        } else if (idle && draining) {
+          // A read may still be outstanding; Finish completes it with ok = false.
+          finish = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "server is shutting down: reconnect (to another replica) and "
+                                "re-send the batches not yet answered");
         }
       }
       if (finish) finished_ = true;
     }
     lock.unlock();
+    if (wait_for_room) {
+      owner_.budget_.WhenRoom([this] {
+        std::unique_lock relock(mutex_);
+        waiting_for_room_ = false;
+        Perform(std::move(relock));
+      });
+    }
     if (start_read) StartRead(&request_);
     if (write != nullptr) StartWrite(write);
-    if (finish) Finish(*finish);  // Last: the reactor may be deleted from here on.
+    if (finish) Finish(*finish);  // Last: the stream may be deleted from here on.
   }
 
-  StatsService& service_;
-  WorkerPool& workers_;
+  IngestServiceImpl& owner_;
+  const std::string stream_id_;
   std::mutex mutex_;
-  v1::IngestRequest request_;                  // Target of the read in flight.
-  std::deque<v1::IngestRequest> pending_;      // Read, not yet processed.
-  std::deque<v1::IngestResponse> responses_;   // Front is being written.
+  v1::IngestRequest request_;   // Target of the read in flight.
+  std::deque<Pending> pending_;  // Read, not yet processed.
+  std::deque<Answer> responses_;  // Front is being written.
+  size_t held_bytes_ = 0;         // Of the budget, for batches not yet answered.
+  uint64_t batches_started_ = 0;
   bool reading_ = false;
   bool writing_ = false;
   bool processing_ = false;
+  bool waiting_for_room_ = false;
   bool reads_done_ = false;
   bool broken_ = false;
   bool finished_ = false;
   absl::Status error_;
 };
 
-}  // namespace
+IngestServiceImpl::IngestServiceImpl(StatsService& service, WorkerPool& workers,
+                                     IngestBudget& budget, IngestOptions options)
+    : service_(service),
+      workers_(workers),
+      budget_(budget),
+      options_(options),
+      instance_id_(RandomHex()) {}
 
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestServiceImpl::StreamEvents(
     grpc::CallbackServerContext* /*context*/) {
-  return new IngestReactor(service_, workers_);
+  // '~' cannot appear in a client's producer id, so these never collide with one.
+  return new Stream(*this, absl::StrCat("~", instance_id_, ".", next_stream_++));
+}
+
+void IngestServiceImpl::Register(Stream* stream) {
+  std::lock_guard lock(streams_mutex_);
+  streams_.insert(stream);
+}
+
+void IngestServiceImpl::Unregister(Stream* stream) {
+  std::lock_guard lock(streams_mutex_);
+  streams_.erase(stream);
+}
+
+void IngestServiceImpl::Drain() {
+  draining_ = true;
+  // Under the registry lock a stream cannot be deleted (OnDone unregisters first).
+  std::lock_guard lock(streams_mutex_);
+  for (Stream* stream : streams_) stream->Drain();
 }
 
 grpc::ServerUnaryReactor* IngestServiceImpl::UpsertModels(grpc::CallbackServerContext* context,

@@ -2,13 +2,21 @@
 //
 // Handlers convert messages and hand the blocking work to a WorkerPool, so no reaction
 // blocks. Each ingest stream keeps one read and one write in flight and a bounded number of
-// batches queued (flow control: it stops reading when the queue is full); its batches are
-// applied one after another and answered in order.
+// batches queued; it stops reading (gRPC flow control then holds the client back) when its
+// queue is full or the process-wide IngestBudget is spent. Its batches are applied one after
+// another, retried while the store is unavailable, and answered in order once committed.
 //
 // The services borrow `service` and `workers`, which must outlive the gRPC server.
 #ifndef HUBSTATS_SERVICE_API_GRPC_SERVICES_H_
 #define HUBSTATS_SERVICE_API_GRPC_SERVICES_H_
 
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "api/ingest_budget.h"
 #include "api/stats_service.h"
 #include "api/worker_pool.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
@@ -18,10 +26,18 @@ namespace hubstats {
 // Batches a stream may have read but not yet answered.
 inline constexpr int kMaxQueuedBatchesPerStream = 4;
 
+struct IngestOptions {
+  // How long one batch is retried while the store is unavailable before its stream ends with
+  // UNAVAILABLE. Retrying is safe: every batch carries an identity (the client's producer or
+  // one the server makes per stream), so a shard is never applied twice.
+  absl::Duration store_retry_for = absl::Seconds(20);
+};
+
 class IngestServiceImpl final : public v1::IngestService::CallbackService {
  public:
-  IngestServiceImpl(StatsService& service, WorkerPool& workers)
-      : service_(service), workers_(workers) {}
+  // `service`, `workers` and `budget` must outlive the gRPC server.
+  IngestServiceImpl(StatsService& service, WorkerPool& workers, IngestBudget& budget,
+                    IngestOptions options);
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* StreamEvents(
       grpc::CallbackServerContext* context) override;
@@ -29,9 +45,26 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
                                          const v1::UpsertModelsRequest* request,
                                          v1::UpsertModelsResponse* response) override;
 
+  // For shutdown: streams stop reading, answer the batches they already read, then end with
+  // UNAVAILABLE ("retry elsewhere"); new streams end at once the same way. Thread-safe.
+  void Drain();
+  bool draining() const { return draining_.load(); }
+
+  // Used by the streams (internal).
+  class Stream;
+  void Register(Stream* stream);
+  void Unregister(Stream* stream);
+
  private:
   StatsService& service_;
   WorkerPool& workers_;
+  IngestBudget& budget_;
+  const IngestOptions options_;
+  const std::string instance_id_;  // Random; makes per-stream identities unique.
+  std::atomic<uint64_t> next_stream_{1};
+  std::atomic<bool> draining_{false};
+  std::mutex streams_mutex_;
+  absl::flat_hash_set<Stream*> streams_;
 };
 
 class QueryServiceImpl final : public v1::QueryService::CallbackService {

@@ -30,9 +30,42 @@ absl::Status CheckBatchSize(size_t size, absl::string_view field) {
 }  // namespace
 
 absl::StatusOr<IngestOutcome> StatsService::Ingest(absl::Span<const RawEvent> events,
-                                                   absl::Time received) {
+                                                   absl::Time received,
+                                                   std::optional<BatchIdentity> identity) {
   if (absl::Status size = CheckBatchSize(events.size(), "events"); !size.ok()) return size;
+  bool duplicate = false;
+  if (identity) {
+    identity->digest = BatchDigest(events);
+    if (identity->from_client) {
+      absl::StatusOr<ProducerVerdict> verdict = store_.CheckProducer(*identity);
+      if (!verdict.ok()) return verdict.status();
+      switch (verdict->check) {
+        case ProducerCheck::kNew:
+          break;
+        case ProducerCheck::kDuplicate:
+          duplicate = true;
+          break;
+        case ProducerCheck::kOutOfOrder:
+          return FieldError(
+              absl::StatusCode::kFailedPrecondition, "sequence",
+              absl::StrCat("producer '", identity->producer_id, "' sent sequence ",
+                           identity->sequence, " after committing ", verdict->newest_committed,
+                           ", and ", identity->sequence,
+                           " was never committed: a producer must send its batches in "
+                           "increasing order and re-send unacknowledged ones in order"));
+        case ProducerCheck::kContentMismatch:
+          return FieldError(
+              absl::StatusCode::kFailedPrecondition, "sequence",
+              absl::StrCat("producer '", identity->producer_id, "' already committed sequence ",
+                           identity->sequence,
+                           " with other events; re-sent batches must be identical (same "
+                           "input, same batch size)"));
+      }
+    }
+  }
+
   IngestOutcome outcome;
+  outcome.duplicate = duplicate;
   DeltaBuilder builder(store_.shard_count());
   std::vector<std::pair<int, ValidEvent>> valid;
   valid.reserve(events.size());
@@ -42,14 +75,21 @@ absl::StatusOr<IngestOutcome> StatsService::Ingest(absl::Span<const RawEvent> ev
       outcome.rejections.push_back(RejectionOf(static_cast<int>(i), event.status()));
       continue;
     }
-    builder.Add(*event);
+    if (!duplicate) builder.Add(*event);
     valid.emplace_back(static_cast<int>(i), *event);
   }
-  absl::StatusOr<ApplyResult> applied = store_.ApplyEvents(std::move(builder).Finish());
-  if (!applied.ok()) return applied.status();
-
-  const absl::flat_hash_set<std::string> overflowing(applied->overflowing_authors.begin(),
-                                                     applied->overflowing_authors.end());
+  absl::flat_hash_set<std::string> overflowing;
+  if (!duplicate) {
+    absl::StatusOr<ApplyResult> applied =
+        store_.ApplyEvents(std::move(builder).Finish(), identity ? &*identity : nullptr);
+    if (!applied.ok()) return applied.status();
+    overflowing.insert(applied->overflowing_authors.begin(), applied->overflowing_authors.end());
+    if (identity && identity->from_client) {
+      if (absl::Status committed = store_.CommitProducer(*identity); !committed.ok()) {
+        return committed;
+      }
+    }
+  }
   for (const auto& [index, event] : valid) {
     if (overflowing.contains(event.author)) {
       outcome.rejections.push_back(

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "core/batch.h"
 #include "core/catalog.h"
 #include "core/day.h"
 #include "core/event.h"
@@ -43,6 +44,8 @@ struct IngestOutcome {
   int64_t rejected = 0;
   int64_t accepted_downloads = 0;
   std::vector<ItemRejection> rejections;  // By index.
+  // The batch had been committed before: nothing was applied now (counts are from validation).
+  bool duplicate = false;
 };
 
 struct UpsertOutcome {
@@ -73,7 +76,15 @@ class StatsService {
 
   // Validates every event (received at `received`), applies the valid ones atomically per
   // shard and reports the rest. INVALID_ARGUMENT ("events") for more than kMaxBatchItems.
-  absl::StatusOr<IngestOutcome> Ingest(absl::Span<const RawEvent> events, absl::Time received);
+  //
+  // With an `identity` (its digest is filled in here) the batch is applied at most once per
+  // shard however often it is retried, and a client producer's batch is checked against what
+  // was committed: a committed batch comes back as a duplicate without being applied;
+  // FAILED_PRECONDITION ("sequence") for a sequence below the newest committed one that was
+  // never committed, or a committed sequence with other events. After an error the batch may
+  // be partly applied; retrying it with the same identity completes it exactly once.
+  absl::StatusOr<IngestOutcome> Ingest(absl::Span<const RawEvent> events, absl::Time received,
+                                       std::optional<BatchIdentity> identity = std::nullopt);
 
   // Makes the catalog follow the task table given at construction: when the store's records
   // were classified with another table (or none was recorded), re-classifies every record,

@@ -123,6 +123,47 @@ TEST_F(StatsServiceTest, AnswersFollowCatalogChanges) {
   EXPECT_EQ(top.top_share_pct, 90.0);
 }
 
+TEST_F(StatsServiceTest, ProducerBatchesCountOnceAndOutOfOrderIsRefused) {
+  const std::vector<RawEvent> first = {{.model_id = "org/a", .count = 5}, {.model_id = "bad id"}};
+  const std::vector<RawEvent> second = {{.model_id = "org/b", .count = 7}};
+  const BatchIdentity one{.producer_id = "job", .sequence = 1};
+  absl::StatusOr<IngestOutcome> outcome = service_.Ingest(first, kNow, one);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_FALSE(outcome->duplicate);
+  EXPECT_EQ(outcome->accepted, 1);
+  // The same batch again: acknowledged as a duplicate with the same counts, not applied.
+  outcome = service_.Ingest(first, kNow, one);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_TRUE(outcome->duplicate);
+  EXPECT_EQ(outcome->accepted, 1);
+  EXPECT_EQ(outcome->rejected, 1);
+  EXPECT_EQ(service_.GetTotals({})->total_downloads, 5);
+  // Same sequence, other events: refused by name.
+  absl::Status mismatch = service_.Ingest(second, kNow, one).status();
+  EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(FieldOf(mismatch), "sequence");
+  EXPECT_THAT(ReasonOf(mismatch), HasSubstr("with other events"));
+  // Sequence 3 commits; then 2 arrives late and was never committed: out of order.
+  ASSERT_TRUE(service_.Ingest(second, kNow, BatchIdentity{.producer_id = "job", .sequence = 3}).ok());
+  absl::Status late = service_.Ingest(second, kNow, BatchIdentity{.producer_id = "job", .sequence = 2}).status();
+  EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(ReasonOf(late), HasSubstr("after committing 3"));
+  EXPECT_EQ(service_.GetTotals({})->total_downloads, 12);
+}
+
+TEST_F(StatsServiceTest, ServerStreamIdentitiesSkipTheProducerLog) {
+  const std::vector<RawEvent> events = {{.model_id = "org/a", .count = 5}};
+  const BatchIdentity stream{.producer_id = "~server.1", .sequence = 1, .from_client = false};
+  ASSERT_FALSE(service_.Ingest(events, kNow, stream)->duplicate);
+  // A retry of the same stream batch applies nothing more, and is not reported as a duplicate
+  // (the client never sent it twice).
+  absl::StatusOr<IngestOutcome> retry = service_.Ingest(events, kNow, stream);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_FALSE(retry->duplicate);
+  EXPECT_EQ(service_.GetTotals({})->total_downloads, 5);
+  EXPECT_EQ(store_.CheckProducer({.producer_id = "~server.1", .sequence = 1})->newest_committed, 0u);
+}
+
 TEST_F(StatsServiceTest, ChangedTaskTableReclassifiesTheStoredCatalog) {
   EXPECT_EQ(*service_.ApplyTaskTable(), 0);  // Empty catalog; records the built-in table.
   ASSERT_TRUE(service_.UpsertModels({{.model_id = "org/a", .pipeline_tag = "fill-mask"},

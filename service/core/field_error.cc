@@ -14,7 +14,11 @@ constexpr absl::string_view kFieldPayload = "type.hubstats.dev/field";
 }  // namespace
 
 absl::Status InvalidFieldError(absl::string_view field, absl::string_view reason) {
-  absl::Status status = absl::InvalidArgumentError(absl::StrCat(field, ": ", reason));
+  return FieldError(absl::StatusCode::kInvalidArgument, field, reason);
+}
+
+absl::Status FieldError(absl::StatusCode code, absl::string_view field, absl::string_view reason) {
+  absl::Status status(code, absl::StrCat(field, ": ", reason));
   status.SetPayload(kFieldPayload, absl::Cord(field));
   return status;
 }
@@ -35,7 +39,7 @@ std::string ReasonOf(const absl::Status& status) {
 absl::Status PrefixField(const absl::Status& status, absl::string_view prefix) {
   const std::string field = FieldOf(status);
   if (field.empty()) return status;
-  return InvalidFieldError(absl::StrCat(prefix, ".", field), ReasonOf(status));
+  return FieldError(status.code(), absl::StrCat(prefix, ".", field), ReasonOf(status));
 }
 
 }  // namespace hubstats

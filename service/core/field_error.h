@@ -15,6 +15,9 @@ namespace hubstats {
 
 // INVALID_ARGUMENT with message "<field>: <reason>" and the field path as payload.
 absl::Status InvalidFieldError(absl::string_view field, absl::string_view reason);
+// The same with another code (e.g. FAILED_PRECONDITION for a field that is well-formed but
+// conflicts with stored state).
+absl::Status FieldError(absl::StatusCode code, absl::string_view field, absl::string_view reason);
 
 // The field path of an error made by InvalidFieldError, or "" for any other status.
 std::string FieldOf(const absl::Status& status);

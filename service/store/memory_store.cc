@@ -21,10 +21,19 @@ const ModelClass& MemoryStore::ClassOf(const std::string& model_id) const {
   return it == catalog_.end() ? unknown_ : it->second.model_class;
 }
 
-absl::StatusOr<ApplyResult> MemoryStore::ApplyEvents(absl::Span<const ShardDelta> shards) {
+absl::StatusOr<ApplyResult> MemoryStore::ApplyEvents(absl::Span<const ShardDelta> shards,
+                                                     const BatchIdentity* identity) {
   std::unique_lock lock(mutex_);
   ApplyResult result;
   for (const ShardDelta& shard : shards) {
+    if (identity != nullptr) {
+      uint64_t& mark = shard_marks_[{identity->producer_id, shard.shard}];
+      if (mark >= identity->sequence) {
+        ++result.shards_skipped;
+        continue;
+      }
+      mark = identity->sequence;
+    }
     // Like RedisStore: check every author of the shard first, then apply the rest.
     absl::flat_hash_map<std::string, int64_t> added;
     for (const ModelDelta& model : shard.models) added[model.author] += model.total;
@@ -53,6 +62,37 @@ absl::StatusOr<ApplyResult> MemoryStore::ApplyEvents(absl::Span<const ShardDelta
   }
   return result;
 }
+
+absl::StatusOr<ProducerVerdict> MemoryStore::CheckProducer(const BatchIdentity& identity) {
+  std::shared_lock lock(mutex_);
+  ProducerVerdict verdict;
+  auto log = producers_.find(identity.producer_id);
+  if (log == producers_.end()) return verdict;
+  const auto& committed = log->second.committed;
+  if (!committed.empty()) verdict.newest_committed = committed.rbegin()->first;
+  if (auto same = committed.find(identity.sequence); same != committed.end()) {
+    verdict.check = same->second == identity.digest ? ProducerCheck::kDuplicate
+                                                    : ProducerCheck::kContentMismatch;
+  } else if (identity.sequence <= log->second.floor) {
+    verdict.check = ProducerCheck::kDuplicate;
+  } else if (identity.sequence < verdict.newest_committed) {
+    verdict.check = ProducerCheck::kOutOfOrder;
+  }
+  return verdict;
+}
+
+absl::Status MemoryStore::CommitProducer(const BatchIdentity& identity) {
+  std::unique_lock lock(mutex_);
+  ProducerLog& log = producers_[identity.producer_id];
+  log.committed.emplace(identity.sequence, identity.digest);
+  while (log.committed.size() > static_cast<size_t>(kProducerWindow)) {
+    log.floor = std::max(log.floor, log.committed.begin()->first);
+    log.committed.erase(log.committed.begin());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MemoryStore::Ping() { return absl::OkStatus(); }
 
 absl::StatusOr<UpsertResult> MemoryStore::UpsertModels(absl::Span<const CatalogEntry> entries) {
   std::unique_lock lock(mutex_);

@@ -24,7 +24,11 @@ class MemoryStore : public Store {
   explicit MemoryStore(uint32_t shard_count = 16) : shard_count_(shard_count) {}
 
   uint32_t shard_count() const override { return shard_count_; }
-  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards) override;
+  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards,
+                                          const BatchIdentity* identity = nullptr) override;
+  absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity) override;
+  absl::Status CommitProducer(const BatchIdentity& identity) override;
+  absl::Status Ping() override;
   absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
   absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;
   absl::StatusOr<TopCandidates> ReadTop(const DayRange& range, RankBy by,
@@ -58,6 +62,14 @@ class MemoryStore : public Store {
   absl::flat_hash_map<std::string, CatalogEntry> catalog_;
   absl::flat_hash_map<std::string, int64_t> author_totals_;
   absl::flat_hash_map<std::string, std::string> settings_;
+  // Per (producer, shard): the last sequence applied. Per producer: committed sequence ->
+  // digest (newest kProducerWindow), and the highest sequence trimmed from it.
+  absl::flat_hash_map<std::pair<std::string, uint32_t>, uint64_t> shard_marks_;
+  struct ProducerLog {
+    std::map<uint64_t, uint64_t> committed;
+    uint64_t floor = 0;
+  };
+  absl::flat_hash_map<std::string, ProducerLog> producers_;
 };
 
 }  // namespace hubstats

@@ -182,6 +182,14 @@ absl::StatusOr<RedisPool::Lease> RedisPool::Acquire() {
   return Lease(this, *std::move(connection));
 }
 
+void RedisPool::DropIdle() {
+  std::vector<std::unique_ptr<RedisConnection>> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    dropped.swap(idle_);
+  }
+}
+
 void RedisPool::Release(std::unique_ptr<RedisConnection> connection) {
   std::lock_guard lock(mutex_);
   --leased_;

@@ -109,6 +109,10 @@ class RedisPool {
   // dials if needed. UNAVAILABLE when Redis cannot be reached.
   absl::StatusOr<Lease> Acquire();
 
+  // Closes the idle connections: after one connection failed, the others (opened to the same
+  // server, through the same network) are likely dead too.
+  void DropIdle();
+
   const RedisEndpoint& endpoint() const { return endpoint_; }
 
  private:

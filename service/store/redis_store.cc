@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -14,7 +15,8 @@
 namespace hubstats {
 namespace embedded {
 extern const std::string_view common_lua, apply_events_lua, upsert_models_lua,
-    read_aggregates_lua, read_top_lua, read_population_lua, read_model_lua, count_ahead_lua;
+    read_aggregates_lua, read_top_lua, read_population_lua, read_model_lua, count_ahead_lua,
+    producer_check_lua, producer_commit_lua;
 }  // namespace embedded
 
 namespace {
@@ -22,8 +24,8 @@ namespace {
 constexpr absl::string_view kLayoutVersion = "1";
 
 constexpr absl::string_view kScriptNames[] = {
-    "apply_events", "upsert_models", "read_aggregates", "read_top",
-    "read_population", "read_model", "count_ahead"};
+    "apply_events", "upsert_models", "read_aggregates", "read_top",       "read_population",
+    "read_model",   "count_ahead",   "producer_check",  "producer_commit"};
 
 std::vector<std::string> ScriptSources() {
   auto with_common = [](std::string_view script) {
@@ -33,7 +35,8 @@ std::vector<std::string> ScriptSources() {
   return {with_common(embedded::apply_events_lua),   with_common(embedded::upsert_models_lua),
           with_common(embedded::read_aggregates_lua), with_common(embedded::read_top_lua),
           with_common(embedded::read_population_lua), with_common(embedded::read_model_lua),
-          with_common(embedded::count_ahead_lua)};
+          with_common(embedded::count_ahead_lua),     with_common(embedded::producer_check_lua),
+          with_common(embedded::producer_commit_lua)};
 }
 
 // ZRANGEBYLEX bounds and the all-time flag: the first three script arguments of every read.
@@ -194,12 +197,27 @@ absl::Status RedisStore::InitializeMeta(std::optional<uint32_t> requested_shards
 
 absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardCall>& calls) {
   std::vector<RedisReply> replies(calls.size());
-  if (calls.empty()) return replies;
-  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
-  if (!lease.ok()) return lease.status();
   std::vector<size_t> pending(calls.size());
   for (size_t i = 0; i < calls.size(); ++i) pending[i] = i;
+  absl::Status status;
+  for (int connection = 0; connection < 2 && !pending.empty(); ++connection) {
+    status = RunOnConnection(calls, pending, replies);
+    if (status.ok() || !(absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status))) break;
+    const bool safe = std::all_of(pending.begin(), pending.end(),
+                                  [&](size_t index) { return calls[index].idempotent; });
+    if (!safe) break;
+    pool_.DropIdle();
+  }
+  if (!status.ok()) return status;
+  return replies;
+}
 
+absl::Status RedisStore::RunOnConnection(const std::vector<ShardCall>& calls,
+                                         std::vector<size_t>& pending,
+                                         std::vector<RedisReply>& replies) {
+  if (pending.empty()) return absl::OkStatus();
+  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
   for (int attempt = 0; attempt < 2 && !pending.empty(); ++attempt) {
     std::vector<std::string> shas;
     {
@@ -215,13 +233,23 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardC
       (*lease)->Append(command);
     }
     // Read every reply, even after an error reply, to keep the pipeline in step.
-    std::vector<size_t> lost_scripts;
+    std::vector<size_t> unanswered;
+    absl::Status failure;
     for (size_t index : pending) {
+      if (!failure.ok()) {
+        unanswered.push_back(index);
+        continue;
+      }
       absl::StatusOr<RedisReply> reply = (*lease)->GetReply();
-      if (!reply.ok()) return reply.status();
+      if (!reply.ok()) {
+        // The connection is gone: this call and the ones after it may or may not have run.
+        failure = reply.status();
+        unanswered.push_back(index);
+        continue;
+      }
       if (reply->is_error() && absl::StartsWith(reply->error(), "NOSCRIPT")) {
         // Not run at all (Redis restarted or flushed its scripts): safe to send again.
-        lost_scripts.push_back(index);
+        unanswered.push_back(index);
         continue;
       }
       if (reply->is_error()) {
@@ -231,13 +259,14 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardC
       }
       replies[index] = *std::move(reply);
     }
-    pending = std::move(lost_scripts);
+    pending = std::move(unanswered);
+    if (!failure.ok()) return failure;
     if (!pending.empty()) {
       if (absl::Status loaded = LoadScripts(**lease); !loaded.ok()) return loaded;
     }
   }
   if (!pending.empty()) return absl::UnavailableError("redis keeps losing the hubstats scripts");
-  return replies;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisStore::RunOnAllShards(
@@ -249,12 +278,19 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::RunOnAllShards(
   return Run(calls);
 }
 
-absl::StatusOr<ApplyResult> RedisStore::ApplyEvents(absl::Span<const ShardDelta> shards) {
+absl::StatusOr<ApplyResult> RedisStore::ApplyEvents(absl::Span<const ShardDelta> shards,
+                                                    const BatchIdentity* identity) {
   std::vector<ShardCall> calls;
   for (const ShardDelta& shard : shards) {
-    ShardCall call{shard.shard, Script::kApplyEvents,
+    ShardCall call{shard.shard,
+                   Script::kApplyEvents,
                    {unknown_class_, absl::StrCat(kMaxCounterValue),
-                    absl::StrCat(shard.models.size())}};
+                    identity ? identity->producer_id : "",
+                    identity ? absl::StrCat(identity->sequence) : "0",
+                    absl::StrCat(identity && !identity->from_client ? kStreamMarkTtlSeconds
+                                                                     : kProducerTtlSeconds),
+                    absl::StrCat(shard.models.size())},
+                   /*idempotent=*/identity != nullptr};
     std::vector<std::string>& args = call.args;
     for (const ModelDelta& model : shard.models) {
       args.insert(args.end(), {model.model_id, model.author, absl::StrCat(model.total),
@@ -273,11 +309,62 @@ absl::StatusOr<ApplyResult> RedisStore::ApplyEvents(absl::Span<const ShardDelta>
   if (!replies.ok()) return replies.status();
   ApplyResult result;
   for (const RedisReply& reply : *replies) {
-    absl::StatusOr<std::vector<std::string>> authors = ReplyStrings(reply);
-    if (!authors.ok()) return authors.status();
-    for (std::string& author : *authors) result.overflowing_authors.push_back(std::move(author));
+    absl::StatusOr<std::vector<std::string>> items = ReplyStrings(reply);
+    if (!items.ok()) return items.status();
+    if (items->empty()) return Corrupt("apply_events: empty reply");
+    if ((*items)[0] == "skipped") {
+      ++result.shards_skipped;
+      continue;
+    }
+    for (size_t i = 1; i < items->size(); ++i) {
+      result.overflowing_authors.push_back(std::move((*items)[i]));
+    }
   }
   return result;
+}
+
+absl::StatusOr<ProducerVerdict> RedisStore::CheckProducer(const BatchIdentity& identity) {
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      Run({ShardCall{ShardOf(identity.producer_id, shard_count_), Script::kProducerCheck,
+                     {identity.producer_id, absl::StrCat(identity.sequence),
+                      absl::StrCat(identity.digest)}}});
+  if (!replies.ok()) return replies.status();
+  absl::StatusOr<std::vector<std::string>> items = ReplyStrings((*replies)[0]);
+  if (!items.ok()) return items.status();
+  ProducerVerdict verdict;
+  if (items->size() != 2 || !absl::SimpleAtoi((*items)[1], &verdict.newest_committed)) {
+    return Corrupt("producer_check reply");
+  }
+  const std::string& check = (*items)[0];
+  if (check == "new") {
+    verdict.check = ProducerCheck::kNew;
+  } else if (check == "duplicate") {
+    verdict.check = ProducerCheck::kDuplicate;
+  } else if (check == "out_of_order") {
+    verdict.check = ProducerCheck::kOutOfOrder;
+  } else if (check == "mismatch") {
+    verdict.check = ProducerCheck::kContentMismatch;
+  } else {
+    return Corrupt(absl::StrCat("producer_check verdict '", check, "'"));
+  }
+  return verdict;
+}
+
+absl::Status RedisStore::CommitProducer(const BatchIdentity& identity) {
+  return Run({ShardCall{ShardOf(identity.producer_id, shard_count_), Script::kProducerCommit,
+                        {identity.producer_id, absl::StrCat(identity.sequence),
+                         absl::StrCat(identity.digest), absl::StrCat(kProducerWindow),
+                         absl::StrCat(kProducerTtlSeconds)}}})
+      .status();
+}
+
+absl::Status RedisStore::Ping() {
+  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  absl::StatusOr<RedisReply> reply = (*lease)->Command({"PING"});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return absl::UnavailableError(absl::StrCat("PING: ", reply->error()));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<UpsertResult> RedisStore::UpsertModels(absl::Span<const CatalogEntry> entries) {

@@ -43,7 +43,11 @@ class RedisStore : public Store {
   static absl::StatusOr<std::unique_ptr<RedisStore>> Open(const RedisStoreOptions& options);
 
   uint32_t shard_count() const override { return shard_count_; }
-  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards) override;
+  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards,
+                                          const BatchIdentity* identity = nullptr) override;
+  absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity) override;
+  absl::Status CommitProducer(const BatchIdentity& identity) override;
+  absl::Status Ping() override;
   absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
   absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;
   absl::StatusOr<TopCandidates> ReadTop(const DayRange& range, RankBy by,
@@ -60,20 +64,29 @@ class RedisStore : public Store {
 
  private:
   enum class Script { kApplyEvents, kUpsertModels, kReadAggregates, kReadTop, kReadPopulation,
-                      kReadModel, kCountAhead, kCount };
+                      kReadModel, kCountAhead, kProducerCheck, kProducerCommit, kCount };
   // One script call on one shard: the script and its ARGV after the tag.
   struct ShardCall {
     uint32_t shard = 0;
     Script script = Script::kReadAggregates;
     std::vector<std::string> args;
+    // Safe to send again when it is unknown whether it ran (reads, upserts, and ingest with a
+    // batch identity, whose shard marks skip a second application).
+    bool idempotent = true;
   };
 
   RedisStore(const RedisStoreOptions& options, RedisEndpoint endpoint);
 
   // Runs the calls pipelined on one connection; replies in the same order. Reloads the
-  // scripts and retries once when Redis has lost them (NOSCRIPT). A Redis error reply becomes
+  // scripts and retries once when Redis has lost them (NOSCRIPT). When the connection fails
+  // (a pooled connection gone stale, a dropped link) the calls without a reply are sent once
+  // more on a fresh connection, if all of them are idempotent. A Redis error reply becomes
   // INTERNAL naming the script.
   absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<ShardCall>& calls);
+  // One connection's attempt at Run: fills `replies` for the calls in `pending` that got one
+  // and leaves the others in `pending`.
+  absl::Status RunOnConnection(const std::vector<ShardCall>& calls, std::vector<size_t>& pending,
+                               std::vector<RedisReply>& replies);
   // One call per shard with the same arguments.
   absl::StatusOr<std::vector<RedisReply>> RunOnAllShards(Script script,
                                                          const std::vector<std::string>& args);

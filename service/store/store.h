@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "core/batch.h"
 #include "core/catalog.h"
 #include "core/day.h"
 #include "core/delta.h"
@@ -36,7 +37,26 @@ struct ApplyResult {
   // Authors whose events were not applied because their all-time downloads would pass
   // kMaxCounterValue. Everything else was applied.
   std::vector<std::string> overflowing_authors;
+  // Shards skipped because an earlier attempt of the same batch had applied them.
+  int shards_skipped = 0;
 };
+
+// Where a client's batch stands (see Store::CheckProducer).
+enum class ProducerCheck {
+  kNew,              // Never committed: apply it.
+  kDuplicate,        // Committed before with the same events (or older than the window).
+  kOutOfOrder,       // Lower than the newest committed sequence, and never committed itself.
+  kContentMismatch,  // Committed before with other events.
+};
+struct ProducerVerdict {
+  ProducerCheck check = ProducerCheck::kNew;
+  uint64_t newest_committed = 0;  // The producer's highest committed sequence; 0 if none.
+};
+
+// How long deduplication state lives (Redis keys expire; MemoryStore keeps it for its life).
+inline constexpr int kProducerWindow = 10'000;            // Newest sequences kept per producer.
+inline constexpr int64_t kProducerTtlSeconds = 7 * 86'400;  // After a producer's last batch.
+inline constexpr int64_t kStreamMarkTtlSeconds = 3'600;     // Server-made per-stream ids.
 
 // One catalog upsert: the record and the class the service computed for it.
 struct CatalogEntry {
@@ -98,7 +118,21 @@ class Store {
 
   // Applies the deltas, each shard's atomically, classifying every model with the catalog as
   // it is at that moment. On error some shards may have been applied and others not.
-  virtual absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards) = 0;
+  //
+  // With an `identity`, each shard keeps a mark (the last sequence it applied for the
+  // producer) written in the same atomic step: a shard whose mark is already at or past the
+  // sequence is skipped. Re-applying a batch after a failure, even concurrently on another
+  // replica, therefore counts every shard of it exactly once.
+  virtual absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards,
+                                                  const BatchIdentity* identity = nullptr) = 0;
+
+  // For a client batch (identity.from_client): whether it was committed before. Reads only.
+  virtual absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity) = 0;
+  // Records a client batch as committed, once ApplyEvents succeeded for all of its shards.
+  virtual absl::Status CommitProducer(const BatchIdentity& identity) = 0;
+
+  // OK when the backing service answers (within its timeout).
+  virtual absl::Status Ping() = 0;
 
   // Writes the entries (replacing each model's record) and moves the downloads of every model
   // whose class changed, all time and on every day, to its new class: atomically per shard.

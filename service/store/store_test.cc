@@ -360,6 +360,74 @@ TEST_P(StoreTest, SettingsRoundTrip) {
   EXPECT_EQ(*store_->ReadSetting("task_table"), "57:def");
 }
 
+TEST_P(StoreTest, ShardMarksApplyABatchOncePerShard) {
+  const std::vector<TestEvent> events = {{"a1/m", "2024-09-01", 5, ""}, {"b2/m", "2024-09-01", 7, ""},
+                                         {"c3/m", "2024-09-02", 11, ""}, {"d4/m", "2024-09-02", 13, ""}};
+  std::vector<ShardDelta> deltas = Deltas(events, store_->shard_count());
+  ASSERT_GE(deltas.size(), 2u);
+  const BatchIdentity first{.producer_id = "job", .sequence = 1};
+  // A failure after the first shard: only it was applied.
+  ASSERT_TRUE(store_->ApplyEvents(absl::MakeSpan(deltas).subspan(0, 1), &first).ok());
+  // The retry skips that shard and applies the rest; a third try applies nothing.
+  absl::StatusOr<ApplyResult> retry = store_->ApplyEvents(deltas, &first);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->shards_skipped, 1);
+  absl::StatusOr<ApplyResult> again = store_->ApplyEvents(deltas, &first);
+  EXPECT_EQ(again->shards_skipped, static_cast<int>(deltas.size()));
+  int64_t total = 0;
+  Top(RankBy::kModel, 10, {}, {}, &total);
+  EXPECT_EQ(total, 36);
+  // Marks are per producer, and a later sequence of the same producer applies.
+  const BatchIdentity other{.producer_id = "other-job", .sequence = 1};
+  ASSERT_EQ(store_->ApplyEvents(deltas, &other)->shards_skipped, 0);
+  const BatchIdentity next{.producer_id = "job", .sequence = 2};
+  ASSERT_EQ(store_->ApplyEvents(deltas, &next)->shards_skipped, 0);
+  Top(RankBy::kModel, 10, {}, {}, &total);
+  EXPECT_EQ(total, 3 * 36);
+}
+
+TEST_P(StoreTest, ProducerVerdicts) {
+  auto check = [&](uint64_t sequence, uint64_t digest) {
+    absl::StatusOr<ProducerVerdict> verdict =
+        store_->CheckProducer({.producer_id = "p", .sequence = sequence, .digest = digest});
+    EXPECT_TRUE(verdict.ok()) << verdict.status();
+    return verdict.ok() ? verdict->check : ProducerCheck::kNew;
+  };
+  auto commit = [&](uint64_t sequence, uint64_t digest) {
+    ASSERT_TRUE(store_->CommitProducer({.producer_id = "p", .sequence = sequence, .digest = digest}).ok());
+  };
+  EXPECT_EQ(check(1, 10), ProducerCheck::kNew);
+  commit(1, 10);
+  commit(2, 20);
+  commit(5, 50);  // Gaps are allowed.
+  EXPECT_EQ(check(2, 20), ProducerCheck::kDuplicate);
+  EXPECT_EQ(check(2, 21), ProducerCheck::kContentMismatch);
+  EXPECT_EQ(check(3, 30), ProducerCheck::kOutOfOrder);
+  EXPECT_EQ(check(6, 60), ProducerCheck::kNew);
+  EXPECT_EQ(store_->CheckProducer({.producer_id = "p", .sequence = 6})->newest_committed, 5u);
+  EXPECT_EQ(store_->CheckProducer({.producer_id = "q", .sequence = 1})->check, ProducerCheck::kNew);
+}
+
+TEST_P(StoreTest, ProducerWindowKeepsTheNewestAndAFloor) {
+  for (uint64_t sequence = 1; sequence <= kProducerWindow + 5; ++sequence) {
+    ASSERT_TRUE(store_->CommitProducer({.producer_id = "long", .sequence = sequence,
+                                        .digest = sequence * 7}).ok());
+  }
+  auto check = [&](uint64_t sequence, uint64_t digest) {
+    return store_->CheckProducer({.producer_id = "long", .sequence = sequence, .digest = digest})
+        ->check;
+  };
+  // Trimmed sequences count as committed whatever their digest: their content is forgotten.
+  EXPECT_EQ(check(1, 0), ProducerCheck::kDuplicate);
+  EXPECT_EQ(check(5, 0), ProducerCheck::kDuplicate);
+  EXPECT_EQ(check(6, 6 * 7), ProducerCheck::kDuplicate);
+  EXPECT_EQ(check(6, 1), ProducerCheck::kContentMismatch);
+  EXPECT_EQ(check(kProducerWindow + 5, 0), ProducerCheck::kContentMismatch);
+  EXPECT_EQ(check(kProducerWindow + 6, 0), ProducerCheck::kNew);
+}
+
+TEST_P(StoreTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
+
 // Memory and Redis must agree on everything after the same random history.
 TEST_P(StoreTest, RandomHistoryMatchesMemoryStore) {
   MemoryStore reference(store_->shard_count());

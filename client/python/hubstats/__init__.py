@@ -8,12 +8,14 @@ See README.md for the API; `hubstats.charts` draws the report's figures.
 """
 
 from hubstats.client import MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, Client
-from hubstats.errors import HubstatsError, InvalidArgumentError, NotFoundError, UnavailableError
+from hubstats.errors import (FailedPreconditionError, HubstatsError, InvalidArgumentError,
+                             NotFoundError, UnavailableError)
 from hubstats._convert import ARCHITECTURE_NAMES, MODALITY_NAMES
 
 __all__ = [
     "ARCHITECTURE_NAMES",
     "Client",
+    "FailedPreconditionError",
     "HubstatsError",
     "InvalidArgumentError",
     "MAX_BATCH_SIZE",

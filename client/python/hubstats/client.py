@@ -1,7 +1,9 @@
 """`Client`: the Python API of a hubstats server.
 
 Queries return pandas DataFrames (or dicts) of exact counts; shares are percentages (0..100)
-computed by the server. Ingestion streams batches without holding the caller's whole input.
+computed by the server. Ingestion streams batches without holding the caller's whole input,
+exactly once: batches carry a producer id and sequence, and unacknowledged ones are re-sent
+after failures, to the same or another server (see `Client.ingest`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,14 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import itertools
+import logging
+import os
+import random
+import re
+import secrets
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -17,7 +26,7 @@ import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
-from hubstats.errors import HubstatsError, from_rpc_error
+from hubstats.errors import HubstatsError, error_of, field_violations_of, from_rpc_error
 from hubstats.v1 import hubstats_pb2 as pb
 from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
 
@@ -27,12 +36,27 @@ MAX_BATCH_SIZE = 100_000
 MAX_BATCHES_IN_FLIGHT = 8
 #: Large enough for a response listing a rejection for each of MAX_BATCH_SIZE items.
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+]
+#: Ingest streams that fail with these codes are re-opened (to the next target) and every
+#: unacknowledged batch re-sent; any other code ends the ingest at once.
+RETRYABLE_CODES = frozenset({
+    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
+    grpc.StatusCode.CANCELLED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+})
+_FIRST_BACKOFF = 0.1   # Seconds before the first reconnect; doubles up to _MAX_BACKOFF.
+_MAX_BACKOFF = 5.0
+_PRODUCER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 _RANK_BY = {"model": pb.RANK_BY_MODEL, "author": pb.RANK_BY_AUTHOR}
 _DIMENSIONS = {"task": pb.DIMENSION_TASK, "architecture": pb.DIMENSION_ARCHITECTURE,
                "library": pb.DIMENSION_LIBRARY}
 
 Progress = Callable[[dict], Any]
+_log = logging.getLogger("hubstats")
 
 
 def _frame(columns: dict[str, tuple[list, str]], attrs: dict) -> pd.DataFrame:
@@ -52,6 +76,29 @@ def _check_batch_size(batch_size: int) -> None:
             or not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be an int between 1 and {MAX_BATCH_SIZE}, "
                          f"got {batch_size!r}")
+
+
+def _split_targets(target: str) -> list[str]:
+    if not isinstance(target, str):
+        raise ValueError(f"target: expected 'host:port' or 'host1:port1,host2:port2', "
+                         f"got {target!r}")
+    targets = [part.strip() for part in target.split(",") if part.strip()]
+    if not targets:
+        raise ValueError(f"target: expected 'host:port' or 'host1:port1,host2:port2', "
+                         f"got {target!r}")
+    return targets
+
+
+def new_producer_id() -> str:
+    """A producer id unique to one ingest call: "py-<host>-<pid>-<random>"."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "host"
+    return f"py-{host}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _check_producer_id(producer_id: str) -> None:
+    if not isinstance(producer_id, str) or not _PRODUCER_ID.fullmatch(producer_id):
+        raise ValueError(f"producer_id must be 1-128 characters of [A-Za-z0-9._:-], "
+                         f"got {producer_id!r}")
 
 
 def _items(data: Iterable[dict] | pd.DataFrame, allowed: tuple[str, ...]) -> Iterator[Any]:
@@ -74,6 +121,22 @@ def _error(index: int, field: str, reason: str) -> dict:
     return {"index": index, "field": field, "reason": reason}
 
 
+def _new_channel(target: str) -> grpc.Channel:
+    return grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
+
+
+@dataclass
+class _Stubs:
+    channel: grpc.Channel
+    ingest: pb_grpc.IngestServiceStub
+    query: pb_grpc.QueryServiceStub
+
+    @classmethod
+    def of(cls, target: str) -> _Stubs:
+        channel = _new_channel(target)
+        return cls(channel, pb_grpc.IngestServiceStub(channel), pb_grpc.QueryServiceStub(channel))
+
+
 @dataclass
 class _SentBatch:
     """An ingest or upsert batch: where its items are in the caller's input."""
@@ -82,6 +145,9 @@ class _SentBatch:
     size: int                   # Items of the input in the batch, sent or not.
     sent: list[int] = field(default_factory=list)     # Input position of each item sent.
     errors: list[dict] = field(default_factory=list)  # Items the client could not encode.
+    sequence: int = 0                                  # Ingest: the batch's number, from 1.
+    request: Any = None                                # Ingest: the IngestRequest to (re-)send.
+    read_at: float = 0.0                               # Ingest: time.monotonic() when read.
 
     def merge(self, summary: dict, response) -> None:
         """Adds the server's answer (IngestResponse or UpsertModelsResponse) to `summary`."""
@@ -108,33 +174,245 @@ def _encode(items: list, first: int, to_fields: Callable[[Any], dict],
     return batch, messages
 
 
-class Client:
-    """A connection to a hubstats server.
+class _Ingestion:
+    """One Client.ingest call.
 
-    `target` is "host:port". `timeout` (seconds) bounds every query and upsert call; an ingest
-    stream has no overall deadline, because it lasts as long as the caller's input.
-    Use as a context manager or call `close()`.
+    A reader thread cuts the input into numbered batches, keeping at most
+    MAX_BATCHES_IN_FLIGHT read and unacknowledged. The calling thread opens streams, one after
+    the other, each on a new channel; each stream's request iterator (run by gRPC) sends the
+    unacknowledged batches in order, then new ones as they are read, and half-closes once the
+    input is exhausted and everything was sent. Answers must come in order: each one
+    acknowledges the oldest unacknowledged batch.
+    """
+
+    def __init__(self, targets: list[str], first_target: int, items: Iterator[Any],
+                 batch_size: int, producer_id: str, retry_for: float,
+                 progress: Progress | None):
+        self.targets = targets
+        self.first_target = first_target
+        self.items = items
+        self.batch_size = batch_size
+        self.producer_id = producer_id
+        self.retry_for = retry_for
+        self.progress = progress
+        self.changed = threading.Condition()
+        # Guarded by `changed`:
+        self.unacked: collections.deque[_SentBatch] = collections.deque()  # Oldest first.
+        self.input_done = False      # The reader added its last batch.
+        self.stopping = False        # The ingest is over: the reader must stop.
+        self.input_failure: BaseException | None = None
+        # Used by the calling thread only:
+        self.acknowledged = 0        # Batches acknowledged.
+        self.last_ack = time.monotonic()
+        self.summary = {"accepted": 0, "duplicates": 0, "rejected": 0, "accepted_downloads": 0,
+                        "duplicate_downloads": 0, "errors": [], "producer_id": producer_id,
+                        "reconnects": 0}
+
+    def run(self) -> dict:
+        reader = threading.Thread(target=self._read, name="hubstats-ingest-reader", daemon=True)
+        reader.start()
+        try:
+            self._deliver()
+        except BaseException as error:
+            # The reader stops after the chunk it may be reading (it is not waited for: the
+            # caller's iterable may block).
+            with self.changed:
+                self.stopping = True
+                self.changed.notify_all()
+            if isinstance(error, HubstatsError):
+                error.partial_summary = self.summary
+            raise
+        reader.join()
+        if self.input_failure is not None:
+            raise self.input_failure
+        return self.summary
+
+    # --- the reader thread --------------------------------------------------------------------
+
+    def _read(self) -> None:
+        first = sequence = 0
+        try:
+            while True:
+                with self.changed:
+                    while len(self.unacked) >= MAX_BATCHES_IN_FLIGHT and not self.stopping:
+                        self.changed.wait()
+                    if self.stopping:
+                        return
+                chunk = list(itertools.islice(self.items, self.batch_size))
+                if not chunk:
+                    return
+                batch, messages = _encode(chunk, first, convert.event_fields, pb.DownloadEvent)
+                first += batch.size
+                sequence += 1
+                batch.sequence = sequence
+                batch.request = pb.IngestRequest(events=messages, producer_id=self.producer_id,
+                                                 sequence=sequence)
+                batch.read_at = time.monotonic()
+                with self.changed:
+                    self.unacked.append(batch)
+                    self.changed.notify_all()
+        except BaseException as error:  # The caller's iterable failed; see Client.ingest.
+            self.input_failure = error
+        finally:
+            with self.changed:
+                self.input_done = True
+                self.changed.notify_all()
+
+    # --- the calling thread -------------------------------------------------------------------
+
+    def _deliver(self) -> None:
+        """Streams until every batch is acknowledged; raises HubstatsError on giving up."""
+        backoff = _FIRST_BACKOFF
+        target = self.first_target
+        while True:
+            with self.changed:
+                while not self.unacked and not self.input_done:
+                    self.changed.wait()
+                if not self.unacked:
+                    return  # The input is exhausted and every batch acknowledged.
+            acknowledged_before = self.acknowledged
+            failure = self._stream(self.targets[target])
+            if self.acknowledged > acknowledged_before:
+                backoff = _FIRST_BACKOFF
+            if failure is None:
+                continue
+            code, details, violations = failure
+            if code not in RETRYABLE_CODES:
+                raise error_of(code, details, violations)
+            with self.changed:
+                waiting_since = max(self.last_ack, self.unacked[0].read_at) if self.unacked \
+                    else None
+            if waiting_since is not None and time.monotonic() - waiting_since > self.retry_for:
+                raise error_of(code, f"gave up after {self.retry_for:g} s without an "
+                                     f"acknowledgement; last error: {details}")
+            failed_target = self.targets[target]
+            target = (target + 1) % len(self.targets)
+            delay = backoff * random.uniform(0.5, 1.0)
+            _log.warning("hubstats ingest: stream to %s failed (%s: %s); re-sending the "
+                         "unacknowledged batches to %s in %.2f s", failed_target, code.name,
+                         details, self.targets[target], delay)
+            self.summary["reconnects"] += 1
+            time.sleep(delay)
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    def _stream(self, target: str) -> tuple[grpc.StatusCode, str, list] | None:
+        """One stream: (code, details, field violations) when it failed, None when it ended
+        with everything sent on it acknowledged."""
+        channel = _new_channel(target)  # New per stream, so DNS names are resolved again.
+        stream = _StreamState()
+        call = None
+        try:
+            call = pb_grpc.IngestServiceStub(channel).StreamEvents(self._requests(stream))
+            try:
+                for response in call:
+                    with self.changed:
+                        expected = self.unacked[0].sequence if self.unacked else None
+                        if response.sequence != expected:
+                            # Not retried: a server that does not echo sequences (one older
+                            # than exactly-once ingestion) would count re-sent batches again.
+                            raise error_of(grpc.StatusCode.INTERNAL, (
+                                f"{target} answered sequence {response.sequence}, expected "
+                                f"{expected}: the server does not support exactly-once "
+                                f"ingestion (or broke the protocol); the batches sent from "
+                                f"sequence {expected} on may have been counted"))
+                        batch = self.unacked.popleft()
+                        self.changed.notify_all()  # Room for the reader.
+                    self.acknowledged += 1
+                    self.last_ack = time.monotonic()
+                    self._account(batch, response)
+            except grpc.RpcError as error:
+                code = error.code()
+                violations = field_violations_of(error) if code in (
+                    grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION) else []
+                return code, error.details() or "", violations
+            with self.changed:
+                if self.unacked:  # Ended with OK but not everything answered: re-send.
+                    return (grpc.StatusCode.UNAVAILABLE,
+                            "the stream ended with batches unanswered", [])
+            return None
+        finally:
+            with self.changed:
+                stream.over = True  # Ends the request iterator if it waits for batches.
+                self.changed.notify_all()
+            if call is not None:
+                call.cancel()  # No-op once the call has ended.
+            channel.close()
+
+    def _requests(self, stream: _StreamState) -> Iterator[pb.IngestRequest]:
+        """The requests of one stream (run on gRPC's sending thread): every unacknowledged
+        batch in order, then each new one; returns (half-closes) after the last batch."""
+        next_sequence = 0
+        while True:
+            with self.changed:
+                while True:
+                    if stream.over:
+                        return
+                    batch = next((b for b in self.unacked if b.sequence >= next_sequence), None)
+                    if batch is not None:
+                        break
+                    if self.input_done:
+                        return
+                    self.changed.wait()
+                next_sequence = batch.sequence + 1
+            yield batch.request
+
+    def _account(self, batch: _SentBatch, response) -> None:
+        """Adds an acknowledged batch to the summary."""
+        summary = self.summary
+        if response.duplicate:
+            summary["duplicates"] += response.accepted
+            summary["duplicate_downloads"] += response.accepted_downloads
+        else:
+            summary["accepted"] += response.accepted
+            summary["accepted_downloads"] += response.accepted_downloads
+        summary["rejected"] += response.rejected + len(batch.errors)
+        server_errors = [_error(batch.sent[r.index], r.field, r.reason) for r in response.rejections]
+        summary["errors"].extend(sorted(batch.errors + server_errors, key=lambda e: e["index"]))
+        if self.progress is not None:
+            self.progress({"processed": batch.first + batch.size,
+                           **{key: summary[key] for key in
+                              ("accepted", "rejected", "accepted_downloads")}})
+
+
+class _StreamState:
+    """Shared by a stream's reading loop and its request iterator."""
+
+    over = False  # Guarded by _Ingestion.changed.
+
+
+class Client:
+    """A connection to one or more hubstats servers.
+
+    `target` is "host:port", or a comma-separated list "host1:port1,host2:port2" of replicas
+    serving the same data (the same Redis); DNS names are fine. A query or upsert goes to the
+    first target that answers: the client starts with the one that answered last (initially
+    the first) and moves on to the next when a call fails with UNAVAILABLE, raising only when
+    every target failed. `ingest` fails over between the targets on a fresh channel per stream.
+    `timeout` (seconds) bounds every query and upsert call (each attempt, with several
+    targets); an ingest stream has no overall deadline, because it lasts as long as the
+    caller's input. Use as a context manager or call `close()`.
 
     Errors reported by the server raise `hubstats.HubstatsError` subclasses
-    (InvalidArgumentError, NotFoundError, UnavailableError). Arguments the client can check
-    cheaply (dates, modality names, boundaries, `by`) raise ValueError before any call.
-    Every query takes `start`/`end` (inclusive UTC days: `datetime.date` or "YYYY-MM-DD");
-    leaving one out runs from the first / through the last day with data.
+    (InvalidArgumentError, NotFoundError, UnavailableError, FailedPreconditionError).
+    Arguments the client can check cheaply (dates, modality names, boundaries, `by`) raise
+    ValueError before any call. Every query takes `start`/`end` (inclusive UTC days:
+    `datetime.date` or "YYYY-MM-DD"); leaving one out runs from the first / through the last
+    day with data.
     """
 
     def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0):
+        self.targets = _split_targets(target)
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(target, options=[
-            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-        ])
-        self._ingest = pb_grpc.IngestServiceStub(self._channel)
-        self._query = pb_grpc.QueryServiceStub(self._channel)
+        self._stubs = [_Stubs.of(t) for t in self.targets]
+        self._preferred = 0  # Index of the target that answered the last query.
+        self._closed = False
 
     def close(self) -> None:
-        """Closes the channel; the client cannot be used afterwards."""
-        self._channel.close()
+        """Closes the channels; the client cannot be used afterwards."""
+        self._closed = True
+        for stubs in self._stubs:
+            stubs.channel.close()
 
     def __enter__(self) -> Client:
         return self
@@ -145,11 +423,22 @@ class Client:
     def __repr__(self) -> str:
         return f"Client({self.target!r}, timeout={self.timeout})"
 
-    def _call(self, method, request):
-        try:
-            return method(request, timeout=self.timeout)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+    def _call(self, service: str, method: str, request):
+        """Calls `service`.`method` ("query" or "ingest") on the first target that answers."""
+        count = len(self._stubs)
+        first = self._preferred
+        for attempt in range(count):
+            index = (first + attempt) % count
+            call = getattr(getattr(self._stubs[index], service), method)
+            try:
+                response = call(request, timeout=self.timeout)
+            except grpc.RpcError as error:
+                if error.code() == grpc.StatusCode.UNAVAILABLE and attempt + 1 < count:
+                    continue  # Try the next replica.
+                raise from_rpc_error(error) from None
+            self._preferred = index
+            return response
+        raise AssertionError("unreachable")
 
     # -----------------------------------------------------------------------------------------
     # Queries
@@ -162,7 +451,7 @@ class Client:
         descending. attrs: total_downloads, start, end.
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call(self._query.GetModalityShare,
+        response = self._call("query", "GetModalityShare",
                               pb.ModalityShareRequest(range=convert.date_range(start, end)))
         rows = response.rows
         return _frame({
@@ -201,7 +490,7 @@ class Client:
             boundaries=[convert.parameter_count(b, f"boundaries[{i}]")
                         for i, b in enumerate(boundaries)],
             modality=convert.modality_number(modality))
-        response = self._call(self._query.GetSizeDistribution, request)
+        response = self._call("query", "GetSizeDistribution", request)
         rows = response.rows
         return _frame({
             "label": ([row.label for row in rows], "object"),
@@ -237,7 +526,7 @@ class Client:
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by],
                                  modality=convert.modality_number(modality))
-        response = self._call(self._query.GetTopN, request)
+        response = self._call("query", "GetTopN", request)
         rows = response.rows
         return _frame({
             "rank": ([row.rank for row in rows], "int64"),
@@ -267,7 +556,7 @@ class Client:
         request = pb.BreakdownRequest(range=convert.date_range(start, end),
                                       dimension=_DIMENSIONS[by],
                                       modality=convert.modality_number(modality))
-        response = self._call(self._query.GetBreakdown, request)
+        response = self._call("query", "GetBreakdown", request)
         rows = response.rows
         return _frame({
             "key": ([row.key for row in rows], "object"),
@@ -281,7 +570,7 @@ class Client:
         catalogued_models (not limited by the range), first_day, last_day} with the days as
         `datetime.date`, or None when the range has no downloads."""
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call(self._query.GetTotals,
+        response = self._call("query", "GetTotals",
                               pb.TotalsRequest(range=convert.date_range(start, end)))
         return {
             "total_downloads": response.total_downloads,
@@ -310,7 +599,7 @@ class Client:
           days: [(datetime.date, downloads), ...] for days with downloads, oldest first.
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call(self._query.GetModelStats, pb.ModelStatsRequest(
+        response = self._call("query", "GetModelStats", pb.ModelStatsRequest(
             model_id=model_id, range=convert.date_range(start, end)))
         return {
             "model_id": response.model_id,
@@ -333,8 +622,9 @@ class Client:
     # -----------------------------------------------------------------------------------------
 
     def ingest(self, events: Iterable[dict] | pd.DataFrame, batch_size: int = 1000, *,
+               producer_id: str | None = None, retry_for: float = 300.0,
                progress: Progress | None = None) -> dict:
-        """Streams download events to the server over one StreamEvents call.
+        """Streams download events to the server(s), exactly once.
 
         `events` is any iterable of dicts (a generator is read lazily, batch by batch, so
         inputs of any length need bounded memory) or a DataFrame with those columns:
@@ -342,71 +632,59 @@ class Client:
           RFC 3339 string or Unix seconds; None = the server's receive time),
           count (int >= 1; None = 1), revision (str or None).
 
-        Returns {accepted, rejected, accepted_downloads, errors}, where errors lists
-        {index, field, reason} for each rejected event, `index` being its position in the whole
-        input. Events the client cannot encode (unknown key, a timestamp that is no time, ...)
-        are rejected like the server's rejections. Valid events are counted exactly once even
-        when others in their batch are rejected.
+        Delivery: the input is cut into batches of `batch_size` items, the n-th batch carrying
+        sequence n under `producer_id`. The server acknowledges a batch once it is committed,
+        and recognises a batch it committed before (the answer is marked duplicate and nothing
+        is counted again). At most MAX_BATCHES_IN_FLIGHT batches are read and not yet
+        acknowledged. When a stream fails with a retryable status (UNAVAILABLE,
+        DEADLINE_EXCEEDED, ABORTED, CANCELLED, INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED) the
+        client reconnects after a jittered exponential backoff (0.1 s .. 5 s), to the next of
+        the client's targets, on a new channel, and re-sends every unacknowledged batch in
+        order. It gives up after `retry_for` seconds without an acknowledgement; any other
+        status (e.g. FailedPreconditionError) raises at once, and so does an answer that does
+        not echo the oldest unacknowledged batch's sequence (a server too old for exactly-once
+        ingestion: re-sending to it would count batches twice).
 
-        `progress`, if given, is called after each answered batch with a dict
+        `producer_id` (1-128 characters of [A-Za-z0-9._:-]): None makes one unique to this
+        call. Give a job a fixed id to make re-running it safe: the same id with the same input
+        and batch size re-sends batches that were committed as duplicates. The same id with
+        another input or batch size raises FailedPreconditionError (field "sequence").
+
+        Returns {accepted, duplicates, rejected, accepted_downloads, duplicate_downloads,
+        errors, producer_id, reconnects}:
+          accepted: valid events of batches counted by this call;
+          duplicates: valid events of batches the server had committed before (by an earlier
+            run with this producer id, or by this call just before a connection failure
+            hid the acknowledgement); they are counted once, not again;
+          rejected: invalid events; accepted + duplicates + rejected == items in the input;
+          accepted_downloads / duplicate_downloads: the sums of their counts;
+          errors: {index, field, reason} for each rejected event, `index` being its position
+            in the whole input. Events the client cannot encode (unknown key, a timestamp that
+            is no time, ...) are rejected like the server's rejections;
+          producer_id: the id used (to re-run the job after a failure);
+          reconnects: how many times a stream was re-opened.
+
+        `progress`, if given, is called after each acknowledged batch with a dict
         {processed, accepted, rejected, accepted_downloads} of the input so far.
 
-        If the stream fails (e.g. UnavailableError), the raised HubstatsError has the summary
-        of the batches answered before the failure as `partial_summary`; those were counted.
-        An exception raised while reading `events` ends the stream: the complete batches read
-        before it are still sent, answered and counted (the partly read batch is dropped), then
-        the exception propagates.
+        If the ingest fails, the raised HubstatsError has the summary of the batches
+        acknowledged before the failure as `partial_summary` (those were counted, and its
+        `producer_id` lets a re-run skip them). An exception raised while reading `events`
+        ends the ingest: the complete batches read before it are still sent, acknowledged and
+        counted (the partly read batch is dropped), then the exception propagates.
         """
         _check_batch_size(batch_size)
+        if producer_id is None:
+            producer_id = new_producer_id()
+        _check_producer_id(producer_id)
+        if isinstance(retry_for, bool) or not isinstance(retry_for, (int, float)) \
+                or not retry_for >= 0:
+            raise ValueError(f"retry_for must be a number of seconds >= 0, got {retry_for!r}")
+        if self._closed:
+            raise ValueError("the client is closed")
         items = _items(events, convert.EVENT_FIELDS)
-        summary = {"accepted": 0, "rejected": 0, "accepted_downloads": 0, "errors": []}
-        in_flight: collections.deque[_SentBatch] = collections.deque()
-        input_failure: list[BaseException] = []
-
-        window = threading.Semaphore(MAX_BATCHES_IN_FLIGHT)
-        finished = threading.Event()
-
-        def requests() -> Iterator[pb.IngestRequest]:
-            # Runs on gRPC's sending thread. Reading the input waits for a free slot in the
-            # window, so at most MAX_BATCHES_IN_FLIGHT batches are read and not yet answered.
-            first = 0
-            try:
-                while True:
-                    while not window.acquire(timeout=0.1):
-                        if finished.is_set():
-                            return
-                    chunk = list(itertools.islice(items, batch_size))
-                    if not chunk:
-                        return
-                    batch, messages = _encode(chunk, first, convert.event_fields,
-                                              pb.DownloadEvent)
-                    first += batch.size
-                    in_flight.append(batch)
-                    yield pb.IngestRequest(events=messages)
-            except Exception as error:  # The caller's iterable failed; see the docstring.
-                input_failure.append(error)
-
-        call = self._ingest.StreamEvents(requests())
-        try:
-            for response in call:
-                window.release()
-                batch = in_flight.popleft()
-                batch.merge(summary, response)
-                summary["accepted_downloads"] += response.accepted_downloads
-                if progress is not None:
-                    progress({"processed": batch.first + batch.size,
-                              **{key: summary[key] for key in
-                                 ("accepted", "rejected", "accepted_downloads")}})
-        except grpc.RpcError as rpc_error:
-            error = from_rpc_error(rpc_error)
-            error.partial_summary = summary
-            raise error from None
-        finally:
-            finished.set()
-            call.cancel()  # No-op once the call has ended; stops the stream on an exception.
-        if input_failure:
-            raise input_failure[0]
-        return summary
+        return _Ingestion(self.targets, self._preferred, items, batch_size, producer_id,
+                          float(retry_for), progress).run()
 
     def upsert_models(self, records: Iterable[dict] | pd.DataFrame,
                       batch_size: int = 1000) -> dict:
@@ -432,7 +710,7 @@ class Client:
             batch, messages = _encode(chunk, first, convert.record_fields, pb.ModelRecord)
             first += batch.size
             try:
-                response = self._call(self._ingest.UpsertModels,
+                response = self._call("ingest", "UpsertModels",
                                       pb.UpsertModelsRequest(models=messages))
             except HubstatsError as error:
                 error.partial_summary = summary

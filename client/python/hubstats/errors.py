@@ -3,7 +3,8 @@
 Every failed call raises a `HubstatsError` (or one of its subclasses) with the gRPC status code
 and the server's message. INVALID_ARGUMENT carries the rich error details of the
 `grpc-status-details-bin` trailer (a hubstats.v1.Status holding a google.rpc.BadRequest), decoded
-into `InvalidArgumentError.field_violations`.
+into `InvalidArgumentError.field_violations` (FAILED_PRECONDITION likewise, into
+`FailedPreconditionError.field_violations`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,29 @@ class UnavailableError(HubstatsError):
     """UNAVAILABLE: the server or its store cannot be reached; retrying later may succeed."""
 
 
-for _error in (HubstatsError, InvalidArgumentError, NotFoundError, UnavailableError):
+class FailedPreconditionError(HubstatsError):
+    """FAILED_PRECONDITION: the request is well-formed but conflicts with stored state.
+
+    Client.ingest raises it when a producer id's batches do not match what the server
+    committed for it before: a sequence re-sent with other events (the same producer id with
+    another input or batch size), or a sequence below the newest committed one that was never
+    committed itself. `field` names the culprit ("sequence"), `field_violations` lists
+    (field, description) pairs as for InvalidArgumentError.
+    """
+
+    def __init__(self, code: grpc.StatusCode, details: str,
+                 field_violations: list[tuple[str, str]] | None = None):
+        self.field_violations = list(field_violations or [])
+        super().__init__(code, details)
+
+    @property
+    def field(self) -> str | None:
+        """The first violation's field, e.g. "sequence", or None."""
+        return self.field_violations[0][0] if self.field_violations else None
+
+
+for _error in (HubstatsError, InvalidArgumentError, NotFoundError, UnavailableError,
+               FailedPreconditionError):
     _error.__module__ = "hubstats"  # Tracebacks read "hubstats.InvalidArgumentError: ...".
 
 
@@ -89,14 +112,24 @@ def field_violations_of(error: grpc.Call) -> list[tuple[str, str]]:
     return violations
 
 
-def from_rpc_error(error: grpc.RpcError) -> HubstatsError:
-    """The HubstatsError for a failed gRPC call."""
-    code = error.code()
-    details = error.details() or ""
+def error_of(code: grpc.StatusCode, details: str,
+             field_violations: list[tuple[str, str]] | None = None) -> HubstatsError:
+    """The HubstatsError (subclass) for a status code and message."""
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgumentError(code, details, field_violations_of(error))
+        return InvalidArgumentError(code, details, field_violations)
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        return FailedPreconditionError(code, details, field_violations)
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFoundError(code, details)
     if code == grpc.StatusCode.UNAVAILABLE:
         return UnavailableError(code, details)
     return HubstatsError(code, details)
+
+
+def from_rpc_error(error: grpc.RpcError) -> HubstatsError:
+    """The HubstatsError for a failed gRPC call."""
+    code = error.code()
+    violations = (field_violations_of(error)
+                  if code in (grpc.StatusCode.INVALID_ARGUMENT,
+                              grpc.StatusCode.FAILED_PRECONDITION) else None)
+    return error_of(code, error.details() or "", violations)

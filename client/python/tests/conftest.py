@@ -67,15 +67,20 @@ class Redis:
 
 
 class Server:
-    """A hubstats-server process; `target` is its host:port."""
+    """A hubstats-server process; `target` is its host:port, `prefix` its Redis key prefix.
 
-    def __init__(self, redis_url: str | None, prefix: str | None = None, extra_args=()):
+    `port` 0 picks a free port; give a dead server's port to restart it at the same address.
+    """
+
+    def __init__(self, redis_url: str | None, prefix: str | None = None, extra_args=(),
+                 port: int = 0):
         if not SERVER_BIN.exists():
             raise RuntimeError(f"{SERVER_BIN} is missing: build first (scripts/test.sh)")
-        args = [str(SERVER_BIN), "--listen", "127.0.0.1:0"]
+        args = [str(SERVER_BIN), "--listen", f"127.0.0.1:{port}"]
+        self.prefix = None
         if redis_url:
-            args += ["--store", "redis", "--redis", redis_url,
-                     "--redis-prefix", prefix or f"pytest{os.getpid()}x{next(_prefixes)}"]
+            self.prefix = prefix or f"pytest{os.getpid()}x{next(_prefixes)}"
+            args += ["--store", "redis", "--redis", redis_url, "--redis-prefix", self.prefix]
         else:
             args += ["--store", "memory"]
         self.process = subprocess.Popen([*args, *extra_args], stdout=subprocess.PIPE,
@@ -86,6 +91,17 @@ class Server:
             raise RuntimeError(f"server did not start: {line}{self.process.stderr.read()}")
         self.port = int(line.split()[-1])
         self.target = f"127.0.0.1:{self.port}"
+
+    def kill(self):
+        """kill -9: the process ends at once, without answering anything more."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def terminate(self):
+        """SIGTERM, without waiting: the server drains its streams, then exits."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
 
     def stop(self):
         if self.process.poll() is None:
@@ -106,11 +122,15 @@ def redis():
 
 @pytest.fixture
 def make_server(redis):
-    """Starts servers on the shared Redis; each call without `prefix` gets an empty key space."""
+    """Starts servers on the shared Redis; each call without `prefix` gets an empty key space.
+
+    `port` starts the server at a given port (e.g. a killed server's, to restart it there).
+    Every server started is stopped at the end of the test.
+    """
     started = []
 
-    def make(prefix: str | None = None, extra_args=()) -> Server:
-        server = Server(redis.url, prefix, extra_args)
+    def make(prefix: str | None = None, extra_args=(), port: int = 0) -> Server:
+        server = Server(redis.url, prefix, extra_args, port)
         started.append(server)
         return server
 

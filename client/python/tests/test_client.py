@@ -542,8 +542,10 @@ def test_ingest_dataframe(client):
 
 
 def test_ingest_empty_input(client):
-    assert client.ingest(iter(())) == {"accepted": 0, "rejected": 0, "accepted_downloads": 0,
-                                       "errors": []}
+    summary = client.ingest(iter(()), producer_id="empty-input")
+    assert summary == {"accepted": 0, "duplicates": 0, "rejected": 0, "accepted_downloads": 0,
+                       "duplicate_downloads": 0, "errors": [], "producer_id": "empty-input",
+                       "reconnects": 0}
 
 
 def test_ingest_input_error_propagates_after_complete_batches(client):
@@ -657,8 +659,9 @@ def test_unavailable_when_redis_is_down(own_redis_server):
                     redis.process.wait()
                 yield {"model_id": "down/model", "timestamp": DAYS[0]}
 
+        # retry_for=0: give up at the first failure instead of retrying for five minutes.
         with pytest.raises(hubstats.UnavailableError) as caught:
-            client.ingest(generate(), batch_size=batch_size)
+            client.ingest(generate(), batch_size=batch_size, retry_for=0)
         partial = caught.value.partial_summary
         assert caught.value.code == grpc.StatusCode.UNAVAILABLE
         assert partial["accepted"] % batch_size == 0

@@ -1,14 +1,23 @@
 -- Applies one shard's ingest delta atomically.
 --
--- ARGV: tag, unknown class, limit, model count, then per model:
+-- ARGV: tag, unknown class, limit, producer ("" for none), sequence, mark TTL (seconds),
+--   model count, then per model:
 --   model id, author, total, day count, then per day: day, count, revision count,
 --   then per revision: revision, count.
--- Returns the authors whose events were skipped because their all-time downloads would pass
--- `limit`; nothing of theirs is written, everything else is.
+-- Returns {"skipped"} when the shard's mark for the producer is already at or past the
+-- sequence (an earlier attempt of this batch applied it); otherwise {"applied", authors...}
+-- where the authors are those whose events were skipped because their all-time downloads
+-- would pass `limit` (nothing of theirs is written, everything else is). The mark moves to
+-- the sequence in the same step, so a batch applied twice counts once.
 
 local unknown_class, limit = ARGV[2], tonumber(ARGV[3])
-local models, i = {}, 5
-for _ = 1, tonumber(ARGV[4]) do
+local producer, sequence = ARGV[4], tonumber(ARGV[5])
+local mark_key = tag .. ':applied:' .. producer
+if producer ~= '' and tonumber(redis.call('GET', mark_key) or '0') >= sequence then
+  return {'skipped'}
+end
+local models, i = {}, 8
+for _ = 1, tonumber(ARGV[7]) do
   local model = {id = ARGV[i], author = ARGV[i + 1], total = tonumber(ARGV[i + 2]), days = {}}
   local day_count = tonumber(ARGV[i + 3])
   i = i + 4
@@ -87,4 +96,11 @@ end
 for day in pairs(days_touched) do
   redis.call('ZADD', tag .. ':days', 0, day)
 end
-return overflowing
+if producer ~= '' then
+  redis.call('SET', mark_key, ARGV[5], 'EX', ARGV[6])
+end
+local out = {'applied'}
+for _, author in ipairs(overflowing) do
+  out[#out + 1] = author
+end
+return out

@@ -31,8 +31,11 @@ class IngestServiceServicer(object):
 
     def StreamEvents(self, request_iterator, context):
         """Streams batches of download events. The server answers every request with one
-        IngestResponse, in order, after the batch's counters are written. Closing the request
-        side ends the call with OK once every batch is answered.
+        IngestResponse, in order, once the batch's counters are committed in the store (an
+        answer means durable as far as Redis is). Closing the request side ends the call with OK
+        once every batch is answered. UNAVAILABLE (the store is down for longer than the server
+        waits, or the server is shutting down) means: reconnect, to another replica if you have
+        one, and re-send the batches not yet answered.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,71 @@
+#include "api/ingest_budget.h"
+
+#include <chrono>
+
+namespace hubstats {
+
+IngestBudget::IngestBudget(size_t limit_bytes) : limit_(limit_bytes) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+IngestBudget::~IngestBudget() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+bool IngestBudget::HasRoom() const {
+  std::lock_guard lock(mutex_);
+  return held_ < limit_;
+}
+
+size_t IngestBudget::held() const {
+  std::lock_guard lock(mutex_);
+  return held_;
+}
+
+void IngestBudget::Hold(size_t bytes) {
+  std::lock_guard lock(mutex_);
+  held_ += bytes;
+}
+
+void IngestBudget::Release(size_t bytes) {
+  {
+    std::lock_guard lock(mutex_);
+    held_ -= bytes;
+  }
+  changed_.notify_all();
+}
+
+void IngestBudget::WhenRoom(std::function<void()> resume) {
+  {
+    std::lock_guard lock(mutex_);
+    waiting_.push_back(std::move(resume));
+  }
+  changed_.notify_all();
+}
+
+void IngestBudget::Run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait_for(lock, std::chrono::milliseconds(100), [this] {
+      return stopping_ || (!waiting_.empty() && held_ < limit_);
+    });
+    if (waiting_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
+    // Everyone waiting gets a turn: a stream with room reads on, one without waits again, a
+    // cancelled one finishes.
+    std::vector<std::function<void()>> ready;
+    ready.swap(waiting_);
+    lock.unlock();
+    for (std::function<void()>& resume : ready) resume();
+    lock.lock();
+  }
+}
+
+}  // namespace hubstats
