@@ -56,6 +56,8 @@ std::map<std::string, Flag> DefaultFlags() {
   add("ingest-workers", "8", "threads running store calls for ingest batches");
   add("store-retry-ms", "20000",
       "how long an ingest batch is retried while Redis is unavailable before its stream ends");
+  add("commit-window-ms", "20", "ingest group commit: gather batches this long after the first");
+  add("commit-window-events", "500000", "ingest group commit: close a window at this many events");
   add("max-inflight-mb", "256", "memory for ingest batches read but not yet answered");
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
@@ -209,9 +211,12 @@ int main(int argc, char** argv) {
   auto ingest_workers = std::make_unique<WorkerPool>(IntFlag(flags, "ingest-workers", 1));
   auto budget = std::make_unique<IngestBudget>(
       static_cast<size_t>(IntFlag(flags, "max-inflight-mb", 1)) << 20);
-  IngestOptions ingest_options;
-  ingest_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
-  IngestServiceImpl ingest(service, *ingest_workers, *budget, ingest_options);
+  GroupCommitOptions commit_options;
+  commit_options.window = absl::Milliseconds(IntFlag(flags, "commit-window-ms", 0));
+  commit_options.max_window_events = IntFlag(flags, "commit-window-events", 1);
+  commit_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
+  auto committer = std::make_unique<GroupCommitter>(service, commit_options);
+  IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer);
   QueryServiceImpl query(service, *query_workers);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -264,11 +269,14 @@ int main(int argc, char** argv) {
   health_wakeup.notify_all();
   health_monitor.join();
   health->SetServingStatus(false);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0));
   ingest.Drain();
-  server->Shutdown(absl::ToChronoTime(
-      absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0))));
+  // Batches waiting out a Redis outage give up at the deadline, so their streams can end.
+  committer->StopRetryingAt(deadline - absl::Milliseconds(500));
+  server->Shutdown(absl::ToChronoTime(deadline));
   server->Wait();
-  // Every call is over: the pools run nothing more of theirs.
+  // Every call is over: the pools and the committer run nothing more of theirs.
+  committer.reset();
   ingest_workers.reset();
   query_workers.reset();
   budget.reset();

@@ -24,10 +24,6 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerP
   return reactor;
 }
 
-bool IsRetryable(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
-}
-
 std::string RandomHex() {
   std::random_device device;
   return absl::StrCat(absl::Hex(static_cast<uint64_t>(device()) << 32 | device(),
@@ -55,7 +51,9 @@ class IngestServiceImpl::Stream final
       const size_t bytes = request_.ByteSizeLong();
       owner_.budget_.Hold(bytes);
       held_bytes_ += bytes;
-      pending_.push_back({std::move(request_), bytes});
+      Batch& batch = batches_.emplace_back();
+      batch.request = std::move(request_);
+      batch.bytes = bytes;
       request_.Clear();
     } else {
       reads_done_ = true;  // The client half-closed (or the call ended).
@@ -66,8 +64,8 @@ class IngestServiceImpl::Stream final
   void OnWriteDone(bool ok) override {
     std::unique_lock lock(mutex_);
     writing_ = false;
-    Forget(responses_.front().bytes);
-    responses_.pop_front();
+    Forget(batches_.front().bytes);
+    batches_.pop_front();
     if (!ok) broken_ = true;  // The client is gone; nothing more can be sent.
     Perform(std::move(lock));
   }
@@ -94,13 +92,14 @@ class IngestServiceImpl::Stream final
   }
 
  private:
-  struct Pending {
-    v1::IngestRequest request;
-    size_t bytes;
-  };
-  struct Answer {
+  // A batch from its read until its answer is written; oldest first in batches_.
+  struct Batch {
+    enum class State { kRead, kPreparing, kCommitting, kAnswered };
+    State state = State::kRead;
+    v1::IngestRequest request;  // Prepared events view its strings: kept until answered.
+    size_t bytes = 0;           // Held in the budget.
+    PreparedBatch prepared;
     v1::IngestResponse response;
-    size_t bytes;  // Of the request, held until the answer is written.
   };
 
   // Gives `bytes` of this stream's hold back to the budget. Requires mutex_.
@@ -110,54 +109,55 @@ class IngestServiceImpl::Stream final
     owner_.budget_.Release(bytes);
   }
 
-  // Runs one batch on a worker thread: validates the identity, then applies the batch,
-  // retrying while the store is unavailable (safe: the identity makes retries idempotent).
-  void Process(Pending batch, uint64_t stream_sequence) {
-    const v1::IngestRequest& request = batch.request;
-    absl::StatusOr<IngestOutcome> outcome;
-    BatchIdentity identity;
+  // On a worker thread: validates the batch, then submits it to the committer. Batches of the
+  // stream are prepared one at a time, so they reach the committer in order.
+  void Prepare(Batch* batch, uint64_t stream_sequence) {
+    const v1::IngestRequest& request = batch->request;
+    absl::StatusOr<PreparedBatch> prepared;
     if (absl::Status valid = ValidateProducer(request.producer_id(), request.sequence());
         !valid.ok()) {
-      outcome = valid;
+      prepared = valid;
     } else {
-      identity = request.producer_id().empty()
-                     ? BatchIdentity{stream_id_, stream_sequence, /*from_client=*/false}
-                     : BatchIdentity{request.producer_id(), request.sequence(), true};
+      BatchIdentity identity =
+          request.producer_id().empty()
+              ? BatchIdentity{stream_id_, stream_sequence, /*from_client=*/false}
+              : BatchIdentity{request.producer_id(), request.sequence(), true};
       std::vector<RawEvent> events;
       events.reserve(request.events_size());
       for (const v1::DownloadEvent& event : request.events()) events.push_back(FromProto(event));
-      // Fixed across retries, so events without a timestamp keep their day.
-      const absl::Time received = absl::Now();
-      const absl::Time give_up = received + owner_.options_.store_retry_for;
-      absl::Duration backoff = absl::Milliseconds(50);
-      while (true) {
-        outcome = owner_.service_.Ingest(events, received, identity);
-        if (outcome.ok() || !IsRetryable(outcome.status()) || absl::Now() + backoff > give_up ||
-            Abandoned()) {
-          break;
-        }
-        absl::SleepFor(backoff);
-        backoff = std::min(backoff * 2, absl::Seconds(1));
-      }
+      prepared = owner_.service_.Prepare(events, absl::Now(), std::move(identity));
     }
     std::unique_lock lock(mutex_);
-    processing_ = false;
-    if (outcome.ok()) {
-      Answer& answer = responses_.emplace_back();
-      answer.bytes = batch.bytes;
-      ToProto(*outcome, &answer.response);
-      answer.response.set_sequence(request.sequence());
-      answer.response.set_duplicate(outcome->duplicate);
-    } else {
-      Forget(batch.bytes);
-      if (error_.ok()) error_ = outcome.status();
+    preparing_ = false;
+    if (!prepared.ok()) {
+      if (error_.ok()) error_ = prepared.status();
+      Perform(std::move(lock));
+      return;
     }
+    batch->prepared = *std::move(prepared);
+    batch->state = Batch::State::kCommitting;
+    ++committing_;
+    lock.unlock();
+    owner_.committer_.Submit(&batch->prepared, [this, batch](absl::StatusOr<IngestOutcome> outcome) {
+      Committed(batch, std::move(outcome));
+    });
+    lock.lock();
     Perform(std::move(lock));
   }
 
-  bool Abandoned() {
-    std::lock_guard lock(mutex_);
-    return broken_;
+  // On the committer's thread, in submission order.
+  void Committed(Batch* batch, absl::StatusOr<IngestOutcome> outcome) {
+    std::unique_lock lock(mutex_);
+    --committing_;
+    if (outcome.ok()) {
+      ToProto(*outcome, &batch->response);
+      batch->response.set_sequence(batch->request.sequence());
+      batch->response.set_duplicate(outcome->duplicate);
+      batch->state = Batch::State::kAnswered;
+    } else if (error_.ok()) {
+      error_ = outcome.status();
+    }
+    Perform(std::move(lock));
   }
 
   // Decides the next steps from the state, then takes them without the lock.
@@ -166,37 +166,40 @@ class IngestServiceImpl::Stream final
     bool wait_for_room = false;
     const v1::IngestResponse* write = nullptr;
     std::optional<grpc::Status> finish;
+    std::optional<std::pair<Batch*, uint64_t>> prepare;
     const bool draining = owner_.draining();
     if (!finished_) {
+      const bool busy = preparing_ || committing_ > 0 || writing_ || waiting_for_room_;
       if (broken_ || !error_.ok()) {
         // Stop taking work; finish once nothing of ours is running.
-        if (!processing_ && !writing_ && !waiting_for_room_) {
+        if (!busy) {
           finish = broken_ ? grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")
                            : ToGrpcStatus(error_);
         }
       } else {
-        if (!processing_ && !pending_.empty()) {
-          processing_ = true;
-          owner_.workers_.Submit([this, batch = std::move(pending_.front()),
-                                  sequence = ++batches_started_]() mutable {
-            Process(std::move(batch), sequence);
-          });
-          pending_.pop_front();
+        if (!preparing_) {
+          for (Batch& batch : batches_) {
+            if (batch.state != Batch::State::kRead) continue;
+            batch.state = Batch::State::kPreparing;
+            preparing_ = true;
+            prepare = {&batch, ++batches_started_};
+            break;
+          }
         }
-        if (!writing_ && !responses_.empty()) {
+        if (!writing_ && !batches_.empty() &&
+            batches_.front().state == Batch::State::kAnswered) {
           writing_ = true;
-          write = &responses_.front().response;
+          write = &batches_.front().response;
         }
-        const size_t queued = pending_.size() + responses_.size() + (processing_ ? 1 : 0);
         if (!reading_ && !reads_done_ && !draining && !waiting_for_room_ &&
-            queued < kMaxQueuedBatchesPerStream) {
+            batches_.size() < kMaxQueuedBatchesPerStream) {
           if (owner_.budget_.HasRoom()) {
             reading_ = start_read = true;
           } else {
             waiting_for_room_ = wait_for_room = true;
           }
         }
-        const bool idle = pending_.empty() && !processing_ && responses_.empty() && !writing_ &&
+        const bool idle = batches_.empty() && !preparing_ && committing_ == 0 && !writing_ &&
                           !waiting_for_room_;
         if (idle && reads_done_ && !reading_) {
           finish = grpc::Status::OK;
@@ -210,6 +213,11 @@ class IngestServiceImpl::Stream final
       if (finish) finished_ = true;
     }
     lock.unlock();
+    if (prepare) {
+      owner_.workers_.Submit([this, batch = prepare->first, sequence = prepare->second] {
+        Prepare(batch, sequence);
+      });
+    }
     if (wait_for_room) {
       owner_.budget_.WhenRoom([this] {
         std::unique_lock relock(mutex_);
@@ -225,14 +233,16 @@ class IngestServiceImpl::Stream final
   IngestServiceImpl& owner_;
   const std::string stream_id_;
   std::mutex mutex_;
-  v1::IngestRequest request_;   // Target of the read in flight.
-  std::deque<Pending> pending_;  // Read, not yet processed.
-  std::deque<Answer> responses_;  // Front is being written.
-  size_t held_bytes_ = 0;         // Of the budget, for batches not yet answered.
+  v1::IngestRequest request_;  // Target of the read in flight.
+  // Read and not yet answered, oldest first. A deque keeps addresses stable, so workers and the
+  // committer hold pointers to its elements.
+  std::deque<Batch> batches_;
+  size_t held_bytes_ = 0;  // Of the budget, for batches not yet answered.
   uint64_t batches_started_ = 0;
+  int committing_ = 0;
   bool reading_ = false;
   bool writing_ = false;
-  bool processing_ = false;
+  bool preparing_ = false;
   bool waiting_for_room_ = false;
   bool reads_done_ = false;
   bool broken_ = false;
@@ -241,11 +251,11 @@ class IngestServiceImpl::Stream final
 };
 
 IngestServiceImpl::IngestServiceImpl(StatsService& service, WorkerPool& workers,
-                                     IngestBudget& budget, IngestOptions options)
+                                     IngestBudget& budget, GroupCommitter& committer)
     : service_(service),
       workers_(workers),
       budget_(budget),
-      options_(options),
+      committer_(committer),
       instance_id_(RandomHex()) {}
 
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestServiceImpl::StreamEvents(

@@ -1,10 +1,11 @@
 // gRPC handlers (callback API) for hubstats.v1.IngestService and hubstats.v1.QueryService.
 //
-// Handlers convert messages and hand the blocking work to a WorkerPool, so no reaction
-// blocks. Each ingest stream keeps one read and one write in flight and a bounded number of
-// batches queued; it stops reading (gRPC flow control then holds the client back) when its
-// queue is full or the process-wide IngestBudget is spent. Its batches are applied one after
-// another, retried while the store is unavailable, and answered in order once committed.
+// Handlers convert messages and hand the work to other threads, so no reaction blocks: queries
+// run on a WorkerPool; an ingest stream validates its batches there, one after another, and
+// submits them in order to the GroupCommitter, which commits many streams' batches together.
+// Each stream keeps one read and one write in flight and a bounded number of batches queued;
+// it stops reading (gRPC flow control then holds the client back) when its queue is full or
+// the process-wide IngestBudget is spent. Answers go out in order, once committed.
 //
 // The services borrow `service` and `workers`, which must outlive the gRPC server.
 #ifndef HUBSTATS_SERVICE_API_GRPC_SERVICES_H_
@@ -16,6 +17,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "api/group_commit.h"
 #include "api/ingest_budget.h"
 #include "api/stats_service.h"
 #include "api/worker_pool.h"
@@ -23,21 +25,17 @@
 
 namespace hubstats {
 
-// Batches a stream may have read but not yet answered.
-inline constexpr int kMaxQueuedBatchesPerStream = 4;
-
-struct IngestOptions {
-  // How long one batch is retried while the store is unavailable before its stream ends with
-  // UNAVAILABLE. Retrying is safe: every batch carries an identity (the client's producer or
-  // one the server makes per stream), so a shard is never applied twice.
-  absl::Duration store_retry_for = absl::Seconds(20);
-};
+// Batches a stream may have read but not yet answered. Several are in commit windows at once,
+// so one stream can go as fast as the windows do.
+inline constexpr int kMaxQueuedBatchesPerStream = 32;
 
 class IngestServiceImpl final : public v1::IngestService::CallbackService {
  public:
-  // `service`, `workers` and `budget` must outlive the gRPC server.
+  // `service`, `workers`, `budget` and `committer` must outlive the gRPC server. Every batch
+  // carries an identity (the client's producer, or one the server makes per stream), so the
+  // committer's retries never apply a shard twice.
   IngestServiceImpl(StatsService& service, WorkerPool& workers, IngestBudget& budget,
-                    IngestOptions options);
+                    GroupCommitter& committer);
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* StreamEvents(
       grpc::CallbackServerContext* context) override;
@@ -59,7 +57,7 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
   StatsService& service_;
   WorkerPool& workers_;
   IngestBudget& budget_;
-  const IngestOptions options_;
+  GroupCommitter& committer_;
   const std::string instance_id_;  // Random; makes per-stream identities unique.
   std::atomic<uint64_t> next_stream_{1};
   std::atomic<bool> draining_{false};

@@ -32,65 +32,41 @@ absl::Status CheckBatchSize(size_t size, absl::string_view field) {
 absl::StatusOr<IngestOutcome> StatsService::Ingest(absl::Span<const RawEvent> events,
                                                    absl::Time received,
                                                    std::optional<BatchIdentity> identity) {
-  if (absl::Status size = CheckBatchSize(events.size(), "events"); !size.ok()) return size;
-  bool duplicate = false;
-  if (identity) {
-    identity->digest = BatchDigest(events);
-    if (identity->from_client) {
-      absl::StatusOr<ProducerVerdict> verdict = store_.CheckProducer(*identity);
-      if (!verdict.ok()) return verdict.status();
-      switch (verdict->check) {
-        case ProducerCheck::kNew:
-          break;
-        case ProducerCheck::kDuplicate:
-          duplicate = true;
-          break;
-        case ProducerCheck::kOutOfOrder:
-          return FieldError(
-              absl::StatusCode::kFailedPrecondition, "sequence",
-              absl::StrCat("producer '", identity->producer_id, "' sent sequence ",
-                           identity->sequence, " after committing ", verdict->newest_committed,
-                           ", and ", identity->sequence,
-                           " was never committed: a producer must send its batches in "
-                           "increasing order and re-send unacknowledged ones in order"));
-        case ProducerCheck::kContentMismatch:
-          return FieldError(
-              absl::StatusCode::kFailedPrecondition, "sequence",
-              absl::StrCat("producer '", identity->producer_id, "' already committed sequence ",
-                           identity->sequence,
-                           " with other events; re-sent batches must be identical (same "
-                           "input, same batch size)"));
-      }
-    }
-  }
+  absl::StatusOr<PreparedBatch> prepared = Prepare(events, received, std::move(identity));
+  if (!prepared.ok()) return prepared.status();
+  PreparedBatch* batch = &*prepared;
+  return std::move(CommitWindow({&batch, 1}).front());
+}
 
-  IngestOutcome outcome;
-  outcome.duplicate = duplicate;
-  DeltaBuilder builder(store_.shard_count());
-  std::vector<std::pair<int, ValidEvent>> valid;
-  valid.reserve(events.size());
+absl::StatusOr<PreparedBatch> StatsService::Prepare(absl::Span<const RawEvent> events,
+                                                    absl::Time received,
+                                                    std::optional<BatchIdentity> identity) {
+  if (absl::Status size = CheckBatchSize(events.size(), "events"); !size.ok()) return size;
+  PreparedBatch batch;
+  batch.identity = std::move(identity);
+  if (batch.identity) batch.identity->digest = BatchDigest(events);
+  batch.valid.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     absl::StatusOr<ValidEvent> event = ValidateEvent(events[i], received);
-    if (!event.ok()) {
-      outcome.rejections.push_back(RejectionOf(static_cast<int>(i), event.status()));
-      continue;
-    }
-    if (!duplicate) builder.Add(*event);
-    valid.emplace_back(static_cast<int>(i), *event);
-  }
-  absl::flat_hash_set<std::string> overflowing;
-  if (!duplicate) {
-    absl::StatusOr<ApplyResult> applied =
-        store_.ApplyEvents(std::move(builder).Finish(), identity ? &*identity : nullptr);
-    if (!applied.ok()) return applied.status();
-    overflowing.insert(applied->overflowing_authors.begin(), applied->overflowing_authors.end());
-    if (identity && identity->from_client) {
-      if (absl::Status committed = store_.CommitProducer(*identity); !committed.ok()) {
-        return committed;
-      }
+    if (event.ok()) {
+      batch.valid.emplace_back(static_cast<int>(i), *event);
+    } else {
+      batch.rejections.push_back(RejectionOf(static_cast<int>(i), event.status()));
     }
   }
-  for (const auto& [index, event] : valid) {
+  return batch;
+}
+
+namespace {
+
+// The outcome of a batch whose valid events were all counted except those of `overflowing`
+// authors.
+IngestOutcome OutcomeOf(const PreparedBatch& batch,
+                        const absl::flat_hash_set<absl::string_view>& overflowing, bool duplicate) {
+  IngestOutcome outcome;
+  outcome.duplicate = duplicate;
+  outcome.rejections = batch.rejections;
+  for (const auto& [index, event] : batch.valid) {
     if (overflowing.contains(event.author)) {
       outcome.rejections.push_back(
           {index, "count",
@@ -105,6 +81,216 @@ absl::StatusOr<IngestOutcome> StatsService::Ingest(absl::Span<const RawEvent> ev
             [](const ItemRejection& a, const ItemRejection& b) { return a.index < b.index; });
   outcome.rejected = static_cast<int64_t>(outcome.rejections.size());
   return outcome;
+}
+
+absl::Status ProducerRefusal(const BatchIdentity& identity, const ProducerVerdict& verdict) {
+  if (verdict.check == ProducerCheck::kOutOfOrder) {
+    return FieldError(absl::StatusCode::kFailedPrecondition, "sequence",
+                      absl::StrCat("producer '", identity.producer_id, "' sent sequence ",
+                                   identity.sequence, " after committing ",
+                                   verdict.newest_committed, ", and ", identity.sequence,
+                                   " was never committed: a producer must send its batches in "
+                                   "increasing order and re-send unacknowledged ones in order"));
+  }
+  return FieldError(absl::StatusCode::kFailedPrecondition, "sequence",
+                    absl::StrCat("producer '", identity.producer_id,
+                                 "' already committed sequence ", identity.sequence,
+                                 " with other events; re-sent batches must be identical (same "
+                                 "input, same batch size)"));
+}
+
+}  // namespace
+
+std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
+    absl::Span<PreparedBatch* const> batches) {
+  const size_t count = batches.size();
+  std::vector<std::optional<absl::StatusOr<IngestOutcome>>> results(count);
+  auto finish = [&](const absl::Status& error) {
+    std::vector<absl::StatusOr<IngestOutcome>> out;
+    out.reserve(count);
+    for (auto& result : results) out.push_back(result ? std::move(*result) : error);
+    return out;
+  };
+
+  // The same client batch twice in one window (re-sent on a new stream before the first was
+  // answered) is committed once; the copy is answered as a duplicate of it.
+  std::vector<int> copy_of(count, -1);
+  absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, int> first_of;
+  std::vector<BatchIdentity> to_check;
+  std::vector<size_t> checked;
+  for (size_t b = 0; b < count; ++b) {
+    const std::optional<BatchIdentity>& identity = batches[b]->identity;
+    if (!identity || !identity->from_client) continue;
+    auto [it, inserted] =
+        first_of.try_emplace({identity->producer_id, identity->sequence}, static_cast<int>(b));
+    if (!inserted) {
+      copy_of[b] = it->second;
+      continue;
+    }
+    to_check.push_back(*identity);
+    checked.push_back(b);
+  }
+  if (!to_check.empty()) {
+    absl::StatusOr<std::vector<ProducerVerdict>> verdicts = store_.CheckProducers(to_check);
+    if (!verdicts.ok()) return finish(verdicts.status());
+    for (size_t i = 0; i < checked.size(); ++i) {
+      const ProducerVerdict& verdict = (*verdicts)[i];
+      if (verdict.check == ProducerCheck::kDuplicate) {
+        results[checked[i]] = OutcomeOf(*batches[checked[i]], {}, /*duplicate=*/true);
+      } else if (verdict.check != ProducerCheck::kNew) {
+        results[checked[i]] = ProducerRefusal(to_check[i], verdict);
+      }
+    }
+  }
+
+  // Merge the events of the batches to apply, per model, and note which batches each shard
+  // holds (its contributions).
+  const uint32_t shards = store_.shard_count();
+  struct DayCounts {
+    Day day;
+    int64_t count = 0;
+    std::map<absl::string_view, int64_t> revisions;
+  };
+  struct ModelCounts {
+    absl::string_view author;
+    int64_t total = 0;
+    std::vector<DayCounts> days;
+  };
+  std::vector<size_t> to_apply;
+  for (size_t b = 0; b < count; ++b) {
+    if (!results[b] && copy_of[b] < 0) to_apply.push_back(b);
+  }
+  std::vector<std::vector<size_t>> batches_of_shard(shards);
+  using Merged = absl::flat_hash_map<absl::string_view, ModelCounts>;
+  auto merge = [](Merged& merged, const ValidEvent& event) {
+    ModelCounts& model = merged[event.model_id];
+    model.author = event.author;
+    model.total += event.count;
+    auto day = std::find_if(model.days.begin(), model.days.end(),
+                            [&](const DayCounts& entry) { return entry.day == event.day; });
+    if (day == model.days.end()) day = model.days.insert(model.days.end(), {event.day});
+    day->count += event.count;
+    if (!event.revision.empty()) day->revisions[event.revision] += event.count;
+  };
+  auto to_window = [&](uint32_t shard, Merged& merged, const std::vector<size_t>& members) {
+    WindowShard window;
+    window.delta.shard = shard;
+    window.delta.models.reserve(merged.size());
+    for (auto& [model_id, counts] : merged) {
+      ModelDelta& model = window.delta.models.emplace_back();
+      model.model_id = std::string(model_id);
+      model.author = std::string(counts.author);
+      model.total = counts.total;
+      std::sort(counts.days.begin(), counts.days.end(),
+                [](const DayCounts& a, const DayCounts& b) { return a.day < b.day; });
+      for (DayCounts& day : counts.days) {
+        DayDelta& out = model.days.emplace_back();
+        out.day = day.day;
+        out.count = day.count;
+        for (const auto& [revision, downloads] : day.revisions) {
+          out.revisions.emplace_back(std::string(revision), downloads);
+        }
+      }
+    }
+    for (size_t b : members) {
+      if (const auto& identity = batches[b]->identity) {
+        window.contributions.push_back(
+            {identity->producer_id, identity->sequence, identity->from_client});
+      }
+    }
+    return window;
+  };
+  // One pass over every event: each goes to its shard's merge.
+  std::vector<Merged> merged_of_shard(shards);
+  for (size_t b : to_apply) {
+    for (const auto& [index, event] : batches[b]->valid) {
+      const uint32_t shard = ShardOf(event.author, shards);
+      std::vector<size_t>& members = batches_of_shard[shard];
+      if (members.empty() || members.back() != b) members.push_back(b);
+      merge(merged_of_shard[shard], event);
+    }
+  }
+  // After a conflict: the shard's merge again, from its remaining batches only.
+  auto rebuild = [&](uint32_t shard) {
+    Merged merged;
+    for (size_t b : batches_of_shard[shard]) {
+      for (const auto& [index, event] : batches[b]->valid) {
+        if (ShardOf(event.author, shards) == shard) merge(merged, event);
+      }
+    }
+    return to_window(shard, merged, batches_of_shard[shard]);
+  };
+
+  // Apply; a shard that reports conflicts (batches an earlier attempt applied there) is built
+  // again without them and applied again, until it goes in.
+  std::vector<absl::flat_hash_set<std::string>> overflowing_of_batch(count);
+  std::vector<uint32_t> pending_shards;
+  for (uint32_t shard = 0; shard < shards; ++shard) {
+    if (!batches_of_shard[shard].empty()) pending_shards.push_back(shard);
+  }
+  bool first_round = true;
+  while (!pending_shards.empty()) {
+    std::vector<WindowShard> window;
+    window.reserve(pending_shards.size());
+    for (uint32_t shard : pending_shards) {
+      window.push_back(first_round
+                           ? to_window(shard, merged_of_shard[shard], batches_of_shard[shard])
+                           : rebuild(shard));
+    }
+    first_round = false;
+    absl::StatusOr<std::vector<WindowShardResult>> applied = store_.ApplyWindow(window);
+    if (!applied.ok()) return finish(applied.status());
+    std::vector<uint32_t> again;
+    for (size_t i = 0; i < pending_shards.size(); ++i) {
+      const uint32_t shard = pending_shards[i];
+      WindowShardResult& result = (*applied)[i];
+      if (result.conflicts.empty()) {
+        for (size_t b : batches_of_shard[shard]) {
+          overflowing_of_batch[b].insert(result.overflowing_authors.begin(),
+                                         result.overflowing_authors.end());
+        }
+        continue;
+      }
+      std::erase_if(batches_of_shard[shard], [&](size_t b) {
+        const std::optional<BatchIdentity>& identity = batches[b]->identity;
+        return identity &&
+               std::any_of(result.conflicts.begin(), result.conflicts.end(),
+                           [&](const Contribution& conflict) {
+                             return conflict.producer_id == identity->producer_id &&
+                                    conflict.sequence == identity->sequence;
+                           });
+      });
+      if (!batches_of_shard[shard].empty()) again.push_back(shard);
+    }
+    pending_shards = std::move(again);
+  }
+
+  std::vector<BatchIdentity> committed;
+  for (size_t b : to_apply) {
+    const auto& identity = batches[b]->identity;
+    if (identity && identity->from_client) committed.push_back(*identity);
+  }
+  if (!committed.empty()) {
+    if (absl::Status status = store_.CommitProducers(committed); !status.ok()) return finish(status);
+  }
+  for (size_t b : to_apply) {
+    absl::flat_hash_set<absl::string_view> overflowing(overflowing_of_batch[b].begin(),
+                                                       overflowing_of_batch[b].end());
+    results[b] = OutcomeOf(*batches[b], overflowing, /*duplicate=*/false);
+  }
+  for (size_t b = 0; b < count; ++b) {
+    if (copy_of[b] < 0) continue;
+    const absl::StatusOr<IngestOutcome>& original = *results[copy_of[b]];
+    if (!original.ok()) {
+      results[b] = original.status();
+    } else if (batches[b]->identity->digest != batches[copy_of[b]]->identity->digest) {
+      results[b] = ProducerRefusal(*batches[b]->identity,
+                                   {ProducerCheck::kContentMismatch, 0});
+    } else {
+      results[b] = OutcomeOf(*batches[b], {}, /*duplicate=*/true);
+    }
+  }
+  return finish(absl::OkStatus());
 }
 
 absl::StatusOr<UpsertOutcome> StatsService::UpsertModels(absl::Span<const CatalogRecord> records) {

@@ -48,6 +48,14 @@ struct IngestOutcome {
   bool duplicate = false;
 };
 
+// A batch validated and ready to commit (see StatsService::Prepare). Its events view the
+// caller's RawEvents, which must outlive the commit.
+struct PreparedBatch {
+  std::optional<BatchIdentity> identity;         // Digest filled in.
+  std::vector<std::pair<int, ValidEvent>> valid;  // Index in the batch, event.
+  std::vector<ItemRejection> rejections;          // Refused by validation.
+};
+
 struct UpsertOutcome {
   int64_t accepted = 0;
   int64_t rejected = 0;
@@ -75,16 +83,26 @@ class StatsService {
   StatsService(Store& store, const TaskTable& tasks) : store_(store), tasks_(tasks) {}
 
   // Validates every event (received at `received`), applies the valid ones atomically per
-  // shard and reports the rest. INVALID_ARGUMENT ("events") for more than kMaxBatchItems.
-  //
-  // With an `identity` (its digest is filled in here) the batch is applied at most once per
-  // shard however often it is retried, and a client producer's batch is checked against what
-  // was committed: a committed batch comes back as a duplicate without being applied;
-  // FAILED_PRECONDITION ("sequence") for a sequence below the newest committed one that was
-  // never committed, or a committed sequence with other events. After an error the batch may
-  // be partly applied; retrying it with the same identity completes it exactly once.
+  // shard and reports the rest: Prepare and CommitWindow for one batch.
   absl::StatusOr<IngestOutcome> Ingest(absl::Span<const RawEvent> events, absl::Time received,
                                        std::optional<BatchIdentity> identity = std::nullopt);
+
+  // Validates a batch (CPU only; no store call). INVALID_ARGUMENT ("events") for more than
+  // kMaxBatchItems events. The identity's digest is filled in.
+  absl::StatusOr<PreparedBatch> Prepare(absl::Span<const RawEvent> events, absl::Time received,
+                                        std::optional<BatchIdentity> identity);
+
+  // Commits prepared batches together (group commit): one check of their client producers,
+  // one atomic apply per shard for all of them, one record of the commits. Returns each batch's
+  // outcome, in order.
+  //
+  // With an identity a batch is applied at most once per shard however often it is retried,
+  // and a client producer's batch is checked against what was committed: a committed batch
+  // comes back as a duplicate without being applied; FAILED_PRECONDITION ("sequence") for a
+  // sequence below the newest committed one that was never committed, or a committed sequence
+  // with other events. A store error fails every batch not yet decided; they may be partly
+  // applied, and committing them again with the same identities completes them exactly once.
+  std::vector<absl::StatusOr<IngestOutcome>> CommitWindow(absl::Span<PreparedBatch* const> batches);
 
   // Makes the catalog follow the task table given at construction: when the store's records
   // were classified with another table (or none was recorded), re-classifies every record,

@@ -87,7 +87,7 @@ std::string SerializeRecord(const CatalogRecord& record) {
   // Tab-separated: tag, modality ("" = derived), parameters, architecture, library. None of
   // the fields may contain a tab (see ValidateRecord).
   return absl::StrJoin({absl::string_view(record.pipeline_tag),
-                        record.modality ? ModalityName(*record.modality) : absl::string_view(),
+                        record.modality ? ModalityName(*record.modality) : absl::string_view(""),
                         absl::string_view(absl::StrCat(record.num_parameters)),
                         ArchitectureName(record.architecture),
                         absl::string_view(record.library_name)},

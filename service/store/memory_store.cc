@@ -21,20 +21,25 @@ const ModelClass& MemoryStore::ClassOf(const std::string& model_id) const {
   return it == catalog_.end() ? unknown_ : it->second.model_class;
 }
 
-absl::StatusOr<ApplyResult> MemoryStore::ApplyEvents(absl::Span<const ShardDelta> shards,
-                                                     const BatchIdentity* identity) {
+absl::StatusOr<std::vector<WindowShardResult>> MemoryStore::ApplyWindow(
+    absl::Span<const WindowShard> shards) {
   std::unique_lock lock(mutex_);
-  ApplyResult result;
-  for (const ShardDelta& shard : shards) {
-    if (identity != nullptr) {
-      uint64_t& mark = shard_marks_[{identity->producer_id, shard.shard}];
-      if (mark >= identity->sequence) {
-        ++result.shards_skipped;
-        continue;
+  std::vector<WindowShardResult> results(shards.size());
+  for (size_t s = 0; s < shards.size(); ++s) {
+    const ShardDelta& shard = shards[s].delta;
+    WindowShardResult& result = results[s];
+    // Like RedisStore: check every mark and every author of the shard first, then write.
+    for (const Contribution& contribution : shards[s].contributions) {
+      auto mark = shard_marks_.find({contribution.producer_id, shard.shard});
+      if (mark != shard_marks_.end() && mark->second >= contribution.sequence) {
+        result.conflicts.push_back(contribution);
       }
-      mark = identity->sequence;
     }
-    // Like RedisStore: check every author of the shard first, then apply the rest.
+    if (!result.conflicts.empty()) continue;
+    for (const Contribution& contribution : shards[s].contributions) {
+      uint64_t& mark = shard_marks_[{contribution.producer_id, shard.shard}];
+      mark = std::max(mark, contribution.sequence);
+    }
     absl::flat_hash_map<std::string, int64_t> added;
     for (const ModelDelta& model : shard.models) added[model.author] += model.total;
     absl::flat_hash_set<std::string> overflowing;
@@ -60,34 +65,40 @@ absl::StatusOr<ApplyResult> MemoryStore::ApplyEvents(absl::Span<const ShardDelta
       }
     }
   }
-  return result;
+  return results;
 }
 
-absl::StatusOr<ProducerVerdict> MemoryStore::CheckProducer(const BatchIdentity& identity) {
+absl::StatusOr<std::vector<ProducerVerdict>> MemoryStore::CheckProducers(
+    absl::Span<const BatchIdentity> identities) {
   std::shared_lock lock(mutex_);
-  ProducerVerdict verdict;
-  auto log = producers_.find(identity.producer_id);
-  if (log == producers_.end()) return verdict;
-  const auto& committed = log->second.committed;
-  if (!committed.empty()) verdict.newest_committed = committed.rbegin()->first;
-  if (auto same = committed.find(identity.sequence); same != committed.end()) {
-    verdict.check = same->second == identity.digest ? ProducerCheck::kDuplicate
-                                                    : ProducerCheck::kContentMismatch;
-  } else if (identity.sequence <= log->second.floor) {
-    verdict.check = ProducerCheck::kDuplicate;
-  } else if (identity.sequence < verdict.newest_committed) {
-    verdict.check = ProducerCheck::kOutOfOrder;
+  std::vector<ProducerVerdict> verdicts;
+  for (const BatchIdentity& identity : identities) {
+    ProducerVerdict& verdict = verdicts.emplace_back();
+    auto log = producers_.find(identity.producer_id);
+    if (log == producers_.end()) continue;
+    const auto& committed = log->second.committed;
+    if (!committed.empty()) verdict.newest_committed = committed.rbegin()->first;
+    if (auto same = committed.find(identity.sequence); same != committed.end()) {
+      verdict.check = same->second == identity.digest ? ProducerCheck::kDuplicate
+                                                      : ProducerCheck::kContentMismatch;
+    } else if (identity.sequence <= log->second.floor) {
+      verdict.check = ProducerCheck::kDuplicate;
+    } else if (identity.sequence < verdict.newest_committed) {
+      verdict.check = ProducerCheck::kOutOfOrder;
+    }
   }
-  return verdict;
+  return verdicts;
 }
 
-absl::Status MemoryStore::CommitProducer(const BatchIdentity& identity) {
+absl::Status MemoryStore::CommitProducers(absl::Span<const BatchIdentity> identities) {
   std::unique_lock lock(mutex_);
-  ProducerLog& log = producers_[identity.producer_id];
-  log.committed.emplace(identity.sequence, identity.digest);
-  while (log.committed.size() > static_cast<size_t>(kProducerWindow)) {
-    log.floor = std::max(log.floor, log.committed.begin()->first);
-    log.committed.erase(log.committed.begin());
+  for (const BatchIdentity& identity : identities) {
+    ProducerLog& log = producers_[identity.producer_id];
+    log.committed.emplace(identity.sequence, identity.digest);
+    while (log.committed.size() > static_cast<size_t>(kProducerWindow)) {
+      log.floor = std::max(log.floor, log.committed.begin()->first);
+      log.committed.erase(log.committed.begin());
+    }
   }
   return absl::OkStatus();
 }

@@ -24,10 +24,11 @@ class MemoryStore : public Store {
   explicit MemoryStore(uint32_t shard_count = 16) : shard_count_(shard_count) {}
 
   uint32_t shard_count() const override { return shard_count_; }
-  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards,
-                                          const BatchIdentity* identity = nullptr) override;
-  absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity) override;
-  absl::Status CommitProducer(const BatchIdentity& identity) override;
+  absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
+      absl::Span<const WindowShard> shards) override;
+  absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
+      absl::Span<const BatchIdentity> identities) override;
+  absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) override;
   absl::Status Ping() override;
   absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
   absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;

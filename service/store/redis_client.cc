@@ -140,6 +140,31 @@ void RedisConnection::Append(const std::vector<std::string>& args) {
                          argv_lengths.data());
 }
 
+void RedisConnection::Append(std::initializer_list<absl::string_view> args) {
+  Append(absl::MakeConstSpan(args.begin(), args.size()));
+}
+
+void RedisConnection::Append(absl::Span<const absl::string_view> args) {
+  constexpr size_t kInline = 16;
+  const char* inline_argv[kInline];
+  size_t inline_lengths[kInline];
+  std::vector<const char*> heap_argv;
+  std::vector<size_t> heap_lengths;
+  const char** argv = inline_argv;
+  size_t* lengths = inline_lengths;
+  if (args.size() > kInline) {
+    heap_argv.resize(args.size());
+    heap_lengths.resize(args.size());
+    argv = heap_argv.data();
+    lengths = heap_lengths.data();
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    argv[i] = args[i].data();
+    lengths[i] = args[i].size();
+  }
+  redisAppendCommandArgv(context_, static_cast<int>(args.size()), argv, lengths);
+}
+
 absl::StatusOr<RedisReply> RedisConnection::GetReply() {
   if (broken_) return absl::UnavailableError("redis connection is broken");
   void* reply = nullptr;

@@ -8,6 +8,7 @@
 #define HUBSTATS_SERVICE_STORE_REDIS_CLIENT_H_
 
 #include <condition_variable>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 struct redisContext;
 struct redisReply;
@@ -69,6 +71,9 @@ class RedisConnection {
   absl::StatusOr<RedisReply> Command(const std::vector<std::string>& args);
   // Queues a command (pipelining); its reply comes from a later GetReply.
   void Append(const std::vector<std::string>& args);
+  // The same without copying the arguments first (hiredis copies them into its buffer).
+  void Append(std::initializer_list<absl::string_view> args);
+  void Append(absl::Span<const absl::string_view> args);
   // Flushes queued commands and reads the next reply.
   absl::StatusOr<RedisReply> GetReply();
 

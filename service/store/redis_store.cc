@@ -3,14 +3,23 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <random>
+#include <thread>
 #include <cmath>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/event.h"
 #include "core/model_id.h"
+#include "core/stats.h"
 
 namespace hubstats {
 namespace embedded {
@@ -46,13 +55,25 @@ std::vector<std::string> RangeArgs(const DayRange& range) {
           range.all_time() ? "1" : "0"};
 }
 
+// The status for a Redis error reply: UNAVAILABLE for the ones that pass (Redis loading its
+// data, a script running too long, a failover), so callers retry them; INTERNAL otherwise.
+absl::Status ErrorReplyStatus(const RedisReply& reply, absl::string_view what) {
+  const std::string error = reply.error();
+  for (absl::string_view transient :
+       {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY"}) {
+    if (absl::StartsWith(error, transient)) {
+      return absl::UnavailableError(absl::StrCat(what, ": ", error));
+    }
+  }
+  return absl::InternalError(absl::StrCat(what, ": ", error));
+}
+
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("unexpected reply from redis: ", what));
 }
 
 // The elements of an array reply of strings and integers.
-absl::StatusOr<std::vector<std::string>> ReplyStrings(const RedisReply& reply) {
-  const redisReply* raw = reply.get();
+absl::StatusOr<std::vector<std::string>> ReplyStrings(const redisReply* raw) {
   if (raw == nullptr || raw->type != REDIS_REPLY_ARRAY) return Corrupt("expected an array");
   std::vector<std::string> items;
   items.reserve(raw->elements);
@@ -74,6 +95,10 @@ absl::StatusOr<std::vector<std::string>> ReplyStrings(const RedisReply& reply) {
     }
   }
   return items;
+}
+
+absl::StatusOr<std::vector<std::string>> ReplyStrings(const RedisReply& reply) {
+  return ReplyStrings(reply.get());
 }
 
 absl::StatusOr<int64_t> ReplyInteger(const RedisReply& reply) {
@@ -113,6 +138,7 @@ absl::Status AddCounts(const std::vector<std::string>& values, size_t begin, siz
 
 RedisStore::RedisStore(const RedisStoreOptions& options, RedisEndpoint endpoint)
     : prefix_(options.key_prefix),
+      apply_with_script_(options.apply_with_script),
       pool_(std::move(endpoint), options.pool_size, options.connect_timeout,
             options.command_timeout),
       script_sources_(ScriptSources()),
@@ -148,9 +174,11 @@ absl::Status RedisStore::LoadScripts(RedisConnection& connection) {
     absl::StatusOr<RedisReply> reply = connection.Command({"SCRIPT", "LOAD", script_sources_[i]});
     if (!reply.ok()) return reply.status();
     const redisReply* raw = reply->get();
-    if (reply->is_error() || raw->type != REDIS_REPLY_STRING) {
-      return absl::InternalError(
-          absl::StrCat("loading script ", kScriptNames[i], " failed: ", reply->error()));
+    if (reply->is_error()) {
+      return ErrorReplyStatus(*reply, absl::StrCat("loading script ", kScriptNames[i]));
+    }
+    if (raw->type != REDIS_REPLY_STRING) {
+      return Corrupt(absl::StrCat("SCRIPT LOAD ", kScriptNames[i]));
     }
     shas.emplace_back(raw->str, raw->len);
   }
@@ -201,7 +229,9 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardC
   for (size_t i = 0; i < calls.size(); ++i) pending[i] = i;
   absl::Status status;
   for (int connection = 0; connection < 2 && !pending.empty(); ++connection) {
-    status = RunOnConnection(calls, pending, replies);
+    absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    status = RunOnConnection(**lease, calls, pending, replies);
     if (status.ok() || !(absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status))) break;
     const bool safe = std::all_of(pending.begin(), pending.end(),
                                   [&](size_t index) { return calls[index].idempotent; });
@@ -212,12 +242,11 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardC
   return replies;
 }
 
-absl::Status RedisStore::RunOnConnection(const std::vector<ShardCall>& calls,
+absl::Status RedisStore::RunOnConnection(RedisConnection& connection,
+                                         const std::vector<ShardCall>& calls,
                                          std::vector<size_t>& pending,
                                          std::vector<RedisReply>& replies) {
   if (pending.empty()) return absl::OkStatus();
-  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
-  if (!lease.ok()) return lease.status();
   for (int attempt = 0; attempt < 2 && !pending.empty(); ++attempt) {
     std::vector<std::string> shas;
     {
@@ -230,17 +259,17 @@ absl::Status RedisStore::RunOnConnection(const std::vector<ShardCall>& calls,
       std::vector<std::string> command = {"EVALSHA", shas[static_cast<int>(call.script)], "1",
                                           absl::StrCat(tag, ":days"), tag};
       command.insert(command.end(), call.args.begin(), call.args.end());
-      (*lease)->Append(command);
+      connection.Append(command);
     }
     // Read every reply, even after an error reply, to keep the pipeline in step.
     std::vector<size_t> unanswered;
-    absl::Status failure;
+    absl::Status failure, refused;
     for (size_t index : pending) {
       if (!failure.ok()) {
         unanswered.push_back(index);
         continue;
       }
-      absl::StatusOr<RedisReply> reply = (*lease)->GetReply();
+      absl::StatusOr<RedisReply> reply = connection.GetReply();
       if (!reply.ok()) {
         // The connection is gone: this call and the ones after it may or may not have run.
         failure = reply.status();
@@ -253,16 +282,22 @@ absl::Status RedisStore::RunOnConnection(const std::vector<ShardCall>& calls,
         continue;
       }
       if (reply->is_error()) {
-        return absl::InternalError(absl::StrCat("redis script ",
-                                                kScriptNames[static_cast<int>(calls[index].script)],
-                                                " failed: ", reply->error()));
+        // Keep reading: the replies after it belong to this pipeline too.
+        if (refused.ok()) {
+          refused = ErrorReplyStatus(
+              *reply,
+              absl::StrCat("redis script ", kScriptNames[static_cast<int>(calls[index].script)]));
+        }
+        unanswered.push_back(index);
+        continue;
       }
       replies[index] = *std::move(reply);
     }
     pending = std::move(unanswered);
     if (!failure.ok()) return failure;
+    if (!refused.ok()) return refused;
     if (!pending.empty()) {
-      if (absl::Status loaded = LoadScripts(**lease); !loaded.ok()) return loaded;
+      if (absl::Status loaded = LoadScripts(connection); !loaded.ok()) return loaded;
     }
   }
   if (!pending.empty()) return absl::UnavailableError("redis keeps losing the hubstats scripts");
@@ -278,84 +313,417 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::RunOnAllShards(
   return Run(calls);
 }
 
-absl::StatusOr<ApplyResult> RedisStore::ApplyEvents(absl::Span<const ShardDelta> shards,
-                                                    const BatchIdentity* identity) {
-  std::vector<ShardCall> calls;
-  for (const ShardDelta& shard : shards) {
-    ShardCall call{shard.shard,
-                   Script::kApplyEvents,
-                   {unknown_class_, absl::StrCat(kMaxCounterValue),
-                    identity ? identity->producer_id : "",
-                    identity ? absl::StrCat(identity->sequence) : "0",
-                    absl::StrCat(identity && !identity->from_client ? kStreamMarkTtlSeconds
-                                                                     : kProducerTtlSeconds),
-                    absl::StrCat(shard.models.size())},
-                   /*idempotent=*/identity != nullptr};
-    std::vector<std::string>& args = call.args;
-    for (const ModelDelta& model : shard.models) {
-      args.insert(args.end(), {model.model_id, model.author, absl::StrCat(model.total),
-                               absl::StrCat(model.days.size())});
-      for (const DayDelta& day : model.days) {
-        args.insert(args.end(), {day.day.ToString(), absl::StrCat(day.count),
-                                 absl::StrCat(day.revisions.size())});
-        for (const auto& [revision, count] : day.revisions) {
-          args.insert(args.end(), {revision, absl::StrCat(count)});
+absl::StatusOr<std::vector<WindowShardResult>> RedisStore::ApplyWindow(
+    absl::Span<const WindowShard> shards) {
+  std::vector<WindowShardResult> results(shards.size());
+  // Shards are independent: a few connections apply them side by side, so the server builds
+  // one shard's transaction while Redis executes another's.
+  const size_t lanes = std::min<size_t>(shards.size(), kApplyLanes);
+  std::vector<absl::Status> lane_status(lanes);
+  std::atomic<size_t> next{0};
+  auto lane = [&](size_t index) {
+    std::optional<RedisPool::Lease> lease;
+    auto connect = [&]() -> absl::Status {
+      lease.reset();
+      absl::StatusOr<RedisPool::Lease> acquired = pool_.Acquire();
+      if (!acquired.ok()) return acquired.status();
+      lease.emplace(*std::move(acquired));
+      return absl::OkStatus();
+    };
+    if (absl::Status connected = connect(); !connected.ok()) {
+      lane_status[index] = connected;
+      next = shards.size();
+      return;
+    }
+    for (size_t shard = next++; shard < shards.size(); shard = next++) {
+      absl::StatusOr<WindowShardResult> result = ApplyShard(**lease, shards[shard]);
+      const absl::Status failure = result.status();
+      // Like Run: after a connection failure, the shard is tried once more on a fresh
+      // connection when that is safe (its marks refuse a second application).
+      if (!result.ok() && !shards[shard].contributions.empty() &&
+          (absl::IsUnavailable(failure) || absl::IsDeadlineExceeded(failure))) {
+        pool_.DropIdle();
+        if (absl::Status connected = connect(); connected.ok()) {
+          result = ApplyShard(**lease, shards[shard]);
+        }
+      }
+      if (!result.ok()) {
+        lane_status[index] = result.status();
+        next = shards.size();  // Stop the other lanes: the window fails anyway.
+        return;
+      }
+      results[shard] = *std::move(result);
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < lanes; ++i) helpers.emplace_back(lane, i);
+  if (lanes > 0) lane(0);
+  for (std::thread& helper : helpers) helper.join();
+  for (const absl::Status& status : lane_status) {
+    if (!status.ok()) return status;
+  }
+  return results;
+}
+
+namespace {
+
+// A stored class split into the names the transaction writes with.
+struct ClassNames {
+  std::string modality;
+  std::array<std::string, 4> fields;
+};
+
+ClassNames SplitClass(absl::string_view encoded) {
+  ClassNames names;
+  std::vector<absl::string_view> lines = absl::StrSplit(encoded, '\n');
+  if (!lines.empty()) names.modality = std::string(lines[0]);
+  for (size_t i = 1; i < lines.size() && i <= 4; ++i) names.fields[i - 1] = std::string(lines[i]);
+  return names;
+}
+
+// Formats integers into stable storage, so commands can take string_views of them.
+class Numbers {
+ public:
+  absl::string_view Of(int64_t value) {
+    if (block_.empty() || used_ + 24 > block_.back().size()) {
+      block_.emplace_back(std::string(64 * 1024, '\0'));
+      used_ = 0;
+    }
+    char* start = block_.back().data() + used_;
+    char* end = absl::numbers_internal::FastIntToBuffer(value, start);
+    used_ += static_cast<size_t>(end - start);
+    return absl::string_view(start, static_cast<size_t>(end - start));
+  }
+
+ private:
+  std::vector<std::string> block_;
+  size_t used_ = 0;
+};
+
+bool IsNil(const redisReply* reply) { return reply == nullptr || reply->type == REDIS_REPLY_NIL; }
+
+}  // namespace
+
+absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(RedisConnection& connection,
+                                                         const WindowShard& window) {
+  const ShardDelta& shard = window.delta;
+  const std::string tag = ShardTag(shard.shard);
+  const std::string class_key = absl::StrCat(tag, ":class");
+  const std::string authors_key = absl::StrCat(tag, ":all:authors");
+
+  // Each producer's highest sequence here becomes its mark.
+  struct Mark {
+    std::string key;
+    uint64_t sequence = 0;
+    int64_t ttl = 0;
+  };
+  absl::flat_hash_map<absl::string_view, Mark> marks;
+  for (const Contribution& contribution : window.contributions) {
+    Mark& mark = marks[contribution.producer_id];
+    if (mark.key.empty()) mark.key = absl::StrCat(tag, ":applied:", contribution.producer_id);
+    mark.sequence = std::max(mark.sequence, contribution.sequence);
+    mark.ttl = std::max(mark.ttl, contribution.from_client ? kProducerTtlSeconds
+                                                           : kStreamMarkTtlSeconds);
+  }
+  absl::flat_hash_map<absl::string_view, int64_t> author_totals;
+  for (const ModelDelta& model : shard.models) author_totals[model.author] += model.total;
+  std::vector<absl::string_view> authors;
+  authors.reserve(author_totals.size());
+  for (const auto& [author, total] : author_totals) authors.push_back(author);
+
+  const int attempts = apply_with_script_ ? 0 : kTransactionAttempts;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) {
+      // Someone keeps writing the shard's watched keys: step aside a little, at random.
+      absl::SleepFor(absl::Microseconds(100 + (std::random_device{}() % 1000) * attempt));
+    }
+    // Read what the writes depend on, under WATCH: the classes (an upsert changes them), the
+    // producers' marks (another replica may apply the same batch) and the authors' totals.
+    std::vector<absl::string_view> watch = {"WATCH", class_key};
+    for (const auto& [producer, mark] : marks) watch.push_back(mark.key);
+    connection.Append(absl::MakeConstSpan(watch));
+    std::vector<absl::string_view> mget = {"MGET"};
+    for (const auto& [producer, mark] : marks) mget.push_back(mark.key);
+    if (!marks.empty()) connection.Append(absl::MakeConstSpan(mget));
+    std::vector<absl::string_view> hmget = {"HMGET", class_key};
+    for (const ModelDelta& model : shard.models) hmget.push_back(model.model_id);
+    if (!shard.models.empty()) connection.Append(absl::MakeConstSpan(hmget));
+    std::vector<absl::string_view> zmscore = {"ZMSCORE", authors_key};
+    zmscore.insert(zmscore.end(), authors.begin(), authors.end());
+    if (!authors.empty()) connection.Append(absl::MakeConstSpan(zmscore));
+
+    // Every reply is read before any is judged, so the connection stays in step.
+    RedisReply watched, mark_values, classes, totals;
+    absl::Status refused;
+    for (auto [wanted, target] : {std::pair{true, &watched}, std::pair{!marks.empty(), &mark_values},
+                                  std::pair{!shard.models.empty(), &classes},
+                                  std::pair{!authors.empty(), &totals}}) {
+      if (!wanted) continue;
+      absl::StatusOr<RedisReply> reply = connection.GetReply();
+      if (!reply.ok()) return reply.status();
+      if (reply->is_error() && refused.ok()) refused = ErrorReplyStatus(*reply, "apply: read");
+      *target = *std::move(reply);
+    }
+    if (!refused.ok()) {
+      connection.Append({"UNWATCH"});
+      absl::StatusOr<RedisReply> unwatched = connection.GetReply();
+      if (!unwatched.ok()) return unwatched.status();
+      return refused;
+    }
+
+    WindowShardResult result;
+    size_t index = 0;
+    for (const auto& [producer, mark] : marks) {
+      const redisReply* value = mark_values.get()->element[index++];
+      uint64_t applied = 0;
+      if (!IsNil(value)) absl::SimpleAtoi(absl::string_view(value->str, value->len), &applied);
+      for (const Contribution& contribution : window.contributions) {
+        if (contribution.producer_id == producer && contribution.sequence <= applied) {
+          result.conflicts.push_back(contribution);
         }
       }
     }
-    calls.push_back(std::move(call));
-  }
-  absl::StatusOr<std::vector<RedisReply>> replies = Run(calls);
-  if (!replies.ok()) return replies.status();
-  ApplyResult result;
-  for (const RedisReply& reply : *replies) {
-    absl::StatusOr<std::vector<std::string>> items = ReplyStrings(reply);
-    if (!items.ok()) return items.status();
-    if (items->empty()) return Corrupt("apply_events: empty reply");
-    if ((*items)[0] == "skipped") {
-      ++result.shards_skipped;
-      continue;
+    if (!result.conflicts.empty()) {
+      connection.Append({"UNWATCH"});
+      absl::StatusOr<RedisReply> unwatched = connection.GetReply();
+      if (!unwatched.ok()) return unwatched.status();
+      return result;
     }
-    for (size_t i = 1; i < items->size(); ++i) {
-      result.overflowing_authors.push_back(std::move((*items)[i]));
+    absl::flat_hash_set<absl::string_view> skip;
+    for (size_t a = 0; a < authors.size(); ++a) {
+      const redisReply* score = totals.get()->element[a];
+      double current = 0;
+      if (!IsNil(score)) absl::SimpleAtod(absl::string_view(score->str, score->len), &current);
+      // Scores are minus the downloads; past 2^53 counters stop being exact.
+      if (static_cast<double>(author_totals[authors[a]]) - current >
+          static_cast<double>(kMaxCounterValue)) {
+        skip.insert(authors[a]);
+        result.overflowing_authors.emplace_back(authors[a]);
+      }
+    }
+
+    // The writes, in one MULTI/EXEC. Authors and aggregate counters are summed here first, so
+    // each gets one write per window however many of its models moved.
+    Numbers numbers;
+    // Node maps: the writes below keep views and references into their values.
+    absl::node_hash_map<std::string, ClassNames> class_names;
+    struct ScopeKeys {
+      std::string models, authors, agg;
+      absl::node_hash_map<std::string, std::pair<std::string, std::string>> by_modality;
+      absl::flat_hash_map<absl::string_view, int64_t> author_sums;
+      absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int64_t> author_modality_sums;
+      absl::flat_hash_map<absl::string_view, int64_t> field_sums;
+    };
+    absl::node_hash_map<std::string, ScopeKeys> scopes;  // "all" or "d:<day>"
+    std::vector<std::string> days;
+    auto scope_keys = [&](const std::string& scope) -> ScopeKeys& {
+      auto [it, inserted] = scopes.try_emplace(scope);
+      if (inserted) {
+        it->second.models = absl::StrCat(tag, ":", scope, ":models");
+        it->second.authors = absl::StrCat(tag, ":", scope, ":authors");
+        it->second.agg = absl::StrCat(tag, ":", scope, ":agg");
+      }
+      return it->second;
+    };
+    auto modality_keys = [&](ScopeKeys& keys, const std::string& modality) -> const auto& {
+      auto [it, inserted] = keys.by_modality.try_emplace(modality);
+      if (inserted) {
+        it->second = {absl::StrCat(keys.models, ":", modality),
+                      absl::StrCat(keys.authors, ":", modality)};
+      }
+      return it->second;
+    };
+    connection.Append({"MULTI"});
+    size_t queued = 0;
+    auto add = [&](ScopeKeys& keys, const ClassNames& names, const ModelDelta& model,
+                   int64_t downloads) {
+      const absl::string_view minus = numbers.Of(-downloads);
+      connection.Append({"ZINCRBY", keys.models, minus, model.model_id});
+      connection.Append({"ZINCRBY", modality_keys(keys, names.modality).first, minus, model.model_id});
+      queued += 2;
+      keys.author_sums[model.author] += downloads;
+      keys.author_modality_sums[{model.author, names.modality}] += downloads;
+      for (const std::string& field : names.fields) keys.field_sums[field] += downloads;
+    };
+    ScopeKeys& all = scope_keys("all");
+    for (size_t m = 0; m < shard.models.size(); ++m) {
+      const ModelDelta& model = shard.models[m];
+      if (skip.contains(model.author)) continue;
+      // Classified under the catalog as it is now: an upsert between the read and EXEC
+      // changes the watched class hash and makes EXEC fail, and then all of this is redone.
+      const redisReply* stored = classes.get()->element[m];
+      const std::string encoded =
+          IsNil(stored) ? unknown_class_ : std::string(stored->str, stored->len);
+      auto [names, fresh] = class_names.try_emplace(encoded);
+      if (fresh) names->second = SplitClass(encoded);
+      add(all, names->second, model, model.total);
+      for (const DayDelta& day : model.days) {
+        const std::string day_text = day.day.ToString();
+        const std::string scope = absl::StrCat("d:", day_text);
+        if (!scopes.contains(scope)) days.push_back(day_text);
+        add(scope_keys(scope), names->second, model, day.count);
+        for (const auto& [revision, count] : day.revisions) {
+          connection.Append({"HINCRBY", absl::StrCat(tag, ":m:", model.model_id),
+                             absl::StrCat(day_text, "|", revision), numbers.Of(count)});
+          ++queued;
+        }
+      }
+    }
+    for (auto& [scope, keys] : scopes) {
+      for (const auto& [author, downloads] : keys.author_sums) {
+        connection.Append({"ZINCRBY", keys.authors, numbers.Of(-downloads), author});
+        ++queued;
+      }
+      for (const auto& [key, downloads] : keys.author_modality_sums) {
+        connection.Append({"ZINCRBY", modality_keys(keys, std::string(key.second)).second,
+                           numbers.Of(-downloads), key.first});
+        ++queued;
+      }
+      for (const auto& [field, downloads] : keys.field_sums) {
+        connection.Append({"HINCRBY", keys.agg, field, numbers.Of(downloads)});
+        ++queued;
+      }
+    }
+    for (const std::string& day : days) {
+      // Cached unions of ranges holding this day are stale now (see lua/common.lua).
+      connection.Append({"INCR", absl::StrCat(tag, ":d:", day, ":version")});
+      ++queued;
+    }
+    if (!days.empty()) {
+      const std::string days_key = absl::StrCat(tag, ":days");
+      std::vector<absl::string_view> zadd = {"ZADD", days_key};
+      for (const std::string& day : days) zadd.insert(zadd.end(), {"0", day});
+      connection.Append(absl::MakeConstSpan(zadd));
+      ++queued;
+    }
+    for (const auto& [producer, mark] : marks) {
+      connection.Append({"SET", mark.key, numbers.Of(static_cast<int64_t>(mark.sequence)), "EX",
+                         numbers.Of(mark.ttl)});
+      ++queued;
+    }
+    connection.Append({"EXEC"});
+    // MULTI's OK, one QUEUED per command, then EXEC's answer; all read before any is judged.
+    absl::Status refused_queuing;
+    for (size_t r = 0; r < queued + 1; ++r) {
+      absl::StatusOr<RedisReply> reply = connection.GetReply();
+      if (!reply.ok()) return reply.status();
+      if (reply->is_error() && refused_queuing.ok()) {
+        refused_queuing = ErrorReplyStatus(*reply, "apply: queuing");
+      }
+    }
+    absl::StatusOr<RedisReply> executed = connection.GetReply();
+    if (!executed.ok()) return executed.status();
+    if (!refused_queuing.ok()) return refused_queuing;  // EXEC then refused the whole batch.
+    if (executed->is_error()) return ErrorReplyStatus(*executed, "apply: EXEC");
+    if (!executed->is_nil()) return result;
+    // EXEC refused: a watched key changed (an upsert, or another replica's mark). Again.
+  }
+  return ApplyShardWithScript(connection, window, author_totals);
+}
+
+absl::StatusOr<WindowShardResult> RedisStore::ApplyShardWithScript(
+    RedisConnection& connection, const WindowShard& window,
+    const absl::flat_hash_map<absl::string_view, int64_t>& author_totals) {
+  const ShardDelta& shard = window.delta;
+  ShardCall call;
+  call.shard = shard.shard;
+  call.script = Script::kApplyEvents;
+  std::vector<std::string>& args = call.args;
+  args = {unknown_class_, absl::StrCat(kMaxCounterValue), absl::StrCat(window.contributions.size())};
+  for (const Contribution& contribution : window.contributions) {
+    args.insert(args.end(), {contribution.producer_id, absl::StrCat(contribution.sequence),
+                             absl::StrCat(contribution.from_client ? kProducerTtlSeconds
+                                                                   : kStreamMarkTtlSeconds)});
+  }
+  args.push_back(absl::StrCat(author_totals.size()));
+  for (const auto& [author, total] : author_totals) {
+    args.insert(args.end(), {std::string(author), absl::StrCat(total)});
+  }
+  args.push_back(absl::StrCat(shard.models.size()));
+  for (const ModelDelta& model : shard.models) {
+    args.insert(args.end(), {model.model_id, model.author, absl::StrCat(model.total),
+                             absl::StrCat(-model.total), absl::StrCat(model.days.size())});
+    for (const DayDelta& day : model.days) {
+      args.insert(args.end(), {day.day.ToString(), absl::StrCat(day.count),
+                               absl::StrCat(-day.count), absl::StrCat(day.revisions.size())});
+      for (const auto& [revision, count] : day.revisions) {
+        args.insert(args.end(), {revision, absl::StrCat(count)});
+      }
     }
   }
+  std::vector<size_t> pending = {0};
+  std::vector<RedisReply> replies(1);
+  if (absl::Status status = RunOnConnection(connection, {call}, pending, replies); !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<std::vector<std::string>> items = ReplyStrings(replies[0]);
+  if (!items.ok()) return items.status();
+  if (items->empty()) return Corrupt("apply_events: empty reply");
+  WindowShardResult result;
+  if ((*items)[0] == "conflict") {
+    for (size_t i = 1; i + 1 < items->size(); i += 2) {
+      Contribution conflict;
+      conflict.producer_id = (*items)[i];
+      if (!absl::SimpleAtoi((*items)[i + 1], &conflict.sequence)) {
+        return Corrupt("apply_events: conflict sequence");
+      }
+      for (const Contribution& contribution : window.contributions) {
+        if (contribution.producer_id == conflict.producer_id &&
+            contribution.sequence == conflict.sequence) {
+          conflict.from_client = contribution.from_client;
+        }
+      }
+      result.conflicts.push_back(std::move(conflict));
+    }
+    return result;
+  }
+  for (size_t i = 1; i < items->size(); ++i) result.overflowing_authors.push_back((*items)[i]);
   return result;
 }
 
-absl::StatusOr<ProducerVerdict> RedisStore::CheckProducer(const BatchIdentity& identity) {
-  absl::StatusOr<std::vector<RedisReply>> replies =
-      Run({ShardCall{ShardOf(identity.producer_id, shard_count_), Script::kProducerCheck,
+absl::StatusOr<std::vector<ProducerVerdict>> RedisStore::CheckProducers(
+    absl::Span<const BatchIdentity> identities) {
+  std::vector<ShardCall> calls;
+  for (const BatchIdentity& identity : identities) {
+    calls.push_back({ShardOf(identity.producer_id, shard_count_), Script::kProducerCheck,
                      {identity.producer_id, absl::StrCat(identity.sequence),
-                      absl::StrCat(identity.digest)}}});
+                      absl::StrCat(identity.digest)}});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = Run(calls);
   if (!replies.ok()) return replies.status();
-  absl::StatusOr<std::vector<std::string>> items = ReplyStrings((*replies)[0]);
-  if (!items.ok()) return items.status();
-  ProducerVerdict verdict;
-  if (items->size() != 2 || !absl::SimpleAtoi((*items)[1], &verdict.newest_committed)) {
-    return Corrupt("producer_check reply");
+  std::vector<ProducerVerdict> verdicts;
+  for (const RedisReply& reply : *replies) {
+    absl::StatusOr<std::vector<std::string>> items = ReplyStrings(reply);
+    if (!items.ok()) return items.status();
+    ProducerVerdict& verdict = verdicts.emplace_back();
+    if (items->size() != 2 || !absl::SimpleAtoi((*items)[1], &verdict.newest_committed)) {
+      return Corrupt("producer_check reply");
+    }
+    const std::string& check = (*items)[0];
+    if (check == "new") {
+      verdict.check = ProducerCheck::kNew;
+    } else if (check == "duplicate") {
+      verdict.check = ProducerCheck::kDuplicate;
+    } else if (check == "out_of_order") {
+      verdict.check = ProducerCheck::kOutOfOrder;
+    } else if (check == "mismatch") {
+      verdict.check = ProducerCheck::kContentMismatch;
+    } else {
+      return Corrupt(absl::StrCat("producer_check verdict '", check, "'"));
+    }
   }
-  const std::string& check = (*items)[0];
-  if (check == "new") {
-    verdict.check = ProducerCheck::kNew;
-  } else if (check == "duplicate") {
-    verdict.check = ProducerCheck::kDuplicate;
-  } else if (check == "out_of_order") {
-    verdict.check = ProducerCheck::kOutOfOrder;
-  } else if (check == "mismatch") {
-    verdict.check = ProducerCheck::kContentMismatch;
-  } else {
-    return Corrupt(absl::StrCat("producer_check verdict '", check, "'"));
-  }
-  return verdict;
+  return verdicts;
 }
 
-absl::Status RedisStore::CommitProducer(const BatchIdentity& identity) {
-  return Run({ShardCall{ShardOf(identity.producer_id, shard_count_), Script::kProducerCommit,
-                        {identity.producer_id, absl::StrCat(identity.sequence),
-                         absl::StrCat(identity.digest), absl::StrCat(kProducerWindow),
-                         absl::StrCat(kProducerTtlSeconds)}}})
-      .status();
+absl::Status RedisStore::CommitProducers(absl::Span<const BatchIdentity> identities) {
+  std::vector<ShardCall> calls;
+  for (const BatchIdentity& identity : identities) {
+    calls.push_back({ShardOf(identity.producer_id, shard_count_), Script::kProducerCommit,
+                     {identity.producer_id, absl::StrCat(identity.sequence),
+                      absl::StrCat(identity.digest), absl::StrCat(kProducerWindow),
+                      absl::StrCat(kProducerTtlSeconds)}});
+  }
+  return Run(calls).status();
 }
 
 absl::Status RedisStore::Ping() {
@@ -393,20 +761,88 @@ absl::StatusOr<UpsertResult> RedisStore::UpsertModels(absl::Span<const CatalogEn
   return result;
 }
 
+std::optional<std::string> RedisStore::SingleScope(const DayRange& range) {
+  if (range.all_time()) return std::string("all");
+  if (range.first && range.last && *range.first == *range.last) {
+    return absl::StrCat("d:", range.first->ToString());
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisStore::RunTransactions(
+    const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands) {
+  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  std::vector<size_t> counts(shard_count_);
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    std::vector<std::vector<std::string>> shard_commands = commands(ShardTag(shard));
+    counts[shard] = shard_commands.size();
+    (*lease)->Append({"MULTI"});
+    for (const std::vector<std::string>& command : shard_commands) (*lease)->Append(command);
+    (*lease)->Append({"EXEC"});
+  }
+  // Every reply is read before any is judged, so the connection stays in step.
+  std::vector<RedisReply> results;
+  results.reserve(shard_count_);
+  absl::Status refused;
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    for (size_t r = 0; r < counts[shard] + 1; ++r) {  // MULTI's OK and a QUEUED per command.
+      absl::StatusOr<RedisReply> reply = (*lease)->GetReply();
+      if (!reply.ok()) return reply.status();
+      if (reply->is_error() && refused.ok()) refused = ErrorReplyStatus(*reply, "read");
+    }
+    absl::StatusOr<RedisReply> executed = (*lease)->GetReply();
+    if (!executed.ok()) return executed.status();
+    if (executed->is_error() && refused.ok()) refused = ErrorReplyStatus(*executed, "read: EXEC");
+    results.push_back(*std::move(executed));
+  }
+  if (!refused.ok()) return refused;
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    const redisReply* raw = results[shard].get();
+    if (raw == nullptr || raw->type != REDIS_REPLY_ARRAY || raw->elements != counts[shard]) {
+      return Corrupt("read: EXEC answered no array");
+    }
+  }
+  return results;
+}
+
+namespace {
+
+// Adds a flat {field, value, ...} reply into `counts`.
+absl::Status AddAggregates(const redisReply* raw, AggregateCounts& counts) {
+  absl::StatusOr<std::vector<std::string>> items = ReplyStrings(raw);
+  if (!items.ok()) return items.status();
+  if (items->size() % 2 != 0) return Corrupt("aggregates: odd reply");
+  for (size_t i = 0; i < items->size(); i += 2) {
+    absl::StatusOr<int64_t> value = ParseCount((*items)[i + 1]);
+    if (!value.ok()) return value.status();
+    counts[(*items)[i]] += *value;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<AggregateCounts> RedisStore::ReadAggregates(const DayRange& range) {
+  AggregateCounts counts;
+  // All time or one day: one hash per shard, read with native commands (no script).
+  if (std::optional<std::string> scope = SingleScope(range)) {
+    absl::StatusOr<std::vector<RedisReply>> replies = RunTransactions([&](const std::string& tag) {
+      return std::vector<std::vector<std::string>>{{"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
+    });
+    if (!replies.ok()) return replies.status();
+    for (const RedisReply& reply : *replies) {
+      if (absl::Status added = AddAggregates(reply.get()->element[0], counts); !added.ok()) {
+        return added;
+      }
+    }
+    return counts;
+  }
   absl::StatusOr<std::vector<RedisReply>> replies =
       RunOnAllShards(Script::kReadAggregates, RangeArgs(range));
   if (!replies.ok()) return replies.status();
-  AggregateCounts counts;
   for (const RedisReply& reply : *replies) {
-    absl::StatusOr<std::vector<std::string>> items = ReplyStrings(reply);
-    if (!items.ok()) return items.status();
-    if (items->size() % 2 != 0) return Corrupt("read_aggregates: odd reply");
-    for (size_t i = 0; i < items->size(); i += 2) {
-      absl::StatusOr<int64_t> value = ParseCount((*items)[i + 1]);
-      if (!value.ok()) return value.status();
-      counts[(*items)[i]] += *value;
-    }
+    if (absl::Status added = AddAggregates(reply.get(), counts); !added.ok()) return added;
   }
   return counts;
 }
@@ -420,10 +856,37 @@ absl::StatusOr<TopCandidates> RedisStore::ReadTop(const DayRange& range, RankBy 
     absl::StrAppend(&suffix, ":", ModalityName(*modality));
     absl::StrAppend(&total_prefix, ModalityName(*modality), "|");
   }
+  TopCandidates top;
+  // All time or one day: the ranking and the aggregate hash per shard, natively, in one
+  // MULTI/EXEC each so they agree.
+  if (std::optional<std::string> scope = SingleScope(range)) {
+    absl::StatusOr<std::vector<RedisReply>> replies = RunTransactions([&](const std::string& tag) {
+      return std::vector<std::vector<std::string>>{
+          {"ZRANGE", absl::StrCat(tag, ":", *scope, ":", suffix), "0", absl::StrCat(n - 1),
+           "WITHSCORES"},
+          {"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
+    });
+    if (!replies.ok()) return replies.status();
+    for (const RedisReply& reply : *replies) {
+      absl::StatusOr<std::vector<std::string>> ranked = ReplyStrings(reply.get()->element[0]);
+      if (!ranked.ok()) return ranked.status();
+      for (size_t i = 0; i + 1 < ranked->size(); i += 2) {
+        absl::StatusOr<int64_t> downloads = ParseNegativeScore((*ranked)[i + 1]);
+        if (!downloads.ok()) return downloads.status();
+        top.entries.push_back({std::move((*ranked)[i]), *downloads});
+      }
+      AggregateCounts counts;
+      if (absl::Status added = AddAggregates(reply.get()->element[1], counts); !added.ok()) {
+        return added;
+      }
+      top.total_downloads += TotalDownloads(counts, modality);
+    }
+    KeepTop(top.entries, static_cast<size_t>(n));
+    return top;
+  }
   args.insert(args.end(), {suffix, absl::StrCat(n), total_prefix});
   absl::StatusOr<std::vector<RedisReply>> replies = RunOnAllShards(Script::kReadTop, args);
   if (!replies.ok()) return replies.status();
-  TopCandidates top;
   for (const RedisReply& reply : *replies) {
     absl::StatusOr<std::vector<std::string>> items = ReplyStrings(reply);
     if (!items.ok()) return items.status();
@@ -477,12 +940,17 @@ absl::StatusOr<ModelData> RedisStore::ReadModel(absl::string_view model_id,
                                                 const DayRange& range) {
   const std::string id(model_id);
   const uint32_t shard = ShardOf(AuthorOf(model_id), shard_count_);
+  const std::vector<std::string> range_args = RangeArgs(range);
   absl::StatusOr<std::vector<RedisReply>> replies =
-      Run({ShardCall{shard, Script::kReadModel, {id}}});
+      Run({ShardCall{shard, Script::kReadModel, {id, range_args[0], range_args[1]}}});
   if (!replies.ok()) return replies.status();
   absl::StatusOr<std::vector<std::string>> items = ReplyStrings((*replies)[0]);
   if (!items.ok()) return items.status();
-  if (items->size() < 3 || (items->size() - 3) % 2 != 0) return Corrupt("read_model reply");
+  size_t day_count = 0;
+  if (items->size() < 4 || !absl::SimpleAtoi((*items)[3], &day_count) ||
+      items->size() < 4 + 2 * day_count || (items->size() - 4 - 2 * day_count) % 2 != 0) {
+    return Corrupt("read_model reply");
+  }
 
   ModelData data;
   data.model_class = ModelClass::Unknown();
@@ -501,22 +969,24 @@ absl::StatusOr<ModelData> RedisStore::ReadModel(absl::string_view model_id,
     if (!all_time.ok()) return all_time.status();
     data.downloads_all_time = *all_time;
   }
-  // Per-model hash fields: "<YYYY-MM-DD>" (downloads that day) or "<YYYY-MM-DD>|<revision>".
+  for (size_t i = 0; i < day_count; ++i) {
+    absl::StatusOr<Day> day = Day::Parse((*items)[4 + 2 * i]);
+    absl::StatusOr<int64_t> downloads = ParseNegativeScore((*items)[5 + 2 * i]);
+    if (!day.ok() || !downloads.ok()) return Corrupt("read_model day");
+    data.days.push_back({*day, *downloads});
+    data.downloads_in_range += *downloads;
+  }
+  // Revision hash fields: "<YYYY-MM-DD>|<revision>".
   constexpr size_t kDayLength = 10;
-  for (size_t i = 3; i < items->size(); i += 2) {
+  for (size_t i = 4 + 2 * day_count; i < items->size(); i += 2) {
     const std::string& field = (*items)[i];
     absl::StatusOr<Day> day = Day::Parse(absl::string_view(field).substr(0, kDayLength));
     absl::StatusOr<int64_t> downloads = ParseCount((*items)[i + 1]);
-    if (!day.ok() || !downloads.ok() || (field.size() > kDayLength && field[kDayLength] != '|')) {
+    if (!day.ok() || !downloads.ok() || field.size() <= kDayLength || field[kDayLength] != '|') {
       return Corrupt(absl::StrCat("model hash field '", field, "'"));
     }
     if (!range.Contains(*day)) continue;
-    if (field.size() == kDayLength) {
-      data.days.push_back({*day, *downloads});
-      data.downloads_in_range += *downloads;
-    } else {
-      data.revisions.push_back({*day, field.substr(kDayLength + 1), *downloads});
-    }
+    data.revisions.push_back({*day, field.substr(kDayLength + 1), *downloads});
   }
   std::sort(data.days.begin(), data.days.end(),
             [](const DayDownloads& a, const DayDownloads& b) { return a.day < b.day; });

@@ -9,11 +9,13 @@
 #ifndef HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
 #define HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "store/redis_client.h"
 #include "store/store.h"
@@ -28,11 +30,18 @@ struct RedisStoreOptions {
   // that differs from it is an error.
   std::optional<uint32_t> shard_count;
   int pool_size = 8;
+  // Apply every window with the apply_events script instead of WATCH/MULTI/EXEC transactions
+  // (which are faster, and fall back to the script on their own under contention). For tests.
+  bool apply_with_script = false;
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration command_timeout = absl::Seconds(10);
 };
 
 inline constexpr uint32_t kDefaultShardCount = 16;
+// Connections a commit window uses at once (one shard each at a time).
+inline constexpr size_t kApplyLanes = 4;
+// Transactions tried on one shard before it is applied by script instead.
+inline constexpr int kTransactionAttempts = 4;
 inline constexpr uint32_t kMaxShardCount = 1024;
 
 class RedisStore : public Store {
@@ -43,10 +52,11 @@ class RedisStore : public Store {
   static absl::StatusOr<std::unique_ptr<RedisStore>> Open(const RedisStoreOptions& options);
 
   uint32_t shard_count() const override { return shard_count_; }
-  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards,
-                                          const BatchIdentity* identity = nullptr) override;
-  absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity) override;
-  absl::Status CommitProducer(const BatchIdentity& identity) override;
+  absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
+      absl::Span<const WindowShard> shards) override;
+  absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
+      absl::Span<const BatchIdentity> identities) override;
+  absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) override;
   absl::Status Ping() override;
   absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
   absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;
@@ -85,15 +95,30 @@ class RedisStore : public Store {
   absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<ShardCall>& calls);
   // One connection's attempt at Run: fills `replies` for the calls in `pending` that got one
   // and leaves the others in `pending`.
-  absl::Status RunOnConnection(const std::vector<ShardCall>& calls, std::vector<size_t>& pending,
-                               std::vector<RedisReply>& replies);
+  absl::Status RunOnConnection(RedisConnection& connection, const std::vector<ShardCall>& calls,
+                               std::vector<size_t>& pending, std::vector<RedisReply>& replies);
   // One call per shard with the same arguments.
   absl::StatusOr<std::vector<RedisReply>> RunOnAllShards(Script script,
                                                          const std::vector<std::string>& args);
   absl::Status LoadScripts(RedisConnection& connection);
+  // "all" for all time, "d:<day>" for a one-day range, nullopt for anything longer.
+  static std::optional<std::string> SingleScope(const DayRange& range);
+  // Sends, on one connection, a MULTI / commands / EXEC per shard; returns each shard's EXEC
+  // reply (an array with one reply per command).
+  absl::StatusOr<std::vector<RedisReply>> RunTransactions(
+      const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands);
+  // One shard of a window as a WATCH / MULTI / EXEC transaction: reads the classes, marks and
+  // author totals the writes depend on, then writes, redoing it when a watched key changed.
+  absl::StatusOr<WindowShardResult> ApplyShard(RedisConnection& connection,
+                                               const WindowShard& window);
+  // The same with the apply_events script: atomic without watching anything.
+  absl::StatusOr<WindowShardResult> ApplyShardWithScript(
+      RedisConnection& connection, const WindowShard& window,
+      const absl::flat_hash_map<absl::string_view, int64_t>& author_totals);
   absl::Status InitializeMeta(std::optional<uint32_t> requested_shards);
 
   const std::string prefix_;
+  const bool apply_with_script_;
   uint32_t shard_count_ = kDefaultShardCount;
   RedisPool pool_;
   std::vector<std::string> script_sources_;

@@ -1,6 +1,10 @@
 // RedisStore specifics: URL parsing, the recorded shard count, key layout, shared state and
 // recovery from lost scripts. The behaviour common to all stores is in store_test.cc.
+#include <signal.h>
+
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "core/model_id.h"
@@ -138,6 +142,44 @@ TEST(RedisStoreTest, TwoStoresOnOneRedisShareEverything) {
   ASSERT_TRUE(from_one.ok() && from_two.ok());
   EXPECT_EQ(from_one->entries, from_two->entries);
   EXPECT_EQ(from_one->entries.at(0), (RankedEntry{"org/a", 11}));
+}
+
+// Redis answers some commands of a pipeline with an error (here BUSY, while another client's
+// script runs): the store must report UNAVAILABLE and leave its connections in step, so the
+// same store answers correctly afterwards.
+TEST(RedisStoreTest, ErrorRepliesLeaveConnectionsInStep) {
+  std::unique_ptr<RedisStore> store = Open("busy");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->ApplyEvents(OneEvent("org/a", store->shard_count(), 5), nullptr).ok());
+  const BatchIdentity identity{.producer_id = "p", .sequence = 1};
+  EXPECT_THAT(Redis().Cli("CONFIG SET busy-reply-threshold 10"), HasSubstr("OK"));
+  auto blocker = testing::ChildProcess::Start(
+      {"redis-cli", "-p", std::to_string(Redis().port()), "EVAL", "while true do end", "0"});
+  // Wait until Redis says BUSY.
+  for (int i = 0; i < 200 && !absl::StrContains(Redis().Cli("PING"), "BUSY"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(store->ReadAggregates({}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->ReadTop({}, RankBy::kModel, {}, 5).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->ReadPopulation({}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->ApplyEvents(OneEvent("org/a", store->shard_count(), 7), &identity)
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_THAT(Redis().Cli("SCRIPT KILL"), HasSubstr("OK"));
+  blocker->Stop(SIGKILL);
+  EXPECT_THAT(Redis().Cli("CONFIG SET busy-reply-threshold 5000"), HasSubstr("OK"));
+  // Retrying the batch applies it once; every answer matches what was written.
+  ASSERT_TRUE(store->ApplyEvents(OneEvent("org/a", store->shard_count(), 7), &identity).ok());
+  absl::StatusOr<TopCandidates> top = store->ReadTop({}, RankBy::kModel, {}, 5);
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_EQ(top->entries.at(0), (RankedEntry{"org/a", 12}));
+  EXPECT_EQ(top->total_downloads, 12);
+  absl::StatusOr<AggregateCounts> counts = store->ReadAggregates({});
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)["s|unknown|u"], 12);
+  EXPECT_EQ(store->ReadPopulation({})->models_with_downloads, 1);
 }
 
 TEST(RedisStoreTest, RecoversWhenRedisForgetsTheScripts) {

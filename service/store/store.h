@@ -41,6 +41,30 @@ struct ApplyResult {
   int shards_skipped = 0;
 };
 
+// One batch's part in a commit window: who sent it.
+struct Contribution {
+  std::string producer_id;
+  uint64_t sequence = 0;
+  bool from_client = true;  // Client producers' marks live 7 days, server stream ids' an hour.
+  bool operator==(const Contribution&) const = default;
+};
+
+// One shard's share of a commit window: the merged counter changes of several batches, and
+// the batches they came from.
+struct WindowShard {
+  ShardDelta delta;
+  std::vector<Contribution> contributions;  // Empty: applied without marks.
+};
+
+struct WindowShardResult {
+  // Not empty: nothing was written; these contributions had already been applied in this shard
+  // (its mark for their producer is at or past their sequence). Take their events out of the
+  // delta and apply the rest again.
+  std::vector<Contribution> conflicts;
+  // Authors whose events were left out (see ApplyResult).
+  std::vector<std::string> overflowing_authors;
+};
+
 // Where a client's batch stands (see Store::CheckProducer).
 enum class ProducerCheck {
   kNew,              // Never committed: apply it.
@@ -116,20 +140,27 @@ class Store {
   // Number of logical shards; deltas must be built with it. Fixed for the store's lifetime.
   virtual uint32_t shard_count() const = 0;
 
-  // Applies the deltas, each shard's atomically, classifying every model with the catalog as
-  // it is at that moment. On error some shards may have been applied and others not.
-  //
-  // With an `identity`, each shard keeps a mark (the last sequence it applied for the
-  // producer) written in the same atomic step: a shard whose mark is already at or past the
-  // sequence is skipped. Re-applying a batch after a failure, even concurrently on another
-  // replica, therefore counts every shard of it exactly once.
-  virtual absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards,
-                                                  const BatchIdentity* identity = nullptr) = 0;
+  // Applies each shard's window delta atomically, classifying every model with the catalog as
+  // it is at that moment. With contributions, each shard keeps per producer a mark (the highest
+  // sequence it applied), checked and moved in the same atomic step: a shard whose mark is at
+  // or past a contribution's sequence writes nothing and reports the conflict. So a batch
+  // applied again after a failure - or by two replicas at once - counts once per shard. On
+  // error some shards may have been applied and others not.
+  virtual absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
+      absl::Span<const WindowShard> shards) = 0;
 
-  // For a client batch (identity.from_client): whether it was committed before. Reads only.
-  virtual absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity) = 0;
-  // Records a client batch as committed, once ApplyEvents succeeded for all of its shards.
-  virtual absl::Status CommitProducer(const BatchIdentity& identity) = 0;
+  // For client batches (from_client): whether each was committed before. Reads only.
+  virtual absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
+      absl::Span<const BatchIdentity> identities) = 0;
+  // Records client batches as committed, once their shards are applied.
+  virtual absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) = 0;
+
+  // One batch: ApplyWindow with the batch as the only contribution of each shard; shards that
+  // had applied it already are skipped (counted in shards_skipped).
+  absl::StatusOr<ApplyResult> ApplyEvents(absl::Span<const ShardDelta> shards,
+                                          const BatchIdentity* identity = nullptr);
+  absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity);
+  absl::Status CommitProducer(const BatchIdentity& identity);
 
   // OK when the backing service answers (within its timeout).
   virtual absl::Status Ping() = 0;

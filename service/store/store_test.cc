@@ -36,10 +36,11 @@ struct StoreKind {
 };
 void PrintTo(const StoreKind& kind, std::ostream* out) { *out << kind.name; }
 
-std::unique_ptr<Store> MakeRedisStore() {
+std::unique_ptr<Store> MakeRedisStore(bool apply_with_script) {
   RedisStoreOptions options;
   options.url = SharedRedis().url();
   options.key_prefix = UniquePrefix();
+  options.apply_with_script = apply_with_script;
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(*store) : nullptr;
@@ -238,6 +239,62 @@ TEST_P(StoreTest, RangesAreInclusiveAndMayBeOpen) {
               ElementsAre(RankedEntry{"a/m", 14}));
   EXPECT_EQ(top_total, 14);
   EXPECT_THAT(Top(RankBy::kModel, 5, {D("2024-09-02"), D("2024-09-14")}), IsEmpty());
+}
+
+TEST_P(StoreTest, RangeAnswersFollowEveryWrite) {
+  // Range rankings may be cached (RedisStore); any write to a day of the range must show. One
+  // author keeps every model in one shard, so that shard's range spans several days.
+  const DayRange range{D("2024-09-01"), D("2024-09-03")};
+  Ingest({{"org/x", "2024-09-01", 5, ""}, {"org/y", "2024-09-02", 7, ""}});
+  EXPECT_THAT(Top(RankBy::kModel, 5, range),
+              ElementsAre(RankedEntry{"org/y", 7}, RankedEntry{"org/x", 5}));
+  EXPECT_THAT(Top(RankBy::kModel, 5, range),
+              ElementsAre(RankedEntry{"org/y", 7}, RankedEntry{"org/x", 5}));
+  EXPECT_EQ(Aggregates(range)["s|unknown|u"], 12);
+  EXPECT_EQ(Aggregates(range)["s|unknown|u"], 12);
+  Ingest({{"org/x", "2024-09-01", 4, ""}});
+  EXPECT_THAT(Top(RankBy::kModel, 5, range),
+              ElementsAre(RankedEntry{"org/x", 9}, RankedEntry{"org/y", 7}));
+  EXPECT_EQ(Aggregates(range)["s|unknown|u"], 16);
+  // A new day inside the range.
+  Ingest({{"org/z", "2024-09-03", 20, ""}});
+  EXPECT_THAT(Top(RankBy::kModel, 1, range), ElementsAre(RankedEntry{"org/z", 20}));
+  EXPECT_THAT(Top(RankBy::kAuthor, 1, range), ElementsAre(RankedEntry{"org", 36}));
+  // A reclassification moves a model between the per-modality rankings of the range.
+  EXPECT_THAT(Top(RankBy::kModel, 5, range, Modality::kNlp), IsEmpty());
+  Upsert({{.model_id = "org/x", .pipeline_tag = "fill-mask"}});
+  EXPECT_THAT(Top(RankBy::kModel, 5, range, Modality::kNlp), ElementsAre(RankedEntry{"org/x", 9}));
+  EXPECT_EQ(Aggregates(range)["s|nlp|u"], 9);
+  EXPECT_EQ(Aggregates(range)["s|unknown|u"], 27);
+  Upsert({{.model_id = "org/x", .pipeline_tag = "image-classification"}});
+  EXPECT_THAT(Top(RankBy::kModel, 5, range, Modality::kNlp), IsEmpty());
+  absl::StatusOr<Population> population = store_->ReadPopulation(range);
+  ASSERT_TRUE(population.ok());
+  EXPECT_EQ(population->models_with_downloads, 3);
+  absl::StatusOr<ModelData> model = store_->ReadModel("org/y", range);
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ(model->rank_in_range, 3);
+}
+
+TEST_P(StoreTest, RangeTopSettlesTiesAtTheCut) {
+  // One shard (one author) and three days: the range's ranking is the older days' union plus
+  // the newest day, and ties at the cut must still go to the smaller ids.
+  Ingest({{"org/b", "2024-09-01", 3, ""}, {"org/d", "2024-09-01", 1, ""},
+          {"org/c", "2024-09-02", 5, ""}, {"org/b", "2024-09-03", 2, ""},
+          {"org/a", "2024-09-03", 5, ""}, {"org/e", "2024-09-03", 4, ""}});
+  const DayRange range{D("2024-09-01"), D("2024-09-03")};
+  EXPECT_THAT(Top(RankBy::kModel, 2, range),
+              ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}));
+  EXPECT_THAT(Top(RankBy::kModel, 3, range),
+              ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5}));
+  EXPECT_THAT(Top(RankBy::kModel, 10, range),
+              ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5},
+                          RankedEntry{"org/e", 4}, RankedEntry{"org/d", 1}));
+  int64_t total = 0;
+  Top(RankBy::kModel, 1, range, {}, &total);
+  EXPECT_EQ(total, 20);
+  EXPECT_THAT(Top(RankBy::kModel, 1, {D("2024-09-02"), D("2024-09-03")}),
+              ElementsAre(RankedEntry{"org/a", 5}));
 }
 
 TEST_P(StoreTest, PopulationCounts) {
@@ -502,7 +559,9 @@ TEST_P(StoreTest, RandomHistoryMatchesMemoryStore) {
 INSTANTIATE_TEST_SUITE_P(
     Stores, StoreTest,
     ::testing::Values(StoreKind{"Memory", [] { return std::make_unique<MemoryStore>(4); }},
-                      StoreKind{"Redis", MakeRedisStore}),
+                      StoreKind{"Redis", [] { return MakeRedisStore(false); }},
+                      // The script RedisStore falls back to under contention writes the same.
+                      StoreKind{"RedisScript", [] { return MakeRedisStore(true); }}),
     [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
 
 }  // namespace

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -745,6 +748,103 @@ TEST(ServiceIntegrationTest, RestartWithAnEditedTaskTableMovesHistory) {
   EXPECT_EQ(by_name["nlp"], 0);
   std::remove(table_path.c_str());
   rmdir(directory);
+}
+
+// Two replicas ingest while a third client keeps reclassifying the hottest models through both:
+// group commit reads classes under WATCH, so however the writes interleave, the final answers
+// equal a recomputation with the final catalog.
+TEST(ServiceIntegrationTest, ClassificationStaysExactUnderConcurrentUpserts) {
+  RedisServer redis;
+  ServerProcess first(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
+  ServerProcess second(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
+  Connection one(first.target()), two(second.target());
+  const std::vector<std::string> hot = {"org/a", "org/b", "org2/c", "gpt2"};
+  const std::vector<std::string> tags = {"fill-mask", "image-classification",
+                                         "automatic-speech-recognition", ""};
+  std::atomic<bool> stop{false};
+  std::atomic<int> upserts{0};
+  std::thread reclassifier([&] {
+    for (int round = 0; !stop.load(); ++round) {
+      v1::UpsertModelsRequest request;
+      for (size_t m = 0; m < hot.size(); ++m) {
+        v1::ModelRecord* record = request.add_models();
+        record->set_model_id(hot[m]);
+        record->set_pipeline_tag(tags[(round + m) % tags.size()]);
+        record->set_num_parameters(round % 2 ? 110'000'000 : 7'000'000'000);
+      }
+      v1::UpsertModelsResponse response;
+      grpc::ClientContext context;
+      ASSERT_TRUE((round % 2 ? one : two).ingest->UpsertModels(&context, request, &response).ok());
+      ++upserts;
+    }
+  });
+  std::vector<TruthEvent> all_events;
+  std::mutex events_mutex;
+  auto ingest = [&](Connection& connection, uint64_t seed) {
+    std::mt19937_64 random(seed);
+    for (int stream_round = 0; stream_round < 6; ++stream_round) {
+      grpc::ClientContext context;
+      auto stream = connection.ingest->StreamEvents(&context);
+      std::vector<TruthEvent> sent;
+      for (int batch_index = 0; batch_index < 10; ++batch_index) {
+        v1::IngestRequest batch;
+        for (int e = 0; e < 200; ++e) {
+          const std::string& model = hot[random() % hot.size()];
+          const int64_t count = 1 + static_cast<int64_t>(random() % 100);
+          const int day = 1 + static_cast<int>(random() % 3);
+          v1::DownloadEvent* event = batch.add_events();
+          event->set_model_id(model);
+          event->set_count(count);
+          event->mutable_timestamp()->set_seconds(1725148800 + (day - 1) * 86400);
+          sent.push_back({model, absl::StrFormat("2024-09-%02d", day), count, ""});
+        }
+        ASSERT_TRUE(stream->Write(batch));
+      }
+      stream->WritesDone();
+      v1::IngestResponse response;
+      int answers = 0;
+      while (stream->Read(&response)) {
+        ASSERT_EQ(response.accepted(), 200);
+        ++answers;
+      }
+      grpc::Status finished = stream->Finish();
+      ASSERT_TRUE(finished.ok()) << finished.error_code() << " " << finished.error_message();
+      ASSERT_EQ(answers, 10);
+      std::lock_guard lock(events_mutex);
+      all_events.insert(all_events.end(), sent.begin(), sent.end());
+    }
+  };
+  std::thread through_one([&] { ingest(one, 1); });
+  std::thread through_two([&] { ingest(two, 2); });
+  through_one.join();
+  through_two.join();
+  stop = true;
+  reclassifier.join();
+  EXPECT_GT(upserts.load(), 3);
+
+  // The final catalog is the last round's; read it back rather than guess the last round.
+  Truth truth;
+  truth.events = all_events;
+  for (const std::string& model : hot) {
+    v1::ModelStatsRequest request;
+    request.set_model_id(model);
+    v1::ModelStatsResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(one.query->GetModelStats(&context, request, &response).ok());
+    truth.catalog[model] = {.tag = response.record().pipeline_tag(),
+                            .parameters = response.record().num_parameters()};
+  }
+  for (Connection* connection : {&one, &two}) {
+    for (const Range& range : {Range{}, Range{"2024-09-02", "2024-09-03"}}) {
+      CheckModalityShare(*connection, truth, range);
+      CheckSizes(*connection, truth, range, {}, "");
+      CheckBreakdown(*connection, truth, range, v1::DIMENSION_TASK, "");
+      for (const std::string modality : {"nlp", "computer_vision", "audio", "other"}) {
+        CheckTop(*connection, truth, range, false, modality, 10);
+        CheckTop(*connection, truth, range, true, modality, 10);
+      }
+    }
+  }
 }
 
 TEST(ServiceIntegrationTest, QueryErrorsNameTheField) {

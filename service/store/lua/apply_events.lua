@@ -1,103 +1,130 @@
--- Applies one shard's ingest delta atomically.
+-- Applies one shard's share of a commit window atomically, classifying inside Redis. RedisStore
+-- normally applies windows as WATCH/MULTI/EXEC transactions built by the server; it falls back
+-- to this script when a shard keeps changing under the transaction (a catalog sync upserting
+-- the same shard): a script cannot be interrupted, so it always goes in. Both write the same.
 --
--- ARGV: tag, unknown class, limit, producer ("" for none), sequence, mark TTL (seconds),
---   model count, then per model:
---   model id, author, total, day count, then per day: day, count, revision count,
---   then per revision: revision, count.
--- Returns {"skipped"} when the shard's mark for the producer is already at or past the
--- sequence (an earlier attempt of this batch applied it); otherwise {"applied", authors...}
--- where the authors are those whose events were skipped because their all-time downloads
--- would pass `limit` (nothing of theirs is written, everything else is). The mark moves to
--- the sequence in the same step, so a batch applied twice counts once.
+-- ARGV: tag, unknown class, limit, contribution count, then per contribution (a batch whose
+--   events are in this delta): producer, sequence, mark TTL (seconds); then author count, then
+--   per author: author, its total in this delta; then model count, then per model: id, author,
+--   total, -total, day count, then per day: day, count, -count, revision count, then per
+--   revision: revision, count.
+-- Returns {"conflict", producer, sequence, ...} when the shard's mark of a contribution's
+-- producer is already at or past its sequence (an earlier attempt applied that batch here):
+-- nothing is written. Otherwise {"applied", authors...}: the authors whose events were left out
+-- because their all-time downloads would pass `limit`.
 
 local unknown_class, limit = ARGV[2], tonumber(ARGV[3])
-local producer, sequence = ARGV[4], tonumber(ARGV[5])
-local mark_key = tag .. ':applied:' .. producer
-if producer ~= '' and tonumber(redis.call('GET', mark_key) or '0') >= sequence then
-  return {'skipped'}
-end
-local models, i = {}, 8
-for _ = 1, tonumber(ARGV[7]) do
-  local model = {id = ARGV[i], author = ARGV[i + 1], total = tonumber(ARGV[i + 2]), days = {}}
-  local day_count = tonumber(ARGV[i + 3])
-  i = i + 4
-  for _ = 1, day_count do
-    local day = {day = ARGV[i], count = tonumber(ARGV[i + 1]), revisions = {}}
-    local revision_count = tonumber(ARGV[i + 2])
-    i = i + 3
-    for _ = 1, revision_count do
-      day.revisions[#day.revisions + 1] = {ARGV[i], ARGV[i + 1]}
-      i = i + 2
-    end
-    model.days[#model.days + 1] = day
+local i = 5  -- Next argument.
+local marks, conflicts = {}, {}
+for _ = 1, tonumber(ARGV[4]) do
+  local producer, sequence, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  i = i + 3
+  if tonumber(redis.call('GET', tag .. ':applied:' .. producer) or '0') >= tonumber(sequence) then
+    conflicts[#conflicts + 1] = producer
+    conflicts[#conflicts + 1] = sequence
   end
-  models[#models + 1] = model
+  local best = marks[producer]
+  if not best or tonumber(sequence) > tonumber(best[1]) then
+    marks[producer] = {sequence, ttl}
+  end
+end
+if #conflicts > 0 then
+  local out = {'conflict'}
+  for _, item in ipairs(conflicts) do
+    out[#out + 1] = item
+  end
+  return out
 end
 
--- Check every author before writing anything, so a refused author leaves no partial trace.
-local added, skip, overflowing = {}, {}, {}
-for _, model in ipairs(models) do
-  added[model.author] = (added[model.author] or 0) + model.total
-end
-for author, downloads in pairs(added) do
+local skip, overflowing = {}, {}
+for _ = 1, tonumber(ARGV[i]) do
+  local author, downloads = ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 2
   local current = -(tonumber(redis.call('ZSCORE', tag .. ':all:authors', author)) or 0)
   if current + downloads > limit then
     skip[author] = true
     overflowing[#overflowing + 1] = author
   end
 end
+i = i + 1
+local model_count = tonumber(ARGV[i])
+i = i + 1
 
--- Aggregate hash increments are summed per scope first: one HINCRBY per field and scope.
-local aggregate = {}
-local function add(scope, model, modality, fields, downloads)
-  local base = tag .. ':' .. scope
-  local minus = int(-downloads)
-  -- Rankings store negative downloads: ascending order is then downloads descending with
-  -- ties by id ascending, exactly the order every answer uses.
-  redis.call('ZINCRBY', base .. ':models', minus, model.id)
-  redis.call('ZINCRBY', base .. ':models:' .. modality, minus, model.id)
-  redis.call('ZINCRBY', base .. ':authors', minus, model.author)
-  redis.call('ZINCRBY', base .. ':authors:' .. modality, minus, model.author)
-  local sums = aggregate[scope]
-  if not sums then
-    sums = {}
-    aggregate[scope] = sums
+local classes, sums, author_sums, days = {}, {}, {}, {}
+local function class_of(encoded)
+  local class = classes[encoded]
+  if not class then
+    local modality, fields = parse_class(encoded)
+    class = {modality = modality, fields = fields}
+    classes[encoded] = class
   end
-  for _, field in ipairs(fields) do
-    sums[field] = (sums[field] or 0) + downloads
+  return class
+end
+local function add(scope, id, author, class, downloads, minus)
+  local base = tag .. ':' .. scope
+  redis.call('ZINCRBY', base .. ':models', minus, id)
+  redis.call('ZINCRBY', base .. ':models:' .. class.modality, minus, id)
+  local by_author = author_sums[scope] or {['']= {}}
+  author_sums[scope] = by_author
+  by_author[''][author] = (by_author[''][author] or 0) + downloads
+  local of_modality = by_author[class.modality] or {}
+  by_author[class.modality] = of_modality
+  of_modality[author] = (of_modality[author] or 0) + downloads
+  local fields = sums[scope] or {}
+  sums[scope] = fields
+  for _, field in ipairs(class.fields) do
+    fields[field] = (fields[field] or 0) + downloads
   end
 end
 
-local days_touched = {}
-for _, model in ipairs(models) do
-  if not skip[model.author] then
-    -- Classified here, under the catalog as it is now: an upsert runs either wholly before
-    -- or wholly after this script, so its move of history and these increments never race.
-    local modality, fields = parse_class(redis.call('HGET', tag .. ':class', model.id) or unknown_class)
-    add('all', model, modality, fields, model.total)
-    local model_key = tag .. ':m:' .. model.id
-    for _, day in ipairs(model.days) do
-      add('d:' .. day.day, model, modality, fields, day.count)
-      redis.call('HINCRBY', model_key, day.day, int(day.count))
-      for _, revision in ipairs(day.revisions) do
-        redis.call('HINCRBY', model_key, day.day .. '|' .. revision[1], revision[2])
+for _ = 1, model_count do
+  local id, author, total, minus_total = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local day_count = tonumber(ARGV[i + 4])
+  i = i + 5
+  local write = not skip[author]
+  local class
+  if write then
+    class = class_of(redis.call('HGET', tag .. ':class', id) or unknown_class)
+    add('all', id, author, class, total, minus_total)
+  end
+  for _ = 1, day_count do
+    local day, count, minus_count = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    local revision_count = tonumber(ARGV[i + 3])
+    if write then
+      if not days[day] then
+        days[day] = true
+        days[#days + 1] = day
       end
-      days_touched[day.day] = true
+      add('d:' .. day, id, author, class, tonumber(count), minus_count)
+      for r = 1, revision_count do
+        local at = i + 2 + 2 * r
+        redis.call('HINCRBY', tag .. ':m:' .. id, day .. '|' .. ARGV[at], ARGV[at + 1])
+      end
+    end
+    i = i + 4 + 2 * revision_count
+  end
+end
+
+for scope, by_modality in pairs(author_sums) do
+  local ranking = tag .. ':' .. scope .. ':authors'
+  for modality, by_author in pairs(by_modality) do
+    local key = modality == '' and ranking or (ranking .. ':' .. modality)
+    for author, downloads in pairs(by_author) do
+      redis.call('ZINCRBY', key, int(-downloads), author)
     end
   end
 end
-
-for scope, sums in pairs(aggregate) do
-  local key = tag .. ':' .. scope .. ':agg'
-  for field, downloads in pairs(sums) do
-    redis.call('HINCRBY', key, field, int(downloads))
+for scope, fields in pairs(sums) do
+  for field, downloads in pairs(fields) do
+    redis.call('HINCRBY', tag .. ':' .. scope .. ':agg', field, int(downloads))
   end
 end
-for day in pairs(days_touched) do
+for _, day in ipairs(days) do
+  redis.call('INCR', tag .. ':d:' .. day .. ':version')
   redis.call('ZADD', tag .. ':days', 0, day)
 end
-if producer ~= '' then
-  redis.call('SET', mark_key, ARGV[5], 'EX', ARGV[6])
+for producer, mark in pairs(marks) do
+  redis.call('SET', tag .. ':applied:' .. producer, mark[1], 'EX', mark[2])
 end
 local out = {'applied'}
 for _, author in ipairs(overflowing) do

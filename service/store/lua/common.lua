@@ -45,47 +45,185 @@ local function union_into(dest, keys)
   end
 end
 
+-- "day=version,..." for the days of a range: a cache built from them is valid while this is
+-- unchanged (every write to a day increments its "<tag>:d:<day>:version").
+local function range_signature(days)
+  local signature = {}
+  for start = 1, #days, 500 do
+    local keys = {}
+    for j = start, math.min(start + 499, #days) do
+      keys[#keys + 1] = tag .. ':d:' .. days[j] .. ':version'
+    end
+    for j, version in ipairs(redis.call('MGET', unpack(keys))) do
+      signature[#signature + 1] = days[start + j - 1] .. '=' .. (version or '0')
+    end
+  end
+  return table.concat(signature, ',')
+end
+
+-- Whether the cache entry `cache` was built for `signature`.
+local function cache_valid(cache, signature)
+  return redis.call('GET', cache .. ':signature') == signature and redis.call('EXISTS', cache) == 1
+end
+
+local function remember(cache, signature)
+  redis.call('SET', cache .. ':signature', signature, 'EX', 600)
+  redis.call('EXPIRE', cache, 600)
+end
+
+-- Sums of the aggregate counters over `days` as a flat {field, value, ...} list, cached in
+-- "<tag>:cache:agg:<first day>:<last day>" like the rankings; nil when a sum leaves the range
+-- where Lua's doubles are exact (the caller then reads the days one by one).
+local function cached_sums(days)
+  local signature = range_signature(days)
+  local cache = tag .. ':cache:agg:' .. days[1] .. ':' .. days[#days]
+  if cache_valid(cache, signature) then
+    return redis.call('HGETALL', cache)
+  end
+  local sums = {}
+  for _, day in ipairs(days) do
+    local pairs_list = redis.call('HGETALL', tag .. ':d:' .. day .. ':agg')
+    for j = 1, #pairs_list, 2 do
+      local sum = (sums[pairs_list[j]] or 0) + tonumber(pairs_list[j + 1])
+      if sum > 9007199254740991 then
+        return nil
+      end
+      sums[pairs_list[j]] = sum
+    end
+  end
+  local out = {}
+  for field, sum in pairs(sums) do
+    out[#out + 1] = field
+    out[#out + 1] = int(sum)
+  end
+  redis.call('DEL', cache)
+  if #out > 0 then
+    for start = 1, #out, 1000 do
+      redis.call('HSET', cache, unpack(out, start, math.min(start + 999, #out)))
+    end
+    remember(cache, signature)
+  end
+  return out
+end
+
+-- The aggregate counters of a range as a flat {field, value, ...} list (a field may repeat;
+-- the caller adds them up in 64-bit integers): the cached sums of every day but the newest,
+-- and the newest day (usually the one still receiving downloads) as it is now.
+local function range_aggregates(all_time, first, last)
+  if all_time then
+    return redis.call('HGETALL', tag .. ':all:agg')
+  end
+  local days = days_between(first, last)
+  local out = {}
+  if #days > 2 then
+    local older = {}
+    for j = 1, #days - 1 do
+      older[j] = days[j]
+    end
+    local sums = cached_sums(older)
+    if sums then
+      for _, item in ipairs(sums) do
+        out[#out + 1] = item
+      end
+      days = {days[#days]}
+    end
+  end
+  for _, day in ipairs(days) do
+    for _, item in ipairs(redis.call('HGETALL', tag .. ':d:' .. day .. ':agg')) do
+      out[#out + 1] = item
+    end
+  end
+  return out
+end
+
+-- The union of the day rankings `suffix` of `days` (several), cached like ranked_set's.
+local function cached_union(days, suffix)
+  local signature = range_signature(days)
+  local cache = tag .. ':cache:' .. suffix .. ':' .. days[1] .. ':' .. days[#days]
+  if not cache_valid(cache, signature) then
+    local keys = {}
+    for _, day in ipairs(days) do
+      keys[#keys + 1] = tag .. ':d:' .. day .. ':' .. suffix
+    end
+    union_into(cache, keys)
+    remember(cache, signature)
+  end
+  return cache
+end
+
 -- The sorted set holding `suffix` ("models", "authors:nlp", ...) for a range: the all-time
--- key, one day's key, or the scratch key "<tag>:tmp" holding their union (scripts run one at a
--- time, so one scratch key per shard is enough; the caller deletes it before returning).
--- Returns the key and whether it is the scratch key; nil when the range has no days.
+-- key, one day's key, or, for several days, their cached union. nil when the range has no days.
 local function ranked_set(all_time, first, last, suffix)
   if all_time then
-    return tag .. ':all:' .. suffix, false
+    return tag .. ':all:' .. suffix
   end
   local days = days_between(first, last)
   if #days == 0 then
-    return nil, false
+    return nil
   end
   if #days == 1 then
-    return tag .. ':d:' .. days[1] .. ':' .. suffix, false
+    return tag .. ':d:' .. days[1] .. ':' .. suffix
   end
-  local keys = {}
-  for _, day in ipairs(days) do
-    keys[#keys + 1] = tag .. ':d:' .. day .. ':' .. suffix
-  end
-  union_into(tag .. ':tmp', keys)
-  return tag .. ':tmp', true
+  return cached_union(days, suffix)
 end
 
--- Values (as stored strings) of the aggregate fields starting with `prefix` in the range's
--- aggregate hashes, one per field and day: the caller sums them exactly in 64-bit integers.
-local function aggregate_values(all_time, first, last, prefix)
-  local scopes = {}
-  if all_time then
-    scopes[1] = 'all'
-  else
-    for _, day in ipairs(days_between(first, last)) do
-      scopes[#scopes + 1] = 'd:' .. day
-    end
-  end
-  local values = {}
-  for _, scope in ipairs(scopes) do
-    local pairs_list = redis.call('HGETALL', tag .. ':' .. scope .. ':agg')
-    for j = 1, #pairs_list, 2 do
-      if string.sub(pairs_list[j], 1, #prefix) == prefix then
-        values[#values + 1] = pairs_list[j + 1]
+-- The n best members of the sum of two rankings (scores are minus downloads), in ranking
+-- order, as {member, score, ...}: Fagin's threshold algorithm. Both are read best first, in
+-- steps; each member seen gets its full score from the other ranking; reading stops when the
+-- n-th best so far is strictly better than anything unseen can be (the sum of the two
+-- frontiers), so ties at the cut are settled by member as everywhere else.
+local function top_of_sum(a, b, n)
+  local seen, best = {}, {}
+  local depth, step = 0, math.max(2 * n, 64)
+  while true do
+    local frontier, exhausted = 0, true
+    for _, pair in ipairs({{a, b}, {b, a}}) do
+      local items = redis.call('ZRANGE', pair[1], depth, depth + step - 1, 'WITHSCORES')
+      if #items > 0 then
+        frontier = frontier + tonumber(items[#items])
       end
+      if #items == 2 * step then
+        exhausted = false
+      end
+      for j = 1, #items, 2 do
+        local member = items[j]
+        if not seen[member] then
+          local other = tonumber(redis.call('ZSCORE', pair[2], member) or '0')
+          seen[member] = true
+          best[#best + 1] = {member, tonumber(items[j + 1]) + other}
+        end
+      end
+    end
+    table.sort(best, function(x, y)
+      if x[2] ~= y[2] then
+        return x[2] < y[2]
+      end
+      return x[1] < y[1]
+    end)
+    for j = #best, n + 1, -1 do
+      best[j] = nil
+    end
+    if exhausted or (#best >= n and best[n][2] < frontier) then
+      break
+    end
+    depth = depth + step
+  end
+  local out = {}
+  for _, entry in ipairs(best) do
+    out[#out + 1] = entry[1]
+    out[#out + 1] = int(entry[2])
+  end
+  return out
+end
+
+-- Values (as stored strings) of the aggregate fields starting with `prefix` over the range: the
+-- caller sums them exactly in 64-bit integers.
+local function aggregate_values(all_time, first, last, prefix)
+  local values = {}
+  local pairs_list = range_aggregates(all_time, first, last)
+  for j = 1, #pairs_list, 2 do
+    if string.sub(pairs_list[j], 1, #prefix) == prefix then
+      values[#values + 1] = pairs_list[j + 1]
     end
   end
   return values

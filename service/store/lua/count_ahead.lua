@@ -6,15 +6,13 @@
 -- id; the insert is undone before the script returns.
 
 local all_time, first, last, score, id = ARGV[4] == '1', ARGV[2], ARGV[3], ARGV[5], ARGV[6]
-local key, scratch = ranked_set(all_time, first, last, 'models')
+local key = ranked_set(all_time, first, last, 'models')
 if not key then
   return 0
 end
 local added = redis.call('ZADD', key, 'NX', score, id)
 local rank = redis.call('ZRANK', key, id)
-if scratch then
-  redis.call('DEL', key)
-elseif added == 1 then
+if added == 1 then
   redis.call('ZREM', key, id)
 end
 return rank

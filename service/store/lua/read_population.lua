@@ -9,13 +9,10 @@ local first_day = redis.call('ZRANGEBYLEX', tag .. ':days', first, last, 'LIMIT'
 local last_day = redis.call('ZREVRANGEBYLEX', tag .. ':days', last, first, 'LIMIT', 0, 1)[1] or ''
 local out = {first_day, last_day, tostring(redis.call('HLEN', tag .. ':class'))}
 for _, suffix in ipairs({'models', 'authors'}) do
-  local key, scratch = ranked_set(all_time, first, last, suffix)
+  local key = ranked_set(all_time, first, last, suffix)
   local count = 0
   if key then
     count = redis.call('ZCARD', key)
-    if scratch then
-      redis.call('DEL', key)
-    end
   end
   out[#out + 1] = tostring(count)
 end

@@ -18,6 +18,10 @@ local function move(scope, id, author, old, new, downloads)
                  ranking[2])
     end
   end
+  if scope ~= 'all' then
+    -- Cached unions of ranges holding this day are stale now.
+    redis.call('INCR', base .. ':version')
+  end
   local key = base .. ':agg'
   for k = 1, 4 do
     if old.fields[k] ~= new.fields[k] then
@@ -47,11 +51,11 @@ for _ = 1, tonumber(ARGV[3]) do
     if all_time > 0 then
       local old, new = class_table(old_class), class_table(class)
       move('all', id, author, old, new, all_time)
-      local per_day = redis.call('HGETALL', tag .. ':m:' .. id)
-      for j = 1, #per_day, 2 do
-        -- Fields are "<day>" (downloads) or "<day>|<revision>" (per revision; not moved).
-        if not string.find(per_day[j], '|', 1, true) then
-          move('d:' .. per_day[j], id, author, old, new, tonumber(per_day[j + 1]))
+      -- The model's downloads on each day are its scores in the day rankings.
+      for _, day in ipairs(redis.call('ZRANGEBYLEX', tag .. ':days', '-', '+')) do
+        local score = redis.call('ZSCORE', tag .. ':d:' .. day .. ':models', id)
+        if score then
+          move('d:' .. day, id, author, old, new, -tonumber(score))
         end
       end
     end

@@ -1,0 +1,653 @@
+// hubstats-bench: load generator and latency meter for a hubstats server, with a direct-to-Redis
+// baseline measured in the same run.
+//
+//   hubstats-bench catalog --target T [--models N]
+//   hubstats-bench ingest  --target T [--duration 20s | --events N] [--baseline direct-redis --redis URL]
+//   hubstats-bench query   --target T [--concurrency 8] [--duration 10s] [--ingest-rate R]
+//
+// Run with --help for every flag. --json prints one JSON object for scripts.
+#include <grpcpp/grpcpp.h>
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/delta.h"
+#include "hubstats/v1/hubstats.grpc.pb.h"
+#include "store/redis_client.h"
+#include "workload.h"
+
+namespace hubstats::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kHelp[] = R"(hubstats-bench: benchmark a hubstats server
+
+usage: hubstats-bench MODE [flags]
+modes:
+  catalog   upsert the synthetic hub's catalog records (run once before ingest or query)
+  ingest    stream Zipf-distributed download events through the ingest RPC, waiting for acks
+  query     measure the latency of each query RPC at a concurrency, optionally under ingest
+
+flags:
+  --target HOST:PORT      server [localhost:50051]
+  --models N              models of the synthetic hub [2200000]
+  --exponent X            Zipf exponent of downloads per model [1.1]
+  --duration D            how long to run (e.g. 20s, 1m) [20s]
+  --events N              ingest: stop after N events instead of a duration
+  --batch-size N          events per batch [1000]
+  --connections N         ingest streams, each on its own connection [4]
+  --in-flight N           batches in flight per stream [16]
+  --days N                events spread over the N days ending today (UTC) [1]
+  --pool-events N         events pre-generated and cycled (>= a commit window) [1000000]
+  --rate N                ingest: limit to N events/s in total (0 = as fast as possible) [0]
+  --baseline direct-redis ingest: also apply the same stream per event straight to Redis
+  --redis URL             Redis for the baseline and for memory figures
+  --baseline-prefix P     key prefix of the baseline's writes [hubstats-baseline]
+  --server-pid PID        report the server's resident memory
+  --concurrency N         query: parallel callers [8]
+  --ingest-rate N         query: run ingest at N events/s meanwhile [0]
+  --day YYYY-MM-DD        query: the day of single-day queries [today]
+  --json                  print one JSON object
+)";
+
+struct Flags {
+  std::string mode;
+  std::map<std::string, std::string> values;
+  bool json = false;
+
+  std::string Get(const std::string& name, const std::string& fallback) const {
+    auto it = values.find(name);
+    return it == values.end() ? fallback : it->second;
+  }
+  int64_t Int(const std::string& name, int64_t fallback) const {
+    int64_t value = fallback;
+    auto it = values.find(name);
+    if (it != values.end() && !absl::SimpleAtoi(it->second, &value)) {
+      std::fprintf(stderr, "hubstats-bench: --%s must be a number\n", name.c_str());
+      std::exit(2);
+    }
+    return value;
+  }
+  double Double(const std::string& name, double fallback) const {
+    double value = fallback;
+    auto it = values.find(name);
+    if (it != values.end() && !absl::SimpleAtod(it->second, &value)) {
+      std::fprintf(stderr, "hubstats-bench: --%s must be a number\n", name.c_str());
+      std::exit(2);
+    }
+    return value;
+  }
+  absl::Duration Duration(const std::string& name, absl::Duration fallback) const {
+    absl::Duration value = fallback;
+    auto it = values.find(name);
+    if (it != values.end() && !absl::ParseDuration(it->second, &value)) {
+      std::fprintf(stderr, "hubstats-bench: --%s must be a duration like 20s\n", name.c_str());
+      std::exit(2);
+    }
+    return value;
+  }
+};
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kHelp, stdout);
+      std::exit(0);
+    }
+    if (arg == "--json") {
+      flags.json = true;
+    } else if (arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2), value;
+      if (size_t equals = name.find('='); equals != std::string::npos) {
+        value = name.substr(equals + 1);
+        name = name.substr(0, equals);
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      }
+      flags.values[name] = value;
+    } else if (flags.mode.empty()) {
+      flags.mode = arg;
+    } else {
+      std::fprintf(stderr, "hubstats-bench: unexpected argument '%s'\n", arg.c_str());
+      std::exit(2);
+    }
+  }
+  return flags;
+}
+
+void Progress(const std::string& line) { std::fprintf(stderr, "hubstats-bench: %s\n", line.c_str()); }
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(64 << 20);
+  // Separate TCP connections per channel, so streams spread over the server's threads.
+  arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
+}
+
+int64_t TodayStart() {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  return now - now % 86400;
+}
+
+// ---------------------------------------------------------------------------------------------
+// catalog
+// ---------------------------------------------------------------------------------------------
+
+int RunCatalog(const Flags& flags, const Hub& hub) {
+  const int connections = static_cast<int>(flags.Int("connections", 4));
+  std::atomic<int64_t> next{0}, written{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&] {
+      auto stub = v1::IngestService::NewStub(NewChannel(flags.Get("target", "localhost:50051")));
+      while (true) {
+        const int64_t first = next.fetch_add(10'000);
+        if (first >= hub.size()) return;
+        v1::UpsertModelsRequest request;
+        for (int64_t i = first; i < std::min(hub.size(), first + 10'000); ++i) {
+          *request.add_models() = hub.Record(i);
+        }
+        v1::UpsertModelsResponse response;
+        grpc::ClientContext context;
+        grpc::Status status = stub->UpsertModels(&context, request, &response);
+        if (!status.ok()) {
+          Progress(absl::StrCat("upsert failed: ", status.error_message()));
+          std::exit(1);
+        }
+        const int64_t done = written.fetch_add(response.accepted()) + response.accepted();
+        if (done % 200'000 < 10'000) Progress(absl::StrCat("catalog: ", done, " records"));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (flags.json) {
+    std::printf("{\"records\":%lld,\"seconds\":%.3f,\"records_per_s\":%.1f}\n",
+                static_cast<long long>(written.load()), seconds, written.load() / seconds);
+  } else {
+    std::printf("catalog: %lld records in %.1f s (%.0f records/s)\n",
+                static_cast<long long>(written.load()), seconds, written.load() / seconds);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ingest
+// ---------------------------------------------------------------------------------------------
+
+struct IngestResult {
+  int64_t events = 0;  // Acknowledged.
+  double seconds = 0;
+  std::vector<double> ack_ms;
+  int64_t failed_streams = 0;
+};
+
+// Streams events until `stop` (or `max_events`), optionally rate-limited; returns when every
+// batch sent has been acknowledged.
+IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>& stop,
+                           int64_t max_events, double rate) {
+  const int connections = static_cast<int>(flags.Int("connections", 4));
+  const int batch_size = static_cast<int>(flags.Int("batch-size", 1000));
+  const int in_flight = static_cast<int>(flags.Int("in-flight", 16));
+  const int days = static_cast<int>(flags.Int("days", 1));
+  const int64_t pool_events = flags.Int("pool-events", 1'000'000);
+  const int pool_per_connection =
+      static_cast<int>(std::max<int64_t>(1, pool_events / batch_size / connections));
+  const std::string run_id = absl::StrCat(absl::ToUnixNanos(absl::Now()));
+
+  IngestResult result;
+  std::mutex result_mutex;
+  std::atomic<int64_t> sent_events{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      std::mt19937_64 random(1000 + c);
+      std::vector<v1::IngestRequest> pool(pool_per_connection);
+      for (v1::IngestRequest& batch : pool) {
+        hub.FillBatch(batch, batch_size, days, TodayStart(), random);
+        batch.set_producer_id(absl::StrCat("bench-", run_id, "-", c));
+      }
+      auto stub = v1::IngestService::NewStub(NewChannel(flags.Get("target", "localhost:50051")));
+      grpc::ClientContext context;
+      auto stream = stub->StreamEvents(&context);
+      std::mutex mutex;
+      std::condition_variable acked;
+      int outstanding = 0;
+      std::vector<Clock::time_point> sent_at(in_flight * 2 + 8);
+      std::vector<double> latencies;
+      int64_t acked_events = 0;
+      bool writer_done = false;
+
+      std::thread writer([&] {
+        uint64_t sequence = 0;
+        const double per_connection_rate = rate / connections;
+        const auto writer_start = Clock::now();
+        int64_t my_events = 0;
+        while (!stop.load()) {
+          if (max_events > 0 && sent_events.fetch_add(batch_size) >= max_events) break;
+          {
+            std::unique_lock lock(mutex);
+            acked.wait(lock, [&] { return outstanding < in_flight; });
+            ++outstanding;
+          }
+          if (per_connection_rate > 0) {
+            const auto due = writer_start + std::chrono::duration<double>(my_events / per_connection_rate);
+            std::this_thread::sleep_until(due);
+          }
+          v1::IngestRequest& batch = pool[sequence % pool.size()];
+          batch.set_sequence(++sequence);
+          {
+            std::lock_guard lock(mutex);
+            sent_at[sequence % sent_at.size()] = Clock::now();
+          }
+          if (!stream->Write(batch)) break;
+          my_events += batch_size;
+        }
+        std::lock_guard lock(mutex);
+        writer_done = true;
+        stream->WritesDone();
+      });
+      v1::IngestResponse response;
+      while (stream->Read(&response)) {
+        std::lock_guard lock(mutex);
+        latencies.push_back(std::chrono::duration<double, std::milli>(
+                                Clock::now() - sent_at[response.sequence() % sent_at.size()])
+                                .count());
+        acked_events += response.accepted();
+        --outstanding;
+        acked.notify_all();
+      }
+      writer.join();
+      grpc::Status status = stream->Finish();
+      std::lock_guard lock(result_mutex);
+      if (!status.ok()) {
+        ++result.failed_streams;
+        Progress(absl::StrCat("stream ", c, " ended: ", status.error_message()));
+      }
+      result.events += acked_events;
+      result.ack_ms.insert(result.ack_ms.end(), latencies.begin(), latencies.end());
+      (void)writer_done;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+// The same workload applied per event straight to Redis: eight pipelined updates per event
+// (models, authors, modality ranking, size counter; all time and the day) in hubstats' key
+// layout, under its own prefix.
+IngestResult RunBaseline(const Flags& flags, const Hub& hub, absl::Duration duration,
+                         int64_t max_events) {
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(flags.Get("redis", ""));
+  if (!endpoint.ok()) {
+    Progress(std::string(endpoint.status().message()));
+    std::exit(2);
+  }
+  const std::string prefix = flags.Get("baseline-prefix", "hubstats-baseline");
+  const int connections = static_cast<int>(flags.Int("connections", 4));
+  const int days = static_cast<int>(flags.Int("days", 1));
+  const uint32_t shards = 16;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> applied{0};
+  // Per-model data the baseline writer would have from its catalog, prepared before timing.
+  struct Known {
+    std::string id, author, size_field, modality;
+    uint32_t shard;
+  };
+  std::vector<Known> known(hub.size());
+  for (int64_t i = 0; i < hub.size(); ++i) {
+    const SyntheticModel model = hub.Model(i);
+    known[i] = {model.id, model.author,
+                absl::StrCat("s|", ModalityKey(model.modality), "|", SizeKey(model.parameters)),
+                ModalityKey(model.modality), ShardOf(model.author, shards)};
+  }
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      std::mt19937_64 random(1000 + c);
+      absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
+          RedisConnection::Connect(*endpoint, absl::Seconds(2), absl::Seconds(30));
+      if (!connection.ok()) {
+        Progress(std::string(connection.status().message()));
+        std::exit(1);
+      }
+      constexpr int kChunk = 500;  // Events per pipeline flush.
+      while (!stop.load()) {
+        if (max_events > 0 && applied.load() >= max_events) break;
+        for (int e = 0; e < kChunk; ++e) {
+          const int64_t index = hub.Sample(random);
+          const int64_t count = 1 + static_cast<int64_t>(random() % 3);
+          const int64_t day_start = TodayStart() - static_cast<int64_t>(random() % days) * 86400;
+          const std::string day = absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(day_start),
+                                                   absl::UTCTimeZone());
+          const Known& model = known[index];
+          const std::string tag = absl::StrCat(prefix, ":{", model.shard, "}");
+          const std::string minus = absl::StrCat(-count), plus = absl::StrCat(count);
+          for (const std::string& scope : {std::string(":all"), absl::StrCat(":d:", day)}) {
+            (*connection)->Append({"ZINCRBY", absl::StrCat(tag, scope, ":models"), minus, model.id});
+            (*connection)->Append(
+                {"ZINCRBY", absl::StrCat(tag, scope, ":models:", model.modality), minus, model.id});
+            (*connection)->Append({"ZINCRBY", absl::StrCat(tag, scope, ":authors"), minus, model.author});
+            (*connection)->Append({"HINCRBY", absl::StrCat(tag, scope, ":agg"), model.size_field, plus});
+          }
+        }
+        for (int r = 0; r < kChunk * 8; ++r) {
+          if (!(*connection)->GetReply().ok()) {
+            Progress("baseline: redis connection failed");
+            std::exit(1);
+          }
+        }
+        applied.fetch_add(kChunk);
+      }
+    });
+  }
+  std::this_thread::sleep_for(absl::ToChronoMilliseconds(duration));
+  stop = true;
+  for (std::thread& thread : threads) thread.join();
+  IngestResult result;
+  result.events = applied.load();
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+int64_t ResidentKib(int64_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      int64_t kib = 0;
+      absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib);
+      return kib;
+    }
+  }
+  return 0;
+}
+
+int64_t RedisUsedMemory(const std::string& url) {
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(url);
+  if (!endpoint.ok()) return 0;
+  absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
+      RedisConnection::Connect(*endpoint, absl::Seconds(2), absl::Seconds(10));
+  if (!connection.ok()) return 0;
+  absl::StatusOr<RedisReply> reply = (*connection)->Command({"INFO", "memory"});
+  if (!reply.ok() || reply->get()->type != REDIS_REPLY_STRING) return 0;
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(reply->get()->str, reply->get()->len), "\r\n")) {
+    if (absl::ConsumePrefix(&line, "used_memory:")) {
+      int64_t bytes = 0;
+      absl::SimpleAtoi(line, &bytes);
+      return bytes;
+    }
+  }
+  return 0;
+}
+
+int RunIngest(const Flags& flags, const Hub& hub) {
+  const absl::Duration duration = flags.Duration("duration", absl::Seconds(20));
+  const int64_t max_events = flags.Int("events", 0);
+  const int64_t server_pid = flags.Int("server-pid", 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> peak_rss{0};
+  std::thread stopper;
+  if (max_events == 0) {
+    stopper = std::thread([&] {
+      std::this_thread::sleep_for(absl::ToChronoMilliseconds(duration));
+      stop = true;
+    });
+  }
+  std::atomic<bool> sampling{true};
+  std::thread sampler([&] {
+    while (sampling.load() && server_pid > 0) {
+      peak_rss = std::max<int64_t>(peak_rss.load(), ResidentKib(server_pid));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+  Progress(absl::StrCat("ingest: ", flags.Int("connections", 4), " streams, batches of ",
+                        flags.Int("batch-size", 1000), ", Zipf ", flags.Double("exponent", 1.1),
+                        " over ", hub.size(), " models"));
+  IngestResult result = RunIngestLoad(flags, hub, stop, max_events, flags.Double("rate", 0));
+  if (stopper.joinable()) stopper.join();
+  sampling = false;
+  sampler.join();
+  const double events_per_s = result.events / result.seconds;
+  const double p50 = Percentile(result.ack_ms, 50), p99 = Percentile(result.ack_ms, 99);
+  Progress(absl::StrFormat("service: %.0f events/s (%d events in %.1f s), ack p50 %.1f ms, p99 %.1f ms",
+                           events_per_s, result.events, result.seconds, p50, p99));
+  const std::string redis_url = flags.Get("redis", "");
+  const int64_t redis_bytes = redis_url.empty() ? 0 : RedisUsedMemory(redis_url);
+
+  double baseline_per_s = 0;
+  if (flags.Get("baseline", "") == "direct-redis") {
+    if (redis_url.empty()) {
+      Progress("--baseline direct-redis needs --redis URL");
+      return 2;
+    }
+    IngestResult baseline = RunBaseline(flags, hub, duration, max_events);
+    baseline_per_s = baseline.events / baseline.seconds;
+    Progress(absl::StrFormat("baseline direct-redis: %.0f events/s (%d events in %.1f s)",
+                             baseline_per_s, baseline.events, baseline.seconds));
+  }
+  if (flags.json) {
+    std::string json = absl::StrFormat(
+        "{\"events\":%d,\"seconds\":%.3f,\"events_per_s\":%.1f,\"ack_p50_ms\":%.3f,"
+        "\"ack_p99_ms\":%.3f,\"failed_streams\":%d",
+        result.events, result.seconds, events_per_s, p50, p99, result.failed_streams);
+    if (server_pid > 0) absl::StrAppendFormat(&json, ",\"server_peak_rss_mib\":%.1f", peak_rss / 1024.0);
+    if (redis_bytes > 0) absl::StrAppendFormat(&json, ",\"redis_used_memory_mib\":%.1f", redis_bytes / 1048576.0);
+    if (baseline_per_s > 0) {
+      absl::StrAppendFormat(&json, ",\"baseline_events_per_s\":%.1f,\"ratio\":%.2f", baseline_per_s,
+                            events_per_s / baseline_per_s);
+    }
+    std::printf("%s}\n", json.c_str());
+  } else {
+    std::printf("events/s %.0f  ack p50 %.2f ms  p99 %.2f ms", events_per_s, p50, p99);
+    if (server_pid > 0) std::printf("  server peak RSS %.1f MiB", peak_rss / 1024.0);
+    if (redis_bytes > 0) std::printf("  redis %.1f MiB", redis_bytes / 1048576.0);
+    if (baseline_per_s > 0) {
+      std::printf("  baseline %.0f events/s  ratio %.2f", baseline_per_s, events_per_s / baseline_per_s);
+    }
+    std::printf("\n");
+  }
+  return result.failed_streams == 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// query
+// ---------------------------------------------------------------------------------------------
+
+struct QueryKind {
+  std::string name;
+  std::function<grpc::Status(v1::QueryService::Stub&, grpc::ClientContext&)> call;
+};
+
+void SetDate(v1::Date* date, absl::CivilDay day) {
+  date->set_year(static_cast<int32_t>(day.year()));
+  date->set_month(day.month());
+  date->set_day(day.day());
+}
+
+std::vector<QueryKind> QueryKinds(absl::CivilDay day) {
+  auto one_day = [day](v1::DateRange* range) {
+    SetDate(range->mutable_start(), day);
+    SetDate(range->mutable_end(), day);
+  };
+  auto thirty_days = [day](v1::DateRange* range) {
+    SetDate(range->mutable_start(), day - 29);
+    SetDate(range->mutable_end(), day);
+  };
+  std::vector<QueryKind> kinds;
+  kinds.push_back({"modality_share", [](auto& stub, auto& context) {
+                     v1::ModalityShareResponse response;
+                     return stub.GetModalityShare(&context, v1::ModalityShareRequest(), &response);
+                   }});
+  kinds.push_back({"size_distribution", [](auto& stub, auto& context) {
+                     v1::SizeDistributionResponse response;
+                     return stub.GetSizeDistribution(&context, v1::SizeDistributionRequest(), &response);
+                   }});
+  kinds.push_back({"top50_models", [](auto& stub, auto& context) {
+                     v1::TopNRequest request;
+                     request.set_n(50);
+                     v1::TopNResponse response;
+                     return stub.GetTopN(&context, request, &response);
+                   }});
+  kinds.push_back({"top50_authors", [](auto& stub, auto& context) {
+                     v1::TopNRequest request;
+                     request.set_n(50);
+                     request.set_by(v1::RANK_BY_AUTHOR);
+                     v1::TopNResponse response;
+                     return stub.GetTopN(&context, request, &response);
+                   }});
+  kinds.push_back({"modality_share_day", [one_day](auto& stub, auto& context) {
+                     v1::ModalityShareRequest request;
+                     one_day(request.mutable_range());
+                     v1::ModalityShareResponse response;
+                     return stub.GetModalityShare(&context, request, &response);
+                   }});
+  kinds.push_back({"size_distribution_day", [one_day](auto& stub, auto& context) {
+                     v1::SizeDistributionRequest request;
+                     one_day(request.mutable_range());
+                     v1::SizeDistributionResponse response;
+                     return stub.GetSizeDistribution(&context, request, &response);
+                   }});
+  kinds.push_back({"top50_models_day", [one_day](auto& stub, auto& context) {
+                     v1::TopNRequest request;
+                     request.set_n(50);
+                     one_day(request.mutable_range());
+                     v1::TopNResponse response;
+                     return stub.GetTopN(&context, request, &response);
+                   }});
+  kinds.push_back({"top50_models_30d", [thirty_days](auto& stub, auto& context) {
+                     v1::TopNRequest request;
+                     request.set_n(50);
+                     thirty_days(request.mutable_range());
+                     v1::TopNResponse response;
+                     return stub.GetTopN(&context, request, &response);
+                   }});
+  return kinds;
+}
+
+int RunQuery(const Flags& flags, const Hub& hub) {
+  const int concurrency = static_cast<int>(flags.Int("concurrency", 8));
+  const absl::Duration duration = flags.Duration("duration", absl::Seconds(10));
+  absl::CivilDay day = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  if (const std::string text = flags.Get("day", ""); !text.empty() &&
+      !absl::ParseCivilTime(text, &day)) {
+    Progress("--day must be YYYY-MM-DD");
+    return 2;
+  }
+  const std::vector<QueryKind> kinds = QueryKinds(day);
+  std::atomic<bool> stop{false};
+  std::thread ingest;
+  const double ingest_rate = flags.Double("ingest-rate", 0);
+  std::atomic<bool> ingest_stop{false};
+  IngestResult ingest_result;
+  if (ingest_rate > 0) {
+    ingest = std::thread([&] { ingest_result = RunIngestLoad(flags, hub, ingest_stop, 0, ingest_rate); });
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // Let ingest reach its rate.
+  }
+  std::mutex mutex;
+  std::map<std::string, std::vector<double>> latencies;
+  std::map<std::string, int64_t> errors;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = v1::QueryService::NewStub(NewChannel(flags.Get("target", "localhost:50051")));
+      std::map<std::string, std::vector<double>> mine;
+      std::map<std::string, int64_t> my_errors;
+      for (size_t i = t; !stop.load(); ++i) {
+        const QueryKind& kind = kinds[i % kinds.size()];
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        const auto start = Clock::now();
+        grpc::Status status = kind.call(*stub, context);
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        if (status.ok()) {
+          mine[kind.name].push_back(ms);
+        } else {
+          ++my_errors[kind.name];
+        }
+      }
+      std::lock_guard lock(mutex);
+      for (auto& [name, values] : mine) {
+        latencies[name].insert(latencies[name].end(), values.begin(), values.end());
+      }
+      for (auto& [name, count] : my_errors) errors[name] += count;
+    });
+  }
+  std::this_thread::sleep_for(absl::ToChronoMilliseconds(duration));
+  stop = true;
+  for (std::thread& thread : threads) thread.join();
+  ingest_stop = true;
+  if (ingest.joinable()) ingest.join();
+
+  std::string json = "{";
+  bool first = true;
+  for (const QueryKind& kind : kinds) {
+    std::vector<double>& values = latencies[kind.name];
+    const double p50 = Percentile(values, 50), p99 = Percentile(values, 99),
+                 p999 = Percentile(values, 99.9);
+    if (flags.json) {
+      absl::StrAppendFormat(&json, "%s\"%s\":{\"count\":%d,\"errors\":%d,\"p50_ms\":%.3f,"
+                                   "\"p99_ms\":%.3f,\"p999_ms\":%.3f}",
+                            first ? "" : ",", kind.name, values.size(), errors[kind.name], p50,
+                            p99, p999);
+      first = false;
+    } else {
+      std::printf("%-24s n=%-7zu errors=%-4lld p50 %8.3f ms  p99 %8.3f ms  p999 %8.3f ms\n",
+                  kind.name.c_str(), values.size(), static_cast<long long>(errors[kind.name]), p50,
+                  p99, p999);
+    }
+  }
+  if (ingest_rate > 0) {
+    const double rate = ingest_result.events / ingest_result.seconds;
+    if (flags.json) {
+      absl::StrAppendFormat(&json, ",\"ingest_events_per_s\":%.1f", rate);
+    } else {
+      std::printf("ingest meanwhile: %.0f events/s\n", rate);
+    }
+  }
+  if (flags.json) std::printf("%s}\n", json.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace hubstats::bench
+
+int main(int argc, char** argv) {
+  using namespace hubstats::bench;
+  const Flags flags = ParseFlags(argc, argv);
+  if (flags.mode != "catalog" && flags.mode != "ingest" && flags.mode != "query") {
+    std::fprintf(stderr, "hubstats-bench: MODE must be catalog, ingest or query (see --help)\n");
+    return 2;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const Hub hub(flags.Int("models", 2'200'000), flags.Double("exponent", 1.1));
+  Progress(absl::StrFormat("hub of %d models ready in %.1f s", hub.size(),
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
+  if (flags.mode == "catalog") return RunCatalog(flags, hub);
+  if (flags.mode == "ingest") return RunIngest(flags, hub);
+  return RunQuery(flags, hub);
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Reproduces docs/BENCHMARKS.md: starts a redis-server and hubstats-server on free loopback
+# ports, loads the synthetic hub's catalog, and measures ingest against the direct-to-Redis
+# baseline (RUNS times, for medians), then query latency on a Hub-scale data set while ingest
+# runs at half the measured rate. Results (one JSON object per line) go to out/bench/.
+#
+#   scripts/bench.sh              everything (about 25 minutes)
+#   scripts/bench.sh ingest       ingest and baseline only
+#   MODELS=200000 DURATION=20s RUNS=1 scripts/bench.sh ingest     a quick look
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+MODELS=${MODELS:-2200000}
+DURATION=${DURATION:-60s}
+RUNS=${RUNS:-3}
+HISTORY_EVENTS=${HISTORY_EVENTS:-30000000}   # spread over 60 days for the query benchmark
+scripts/install-deps.sh
+TARGETS="hubstats-server hubstats-bench hubstats_ingest_benchmark" scripts/build.sh
+
+out=out/bench
+mkdir -p "$out"
+work=$(mktemp -d -t hubstats-bench-XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench=build/client/bench/hubstats-bench
+
+start_stack() {  # $1: name
+  local redis_port server_port
+  redis_port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$work" \
+    >"$work/$1-redis.log" 2>&1 &
+  pids+=($!)
+  until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
+  server_port=$(free_port)
+  build/service/hubstats-server --listen "127.0.0.1:$server_port" --store redis \
+    --redis "redis://127.0.0.1:$redis_port" >"$work/$1-server.log" 2>&1 &
+  pids+=($!)
+  server_pid=$!
+  until grep -q "listening on port" "$work/$1-server.log"; do sleep 0.1; done
+  redis_url="redis://127.0.0.1:$redis_port"
+  target="127.0.0.1:$server_port"
+}
+
+{
+  echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+} | tee "$out/machine.txt"
+
+build/service/api/hubstats_ingest_benchmark --benchmark_format=json >"$out/microbenchmarks.json"
+echo "microbenchmarks: $out/microbenchmarks.json"
+
+if [ "$what" = all ] || [ "$what" = ingest ]; then
+  start_stack ingest
+  "$bench" catalog --target "$target" --models "$MODELS" --json | tee "$out/catalog.json"
+  : >"$out/ingest.json"
+  for run in $(seq "$RUNS"); do
+    "$bench" ingest --target "$target" --models "$MODELS" --duration "$DURATION" \
+      --server-pid "$server_pid" --redis "$redis_url" --baseline direct-redis --json \
+      | tee -a "$out/ingest.json"
+  done
+  /usr/bin/python3 - "$out/ingest.json" <<'PY'
+import json, statistics, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+for key in ("events_per_s", "baseline_events_per_s", "ratio", "ack_p50_ms", "ack_p99_ms", "server_peak_rss_mib"):
+    values = [run[key] for run in runs if key in run]
+    print(f"median {key}: {statistics.median(values):.1f}  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+PY
+fi
+
+if [ "$what" = all ] || [ "$what" = query ]; then
+  start_stack query
+  "$bench" catalog --target "$target" --models "$MODELS" --json >"$out/query-catalog.json"
+  "$bench" ingest --target "$target" --models "$MODELS" --days 60 --events "$HISTORY_EVENTS" \
+    --pool-events 3000000 --redis "$redis_url" --server-pid "$server_pid" --json \
+    | tee "$out/history.json"
+  redis-cli -u "$redis_url" info memory | grep -E '^used_memory:' | tee "$out/history-memory.txt"
+  "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s --json \
+    | tee "$out/query-idle-1.json"
+  # "Half its maximum": the maximum measured on this data set, then half of it.
+  "$bench" ingest --target "$target" --models "$MODELS" --duration 20s --json | tee "$out/query-max-ingest.json"
+  half=$(/usr/bin/python3 -c "import json; print(int(json.load(open('$out/query-max-ingest.json'))['events_per_s'] / 2))")
+  "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s \
+    --ingest-rate "$half" --json | tee "$out/query-under-ingest-1.json"
+  "$bench" query --target "$target" --models "$MODELS" --concurrency 8 --duration 30s \
+    --ingest-rate "$half" --json | tee "$out/query.json"
+  "$bench" query --target "$target" --models "$MODELS" --concurrency 8 --duration 30s --json \
+    | tee "$out/query-idle.json"
+fi

@@ -1,0 +1,48 @@
+"""Smoke runs of the benchmark tools: they build, run briefly against a real server and Redis,
+and print well-formed results. No timing is asserted (that is docs/BENCHMARKS.md's job)."""
+
+import json
+import os
+import subprocess
+
+from conftest import REPO
+
+BENCH = os.environ.get("HUBSTATS_BENCH_BIN", str(REPO / "build/client/bench/hubstats-bench"))
+MICRO = os.environ.get("HUBSTATS_MICROBENCH_BIN",
+                       str(REPO / "build/service/api/hubstats_ingest_benchmark"))
+
+
+def run(*args):
+    result = subprocess.run([BENCH, *args, "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_bench_tool_ingest_baseline_and_query(server, redis):
+    target = server.target
+    catalog = run("catalog", "--target", target, "--models", "2000")
+    assert catalog["records"] == 2000
+    ingest = run("ingest", "--target", target, "--models", "2000", "--duration", "2s",
+                 "--batch-size", "200", "--connections", "2", "--redis", redis.url,
+                 "--baseline", "direct-redis", "--baseline-prefix", "smoke-baseline",
+                 "--server-pid", str(server.process.pid))
+    assert ingest["failed_streams"] == 0
+    assert ingest["events"] > 0 and ingest["events_per_s"] > 0
+    assert ingest["ack_p99_ms"] >= ingest["ack_p50_ms"] > 0
+    assert ingest["baseline_events_per_s"] > 0 and ingest["ratio"] > 0
+    assert ingest["server_peak_rss_mib"] > 0 and ingest["redis_used_memory_mib"] > 0
+    query = run("query", "--target", target, "--models", "2000", "--duration", "2s",
+                "--concurrency", "2", "--ingest-rate", "2000", "--batch-size", "100")
+    for name in ("modality_share", "size_distribution", "top50_models", "top50_models_day",
+                 "top50_models_30d"):
+        assert query[name]["count"] > 0 and query[name]["errors"] == 0, name
+        assert query[name]["p999_ms"] >= query[name]["p50_ms"] > 0, name
+    assert query["ingest_events_per_s"] > 0
+
+
+def test_microbenchmarks_run():
+    result = subprocess.run([MICRO, "--benchmark_min_time=0.01", "--benchmark_format=json"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    names = {entry["name"] for entry in json.loads(result.stdout)["benchmarks"]}
+    assert {"BM_ParseBatch", "BM_ValidateEvent", "BM_ClassifyRecord"} <= names
