@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/catalog.h"
 #include "core/day.h"
 #include "core/size_class.h"
 #include "hubstats/v1/error_details.pb.h"
@@ -671,19 +672,9 @@ int RunTotals(const Options& options) {
   return 0;
 }
 
-const char* ArchitectureText(v1::Architecture architecture) {
-  switch (architecture) {
-    case v1::ARCHITECTURE_ENCODER:
-      return "encoder";
-    case v1::ARCHITECTURE_DECODER:
-      return "decoder";
-    case v1::ARCHITECTURE_ENCODER_DECODER:
-      return "encoder-decoder";
-    case v1::ARCHITECTURE_OTHER:
-      return "other";
-    default:
-      return "";
-  }
+// "encoder", ...; "" when unspecified. v1::Architecture and core's Architecture share values.
+std::string ArchitectureText(v1::Architecture architecture) {
+  return std::string(ArchitectureName(static_cast<Architecture>(architecture)));
 }
 
 int RunModel(const Options& options) {
@@ -741,7 +732,7 @@ int RunModel(const Options& options) {
                                     ? "unknown"
                                     : GroupThousands(record.num_parameters())});
     table.AddRow({"architecture", record.architecture() == v1::ARCHITECTURE_UNSPECIFIED
-                                      ? "-"
+                                      ? std::string("-")
                                       : ArchitectureText(record.architecture())});
     table.AddRow({"library", record.library_name().empty() ? "-" : record.library_name()});
   }

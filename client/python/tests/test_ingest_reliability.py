@@ -239,11 +239,12 @@ def test_ingest_survives_kill_9_and_restart_at_the_same_port(make_server):
     timers[0].join()
     assert restarted and restarted[0].target == server.target
     assert summary["reconnects"] >= 1
-    # The window of batches committed just before the kill, whose answers were lost, was
-    # re-sent and came back as duplicates: counted once, by the first server.
+    # Batches committed just before the kill whose answers the client had not taken were
+    # re-sent and came back as duplicates: counted once, by the first server. How many of the
+    # window's answers the client took before the kill depends on timing; at most the window.
     window = Truth(events[15 * BATCH:23 * BATCH], valid[15 * BATCH:23 * BATCH])
-    assert summary["duplicates"] == window.accepted
-    assert summary["duplicate_downloads"] == window.downloads
+    assert 0 < summary["duplicates"] <= window.accepted
+    assert 0 < summary["duplicate_downloads"] <= window.downloads
     truth.check_summary(summary)
     truth.check_store(server.target)
 

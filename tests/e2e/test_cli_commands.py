@@ -1,0 +1,89 @@
+"""The CLI's other commands and its errors, on a redis-backed server: expected values come from
+the small data set written here."""
+
+import json
+import os
+import subprocess
+
+from conftest import REPO
+
+CLI = os.environ.get("HUBSTATS_CLI_BIN", str(REPO / "build" / "client" / "cli" / "hubstats"))
+
+CATALOG = [
+    {"model_id": "org/enc", "pipeline_tag": "fill-mask", "num_parameters": "110M",
+     "architecture": "encoder", "library_name": "transformers"},
+    {"model_id": "org/dec", "pipeline_tag": "text-generation", "num_parameters": "7B",
+     "architecture": "decoder", "library_name": "transformers"},
+    {"model_id": "other/vit", "pipeline_tag": "image-classification", "architecture": "encoder",
+     "library_name": "timm"},
+]
+EVENTS = [
+    {"model_id": "org/enc", "timestamp": "2024-09-01T10:00:00Z", "count": 30, "revision": "main"},
+    {"model_id": "org/enc", "timestamp": "2024-09-02T10:00:00Z", "count": 20, "revision": "v2"},
+    {"model_id": "org/dec", "timestamp": "2024-09-02T11:00:00Z", "count": 25},
+    {"model_id": "other/vit", "timestamp": 1725357600, "count": 15},  # 2024-09-03
+    {"model_id": "gpt2", "timestamp": "2024-09-03", "count": 10},
+]
+
+
+def cli(target, *args):
+    return subprocess.run([CLI, "--target", target, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def cli_json(target, *args):
+    result = cli(target, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def load(server, tmp_path):
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text("".join(json.dumps(record) + "\n" for record in CATALOG))
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(event) + "\n" for event in EVENTS))
+    assert cli_json(server.target, "catalog", str(catalog))["accepted"] == 3
+    assert cli_json(server.target, "ingest", str(events))["accepted"] == 5
+
+
+def test_breakdown_totals_and_model(server, tmp_path):
+    load(server, tmp_path)
+    architecture = cli_json(server.target, "breakdown", "--by", "architecture")
+    assert architecture["total_downloads"] == 100
+    assert [(row["key"], row["downloads"]) for row in architecture["rows"]] == [
+        ("encoder", 65), ("decoder", 25), ("unknown", 10)]
+    library = cli_json(server.target, "breakdown", "--by", "library", "--modality", "nlp")
+    assert library["total_downloads"] == 75
+    assert [(row["key"], row["downloads"]) for row in library["rows"]] == [("transformers", 75)]
+
+    totals = cli_json(server.target, "totals", "--from", "2024-09-02")
+    assert totals == {"total_downloads": 70, "models_with_downloads": 4,
+                      "authors_with_downloads": 3, "catalogued_models": 3,
+                      "first_day": "2024-09-02", "last_day": "2024-09-03"}
+
+    model = cli_json(server.target, "model", "org/enc", "--to", "2024-09-01")
+    assert model["record"] == {"pipeline_tag": "fill-mask", "modality": "",
+                               "num_parameters": 110_000_000, "architecture": "encoder",
+                               "library_name": "transformers"}
+    assert (model["modality"], model["size_class"]) == ("nlp", "100M-200M")
+    assert (model["downloads_all_time"], model["downloads_in_range"]) == (50, 30)
+    assert (model["rank_all_time"], model["rank_in_range"]) == (1, 1)
+    assert model["revisions"] == [{"revision": "main", "downloads": 30}]
+    assert model["days"] == [{"day": "2024-09-01", "downloads": 30}]
+    # Human-readable forms print the same numbers.
+    table = cli(server.target, "model", "org/enc")
+    assert table.returncode == 0 and "encoder" in table.stdout and "#1" in table.stdout
+
+
+def test_errors_exit_with_the_reason(server):
+    bad_grid = cli(server.target, "sizes", "--boundaries", "300M")
+    assert bad_grid.returncode == 1
+    assert "INVALID_ARGUMENT" in bad_grid.stderr and "boundaries[0]" in bad_grid.stderr
+    reversed_range = cli(server.target, "top", "--from", "2024-09-05", "--to", "2024-09-01")
+    assert reversed_range.returncode == 1 and "range.end" in reversed_range.stderr
+    missing = cli(server.target, "model", "nobody/none")
+    assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
+    assert cli(server.target, "frobnicate").returncode == 2
+    assert cli(server.target, "breakdown").returncode == 2  # --by is required
+    assert cli(server.target, "top", "--boundaries", "1B").returncode == 2
+    assert cli("127.0.0.1:1", "totals").returncode == 1
