@@ -7,6 +7,8 @@ Each chart function takes either a `hubstats.Client` (it then runs the query, wi
     size_share_chart         Client.size_distribution()         cumulative share by model size
     concentration_chart      Client.top_n(n, by="model")        share held by the top k models
     top_organisations_chart  Client.top_n(n, by="author")       largest organisations
+    breakdown_chart          Client.breakdown(by=...)           largest tasks, architectures
+                                                                or libraries
 
 The matching *_numbers functions return the values a chart draws, as a DataFrame.
 
@@ -319,6 +321,71 @@ def top_organisations_chart(source: Client | pd.DataFrame, *, n: int = 15, start
         _horizontal_bars(axes, top["id"].to_list(), top["share_pct"].to_list(), colors,
                          "Share of all downloads (%)")
         axes.tick_params(axis="y", labelsize=9.5 if len(top) > 12 else 10.5)
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------
+# (e) Breakdown by task, architecture or library
+# ---------------------------------------------------------------------------------------------
+
+_BREAKDOWN_NAMES = {"task": ("task", "tasks"), "architecture": ("architecture", "architectures"),
+                    "library": ("library", "libraries")}
+
+
+def _breakdown_label(key: str, by: str | None) -> str:
+    if key == "(none)":
+        return "(no pipeline tag)" if by == "task" else "(not given)"
+    if key == "unknown":
+        return "(no catalog record)"
+    return key
+
+
+def breakdown_numbers(breakdown: pd.DataFrame, n: int = 12) -> pd.DataFrame:
+    """The n largest keys, then one "all other ..." row for the rest when there is a rest:
+    [key, label, downloads, share_pct]. Keys without downloads are left out; the label names
+    the "(none)" and "unknown" keys in words."""
+    if n < 1:
+        raise ValueError(f"n: must be at least 1, got {n}")
+    shown = breakdown[breakdown["downloads"] > 0]
+    head, rest = shown.iloc[:n], shown.iloc[n:]
+    keys, downloads, shares = (head["key"].to_list(), head["downloads"].to_list(),
+                               head["share_pct"].to_list())
+    if not rest.empty:
+        plural = _BREAKDOWN_NAMES.get(breakdown.attrs.get("by"), ("key", "keys"))[1]
+        keys.append(f"all {len(rest)} other {plural}")
+        downloads.append(int(rest["downloads"].sum()))
+        shares.append(float(rest["share_pct"].sum()))
+    by = breakdown.attrs.get("by")
+    labels = [_breakdown_label(key, by) for key in keys[:len(head)]] + keys[len(head):]
+    return pd.DataFrame({"key": keys, "label": labels, "downloads": downloads,
+                         "share_pct": shares}).astype(
+        {"key": "object", "label": "object", "downloads": "int64", "share_pct": "float64"})
+
+
+def breakdown_chart(source: Client | pd.DataFrame, *, by: str = "task", n: int = 12,
+                    start=None, end=None, modality=None) -> Figure:
+    """Horizontal bars of the n pipeline tags (by="task"), architectures or libraries with the
+    most downloads, then the rest as one bar, each labelled with its share of all downloads."""
+    breakdown = _fetch(source, Client.breakdown, by=by, start=start, end=end, modality=modality)
+    by = breakdown.attrs.get("by", by)
+    singular, plural = _BREAKDOWN_NAMES.get(by, ("key", "keys"))
+    numbers = breakdown_numbers(breakdown, n)
+    with matplotlib.rc_context(_STYLE):
+        figure, axes = _new_figure()
+        total = breakdown.attrs.get("total_downloads", int(breakdown["downloads"].sum()))
+        scope = breakdown.attrs.get("modality")
+        scope = f" · {MODALITY_LABELS.get(scope, scope)} only" if scope else ""
+        _titles(axes, f"Share of downloads by {singular}",
+                f"{_period(breakdown)}{scope} · {total:,} downloads")
+        if numbers.empty:
+            _no_data(axes)
+            return figure
+        colors = [PALETTE[0] if i == 0 else PALETTE[1] for i in range(len(numbers))]
+        if int((breakdown["downloads"] > 0).sum()) > n:
+            colors[-1] = PALETTE[4]  # the "all other ..." bar
+        _horizontal_bars(axes, numbers["label"].to_list(), numbers["share_pct"].to_list(),
+                         colors, "Share of all downloads (%)")
+        axes.tick_params(axis="y", labelsize=9.5 if len(numbers) > 12 else 10.5)
     return figure
 
 

@@ -121,16 +121,23 @@ def snapshot_table(local: dict, service: dict, problems: list[str], head: int = 
 # ---------------------------------------------------------------------------------------------
 
 def write_charts(client, out: Path, caption: str) -> list[Path]:
-    """The four report charts of one data set (hubstats.charts), captioned, as PNGs."""
+    """The report's four charts of one data set (hubstats.charts) and its task breakdown,
+    captioned, as PNGs. A data set without parameter counts (the real snapshot) gets no size
+    chart: it would be empty."""
     from hubstats import charts
 
     out.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "modality_share.png": charts.modality_share_chart(client.modality_share()),
-        "size_share.png": charts.size_share_chart(client.size_distribution()),
+    sizes = client.size_distribution()
+    figures = {"modality_share.png": charts.modality_share_chart(client.modality_share())}
+    if sizes.attrs["known_downloads"] > 0:
+        figures["size_share.png"] = charts.size_share_chart(sizes)
+    else:
+        _log(f"{out.name}: no model has a known parameter count, so no size chart")
+    figures.update({
         "top_concentration.png": charts.concentration_chart(client.top_n(1000, by="model")),
         "top_organisations.png": charts.top_organisations_chart(client.top_n(15, by="author")),
-    }
+        "task_share.png": charts.breakdown_chart(client.breakdown(by="task")),
+    })
     paths = []
     for name, figure in figures.items():
         # A figure-level x label: the constrained layout makes room for it below the axes.

@@ -25,6 +25,9 @@ ORGS = ["google", "meta-llama", "openai", "microsoft", "mistralai", "Qwen", "nvi
         "intfloat", "timm", "pyannote", "laion"]
 MODALITIES = ["nlp", "nlp", "nlp", "computer_vision", "computer_vision", "audio", "multimodal"]
 SIZES = [50_000_000, 120_000_000, 300_000_000, 700_000_000, 7_000_000_000, None]
+TASKS = ["text-generation", "fill-mask", None, "image-classification",
+         "automatic-speech-recognition", "image-text-to-text", "text-classification",
+         "feature-extraction"]
 MODEL_COUNT = 150
 
 
@@ -38,7 +41,8 @@ def dataset():
         if i % 10 == 9:
             modality, size = "unknown", None
         else:
-            records.append({"model_id": model_id, "modality": modality, "num_parameters": size})
+            records.append({"model_id": model_id, "modality": modality, "num_parameters": size,
+                            "pipeline_tag": TASKS[i % len(TASKS)]})
         facts[model_id] = (modality, size)
         for j, day in enumerate(DAYS):
             events.append({"model_id": model_id, "timestamp": day,
@@ -176,10 +180,55 @@ def test_top_organisations_chart(report, tmp_path):
     assert_good_png(figure, tmp_path / "orgs.png")
 
 
+def expected_task_shares(events) -> list[tuple[str, float]]:
+    """(task, share %) largest first, ties by name: "(none)" for records without a pipeline
+    tag, "unknown" for models without a record (every 10th, as in dataset())."""
+    by_task, total = collections.Counter(), 0
+    for event in events:
+        i = int(event["model_id"].rsplit("-", 1)[1])
+        task = "unknown" if i % 10 == 9 else (TASKS[i % len(TASKS)] or "(none)")
+        by_task[task] += event["count"]
+        total += event["count"]
+    return [(task, 100 * downloads / total)
+            for task, downloads in sorted(by_task.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def test_breakdown_chart_shows_the_largest_tasks_and_the_rest(report, tmp_path):
+    client, events, _ = report
+    expected = expected_task_shares(events)
+    assert len(expected) == 9  # seven tags, "(none)" and "unknown"
+
+    numbers = charts.breakdown_numbers(client.breakdown(by="task"), n=4)
+    figure = charts.breakdown_chart(client, by="task", n=4)
+
+    assert numbers["key"].tolist() == [task for task, _ in expected[:4]] + ["all 5 other tasks"]
+    assert numbers["share_pct"].tolist() == pytest.approx(
+        [pct for _, pct in expected[:4]] + [sum(pct for _, pct in expected[4:])])
+    texts = texts_of(figure)
+    assert "Share of downloads by task" in texts
+    words = {"(none)": "(no pipeline tag)", "unknown": "(no catalog record)"}
+    assert numbers["label"].tolist() == [words.get(key, key) for key in numbers["key"]]
+    tick_labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert tick_labels == numbers["label"].tolist()
+    for pct in numbers["share_pct"]:
+        assert f"{pct:.1f}%" in texts
+    colors = [bar.get_facecolor() for bar in figure.axes[0].patches]
+    assert colors[0] == matplotlib.colors.to_rgba(charts.PALETTE[0])
+    assert colors[-1] == matplotlib.colors.to_rgba(charts.PALETTE[4])
+    assert_good_png(figure, tmp_path / "tasks.png")
+
+    # Everything fits: no "other" bar.
+    every = charts.breakdown_numbers(client.breakdown(by="task"), n=20)
+    assert every["key"].tolist() == [task for task, _ in expected]
+    with pytest.raises(ValueError, match="n: must be at least 1"):
+        charts.breakdown_numbers(client.breakdown(by="task"), n=0)
+
+
 def test_charts_of_an_empty_server_say_so(server, tmp_path):
     with hubstats.Client(server.target) as client:
         for chart in (charts.modality_share_chart, charts.size_share_chart,
-                      charts.concentration_chart, charts.top_organisations_chart):
+                      charts.concentration_chart, charts.top_organisations_chart,
+                      charts.breakdown_chart):
             figure = chart(client)
             assert any(text.startswith("No downloads") for text in texts_of(figure))
             figure.savefig(tmp_path / "empty.png", dpi=charts.DPI)
