@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,6 +27,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "command_line.h"
 #include "core/delta.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 #include "store/redis_client.h"
@@ -48,7 +50,7 @@ flags:
   --target HOST:PORT      server [localhost:50051]
   --models N              models of the synthetic hub [2200000]
   --exponent X            Zipf exponent of downloads per model [1.1]
-  --duration D            how long to run (e.g. 20s, 1m) [20s]
+  --duration D            how long to run (e.g. 20s, 1m) [ingest 20s, query 10s]
   --events N              ingest: stop after N events instead of a duration
   --batch-size N          events per batch [1000]
   --connections N         ingest streams, each on its own connection [4]
@@ -66,70 +68,80 @@ flags:
   --json                  print one JSON object
 )";
 
+[[noreturn]] void UsageError(const std::string& message) {
+  std::fprintf(stderr, "hubstats-bench: %s\n(run hubstats-bench --help for usage)\n",
+               message.c_str());
+  std::exit(2);
+}
+
+// The numeric flags and their smallest allowed values; every one is checked at start, so a
+// bad value stops the run before any load is generated.
+struct NumericFlag {
+  const char* name;
+  double minimum;
+  bool whole;
+};
+constexpr NumericFlag kNumericFlags[] = {
+    {"models", 1, true},      {"exponent", 0, false},   {"events", 0, true},
+    {"batch-size", 1, true},  {"connections", 1, true}, {"in-flight", 1, true},
+    {"days", 1, true},        {"pool-events", 1, true}, {"rate", 0, false},
+    {"server-pid", 0, true},  {"concurrency", 1, true}, {"ingest-rate", 0, false},
+};
+
+// The parsed command line. Values were validated by ParseFlags, so the getters cannot fail.
 struct Flags {
   std::string mode;
-  std::map<std::string, std::string> values;
+  cli::CommandLine line;
   bool json = false;
 
   std::string Get(const std::string& name, const std::string& fallback) const {
-    auto it = values.find(name);
-    return it == values.end() ? fallback : it->second;
+    return line.Value(name, fallback);
   }
   int64_t Int(const std::string& name, int64_t fallback) const {
-    int64_t value = fallback;
-    auto it = values.find(name);
-    if (it != values.end() && !absl::SimpleAtoi(it->second, &value)) {
-      std::fprintf(stderr, "hubstats-bench: --%s must be a number\n", name.c_str());
-      std::exit(2);
-    }
-    return value;
+    return *line.Int(name, fallback, std::numeric_limits<int64_t>::min());
   }
   double Double(const std::string& name, double fallback) const {
-    double value = fallback;
-    auto it = values.find(name);
-    if (it != values.end() && !absl::SimpleAtod(it->second, &value)) {
-      std::fprintf(stderr, "hubstats-bench: --%s must be a number\n", name.c_str());
-      std::exit(2);
-    }
-    return value;
+    return *line.Double(name, fallback, -std::numeric_limits<double>::infinity());
   }
   absl::Duration Duration(const std::string& name, absl::Duration fallback) const {
-    absl::Duration value = fallback;
-    auto it = values.find(name);
-    if (it != values.end() && !absl::ParseDuration(it->second, &value)) {
-      std::fprintf(stderr, "hubstats-bench: --%s must be a duration like 20s\n", name.c_str());
-      std::exit(2);
-    }
-    return value;
+    return *line.Duration(name, fallback);
   }
 };
 
 Flags ParseFlags(int argc, char** argv) {
-  Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kHelp, stdout);
-      std::exit(0);
-    }
-    if (arg == "--json") {
-      flags.json = true;
-    } else if (arg.rfind("--", 0) == 0) {
-      std::string name = arg.substr(2), value;
-      if (size_t equals = name.find('='); equals != std::string::npos) {
-        value = name.substr(equals + 1);
-        name = name.substr(0, equals);
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      }
-      flags.values[name] = value;
-    } else if (flags.mode.empty()) {
-      flags.mode = arg;
-    } else {
-      std::fprintf(stderr, "hubstats-bench: unexpected argument '%s'\n", arg.c_str());
-      std::exit(2);
-    }
+  static const cli::CommandLineSpec kSpec = {
+      .value_options = {"target", "models", "exponent", "duration", "events", "batch-size",
+                        "connections", "in-flight", "days", "pool-events", "rate", "baseline",
+                        "redis", "baseline-prefix", "server-pid", "concurrency", "ingest-rate",
+                        "day"},
+      .switches = {"json"}};
+  absl::StatusOr<cli::CommandLine> line = cli::CommandLine::Parse(argc, argv, kSpec);
+  if (!line.ok()) UsageError(std::string(line.status().message()));
+  if (line->help()) {
+    std::fputs(kHelp, stdout);
+    std::exit(0);
   }
+  if (line->words().size() != 1) {
+    UsageError(line->words().empty() ? "no MODE given: catalog, ingest or query"
+                                     : absl::StrCat("unexpected argument '", line->words()[1], "'"));
+  }
+  for (const NumericFlag& flag : kNumericFlags) {
+    absl::Status valid =
+        flag.whole ? line->Int(flag.name, 0, static_cast<int64_t>(flag.minimum)).status()
+                   : line->Double(flag.name, 0, flag.minimum).status();
+    if (!valid.ok()) UsageError(std::string(valid.message()));
+  }
+  if (absl::Status valid = line->Duration("duration", absl::Seconds(1)).status(); !valid.ok()) {
+    UsageError(std::string(valid.message()));
+  }
+  if (const std::string baseline = line->Value("baseline"); !baseline.empty() &&
+      baseline != "direct-redis") {
+    UsageError(absl::StrCat("--baseline must be direct-redis, got '", baseline, "'"));
+  }
+  Flags flags;
+  flags.mode = line->words().front();
+  flags.json = line->Has("json");
+  flags.line = *std::move(line);
   return flags;
 }
 
@@ -571,12 +583,14 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   std::mutex mutex;
   std::map<std::string, std::vector<double>> latencies;
   std::map<std::string, int64_t> errors;
+  std::map<std::string, std::string> first_error;  // The first failure of each query.
   std::vector<std::thread> threads;
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&, t] {
       auto stub = v1::QueryService::NewStub(NewChannel(flags.Get("target", "localhost:50051")));
       std::map<std::string, std::vector<double>> mine;
       std::map<std::string, int64_t> my_errors;
+      std::map<std::string, std::string> my_first_error;
       for (size_t i = t; !stop.load(); ++i) {
         const QueryKind& kind = kinds[i % kinds.size()];
         grpc::ClientContext context;
@@ -587,7 +601,10 @@ int RunQuery(const Flags& flags, const Hub& hub) {
         if (status.ok()) {
           mine[kind.name].push_back(ms);
         } else {
-          ++my_errors[kind.name];
+          if (my_errors[kind.name]++ == 0) {
+            my_first_error[kind.name] = absl::StrCat("code ", status.error_code(), ": ",
+                                                     status.error_message());
+          }
         }
       }
       std::lock_guard lock(mutex);
@@ -595,6 +612,7 @@ int RunQuery(const Flags& flags, const Hub& hub) {
         latencies[name].insert(latencies[name].end(), values.begin(), values.end());
       }
       for (auto& [name, count] : my_errors) errors[name] += count;
+      for (auto& [name, text] : my_first_error) first_error.emplace(name, text);
     });
   }
   std::this_thread::sleep_for(absl::ToChronoMilliseconds(duration));
@@ -630,7 +648,13 @@ int RunQuery(const Flags& flags, const Hub& hub) {
     }
   }
   if (flags.json) std::printf("%s}\n", json.c_str());
-  return 0;
+  // Latencies of failed calls are not measured: a run with failures is not a result.
+  int status = 0;
+  for (const auto& [name, text] : first_error) {
+    Progress(absl::StrCat(name, ": ", errors[name], " calls failed; the first: ", text));
+    status = 1;
+  }
+  return status;
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "core/catalog.h"
 #include "core/day.h"
+#include "command_line.h"
 #include "core/size_class.h"
 #include "hubstats/v1/error_details.pb.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
@@ -91,45 +92,23 @@ struct Options {
   std::exit(1);
 }
 
-const std::set<std::string>& ValueOptions() {
-  static const std::set<std::string> options = {
-      "target", "from",       "to",          "timeout",  "boundaries", "modality",
-      "n",      "by",         "batch-size",  "producer-id", "retry-for"};
-  return options;
-}
-
 Options ParseArguments(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kHelp, stdout);
-      std::exit(0);
-    }
-    if (arg == "--json") {
-      options.json = true;
-      continue;
-    }
-    if (absl::StartsWith(arg, "--")) {
-      std::string name = arg.substr(2), value;
-      if (size_t equals = name.find('='); equals != std::string::npos) {
-        value = name.substr(equals + 1);
-        name = name.substr(0, equals);
-      } else if (ValueOptions().contains(name)) {
-        if (i + 1 >= argc) UsageError(absl::StrCat("--", name, " needs a value"));
-        value = argv[++i];
-      }
-      if (!ValueOptions().contains(name)) UsageError(absl::StrCat("unknown option --", name));
-      options.values[name] = value;
-      continue;
-    }
-    if (options.command.empty()) {
-      options.command = arg;
-    } else {
-      options.arguments.push_back(arg);
-    }
+  static const CommandLineSpec kSpec = {
+      .value_options = {"target", "from", "to", "timeout", "boundaries", "modality", "n", "by",
+                        "batch-size", "producer-id", "retry-for"},
+      .switches = {"json"}};
+  absl::StatusOr<CommandLine> line = CommandLine::Parse(argc, argv, kSpec);
+  if (!line.ok()) UsageError(std::string(line.status().message()));
+  if (line->help()) {
+    std::fputs(kHelp, stdout);
+    std::exit(0);
   }
-  if (options.command.empty()) UsageError("no command given");
+  if (line->words().empty()) UsageError("no command given");
+  Options options;
+  options.command = line->words().front();
+  options.arguments.assign(line->words().begin() + 1, line->words().end());
+  options.values = line->values();
+  options.json = line->Has("json");
   return options;
 }
 

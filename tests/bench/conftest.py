@@ -9,6 +9,7 @@ _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
 
 REPO = _fixtures.REPO
+free_port = _fixtures.free_port
 redis = _fixtures.redis
 make_server = _fixtures.make_server
 server = _fixtures.server

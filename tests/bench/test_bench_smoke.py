@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 
-from conftest import REPO
+from conftest import REPO, free_port
 
 BENCH = os.environ.get("HUBSTATS_BENCH_BIN", str(REPO / "build/client/bench/hubstats-bench"))
 MICRO = os.environ.get("HUBSTATS_MICROBENCH_BIN",
@@ -38,6 +38,30 @@ def test_bench_tool_ingest_baseline_and_query(server, redis):
         assert query[name]["count"] > 0 and query[name]["errors"] == 0, name
         assert query[name]["p999_ms"] >= query[name]["p50_ms"] > 0, name
     assert query["ingest_events_per_s"] > 0
+
+
+def test_bench_tool_rejects_bad_flags_before_running():
+    for args, message in [
+        (["query", "--modles", "5"], "unknown option --modles"),
+        (["ingest", "--models", "0"], "--models must be a whole number >= 1, got '0'"),
+        (["ingest", "--duration", "20"], "--duration must be a positive duration"),
+        (["ingest", "--baseline", "redis"], "--baseline must be direct-redis"),
+        (["query", "--concurrency"], "--concurrency needs a value"),
+        ([], "no MODE given"),
+    ]:
+        result = subprocess.run([BENCH, *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert result.stdout == ""
+
+
+def test_bench_query_fails_when_queries_fail():
+    result = subprocess.run([BENCH, "query", "--target", f"127.0.0.1:{free_port()}", "--models",
+                             "100", "--duration", "1s", "--concurrency", "1", "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "calls failed; the first: code 14" in result.stderr  # UNAVAILABLE
+    assert json.loads(result.stdout)["modality_share"]["count"] == 0
 
 
 def test_microbenchmarks_run():

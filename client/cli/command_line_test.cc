@@ -1,0 +1,100 @@
+#include "command_line.h"
+
+#include <initializer_list>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hubstats::cli {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+const CommandLineSpec kSpec = {.value_options = {"target", "n", "rate", "retry-for"},
+                               .switches = {"json"}};
+
+absl::StatusOr<CommandLine> ParseWords(std::initializer_list<const char*> words) {
+  std::vector<const char*> argv = {"tool"};
+  argv.insert(argv.end(), words);
+  return CommandLine::Parse(static_cast<int>(argv.size()), argv.data(), kSpec);
+}
+
+TEST(CommandLineTest, OptionsMayStandAnywhere) {
+  absl::StatusOr<CommandLine> line =
+      ParseWords({"--target", "a:1", "top", "--json", "--n=5", "extra"});
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_THAT(line->words(), ElementsAre("top", "extra"));
+  EXPECT_THAT(line->values(), ElementsAre(Pair("n", "5"), Pair("target", "a:1")));
+  EXPECT_TRUE(line->Has("json"));
+  EXPECT_TRUE(line->Has("n"));
+  EXPECT_FALSE(line->Has("rate"));
+  EXPECT_FALSE(line->help());
+}
+
+TEST(CommandLineTest, LaterOccurrenceWins) {
+  absl::StatusOr<CommandLine> line = ParseWords({"--n", "1", "--n", "2"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(line->Value("n"), "2");
+}
+
+TEST(CommandLineTest, HelpIsSeenAnywhere) {
+  absl::StatusOr<CommandLine> line = ParseWords({"top", "-h"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_TRUE(line->help());
+}
+
+TEST(CommandLineTest, RejectsUnknownOptions) {
+  absl::StatusOr<CommandLine> line = ParseWords({"top", "--nn", "5"});
+  EXPECT_EQ(line.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(line.status().message(), "unknown option --nn");
+}
+
+TEST(CommandLineTest, RejectsAMissingValue) {
+  EXPECT_EQ(ParseWords({"top", "--n"}).status().message(), "--n needs a value");
+  // The next option is not taken as the value.
+  EXPECT_EQ(ParseWords({"--target", "--json", "top"}).status().message(), "--target needs a value");
+  // An explicit empty value is a value.
+  absl::StatusOr<CommandLine> line = ParseWords({"--target=", "top"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_TRUE(line->Has("target"));
+  EXPECT_EQ(line->Value("target", "fallback"), "");
+}
+
+TEST(CommandLineTest, RejectsAValueForASwitch) {
+  EXPECT_EQ(ParseWords({"--json=yes"}).status().message(), "--json takes no value");
+}
+
+TEST(CommandLineTest, TypedValuesWithFallbacksAndMinimums) {
+  absl::StatusOr<CommandLine> line =
+      ParseWords({"--n", "7", "--rate", "2.5", "--retry-for", "1m30s"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(*line->Int("n", 1, 1), 7);
+  EXPECT_EQ(*line->Int("connections", 4, 1), 4);  // Not given: the fallback.
+  EXPECT_EQ(*line->Double("rate", 0, 0), 2.5);
+  EXPECT_EQ(*line->Duration("retry-for", absl::Minutes(5)), absl::Seconds(90));
+  EXPECT_EQ(*line->Duration("duration", absl::Seconds(20)), absl::Seconds(20));
+
+  absl::Status below = line->Int("n", 1, 10).status();
+  EXPECT_EQ(below.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(below.message(), "--n must be a whole number >= 10, got '7'");
+  EXPECT_THAT(line->Double("rate", 0, 3).status().message(), HasSubstr("--rate must be a number"));
+}
+
+TEST(CommandLineTest, RejectsMalformedNumbersAndDurations) {
+  absl::StatusOr<CommandLine> line =
+      ParseWords({"--n", "5x", "--rate", "nan", "--retry-for", "5 minutes"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_THAT(line->Int("n", 1, 1).status().message(), HasSubstr("got '5x'"));
+  EXPECT_THAT(line->Double("rate", 0, 0).status().message(), HasSubstr("got 'nan'"));
+  EXPECT_THAT(line->Duration("retry-for", absl::Minutes(5)).status().message(),
+              HasSubstr("--retry-for must be a positive duration"));
+  absl::StatusOr<CommandLine> zero = ParseWords({"--retry-for", "0s"});
+  ASSERT_TRUE(zero.ok());
+  EXPECT_FALSE(zero->Duration("retry-for", absl::Minutes(5)).ok());
+}
+
+}  // namespace
+}  // namespace hubstats::cli
