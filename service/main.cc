@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
     options.pool_size = IntFlag(flags, "redis-pool", 1);
     options.command_timeout = absl::Milliseconds(IntFlag(flags, "redis-timeout-ms", 1));
     // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
-    const absl::Time give_up = absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
+    const absl::Time give_up =
+        absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
     absl::StatusOr<std::unique_ptr<RedisStore>> redis = RedisStore::Open(options);
     while (!redis.ok() && IsTransient(redis.status()) && absl::Now() < give_up) {
       Log(absl::StrCat("waiting for Redis: ", redis.status().message()));
@@ -269,7 +270,8 @@ int main(int argc, char** argv) {
   health_wakeup.notify_all();
   health_monitor.join();
   health->SetServingStatus(false);
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0));
+  const absl::Time deadline =
+      absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0));
   ingest.Drain();
   // Batches waiting out a Redis outage give up at the deadline, so their streams can end.
   committer->StopRetryingAt(deadline - absl::Milliseconds(500));

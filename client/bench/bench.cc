@@ -2,8 +2,9 @@
 // baseline measured in the same run.
 //
 //   hubstats-bench catalog --target T [--models N]
-//   hubstats-bench ingest  --target T [--duration 20s | --events N] [--baseline direct-redis --redis URL]
-//   hubstats-bench query   --target T [--concurrency 8] [--duration 10s] [--ingest-rate R]
+//   hubstats-bench ingest  --target T [--duration 20s | --events N] [--baseline direct-redis
+//   --redis URL] hubstats-bench query   --target T [--concurrency 8] [--duration 10s]
+//   [--ingest-rate R]
 //
 // Run with --help for every flag. --json prints one JSON object for scripts.
 #include <grpcpp/grpcpp.h>
@@ -82,10 +83,10 @@ struct NumericFlag {
   bool whole;
 };
 constexpr NumericFlag kNumericFlags[] = {
-    {"models", 1, true},      {"exponent", 0, false},   {"events", 0, true},
-    {"batch-size", 1, true},  {"connections", 1, true}, {"in-flight", 1, true},
-    {"days", 1, true},        {"pool-events", 1, true}, {"rate", 0, false},
-    {"server-pid", 0, true},  {"concurrency", 1, true}, {"ingest-rate", 0, false},
+    {"models", 1, true},     {"exponent", 0, false},   {"events", 0, true},
+    {"batch-size", 1, true}, {"connections", 1, true}, {"in-flight", 1, true},
+    {"days", 1, true},       {"pool-events", 1, true}, {"rate", 0, false},
+    {"server-pid", 0, true}, {"concurrency", 1, true}, {"ingest-rate", 0, false},
 };
 
 // The parsed command line. Values were validated by ParseFlags, so the getters cannot fail.
@@ -122,20 +123,21 @@ Flags ParseFlags(int argc, char** argv) {
     std::exit(0);
   }
   if (line->words().size() != 1) {
-    UsageError(line->words().empty() ? "no MODE given: catalog, ingest or query"
-                                     : absl::StrCat("unexpected argument '", line->words()[1], "'"));
+    UsageError(line->words().empty()
+                   ? "no MODE given: catalog, ingest or query"
+                   : absl::StrCat("unexpected argument '", line->words()[1], "'"));
   }
   for (const NumericFlag& flag : kNumericFlags) {
-    absl::Status valid =
-        flag.whole ? line->Int(flag.name, 0, static_cast<int64_t>(flag.minimum)).status()
-                   : line->Double(flag.name, 0, flag.minimum).status();
+    absl::Status valid = flag.whole
+                             ? line->Int(flag.name, 0, static_cast<int64_t>(flag.minimum)).status()
+                             : line->Double(flag.name, 0, flag.minimum).status();
     if (!valid.ok()) UsageError(std::string(valid.message()));
   }
   if (absl::Status valid = line->Duration("duration", absl::Seconds(1)).status(); !valid.ok()) {
     UsageError(std::string(valid.message()));
   }
-  if (const std::string baseline = line->Value("baseline"); !baseline.empty() &&
-      baseline != "direct-redis") {
+  if (const std::string baseline = line->Value("baseline");
+      !baseline.empty() && baseline != "direct-redis") {
     UsageError(absl::StrCat("--baseline must be direct-redis, got '", baseline, "'"));
   }
   Flags flags;
@@ -145,7 +147,9 @@ Flags ParseFlags(int argc, char** argv) {
   return flags;
 }
 
-void Progress(const std::string& line) { std::fprintf(stderr, "hubstats-bench: %s\n", line.c_str()); }
+void Progress(const std::string& line) {
+  std::fprintf(stderr, "hubstats-bench: %s\n", line.c_str());
+}
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
   grpc::ChannelArguments arguments;
@@ -264,7 +268,8 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
             ++outstanding;
           }
           if (per_connection_rate > 0) {
-            const auto due = writer_start + std::chrono::duration<double>(my_events / per_connection_rate);
+            const auto due =
+                writer_start + std::chrono::duration<double>(my_events / per_connection_rate);
             std::this_thread::sleep_until(due);
           }
           v1::IngestRequest& batch = pool[sequence % pool.size()];
@@ -353,17 +358,21 @@ IngestResult RunBaseline(const Flags& flags, const Hub& hub, absl::Duration dura
           const int64_t index = hub.Sample(random);
           const int64_t count = 1 + static_cast<int64_t>(random() % 3);
           const int64_t day_start = TodayStart() - static_cast<int64_t>(random() % days) * 86400;
-          const std::string day = absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(day_start),
-                                                   absl::UTCTimeZone());
+          const std::string day =
+              absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(day_start), absl::UTCTimeZone());
           const Known& model = known[index];
           const std::string tag = absl::StrCat(prefix, ":{", model.shard, "}");
           const std::string minus = absl::StrCat(-count), plus = absl::StrCat(count);
           for (const std::string& scope : {std::string(":all"), absl::StrCat(":d:", day)}) {
-            (*connection)->Append({"ZINCRBY", absl::StrCat(tag, scope, ":models"), minus, model.id});
-            (*connection)->Append(
-                {"ZINCRBY", absl::StrCat(tag, scope, ":models:", model.modality), minus, model.id});
-            (*connection)->Append({"ZINCRBY", absl::StrCat(tag, scope, ":authors"), minus, model.author});
-            (*connection)->Append({"HINCRBY", absl::StrCat(tag, scope, ":agg"), model.size_field, plus});
+            (*connection)
+                ->Append({"ZINCRBY", absl::StrCat(tag, scope, ":models"), minus, model.id});
+            (*connection)
+                ->Append({"ZINCRBY", absl::StrCat(tag, scope, ":models:", model.modality), minus,
+                          model.id});
+            (*connection)
+                ->Append({"ZINCRBY", absl::StrCat(tag, scope, ":authors"), minus, model.author});
+            (*connection)
+                ->Append({"HINCRBY", absl::StrCat(tag, scope, ":agg"), model.size_field, plus});
           }
         }
         for (int r = 0; r < kChunk * 8; ++r) {
@@ -446,8 +455,9 @@ int RunIngest(const Flags& flags, const Hub& hub) {
   sampler.join();
   const double events_per_s = result.events / result.seconds;
   const double p50 = Percentile(result.ack_ms, 50), p99 = Percentile(result.ack_ms, 99);
-  Progress(absl::StrFormat("service: %.0f events/s (%d events in %.1f s), ack p50 %.1f ms, p99 %.1f ms",
-                           events_per_s, result.events, result.seconds, p50, p99));
+  Progress(
+      absl::StrFormat("service: %.0f events/s (%d events in %.1f s), ack p50 %.1f ms, p99 %.1f ms",
+                      events_per_s, result.events, result.seconds, p50, p99));
   const std::string redis_url = flags.Get("redis", "");
   const int64_t redis_bytes = redis_url.empty() ? 0 : RedisUsedMemory(redis_url);
 
@@ -467,8 +477,10 @@ int RunIngest(const Flags& flags, const Hub& hub) {
         "{\"events\":%d,\"seconds\":%.3f,\"events_per_s\":%.1f,\"ack_p50_ms\":%.3f,"
         "\"ack_p99_ms\":%.3f,\"failed_streams\":%d",
         result.events, result.seconds, events_per_s, p50, p99, result.failed_streams);
-    if (server_pid > 0) absl::StrAppendFormat(&json, ",\"server_peak_rss_mib\":%.1f", peak_rss / 1024.0);
-    if (redis_bytes > 0) absl::StrAppendFormat(&json, ",\"redis_used_memory_mib\":%.1f", redis_bytes / 1048576.0);
+    if (server_pid > 0)
+      absl::StrAppendFormat(&json, ",\"server_peak_rss_mib\":%.1f", peak_rss / 1024.0);
+    if (redis_bytes > 0)
+      absl::StrAppendFormat(&json, ",\"redis_used_memory_mib\":%.1f", redis_bytes / 1048576.0);
     if (baseline_per_s > 0) {
       absl::StrAppendFormat(&json, ",\"baseline_events_per_s\":%.1f,\"ratio\":%.2f", baseline_per_s,
                             events_per_s / baseline_per_s);
@@ -479,7 +491,8 @@ int RunIngest(const Flags& flags, const Hub& hub) {
     if (server_pid > 0) std::printf("  server peak RSS %.1f MiB", peak_rss / 1024.0);
     if (redis_bytes > 0) std::printf("  redis %.1f MiB", redis_bytes / 1048576.0);
     if (baseline_per_s > 0) {
-      std::printf("  baseline %.0f events/s  ratio %.2f", baseline_per_s, events_per_s / baseline_per_s);
+      std::printf("  baseline %.0f events/s  ratio %.2f", baseline_per_s,
+                  events_per_s / baseline_per_s);
     }
     std::printf("\n");
   }
@@ -517,7 +530,8 @@ std::vector<QueryKind> QueryKinds(absl::CivilDay day) {
                    }});
   kinds.push_back({"size_distribution", [](auto& stub, auto& context) {
                      v1::SizeDistributionResponse response;
-                     return stub.GetSizeDistribution(&context, v1::SizeDistributionRequest(), &response);
+                     return stub.GetSizeDistribution(&context, v1::SizeDistributionRequest(),
+                                                     &response);
                    }});
   kinds.push_back({"top50_models", [](auto& stub, auto& context) {
                      v1::TopNRequest request;
@@ -565,8 +579,8 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   const int concurrency = static_cast<int>(flags.Int("concurrency", 8));
   const absl::Duration duration = flags.Duration("duration", absl::Seconds(10));
   absl::CivilDay day = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
-  if (const std::string text = flags.Get("day", ""); !text.empty() &&
-      !absl::ParseCivilTime(text, &day)) {
+  if (const std::string text = flags.Get("day", "");
+      !text.empty() && !absl::ParseCivilTime(text, &day)) {
     Progress("--day must be YYYY-MM-DD");
     return 2;
   }
@@ -577,7 +591,8 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   std::atomic<bool> ingest_stop{false};
   IngestResult ingest_result;
   if (ingest_rate > 0) {
-    ingest = std::thread([&] { ingest_result = RunIngestLoad(flags, hub, ingest_stop, 0, ingest_rate); });
+    ingest = std::thread(
+        [&] { ingest_result = RunIngestLoad(flags, hub, ingest_stop, 0, ingest_rate); });
     std::this_thread::sleep_for(std::chrono::seconds(2));  // Let ingest reach its rate.
   }
   std::mutex mutex;
@@ -602,8 +617,8 @@ int RunQuery(const Flags& flags, const Hub& hub) {
           mine[kind.name].push_back(ms);
         } else {
           if (my_errors[kind.name]++ == 0) {
-            my_first_error[kind.name] = absl::StrCat("code ", status.error_code(), ": ",
-                                                     status.error_message());
+            my_first_error[kind.name] =
+                absl::StrCat("code ", status.error_code(), ": ", status.error_message());
           }
         }
       }
@@ -628,10 +643,11 @@ int RunQuery(const Flags& flags, const Hub& hub) {
     const double p50 = Percentile(values, 50), p99 = Percentile(values, 99),
                  p999 = Percentile(values, 99.9);
     if (flags.json) {
-      absl::StrAppendFormat(&json, "%s\"%s\":{\"count\":%d,\"errors\":%d,\"p50_ms\":%.3f,"
-                                   "\"p99_ms\":%.3f,\"p999_ms\":%.3f}",
-                            first ? "" : ",", kind.name, values.size(), errors[kind.name], p50,
-                            p99, p999);
+      absl::StrAppendFormat(&json,
+                            "%s\"%s\":{\"count\":%d,\"errors\":%d,\"p50_ms\":%.3f,"
+                            "\"p99_ms\":%.3f,\"p999_ms\":%.3f}",
+                            first ? "" : ",", kind.name, values.size(), errors[kind.name], p50, p99,
+                            p999);
       first = false;
     } else {
       std::printf("%-24s n=%-7zu errors=%-4lld p50 %8.3f ms  p99 %8.3f ms  p999 %8.3f ms\n",
@@ -669,8 +685,9 @@ int main(int argc, char** argv) {
   }
   const auto start = std::chrono::steady_clock::now();
   const Hub hub(flags.Int("models", 2'200'000), flags.Double("exponent", 1.1));
-  Progress(absl::StrFormat("hub of %d models ready in %.1f s", hub.size(),
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
+  Progress(absl::StrFormat(
+      "hub of %d models ready in %.1f s", hub.size(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
   if (flags.mode == "catalog") return RunCatalog(flags, hub);
   if (flags.mode == "ingest") return RunIngest(flags, hub);
   return RunQuery(flags, hub);

@@ -52,13 +52,16 @@ SyntheticModel Hub::Model(int64_t index) const {
   SyntheticModel model;
   // Authors own consecutive runs of models that grow along the tail: a few organisations hold
   // the most downloaded models, like on the Hub.
-  model.author = absl::StrCat("org", static_cast<int64_t>(std::pow(static_cast<double>(index), 0.75)));
+  model.author =
+      absl::StrCat("org", static_cast<int64_t>(std::pow(static_cast<double>(index), 0.75)));
   model.id = absl::StrCat(model.author, "/m", index);
   // The report's modality shares.
-  model.modality = Pick<v1::Modality>(
-      Unit(index, 1), {{0.581, v1::MODALITY_NLP}, {0.212, v1::MODALITY_COMPUTER_VISION},
-                       {0.151, v1::MODALITY_AUDIO}, {0.033, v1::MODALITY_MULTIMODAL},
-                       {0.017, v1::MODALITY_TIME_SERIES}, {0.006, v1::MODALITY_OTHER}});
+  model.modality = Pick<v1::Modality>(Unit(index, 1), {{0.581, v1::MODALITY_NLP},
+                                                       {0.212, v1::MODALITY_COMPUTER_VISION},
+                                                       {0.151, v1::MODALITY_AUDIO},
+                                                       {0.033, v1::MODALITY_MULTIMODAL},
+                                                       {0.017, v1::MODALITY_TIME_SERIES},
+                                                       {0.006, v1::MODALITY_OTHER}});
   switch (model.modality) {
     case v1::MODALITY_NLP:
       model.pipeline_tag = Unit(index, 2) < 0.5 ? "fill-mask" : "text-generation";
@@ -83,17 +86,19 @@ SyntheticModel Hub::Model(int64_t index) const {
   model.parameters = 0;
   if (size < 0.7776) {
     const double within = size / 0.7776;
-    const int64_t lower = within < 0.6983 ? 10'000'000
-                        : within < 0.8633 ? 200'000'000
-                        : within < 0.9248 ? 500'000'000
-                                          : 1'000'000'000;
+    const int64_t lower = within < 0.6983   ? 10'000'000
+                          : within < 0.8633 ? 200'000'000
+                          : within < 0.9248 ? 500'000'000
+                                            : 1'000'000'000;
     const int64_t span = within < 0.9248 ? lower : 69'000'000'000;
     model.parameters = lower + static_cast<int64_t>(Unit(index, 4) * static_cast<double>(span - 1));
   }
-  model.architecture = Pick<v1::Architecture>(
-      Unit(index, 5), {{0.45, v1::ARCHITECTURE_ENCODER}, {0.095, v1::ARCHITECTURE_DECODER},
-                       {0.03, v1::ARCHITECTURE_ENCODER_DECODER}, {0.2, v1::ARCHITECTURE_OTHER},
-                       {1.0, v1::ARCHITECTURE_UNSPECIFIED}});
+  model.architecture =
+      Pick<v1::Architecture>(Unit(index, 5), {{0.45, v1::ARCHITECTURE_ENCODER},
+                                              {0.095, v1::ARCHITECTURE_DECODER},
+                                              {0.03, v1::ARCHITECTURE_ENCODER_DECODER},
+                                              {0.2, v1::ARCHITECTURE_OTHER},
+                                              {1.0, v1::ARCHITECTURE_UNSPECIFIED}});
   return model;
 }
 
@@ -111,7 +116,8 @@ v1::ModelRecord Hub::Record(int64_t index) const {
 int64_t Hub::Sample(std::mt19937_64& random) const {
   const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random);
   return std::min<int64_t>(
-      models_ - 1, std::lower_bound(cumulative_.begin(), cumulative_.end(), unit) - cumulative_.begin());
+      models_ - 1,
+      std::lower_bound(cumulative_.begin(), cumulative_.end(), unit) - cumulative_.begin());
 }
 
 void Hub::FillBatch(v1::IngestRequest& request, int events, int days, int64_t last_day_start,
@@ -138,8 +144,9 @@ std::string SizeKey(int64_t parameters) {
 double Percentile(std::vector<double>& samples, double p) {
   if (samples.empty()) return 0;
   std::sort(samples.begin(), samples.end());
-  const size_t index = std::min(samples.size() - 1,
-                                static_cast<size_t>(std::ceil(p / 100.0 * samples.size())) - (p > 0 ? 1 : 0));
+  const size_t index =
+      std::min(samples.size() - 1,
+               static_cast<size_t>(std::ceil(p / 100.0 * samples.size())) - (p > 0 ? 1 : 0));
   return samples[index];
 }
 

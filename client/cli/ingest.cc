@@ -95,10 +95,10 @@ class Ingestion {
         break;
       }
       if (absl::Now() - last_progress > settings_.retry_for) {
-        summary_.status = grpc::Status(
-            status.error_code(),
-            absl::StrCat("gave up after ", absl::FormatDuration(settings_.retry_for),
-                         " without progress; last error: ", status.error_message()));
+        summary_.status =
+            grpc::Status(status.error_code(),
+                         absl::StrCat("gave up after ", absl::FormatDuration(settings_.retry_for),
+                                      " without progress; last error: ", status.error_message()));
         break;
       }
       target = (target + 1) % settings_.targets.size();
@@ -220,9 +220,10 @@ class Ingestion {
     }
     summary_.rejected += response.rejected();
     for (const v1::Rejection& rejection : response.rejections()) {
-      const int line = rejection.index() >= 0 && rejection.index() < static_cast<int>(batch.lines.size())
-                           ? batch.lines[rejection.index()]
-                           : 0;
+      const int line =
+          rejection.index() >= 0 && rejection.index() < static_cast<int>(batch.lines.size())
+              ? batch.lines[rejection.index()]
+              : 0;
       summary_.errors.push_back({line, RejectionText(rejection)});
     }
   }
@@ -251,8 +252,8 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   int64_t seconds = 0;
   if (absl::SimpleAtoi(text, &seconds) && seconds >= 0) return absl::Seconds(seconds);
   if (absl::ParseDuration(text, &duration) && duration >= absl::ZeroDuration()) return duration;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "'", text, "' is not a duration (e.g. 250ms, 30s, 5m, 1h, or seconds)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text, "' is not a duration (e.g. 250ms, 30s, 5m, 1h, or seconds)"));
 }
 
 std::string NewProducerId() {

@@ -5,13 +5,13 @@
 #ifndef HUBSTATS_CLIENT_CLI_INGEST_H_
 #define HUBSTATS_CLIENT_CLI_INGEST_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <functional>
 #include <istream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,14 +34,14 @@ struct IngestSettings {
 };
 
 struct IngestSummary {
-  int64_t accepted = 0;            // Events counted by this run.
-  int64_t duplicates = 0;          // Valid events of batches that had been committed before.
-  int64_t rejected = 0;            // Lines refused (malformed here, or invalid at the server).
-  int64_t accepted_downloads = 0;  // Sum of the counts of `accepted`.
+  int64_t accepted = 0;             // Events counted by this run.
+  int64_t duplicates = 0;           // Valid events of batches that had been committed before.
+  int64_t rejected = 0;             // Lines refused (malformed here, or invalid at the server).
+  int64_t accepted_downloads = 0;   // Sum of the counts of `accepted`.
   int64_t duplicate_downloads = 0;  // Sum of the counts of `duplicates`.
   int reconnects = 0;
-  std::vector<LineError> errors;   // By line.
-  grpc::Status status;             // OK, or what ended the run early.
+  std::vector<LineError> errors;  // By line.
+  grpc::Status status;            // OK, or what ended the run early.
 };
 
 // Streams `input`, reconnecting with exponential backoff (100 ms .. 5 s, jittered) after any

@@ -88,8 +88,8 @@ absl::Status SetTimestamp(const Value& value, v1::DownloadEvent& event) {
   }
   const int64_t nanos = absl::ToUnixNanos(time);
   event.mutable_timestamp()->set_seconds(absl::ToUnixSeconds(time));
-  event.mutable_timestamp()->set_nanos(static_cast<int32_t>(
-      nanos - absl::ToUnixSeconds(time) * 1'000'000'000));
+  event.mutable_timestamp()->set_nanos(
+      static_cast<int32_t>(nanos - absl::ToUnixSeconds(time) * 1'000'000'000));
   return absl::OkStatus();
 }
 
@@ -130,7 +130,7 @@ absl::Status SetRecordField(absl::string_view column, absl::string_view text,
   return absl::OkStatus();
 }
 
-constexpr const char* kRecordColumns[] = {"model_id",     "modelId",      "pipeline_tag",
+constexpr const char* kRecordColumns[] = {"model_id",     "modelId",        "pipeline_tag",
                                           "modality",     "num_parameters", "architecture",
                                           "library_name", "library"};
 
@@ -216,7 +216,8 @@ absl::StatusOr<RecordCsvReader> RecordCsvReader::FromHeader(absl::string_view he
   return reader;
 }
 
-absl::StatusOr<v1::ModelRecord> RecordCsvReader::Parse(const std::vector<std::string>& cells) const {
+absl::StatusOr<v1::ModelRecord> RecordCsvReader::Parse(
+    const std::vector<std::string>& cells) const {
   if (cells.size() != columns_.size()) {
     return Bad(absl::StrCat("has ", cells.size(), " cells, the header has ", columns_.size()));
   }

@@ -24,9 +24,10 @@ TEST(EventLineTest, TimestampForms) {
             1726833600);
   EXPECT_EQ(ParseEventLine(R"({"model_id":"a","timestamp":"2024-09-20"})")->timestamp().seconds(),
             1726790400);
-  EXPECT_EQ(
-      ParseEventLine(R"({"model_id":"a","timestamp":"2024-09-20T14:00:00+02:00"})")->timestamp().seconds(),
-      1726833600);
+  EXPECT_EQ(ParseEventLine(R"({"model_id":"a","timestamp":"2024-09-20T14:00:00+02:00"})")
+                ->timestamp()
+                .seconds(),
+            1726833600);
   EXPECT_THAT(ParseEventLine(R"({"model_id":"a","timestamp":"yesterday"})").status().message(),
               HasSubstr("not RFC 3339"));
   EXPECT_THAT(ParseEventLine(R"({"model_id":"a","timestamp":true})").status().message(),
@@ -44,7 +45,8 @@ TEST(EventLineTest, OptionalFieldsStayAbsent) {
 
 TEST(EventLineTest, MalformedLinesExplainThemselves) {
   EXPECT_THAT(ParseEventLine("{not json").status().message(), HasSubstr("not a JSON object"));
-  EXPECT_THAT(ParseEventLine(R"({"count": 3})").status().message(), HasSubstr("model_id is missing"));
+  EXPECT_THAT(ParseEventLine(R"({"count": 3})").status().message(),
+              HasSubstr("model_id is missing"));
   EXPECT_THAT(ParseEventLine(R"({"model_id": 5})").status().message(),
               HasSubstr("model_id must be a string"));
   EXPECT_THAT(ParseEventLine(R"({"model_id": "a", "count": 1.5})").status().message(),

@@ -21,9 +21,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "command_line.h"
 #include "core/catalog.h"
 #include "core/day.h"
-#include "command_line.h"
 #include "core/size_class.h"
 #include "hubstats/v1/error_details.pb.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
@@ -138,12 +138,23 @@ int IntOption(const Options& options, const std::string& name, int fallback, int
 }
 
 const char* CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {
-      "OK",           "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",    "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   const int index = static_cast<int>(code);
   return index >= 0 && index < 17 ? kNames[index] : "UNKNOWN";
 }
@@ -299,8 +310,8 @@ int RunIngest(const Options& options) {
   settings.retry_for = *duration;
   const char* environment = std::getenv("HUBSTATS_TARGET");
   for (absl::string_view target :
-       absl::StrSplit(Option(options, "target", environment ? environment : "localhost:50051"),
-                      ',', absl::SkipEmpty())) {
+       absl::StrSplit(Option(options, "target", environment ? environment : "localhost:50051"), ',',
+                      absl::SkipEmpty())) {
     settings.targets.emplace_back(target);
   }
   if (settings.targets.empty()) UsageError("--target names no server");
@@ -324,11 +335,12 @@ int RunIngest(const Options& options) {
     json.EndArray().EndObject();
     std::printf("%s\n", json.text().c_str());
   } else {
-    std::printf("%s: %s accepted, %s duplicates skipped, %s rejected (%s downloads counted; "
-                "producer %s)\n",
-                file.c_str(), GroupThousands(summary.accepted).c_str(),
-                GroupThousands(summary.duplicates).c_str(), GroupThousands(summary.rejected).c_str(),
-                GroupThousands(summary.accepted_downloads).c_str(), settings.producer_id.c_str());
+    std::printf(
+        "%s: %s accepted, %s duplicates skipped, %s rejected (%s downloads counted; "
+        "producer %s)\n",
+        file.c_str(), GroupThousands(summary.accepted).c_str(),
+        GroupThousands(summary.duplicates).c_str(), GroupThousands(summary.rejected).c_str(),
+        GroupThousands(summary.accepted_downloads).c_str(), settings.producer_id.c_str());
     for (const LineError& error : summary.errors) {
       std::printf("  line %d: %s\n", error.line, error.reason.c_str());
     }
@@ -400,7 +412,8 @@ int RunCatalog(const Options& options) {
     }
     if (!reader) {
       absl::StatusOr<RecordCsvReader> header = RecordCsvReader::FromHeader(line);
-      if (!header.ok()) Failure(absl::StrCat(options.arguments[0], ": ", header.status().message()));
+      if (!header.ok())
+        Failure(absl::StrCat(options.arguments[0], ": ", header.status().message()));
       reader = *std::move(header);
       continue;
     }
@@ -452,7 +465,11 @@ int RunModality(const Options& options) {
                "modality share");
   if (options.json) {
     JsonWriter json;
-    json.BeginObject().Key("total_downloads").Int(response.total_downloads()).Key("rows").BeginArray();
+    json.BeginObject()
+        .Key("total_downloads")
+        .Int(response.total_downloads())
+        .Key("rows")
+        .BeginArray();
     for (const auto& row : response.rows()) {
       json.BeginObject().Key("modality").String(row.name()).Key("downloads").Int(row.downloads());
       json.Key("share_pct").Double(row.share_pct()).EndObject();
@@ -596,7 +613,11 @@ int RunBreakdown(const Options& options) {
                "breakdown");
   if (options.json) {
     JsonWriter json;
-    json.BeginObject().Key("total_downloads").Int(response.total_downloads()).Key("rows").BeginArray();
+    json.BeginObject()
+        .Key("total_downloads")
+        .Int(response.total_downloads())
+        .Key("rows")
+        .BeginArray();
     for (const auto& row : response.rows()) {
       json.BeginObject().Key("key").String(row.key()).Key("downloads").Int(row.downloads());
       json.Key("share_pct").Double(row.share_pct()).EndObject();
@@ -718,9 +739,8 @@ int RunModel(const Options& options) {
   table.AddRow({"modality", response.modality_name()});
   table.AddRow({"size class", response.size_class()});
   table.AddRow({"downloads (all time)", GroupThousands(response.downloads_all_time())});
-  table.AddRow({"rank (all time)", response.rank_all_time() == 0
-                                       ? "-"
-                                       : absl::StrCat("#", response.rank_all_time())});
+  table.AddRow({"rank (all time)",
+                response.rank_all_time() == 0 ? "-" : absl::StrCat("#", response.rank_all_time())});
   if (!Option(options, "from").empty() || !Option(options, "to").empty()) {
     table.AddRow({absl::StrCat("downloads (", RangeLabel(options), ")"),
                   GroupThousands(response.downloads_in_range())});
@@ -753,10 +773,11 @@ int main(int argc, char** argv) {
   using namespace hubstats::cli;
   const Options options = ParseArguments(argc, argv);
   const std::map<std::string, int (*)(const Options&)> commands = {
-      {"ingest", RunIngest},       {"catalog", RunCatalog}, {"modality", RunModality},
-      {"sizes", RunSizes},         {"top", RunTop},         {"breakdown", RunBreakdown},
-      {"totals", RunTotals},       {"model", RunModel}};
+      {"ingest", RunIngest}, {"catalog", RunCatalog}, {"modality", RunModality},
+      {"sizes", RunSizes},   {"top", RunTop},         {"breakdown", RunBreakdown},
+      {"totals", RunTotals}, {"model", RunModel}};
   auto command = commands.find(options.command);
-  if (command == commands.end()) UsageError(absl::StrCat("unknown command '", options.command, "'"));
+  if (command == commands.end())
+    UsageError(absl::StrCat("unknown command '", options.command, "'"));
   return command->second(options);
 }

@@ -108,7 +108,8 @@ std::string FormatDouble(double value) {
   auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value);
   std::string text(buffer, end);
   // Keep it a JSON number that reads as a float: "100" -> "100.0".
-  if (text.find_first_of(".eE") == std::string::npos && text.find_first_of("ni") == std::string::npos) {
+  if (text.find_first_of(".eE") == std::string::npos &&
+      text.find_first_of("ni") == std::string::npos) {
     text += ".0";
   }
   return text;

@@ -18,16 +18,15 @@ template <typename Work>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerPool& workers,
                                    Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  workers.Submit([reactor, work = std::move(work)]() mutable {
-    reactor->Finish(ToGrpcStatus(work()));
-  });
+  workers.Submit(
+      [reactor, work = std::move(work)]() mutable { reactor->Finish(ToGrpcStatus(work())); });
   return reactor;
 }
 
 std::string RandomHex() {
   std::random_device device;
-  return absl::StrCat(absl::Hex(static_cast<uint64_t>(device()) << 32 | device(),
-                                absl::kZeroPad16));
+  return absl::StrCat(
+      absl::Hex(static_cast<uint64_t>(device()) << 32 | device(), absl::kZeroPad16));
 }
 
 }  // namespace
@@ -138,9 +137,10 @@ class IngestServiceImpl::Stream final
     batch->state = Batch::State::kCommitting;
     ++committing_;
     lock.unlock();
-    owner_.committer_.Submit(&batch->prepared, [this, batch](absl::StatusOr<IngestOutcome> outcome) {
-      Committed(batch, std::move(outcome));
-    });
+    owner_.committer_.Submit(&batch->prepared,
+                             [this, batch](absl::StatusOr<IngestOutcome> outcome) {
+                               Committed(batch, std::move(outcome));
+                             });
     lock.lock();
     Perform(std::move(lock));
   }
@@ -186,8 +186,7 @@ class IngestServiceImpl::Stream final
             break;
           }
         }
-        if (!writing_ && !batches_.empty() &&
-            batches_.front().state == Batch::State::kAnswered) {
+        if (!writing_ && !batches_.empty() && batches_.front().state == Batch::State::kAnswered) {
           writing_ = true;
           write = &batches_.front().response;
         }
@@ -199,8 +198,8 @@ class IngestServiceImpl::Stream final
             waiting_for_room_ = wait_for_room = true;
           }
         }
-        const bool idle = batches_.empty() && !preparing_ && committing_ == 0 && !writing_ &&
-                          !waiting_for_room_;
+        const bool idle =
+            batches_.empty() && !preparing_ && committing_ == 0 && !writing_ && !waiting_for_room_;
         if (idle && reads_done_ && !reading_) {
           finish = grpc::Status::OK;
         } else if (idle && draining) {
@@ -214,9 +213,8 @@ class IngestServiceImpl::Stream final
     }
     lock.unlock();
     if (prepare) {
-      owner_.workers_.Submit([this, batch = prepare->first, sequence = prepare->second] {
-        Prepare(batch, sequence);
-      });
+      owner_.workers_.Submit(
+          [this, batch = prepare->first, sequence = prepare->second] { Prepare(batch, sequence); });
     }
     if (wait_for_room) {
       owner_.budget_.WhenRoom([this] {

@@ -30,7 +30,9 @@ class NullStore : public Store {
       absl::Span<const BatchIdentity> identities) override {
     return std::vector<ProducerVerdict>(identities.size());
   }
-  absl::Status CommitProducers(absl::Span<const BatchIdentity>) override { return absl::OkStatus(); }
+  absl::Status CommitProducers(absl::Span<const BatchIdentity>) override {
+    return absl::OkStatus();
+  }
   absl::Status Ping() override { return absl::OkStatus(); }
   absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry>) override {
     return UpsertResult();
@@ -46,7 +48,8 @@ class NullStore : public Store {
   absl::StatusOr<ModelData> ReadModel(absl::string_view, const DayRange&) override {
     return ModelData();
   }
-  absl::Status ForEachCatalogRecord(const std::function<absl::Status(const CatalogRecord&)>&) override {
+  absl::Status ForEachCatalogRecord(
+      const std::function<absl::Status(const CatalogRecord&)>&) override {
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> ReadSetting(absl::string_view) override { return std::string(); }
@@ -62,8 +65,8 @@ v1::IngestRequest MakeBatch(int models, uint64_t seed) {
   batch.set_producer_id("bench");
   batch.set_sequence(seed + 1);
   for (int i = 0; i < kBatch; ++i) {
-    const int index = static_cast<int>(std::pow(std::uniform_real_distribution<double>(0, 1)(random),
-                                                4.0) * models);
+    const int index = static_cast<int>(
+        std::pow(std::uniform_real_distribution<double>(0, 1)(random), 4.0) * models);
     v1::DownloadEvent* event = batch.add_events();
     event->set_model_id(absl::StrCat("org", static_cast<int>(std::pow(index, 0.75)), "/m", index));
     event->mutable_timestamp()->set_seconds(1726790400 + static_cast<int64_t>(random() % 86400));
@@ -98,8 +101,10 @@ BENCHMARK(BM_ValidateEvent);
 
 void BM_ClassifyRecord(benchmark::State& state) {
   const TaskTable& table = TaskTable::BuiltIn();
-  const CatalogRecord record{.model_id = "org/m", .pipeline_tag = "text-generation",
-                             .num_parameters = 7'000'000'000, .library_name = "transformers"};
+  const CatalogRecord record{.model_id = "org/m",
+                             .pipeline_tag = "text-generation",
+                             .num_parameters = 7'000'000'000,
+                             .library_name = "transformers"};
   for (auto _ : state) benchmark::DoNotOptimize(Classify(record, table).Encode());
   state.SetItemsProcessed(state.iterations());
 }
@@ -110,7 +115,8 @@ BENCHMARK(BM_ClassifyRecord);
 void BM_ParsePrepareMergeWindow(benchmark::State& state) {
   const int batches = static_cast<int>(state.range(0));
   std::vector<std::string> wire;
-  for (int b = 0; b < batches; ++b) wire.push_back(MakeBatch(2'200'000, 100 + b).SerializeAsString());
+  for (int b = 0; b < batches; ++b)
+    wire.push_back(MakeBatch(2'200'000, 100 + b).SerializeAsString());
   NullStore store;
   StatsService service(store, TaskTable::BuiltIn());
   for (auto _ : state) {
@@ -121,7 +127,8 @@ void BM_ParsePrepareMergeWindow(benchmark::State& state) {
       requests[b].ParseFromString(wire[b]);
       std::vector<RawEvent> events;
       events.reserve(kBatch);
-      for (const v1::DownloadEvent& event : requests[b].events()) events.push_back(FromProto(event));
+      for (const v1::DownloadEvent& event : requests[b].events())
+        events.push_back(FromProto(event));
       prepared.push_back(*service.Prepare(
           events, kNow, BatchIdentity{requests[b].producer_id(), requests[b].sequence()}));
     }

@@ -51,9 +51,8 @@ void IngestBudget::WhenRoom(std::function<void()> resume) {
 void IngestBudget::Run() {
   std::unique_lock lock(mutex_);
   while (true) {
-    changed_.wait_for(lock, std::chrono::milliseconds(100), [this] {
-      return stopping_ || (!waiting_.empty() && held_ < limit_);
-    });
+    changed_.wait_for(lock, std::chrono::milliseconds(100),
+                      [this] { return stopping_ || (!waiting_.empty() && held_ < limit_); });
     if (waiting_.empty()) {
       if (stopping_) return;
       continue;

@@ -58,8 +58,8 @@ absl::StatusOr<DayRange> FromProto(const v1::DateRange* range) {
 absl::StatusOr<std::optional<Modality>> ModalityFilterFromProto(v1::Modality modality) {
   if (modality == v1::MODALITY_UNSPECIFIED) return std::optional<Modality>();
   if (!v1::Modality_IsValid(modality)) {
-    return InvalidFieldError("modality", absl::StrCat(static_cast<int>(modality),
-                                                      " is not a Modality value"));
+    return InvalidFieldError("modality",
+                             absl::StrCat(static_cast<int>(modality), " is not a Modality value"));
   }
   return std::optional<Modality>(static_cast<Modality>(static_cast<int>(modality) - 1));
 }
@@ -89,8 +89,8 @@ absl::StatusOr<CatalogRecord> FromProto(const v1::ModelRecord& record) {
       result.architecture = Architecture::kOther;
       break;
     default:
-      return InvalidFieldError("architecture", absl::StrCat(record.architecture(),
-                                                            " is not an Architecture value"));
+      return InvalidFieldError(
+          "architecture", absl::StrCat(record.architecture(), " is not an Architecture value"));
   }
   result.library_name = record.library_name();
   return result;

@@ -3,10 +3,10 @@
 #ifndef HUBSTATS_SERVICE_API_PROTO_CONVERT_H_
 #define HUBSTATS_SERVICE_API_PROTO_CONVERT_H_
 
+#include <grpcpp/support/status.h>
+
 #include <optional>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "absl/status/statusor.h"
 #include "api/stats_service.h"

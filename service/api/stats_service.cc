@@ -20,9 +20,8 @@ ItemRejection RejectionOf(int index, const absl::Status& status) {
 
 absl::Status CheckBatchSize(size_t size, absl::string_view field) {
   if (size > static_cast<size_t>(kMaxBatchItems)) {
-    return InvalidFieldError(field, absl::StrCat("at most ", kMaxBatchItems,
-                                                 " per request, got ", size,
-                                                 "; split the batch"));
+    return InvalidFieldError(field, absl::StrCat("at most ", kMaxBatchItems, " per request, got ",
+                                                 size, "; split the batch"));
   }
   return absl::OkStatus();
 }
@@ -70,8 +69,8 @@ IngestOutcome OutcomeOf(const PreparedBatch& batch,
     if (overflowing.contains(event.author)) {
       outcome.rejections.push_back(
           {index, "count",
-           absl::StrCat("would take the all-time downloads of author '", event.author,
-                        "' past ", kMaxCounterValue, ", the largest count kept exactly")});
+           absl::StrCat("would take the all-time downloads of author '", event.author, "' past ",
+                        kMaxCounterValue, ", the largest count kept exactly")});
       continue;
     }
     ++outcome.accepted;
@@ -85,12 +84,12 @@ IngestOutcome OutcomeOf(const PreparedBatch& batch,
 
 absl::Status ProducerRefusal(const BatchIdentity& identity, const ProducerVerdict& verdict) {
   if (verdict.check == ProducerCheck::kOutOfOrder) {
-    return FieldError(absl::StatusCode::kFailedPrecondition, "sequence",
-                      absl::StrCat("producer '", identity.producer_id, "' sent sequence ",
-                                   identity.sequence, " after committing ",
-                                   verdict.newest_committed, ", and ", identity.sequence,
-                                   " was never committed: a producer must send its batches in "
-                                   "increasing order and re-send unacknowledged ones in order"));
+    return FieldError(
+        absl::StatusCode::kFailedPrecondition, "sequence",
+        absl::StrCat("producer '", identity.producer_id, "' sent sequence ", identity.sequence,
+                     " after committing ", verdict.newest_committed, ", and ", identity.sequence,
+                     " was never committed: a producer must send its batches in "
+                     "increasing order and re-send unacknowledged ones in order"));
   }
   return FieldError(absl::StatusCode::kFailedPrecondition, "sequence",
                     absl::StrCat("producer '", identity.producer_id,
@@ -253,12 +252,11 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
       }
       std::erase_if(batches_of_shard[shard], [&](size_t b) {
         const std::optional<BatchIdentity>& identity = batches[b]->identity;
-        return identity &&
-               std::any_of(result.conflicts.begin(), result.conflicts.end(),
-                           [&](const Contribution& conflict) {
-                             return conflict.producer_id == identity->producer_id &&
-                                    conflict.sequence == identity->sequence;
-                           });
+        return identity && std::any_of(result.conflicts.begin(), result.conflicts.end(),
+                                       [&](const Contribution& conflict) {
+                                         return conflict.producer_id == identity->producer_id &&
+                                                conflict.sequence == identity->sequence;
+                                       });
       });
       if (!batches_of_shard[shard].empty()) again.push_back(shard);
     }
@@ -271,7 +269,8 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
     if (identity && identity->from_client) committed.push_back(*identity);
   }
   if (!committed.empty()) {
-    if (absl::Status status = store_.CommitProducers(committed); !status.ok()) return finish(status);
+    if (absl::Status status = store_.CommitProducers(committed); !status.ok())
+      return finish(status);
   }
   for (size_t b : to_apply) {
     absl::flat_hash_set<absl::string_view> overflowing(overflowing_of_batch[b].begin(),
@@ -284,8 +283,7 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
     if (!original.ok()) {
       results[b] = original.status();
     } else if (batches[b]->identity->digest != batches[copy_of[b]]->identity->digest) {
-      results[b] = ProducerRefusal(*batches[b]->identity,
-                                   {ProducerCheck::kContentMismatch, 0});
+      results[b] = ProducerRefusal(*batches[b]->identity, {ProducerCheck::kContentMismatch, 0});
     } else {
       results[b] = OutcomeOf(*batches[b], {}, /*duplicate=*/true);
     }
@@ -375,8 +373,7 @@ absl::StatusOr<TopN> StatsService::GetTopN(const DayRange& range, RankBy by,
   return ComputeTopN(std::move(top->entries), static_cast<size_t>(n), top->total_downloads);
 }
 
-absl::StatusOr<Breakdown> StatsService::GetBreakdown(const DayRange& range,
-                                                     AggregateKind dimension,
+absl::StatusOr<Breakdown> StatsService::GetBreakdown(const DayRange& range, AggregateKind dimension,
                                                      std::optional<Modality> modality) {
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   if (dimension == AggregateKind::kSize) {
@@ -407,9 +404,8 @@ absl::StatusOr<ModelStats> StatsService::GetModelStats(absl::string_view model_i
   stats.author = std::string(AuthorOf(model_id));
   stats.record = std::move(data->record);
   stats.model_class = std::move(data->model_class);
-  stats.size_class = stats.model_class.size_bucket
-                         ? FineBucketLabel(*stats.model_class.size_bucket)
-                         : std::string("unknown");
+  stats.size_class = stats.model_class.size_bucket ? FineBucketLabel(*stats.model_class.size_bucket)
+                                                   : std::string("unknown");
   stats.downloads_all_time = data->downloads_all_time;
   stats.downloads_in_range = data->downloads_in_range;
   stats.rank_all_time = data->rank_all_time;

@@ -51,7 +51,7 @@ struct IngestOutcome {
 // A batch validated and ready to commit (see StatsService::Prepare). Its events view the
 // caller's RawEvents, which must outlive the commit.
 struct PreparedBatch {
-  std::optional<BatchIdentity> identity;         // Digest filled in.
+  std::optional<BatchIdentity> identity;          // Digest filled in.
   std::vector<std::pair<int, ValidEvent>> valid;  // Index in the batch, event.
   std::vector<ItemRejection> rejections;          // Refused by validation.
 };

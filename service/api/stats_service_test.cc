@@ -68,9 +68,8 @@ TEST_F(StatsServiceTest, UpsertValidatesAndLastRecordWins) {
   EXPECT_EQ(outcome->accepted, 2);
   EXPECT_EQ(outcome->rejected, 2);
   EXPECT_EQ(outcome->reclassified, 1);
-  EXPECT_THAT(outcome->rejections,
-              ElementsAre(Field(&ItemRejection::field, "num_parameters"),
-                          Field(&ItemRejection::field, "modality")));
+  EXPECT_THAT(outcome->rejections, ElementsAre(Field(&ItemRejection::field, "num_parameters"),
+                                               Field(&ItemRejection::field, "modality")));
   EXPECT_EQ(outcome->rejections[0].index, 2);
   absl::StatusOr<ModelStats> stats = service_.GetModelStats("org/a", {});
   ASSERT_TRUE(stats.ok()) << stats.status();
@@ -88,25 +87,28 @@ TEST_F(StatsServiceTest, QueryArgumentsAreCheckedWithFieldNames) {
   EXPECT_TRUE(service_.GetTopN({}, RankBy::kModel, {}, kMaxTopN).ok());
   EXPECT_EQ(FieldOf(service_.GetBreakdown({}, AggregateKind::kSize, {}).status()), "dimension");
   EXPECT_EQ(FieldOf(service_.GetModelStats("a b", {}).status()), "model_id");
-  EXPECT_EQ(service_.GetModelStats("nobody/none", {}).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(service_.GetModelStats("nobody/none", {}).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(StatsServiceTest, AnswersFollowCatalogChanges) {
-  ASSERT_TRUE(service_.Ingest({{.model_id = "org/bert", .count = 60},
-                               {.model_id = "org/vit", .count = 30},
-                               {.model_id = "gpt2", .count = 10}},
-                              kNow)
+  ASSERT_TRUE(service_
+                  .Ingest({{.model_id = "org/bert", .count = 60},
+                           {.model_id = "org/vit", .count = 30},
+                           {.model_id = "gpt2", .count = 10}},
+                          kNow)
                   .ok());
   ModalityShare before = *service_.GetModalityShare({});
   EXPECT_EQ(before.rows[0].modality, Modality::kUnknown);
   EXPECT_EQ(before.rows[0].share_pct, 100.0);
 
-  ASSERT_TRUE(service_.UpsertModels({{.model_id = "org/bert", .pipeline_tag = "fill-mask",
-                                      .num_parameters = 110'000'000},
-                                     {.model_id = "org/vit", .pipeline_tag = "image-classification",
-                                      .num_parameters = 86'000'000}})
-                  .ok());
+  ASSERT_TRUE(
+      service_
+          .UpsertModels(
+              {{.model_id = "org/bert", .pipeline_tag = "fill-mask", .num_parameters = 110'000'000},
+               {.model_id = "org/vit",
+                .pipeline_tag = "image-classification",
+                .num_parameters = 86'000'000}})
+          .ok());
   ModalityShare after = *service_.GetModalityShare({});
   EXPECT_EQ(after.total_downloads, 100);
   EXPECT_EQ(after.rows[0].modality, Modality::kNlp);
@@ -144,8 +146,10 @@ TEST_F(StatsServiceTest, ProducerBatchesCountOnceAndOutOfOrderIsRefused) {
   EXPECT_EQ(FieldOf(mismatch), "sequence");
   EXPECT_THAT(ReasonOf(mismatch), HasSubstr("with other events"));
   // Sequence 3 commits; then 2 arrives late and was never committed: out of order.
-  ASSERT_TRUE(service_.Ingest(second, kNow, BatchIdentity{.producer_id = "job", .sequence = 3}).ok());
-  absl::Status late = service_.Ingest(second, kNow, BatchIdentity{.producer_id = "job", .sequence = 2}).status();
+  ASSERT_TRUE(
+      service_.Ingest(second, kNow, BatchIdentity{.producer_id = "job", .sequence = 3}).ok());
+  absl::Status late =
+      service_.Ingest(second, kNow, BatchIdentity{.producer_id = "job", .sequence = 2}).status();
   EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(ReasonOf(late), HasSubstr("after committing 3"));
   EXPECT_EQ(service_.GetTotals({})->total_downloads, 12);
@@ -161,17 +165,19 @@ TEST_F(StatsServiceTest, ServerStreamIdentitiesSkipTheProducerLog) {
   ASSERT_TRUE(retry.ok());
   EXPECT_FALSE(retry->duplicate);
   EXPECT_EQ(service_.GetTotals({})->total_downloads, 5);
-  EXPECT_EQ(store_.CheckProducer({.producer_id = "~server.1", .sequence = 1})->newest_committed, 0u);
+  EXPECT_EQ(store_.CheckProducer({.producer_id = "~server.1", .sequence = 1})->newest_committed,
+            0u);
 }
 
 TEST_F(StatsServiceTest, ChangedTaskTableReclassifiesTheStoredCatalog) {
   EXPECT_EQ(*service_.ApplyTaskTable(), 0);  // Empty catalog; records the built-in table.
-  ASSERT_TRUE(service_.UpsertModels({{.model_id = "org/a", .pipeline_tag = "fill-mask"},
-                                     {.model_id = "org/b", .pipeline_tag = "image-classification"}})
+  ASSERT_TRUE(service_
+                  .UpsertModels({{.model_id = "org/a", .pipeline_tag = "fill-mask"},
+                                 {.model_id = "org/b", .pipeline_tag = "image-classification"}})
                   .ok());
-  ASSERT_TRUE(service_.Ingest({{.model_id = "org/a", .count = 7}, {.model_id = "org/b", .count = 3}},
-                              kNow)
-                  .ok());
+  ASSERT_TRUE(
+      service_.Ingest({{.model_id = "org/a", .count = 7}, {.model_id = "org/b", .count = 3}}, kNow)
+          .ok());
   EXPECT_EQ(*service_.ApplyTaskTable(), 0);  // Same table: nothing to do.
 
   const TaskTable edited = *TaskTable::Parse("fill-mask audio\nimage-classification cv\n");

@@ -16,7 +16,8 @@ class Fnv {
     }
   }
   void Integer(uint64_t value) {
-    for (int i = 0; i < 8; ++i) Bytes(absl::string_view(reinterpret_cast<const char*>(&value) + i, 1));
+    for (int i = 0; i < 8; ++i)
+      Bytes(absl::string_view(reinterpret_cast<const char*>(&value) + i, 1));
   }
   // Length first, so ("ab","c") and ("a","bc") differ.
   void String(absl::string_view text) {
@@ -37,8 +38,8 @@ absl::Status ValidateProducer(absl::string_view producer_id, uint64_t sequence) 
     return absl::OkStatus();
   }
   if (producer_id.size() > 128) {
-    return InvalidFieldError("producer_id", absl::StrCat("must be at most 128 characters, got ",
-                                                         producer_id.size()));
+    return InvalidFieldError(
+        "producer_id", absl::StrCat("must be at most 128 characters, got ", producer_id.size()));
   }
   for (char c : producer_id) {
     if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != ':' && c != '-') {

@@ -19,8 +19,8 @@ TEST(BatchTest, ProducerRules) {
 }
 
 TEST(BatchTest, DigestSeesEveryField) {
-  const std::vector<RawEvent> base = {{.model_id = "a/b", .timestamp_seconds = 1726833600,
-                                       .count = 3, .revision = "main"}};
+  const std::vector<RawEvent> base = {
+      {.model_id = "a/b", .timestamp_seconds = 1726833600, .count = 3, .revision = "main"}};
   const uint64_t digest = BatchDigest(base);
   EXPECT_EQ(BatchDigest(base), digest);
   auto changed = [&](auto edit) {

@@ -20,8 +20,8 @@ constexpr size_t kMaxLabelLength = 64;
 absl::Status ValidateLabel(absl::string_view value, absl::string_view field, bool allow_upper,
                            bool allow_dot_underscore) {
   if (value.size() > kMaxLabelLength) {
-    return InvalidFieldError(field, absl::StrCat("must be at most 64 characters, got ",
-                                                 value.size()));
+    return InvalidFieldError(field,
+                             absl::StrCat("must be at most 64 characters, got ", value.size()));
   }
   for (char c : value) {
     const bool ok = absl::ascii_isdigit(c) || absl::ascii_islower(c) || c == '-' ||
@@ -29,9 +29,9 @@ absl::Status ValidateLabel(absl::string_view value, absl::string_view field, boo
                     (allow_dot_underscore && (c == '.' || c == '_'));
     if (!ok) {
       return InvalidFieldError(
-          field, absl::StrCat("contains '", absl::CHexEscape(absl::string_view(&c, 1)), "'; allowed are ",
-                              allow_upper ? "letters" : "lowercase letters", ", digits",
-                              allow_dot_underscore ? ", '.', '_'" : "", " and '-'"));
+          field, absl::StrCat("contains '", absl::CHexEscape(absl::string_view(&c, 1)),
+                              "'; allowed are ", allow_upper ? "letters" : "lowercase letters",
+                              ", digits", allow_dot_underscore ? ", '.', '_'" : "", " and '-'"));
     }
   }
   return absl::OkStatus();
@@ -76,9 +76,9 @@ absl::Status ValidateRecord(const CatalogRecord& record) {
                              "unset to derive the modality from pipeline_tag");
   }
   if (record.num_parameters < 0 || record.num_parameters > kMaxParameters) {
-    return InvalidFieldError("num_parameters",
-                             absl::StrCat("must be between 0 (unknown) and 10^15, got ",
-                                          record.num_parameters));
+    return InvalidFieldError(
+        "num_parameters",
+        absl::StrCat("must be between 0 (unknown) and 10^15, got ", record.num_parameters));
   }
   return ValidateLabel(record.library_name, "library_name", true, true);
 }
@@ -86,15 +86,16 @@ absl::Status ValidateRecord(const CatalogRecord& record) {
 std::string SerializeRecord(const CatalogRecord& record) {
   // Tab-separated: tag, modality ("" = derived), parameters, architecture, library. None of
   // the fields may contain a tab (see ValidateRecord).
-  return absl::StrJoin({absl::string_view(record.pipeline_tag),
-                        record.modality ? ModalityName(*record.modality) : absl::string_view(""),
-                        absl::string_view(absl::StrCat(record.num_parameters)),
-                        ArchitectureName(record.architecture),
-                        absl::string_view(record.library_name)},
-                       "\t");
+  return absl::StrJoin(
+      {absl::string_view(record.pipeline_tag),
+       record.modality ? ModalityName(*record.modality) : absl::string_view(""),
+       absl::string_view(absl::StrCat(record.num_parameters)),
+       ArchitectureName(record.architecture), absl::string_view(record.library_name)},
+      "\t");
 }
 
-absl::StatusOr<CatalogRecord> ParseRecord(absl::string_view model_id, absl::string_view serialized) {
+absl::StatusOr<CatalogRecord> ParseRecord(absl::string_view model_id,
+                                          absl::string_view serialized) {
   const std::vector<absl::string_view> parts = absl::StrSplit(serialized, '\t');
   auto corrupt = [&] {
     return absl::DataLossError(

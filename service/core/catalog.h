@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/modality.h"
 
 namespace hubstats {
@@ -23,11 +23,11 @@ std::optional<Architecture> ArchitectureFromName(absl::string_view name);
 // A model's catalog record. An upsert replaces the whole record.
 struct CatalogRecord {
   std::string model_id;
-  std::string pipeline_tag;             // "" = none.
-  std::optional<Modality> modality;     // Explicit override; nullopt = derive from the tag.
-  int64_t num_parameters = 0;           // 0 = unknown.
+  std::string pipeline_tag;          // "" = none.
+  std::optional<Modality> modality;  // Explicit override; nullopt = derive from the tag.
+  int64_t num_parameters = 0;        // 0 = unknown.
   Architecture architecture = Architecture::kUnspecified;
-  std::string library_name;             // "" = none.
+  std::string library_name;  // "" = none.
 
   bool operator==(const CatalogRecord&) const = default;
 };

@@ -20,7 +20,8 @@ absl::StatusOr<Day> Day::FromCivil(int64_t year, int64_t month, int64_t day,
   if (year < 1970 || year > 9999 || civil.year() != year || civil.month() != month ||
       civil.day() != day) {
     return InvalidFieldError(
-        field, absl::StrFormat("%04d-%02d-%02d is not a valid date (1970..9999)", year, month, day));
+        field,
+        absl::StrFormat("%04d-%02d-%02d is not a valid date (1970..9999)", year, month, day));
   }
   return Day(static_cast<int32_t>(civil - kEpoch));
 }
@@ -30,7 +31,8 @@ absl::StatusOr<Day> Day::Parse(absl::string_view text, absl::string_view field) 
   if (text.size() != 10 || text[4] != '-' || text[7] != '-' ||
       !absl::SimpleAtoi(text.substr(0, 4), &year) || !absl::SimpleAtoi(text.substr(5, 2), &month) ||
       !absl::SimpleAtoi(text.substr(8, 2), &day)) {
-    return InvalidFieldError(field, absl::StrCat("'", text, "' is not a date of the form YYYY-MM-DD"));
+    return InvalidFieldError(field,
+                             absl::StrCat("'", text, "' is not a date of the form YYYY-MM-DD"));
   }
   return FromCivil(year, month, day, field);
 }
@@ -53,9 +55,9 @@ std::string DayRange::ToString() const {
 
 absl::Status ValidateDayRange(const DayRange& range, absl::string_view field) {
   if (range.first && range.last && *range.first > *range.last) {
-    return InvalidFieldError(absl::StrCat(field, ".end"),
-                             absl::StrCat(range.last->ToString(), " is before the start ",
-                                          range.first->ToString()));
+    return InvalidFieldError(
+        absl::StrCat(field, ".end"),
+        absl::StrCat(range.last->ToString(), " is before the start ", range.first->ToString()));
   }
   return absl::OkStatus();
 }

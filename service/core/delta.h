@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "core/day.h"
 #include "core/event.h"
 
@@ -30,8 +30,8 @@ struct DayDelta {
 struct ModelDelta {
   std::string model_id;
   std::string author;
-  int64_t total = 0;            // Sum over days.
-  std::vector<DayDelta> days;   // Oldest first.
+  int64_t total = 0;           // Sum over days.
+  std::vector<DayDelta> days;  // Oldest first.
 };
 
 struct ShardDelta {

@@ -51,9 +51,7 @@ TEST(DeltaBuilderTest, FoldsEventsPerModelAndDay) {
   EXPECT_EQ(total, 18);
 }
 
-TEST(DeltaBuilderTest, EmptyBatchHasNoShards) {
-  EXPECT_TRUE(DeltaBuilder(16).Finish().empty());
-}
+TEST(DeltaBuilderTest, EmptyBatchHasNoShards) { EXPECT_TRUE(DeltaBuilder(16).Finish().empty()); }
 
 }  // namespace
 }  // namespace hubstats

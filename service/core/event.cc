@@ -27,35 +27,35 @@ absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time recei
   absl::Time time = received;
   if (event.timestamp_seconds) {
     if (event.timestamp_nanos < 0 || event.timestamp_nanos > 999'999'999) {
-      return InvalidFieldError("timestamp", absl::StrCat("nanos must be 0..999999999, got ",
-                                                         event.timestamp_nanos));
+      return InvalidFieldError(
+          "timestamp", absl::StrCat("nanos must be 0..999999999, got ", event.timestamp_nanos));
     }
-    time = absl::FromUnixSeconds(*event.timestamp_seconds) +
-           absl::Nanoseconds(event.timestamp_nanos);
+    time =
+        absl::FromUnixSeconds(*event.timestamp_seconds) + absl::Nanoseconds(event.timestamp_nanos);
     if (time < EarliestEventTime()) {
-      return InvalidFieldError("timestamp", absl::StrCat(FormatUtc(time),
-                                                         " is before 2015-01-01T00:00:00Z"));
+      return InvalidFieldError("timestamp",
+                               absl::StrCat(FormatUtc(time), " is before 2015-01-01T00:00:00Z"));
     }
     if (time > received + absl::Hours(24)) {
-      return InvalidFieldError("timestamp",
-                               absl::StrCat(FormatUtc(time),
-                                            " is more than 24 hours after the server's clock (",
-                                            FormatUtc(received), ")"));
+      return InvalidFieldError(
+          "timestamp",
+          absl::StrCat(FormatUtc(time), " is more than 24 hours after the server's clock (",
+                       FormatUtc(received), ")"));
     }
   }
   valid.day = Day::FromTime(time);
 
   if (event.count) {
     if (*event.count < 1 || *event.count > kMaxEventCount) {
-      return InvalidFieldError("count", absl::StrCat("must be between 1 and 1000000000, got ",
-                                                     *event.count));
+      return InvalidFieldError(
+          "count", absl::StrCat("must be between 1 and 1000000000, got ", *event.count));
     }
     valid.count = *event.count;
   }
 
   if (event.revision.size() > kMaxRevisionLength) {
-    return InvalidFieldError("revision", absl::StrCat("must be at most 255 characters, got ",
-                                                      event.revision.size()));
+    return InvalidFieldError(
+        "revision", absl::StrCat("must be at most 255 characters, got ", event.revision.size()));
   }
   for (char c : event.revision) {
     if (!absl::ascii_isgraph(c)) {

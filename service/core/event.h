@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/day.h"
 
@@ -26,7 +26,7 @@ struct RawEvent {
   std::optional<int64_t> timestamp_seconds;
   int32_t timestamp_nanos = 0;
   std::optional<int64_t> count;  // nullopt = 1.
-  absl::string_view revision;     // "" = none.
+  absl::string_view revision;    // "" = none.
 };
 
 // A validated event. Views point into the RawEvent's storage.

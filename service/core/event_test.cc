@@ -22,10 +22,11 @@ TEST(EventTest, DefaultsCountToOneAndTimeToReceived) {
 }
 
 TEST(EventTest, UsesTimestampCountAndRevision) {
-  absl::StatusOr<ValidEvent> event =
-      ValidateEvent({.model_id = "org/m", .timestamp_seconds = 1420070400, .count = 1'000'000'000,
-                     .revision = "main"},
-                    kReceived);
+  absl::StatusOr<ValidEvent> event = ValidateEvent({.model_id = "org/m",
+                                                    .timestamp_seconds = 1420070400,
+                                                    .count = 1'000'000'000,
+                                                    .revision = "main"},
+                                                   kReceived);
   ASSERT_TRUE(event.ok()) << event.status();
   EXPECT_EQ(event->day.ToString(), "2015-01-01");
   EXPECT_EQ(event->count, 1'000'000'000);
@@ -41,12 +42,14 @@ TEST(EventTest, TimestampBounds) {
   // Exactly 24 hours ahead is accepted, one nanosecond more is not.
   const int64_t ahead = absl::ToUnixSeconds(kReceived + absl::Hours(24));
   EXPECT_TRUE(ValidateEvent({.model_id = "a/b", .timestamp_seconds = ahead}, kReceived).ok());
-  absl::Status late = ErrorOf({.model_id = "a/b", .timestamp_seconds = ahead, .timestamp_nanos = 1});
+  absl::Status late =
+      ErrorOf({.model_id = "a/b", .timestamp_seconds = ahead, .timestamp_nanos = 1});
   EXPECT_EQ(FieldOf(late), "timestamp");
   EXPECT_THAT(ReasonOf(late), HasSubstr("more than 24 hours"));
-  EXPECT_EQ(FieldOf(ErrorOf({.model_id = "a/b", .timestamp_seconds = 1500000000,
-                             .timestamp_nanos = 1'000'000'000})),
-            "timestamp");
+  EXPECT_EQ(
+      FieldOf(ErrorOf(
+          {.model_id = "a/b", .timestamp_seconds = 1500000000, .timestamp_nanos = 1'000'000'000})),
+      "timestamp");
 }
 
 TEST(EventTest, CountBounds) {

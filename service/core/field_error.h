@@ -7,9 +7,9 @@
 #define HUBSTATS_SERVICE_CORE_FIELD_ERROR_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace hubstats {
 

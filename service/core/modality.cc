@@ -25,16 +25,20 @@ constexpr std::array<absl::string_view, kModalityCount> kNames = {
 
 const std::array<Modality, kModalityCount>& AllModalities() {
   static constexpr std::array<Modality, kModalityCount> kAll = {
-      Modality::kNlp,     Modality::kComputerVision,        Modality::kAudio,
-      Modality::kMultimodal, Modality::kTimeSeries,         Modality::kTabular,
-      Modality::kReinforcementLearning, Modality::kOther,   Modality::kUnknown,
+      Modality::kNlp,
+      Modality::kComputerVision,
+      Modality::kAudio,
+      Modality::kMultimodal,
+      Modality::kTimeSeries,
+      Modality::kTabular,
+      Modality::kReinforcementLearning,
+      Modality::kOther,
+      Modality::kUnknown,
   };
   return kAll;
 }
 
-absl::string_view ModalityName(Modality modality) {
-  return kNames[static_cast<size_t>(modality)];
-}
+absl::string_view ModalityName(Modality modality) { return kNames[static_cast<size_t>(modality)]; }
 
 std::optional<Modality> ModalityFromName(absl::string_view name) {
   if (name == "cv") return Modality::kComputerVision;
@@ -56,18 +60,18 @@ absl::StatusOr<TaskTable> TaskTable::Parse(absl::string_view text) {
     std::vector<absl::string_view> parts =
         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (parts.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "task table line ", line_number, ": expected '<pipeline_tag> <modality>', got '", line,
-          "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("task table line ", line_number,
+                       ": expected '<pipeline_tag> <modality>', got '", line, "'"));
     }
     std::optional<Modality> modality = ModalityFromName(parts[1]);
     if (!modality || *modality == Modality::kUnknown) {
-      return absl::InvalidArgumentError(absl::StrCat("task table line ", line_number, ": '",
-                                                     parts[1], "' is not a modality"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("task table line ", line_number, ": '", parts[1], "' is not a modality"));
     }
     if (!table.modalities_.emplace(parts[0], *modality).second) {
-      return absl::InvalidArgumentError(absl::StrCat("task table line ", line_number, ": '",
-                                                     parts[0], "' is listed twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("task table line ", line_number, ": '", parts[0], "' is listed twice"));
     }
   }
   return table;

@@ -26,7 +26,8 @@ TEST(TaskTableTest, BuiltInMapsTheRequiredTasks) {
   for (const char* tag : {"image-classification", "object-detection", "image-segmentation"}) {
     EXPECT_EQ(table.Lookup(tag), Modality::kComputerVision) << tag;
   }
-  for (const char* tag : {"automatic-speech-recognition", "audio-classification", "text-to-speech"}) {
+  for (const char* tag :
+       {"automatic-speech-recognition", "audio-classification", "text-to-speech"}) {
     EXPECT_EQ(table.Lookup(tag), Modality::kAudio) << tag;
   }
   EXPECT_EQ(table.Lookup("image-text-to-text"), Modality::kMultimodal);
@@ -58,7 +59,8 @@ TEST(TaskTableTest, ParseReportsBadLines) {
 
 TEST(TaskTableTest, FingerprintFollowsMappingsOnly) {
   const TaskTable a = *TaskTable::Parse("fill-mask nlp\ntext-to-speech audio\n");
-  const TaskTable reordered = *TaskTable::Parse("# comment\ntext-to-speech\taudio\nfill-mask nlp\n");
+  const TaskTable reordered =
+      *TaskTable::Parse("# comment\ntext-to-speech\taudio\nfill-mask nlp\n");
   const TaskTable changed = *TaskTable::Parse("fill-mask audio\ntext-to-speech audio\n");
   const TaskTable extended = *TaskTable::Parse("fill-mask nlp\ntext-to-speech audio\nx other\n");
   EXPECT_EQ(a.Fingerprint(), reordered.Fingerprint());

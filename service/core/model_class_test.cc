@@ -43,11 +43,11 @@ TEST(ModelClassTest, FieldsAndKeys) {
 }
 
 TEST(ModelClassTest, EncodeDecodeRoundTrips) {
-  for (const ModelClass& original :
-       {ModelClass::Unknown(),
-        Classify({.model_id = "a/b", .pipeline_tag = "image-classification",
-                  .num_parameters = 86'000'000, .library_name = "timm"},
-                 TaskTable::BuiltIn())}) {
+  for (const ModelClass& original : {ModelClass::Unknown(), Classify({.model_id = "a/b",
+                                                            .pipeline_tag = "image-classification",
+                                                            .num_parameters = 86'000'000,
+                                                            .library_name = "timm"},
+                                                                     TaskTable::BuiltIn())}) {
     absl::StatusOr<ModelClass> decoded = ModelClass::Decode(original.Encode());
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(*decoded, original);

@@ -19,8 +19,8 @@ std::string Printable(char c) {
 
 absl::Status ValidatePart(absl::string_view part, absl::string_view what, absl::string_view field) {
   if (part.empty() || part.size() > kMaxPartLength) {
-    return InvalidFieldError(field, absl::StrCat(what, " must be 1-96 characters, got ",
-                                                 part.size()));
+    return InvalidFieldError(field,
+                             absl::StrCat(what, " must be 1-96 characters, got ", part.size()));
   }
   for (char c : part) {
     if (!IsIdCharacter(c)) {

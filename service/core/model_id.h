@@ -2,9 +2,8 @@
 #ifndef HUBSTATS_SERVICE_CORE_MODEL_ID_H_
 #define HUBSTATS_SERVICE_CORE_MODEL_ID_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace hubstats {
 

@@ -12,8 +12,9 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(ModelIdTest, AcceptsHubIds) {
-  for (const char* id : {"google-bert/bert-base-uncased", "gpt2", "MIT/ast-finetuned-audioset-10-10-0.4593",
-                         "a/b", "Org_1/model.v2", "x", "sentence-transformers/all-MiniLM-L6-v2"}) {
+  for (const char* id :
+       {"google-bert/bert-base-uncased", "gpt2", "MIT/ast-finetuned-audioset-10-10-0.4593", "a/b",
+        "Org_1/model.v2", "x", "sentence-transformers/all-MiniLM-L6-v2"}) {
     EXPECT_TRUE(ValidateModelId(id).ok()) << id;
   }
   EXPECT_TRUE(ValidateModelId(std::string(96, 'a') + "/" + std::string(96, 'b')).ok());

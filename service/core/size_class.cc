@@ -108,9 +108,9 @@ std::vector<SizeClass> SizeClassesFor(absl::Span<const int64_t> boundaries) {
     SizeClass size_class;
     size_class.lower = lower;
     size_class.upper = boundary;
-    size_class.label = lower == 0 ? absl::StrCat("<", FormatParameters(boundary))
-                                  : absl::StrCat(FormatParameters(lower), "-",
-                                                 FormatParameters(boundary));
+    size_class.label = lower == 0
+                           ? absl::StrCat("<", FormatParameters(boundary))
+                           : absl::StrCat(FormatParameters(lower), "-", FormatParameters(boundary));
     size_class.first_fine_bucket = first_bucket;
     size_class.end_fine_bucket = GridIndexOf(boundary) + 1;
     classes.push_back(std::move(size_class));

@@ -9,21 +9,20 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace hubstats {
 
 // 1M, 2M, 5M, 10M, ..., 500B, 1T.
 inline constexpr std::array<int64_t, 19> kSizeGrid = {
-    1'000'000,         2'000'000,         5'000'000,         10'000'000,
-    20'000'000,        50'000'000,        100'000'000,       200'000'000,
-    500'000'000,       1'000'000'000,     2'000'000'000,     5'000'000'000,
-    10'000'000'000,    20'000'000'000,    50'000'000'000,    100'000'000'000,
-    200'000'000'000,   500'000'000'000,   1'000'000'000'000,
+    1'000'000,       2'000'000,       5'000'000,       10'000'000,        20'000'000,
+    50'000'000,      100'000'000,     200'000'000,     500'000'000,       1'000'000'000,
+    2'000'000'000,   5'000'000'000,   10'000'000'000,  20'000'000'000,    50'000'000'000,
+    100'000'000'000, 200'000'000'000, 500'000'000'000, 1'000'000'000'000,
 };
 // Fine bucket i covers [grid[i-1], grid[i]) with grid[-1] = 0 and grid[19] = infinity.
 inline constexpr int kFineBucketCount = static_cast<int>(kSizeGrid.size()) + 1;

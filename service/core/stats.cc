@@ -16,7 +16,8 @@ int64_t TotalDownloads(const AggregateCounts& counts, std::optional<Modality> mo
   int64_t total = 0;
   for (const auto& [name, downloads] : counts) {
     std::optional<ParsedAggregateField> field = ParseAggregateField(name);
-    if (field && field->kind == AggregateKind::kSize && (!modality || field->modality == *modality)) {
+    if (field && field->kind == AggregateKind::kSize &&
+        (!modality || field->modality == *modality)) {
       total += downloads;
     }
   }
@@ -96,9 +97,10 @@ Breakdown ComputeBreakdown(const AggregateCounts& counts, AggregateKind dimensio
     if (downloads == 0) continue;
     result.rows.push_back({key, downloads, SharePct(downloads, result.total_downloads)});
   }
-  std::sort(result.rows.begin(), result.rows.end(), [](const BreakdownRow& a, const BreakdownRow& b) {
-    return a.downloads != b.downloads ? a.downloads > b.downloads : a.key < b.key;
-  });
+  std::sort(result.rows.begin(), result.rows.end(),
+            [](const BreakdownRow& a, const BreakdownRow& b) {
+              return a.downloads != b.downloads ? a.downloads > b.downloads : a.key < b.key;
+            });
   return result;
 }
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "core/model_class.h"
 #include "core/modality.h"
+#include "core/model_class.h"
 #include "core/size_class.h"
 
 namespace hubstats {

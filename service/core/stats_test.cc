@@ -16,8 +16,11 @@ TEST(StatsTest, SharePct) {
 }
 
 TEST(StatsTest, ModalityShareListsAllNineSorted) {
-  AggregateCounts counts = {{"s|nlp|3", 50}, {"s|nlp|u", 10}, {"s|audio|9", 30},
-                            {"s|unknown|u", 10}, {"t|nlp|fill-mask", 60}};
+  AggregateCounts counts = {{"s|nlp|3", 50},
+                            {"s|nlp|u", 10},
+                            {"s|audio|9", 30},
+                            {"s|unknown|u", 10},
+                            {"t|nlp|fill-mask", 60}};
   ModalityShare share = ComputeModalityShare(counts);
   EXPECT_EQ(share.total_downloads, 100);
   ASSERT_EQ(share.rows.size(), 9u);
@@ -33,7 +36,7 @@ TEST(StatsTest, ModalityShareListsAllNineSorted) {
 
 TEST(StatsTest, SizeDistributionMatchesTheReportShape) {
   // Buckets: 7 = 100M-200M, 8 = 200M-500M, 9 = 500M-1B, 10 = 1B-2B.
-  AggregateCounts counts = {{"s|nlp|7", 40}, {"s|nlp|8", 20}, {"s|audio|9", 10},
+  AggregateCounts counts = {{"s|nlp|7", 40},  {"s|nlp|8", 20}, {"s|audio|9", 10},
                             {"s|nlp|10", 10}, {"s|nlp|u", 15}, {"s|unknown|u", 5}};
   SizeDistribution sizes = ComputeSizeDistribution(counts, kDefaultBoundaries, std::nullopt);
   EXPECT_EQ(sizes.total_downloads, 100);

@@ -193,8 +193,8 @@ absl::StatusOr<ModelData> MemoryStore::ReadModel(absl::string_view model_id,
   data.downloads_all_time = counts.all_time;
   data.downloads_in_range = InRange(counts, range);
   data.rank_all_time = RankOf(id, data.downloads_all_time, DayRange{});
-  data.rank_in_range = range.all_time() ? data.rank_all_time
-                                        : RankOf(id, data.downloads_in_range, range);
+  data.rank_in_range =
+      range.all_time() ? data.rank_all_time : RankOf(id, data.downloads_in_range, range);
   for (const auto& [day, downloads] : counts.days) {
     if (range.Contains(day)) data.days.push_back({day, downloads});
   }

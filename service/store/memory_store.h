@@ -59,7 +59,7 @@ class MemoryStore : public Store {
   const uint32_t shard_count_;
   const ModelClass unknown_ = ModelClass::Unknown();
   mutable std::shared_mutex mutex_;
-  absl::flat_hash_map<std::string, ModelCounts> models_;   // Models with downloads.
+  absl::flat_hash_map<std::string, ModelCounts> models_;  // Models with downloads.
   absl::flat_hash_map<std::string, CatalogEntry> catalog_;
   absl::flat_hash_map<std::string, int64_t> author_totals_;
   absl::flat_hash_map<std::string, std::string> settings_;

@@ -21,9 +21,9 @@ std::string RedisEndpoint::ToDisplayString() const {
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   const std::string original(url);
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "redis URL '", original, "': ", why,
-        " (expected redis://[[username]:password@]host[:port][/db])"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis URL '", original, "': ", why,
+                     " (expected redis://[[username]:password@]host[:port][/db])"));
   };
   if (!absl::ConsumePrefix(&url, "redis://")) return bad("must start with redis://");
   RedisEndpoint endpoint;
@@ -74,10 +74,9 @@ std::string RedisReply::error() const {
 }
 
 absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
-    const RedisEndpoint& endpoint, absl::Duration connect_timeout,
-    absl::Duration command_timeout) {
-  redisContext* context =
-      redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, absl::ToTimeval(connect_timeout));
+    const RedisEndpoint& endpoint, absl::Duration connect_timeout, absl::Duration command_timeout) {
+  redisContext* context = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port,
+                                                  absl::ToTimeval(connect_timeout));
   if (context == nullptr) return absl::ResourceExhaustedError("cannot allocate a redis context");
   if (context->err) {
     absl::Status status = absl::UnavailableError(
@@ -136,8 +135,7 @@ void RedisConnection::Append(const std::vector<std::string>& args) {
     argv_lengths.push_back(arg.size());
   }
   // Only fails on out-of-memory, which GetReply then reports through context_->err.
-  redisAppendCommandArgv(context_, static_cast<int>(args.size()), argv.data(),
-                         argv_lengths.data());
+  redisAppendCommandArgv(context_, static_cast<int>(args.size()), argv.data(), argv_lengths.data());
 }
 
 void RedisConnection::Append(std::initializer_list<absl::string_view> args) {

@@ -4,44 +4,44 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <map>
 #include <optional>
 #include <random>
 #include <thread>
-#include <cmath>
-#include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/event.h"
 #include "core/model_id.h"
 #include "core/stats.h"
 
 namespace hubstats {
 namespace embedded {
-extern const std::string_view common_lua, apply_events_lua, upsert_models_lua,
-    read_aggregates_lua, read_top_lua, read_population_lua, read_model_lua, count_ahead_lua,
-    producer_check_lua, producer_commit_lua;
+extern const std::string_view common_lua, apply_events_lua, upsert_models_lua, read_aggregates_lua,
+    read_top_lua, read_population_lua, read_model_lua, count_ahead_lua, producer_check_lua,
+    producer_commit_lua;
 }  // namespace embedded
 
 namespace {
 
 constexpr absl::string_view kLayoutVersion = "1";
 
-constexpr absl::string_view kScriptNames[] = {
-    "apply_events", "upsert_models", "read_aggregates", "read_top",       "read_population",
-    "read_model",   "count_ahead",   "producer_check",  "producer_commit"};
+constexpr absl::string_view kScriptNames[] = {"apply_events", "upsert_models",   "read_aggregates",
+                                              "read_top",     "read_population", "read_model",
+                                              "count_ahead",  "producer_check",  "producer_commit"};
 
 std::vector<std::string> ScriptSources() {
   auto with_common = [](std::string_view script) {
     return absl::StrCat(absl::string_view(embedded::common_lua.data(), embedded::common_lua.size()),
                         "\n", absl::string_view(script.data(), script.size()));
   };
-  return {with_common(embedded::apply_events_lua),   with_common(embedded::upsert_models_lua),
+  return {with_common(embedded::apply_events_lua),    with_common(embedded::upsert_models_lua),
           with_common(embedded::read_aggregates_lua), with_common(embedded::read_top_lua),
           with_common(embedded::read_population_lua), with_common(embedded::read_model_lua),
           with_common(embedded::count_ahead_lua),     with_common(embedded::producer_check_lua),
@@ -148,8 +148,9 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Open(const RedisStoreOpt
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(options.url);
   if (!endpoint.ok()) return endpoint.status();
   if (options.key_prefix.empty() || options.key_prefix.find_first_of("{} ") != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "redis key prefix '", options.key_prefix, "' must be non-empty without '{', '}' or spaces"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis key prefix '", options.key_prefix,
+                     "' must be non-empty without '{', '}' or spaces"));
   }
   if (options.shard_count && (*options.shard_count < 1 || *options.shard_count > kMaxShardCount)) {
     return absl::InvalidArgumentError(
@@ -422,8 +423,8 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(RedisConnection& connec
     Mark& mark = marks[contribution.producer_id];
     if (mark.key.empty()) mark.key = absl::StrCat(tag, ":applied:", contribution.producer_id);
     mark.sequence = std::max(mark.sequence, contribution.sequence);
-    mark.ttl = std::max(mark.ttl, contribution.from_client ? kProducerTtlSeconds
-                                                           : kStreamMarkTtlSeconds);
+    mark.ttl =
+        std::max(mark.ttl, contribution.from_client ? kProducerTtlSeconds : kStreamMarkTtlSeconds);
   }
   absl::flat_hash_map<absl::string_view, int64_t> author_totals;
   for (const ModelDelta& model : shard.models) author_totals[model.author] += model.total;
@@ -455,9 +456,9 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(RedisConnection& connec
     // Every reply is read before any is judged, so the connection stays in step.
     RedisReply watched, mark_values, classes, totals;
     absl::Status refused;
-    for (auto [wanted, target] : {std::pair{true, &watched}, std::pair{!marks.empty(), &mark_values},
-                                  std::pair{!shard.models.empty(), &classes},
-                                  std::pair{!authors.empty(), &totals}}) {
+    for (auto [wanted, target] :
+         {std::pair{true, &watched}, std::pair{!marks.empty(), &mark_values},
+          std::pair{!shard.models.empty(), &classes}, std::pair{!authors.empty(), &totals}}) {
       if (!wanted) continue;
       absl::StatusOr<RedisReply> reply = connection.GetReply();
       if (!reply.ok()) return reply.status();
@@ -511,7 +512,8 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(RedisConnection& connec
       std::string models, authors, agg;
       absl::node_hash_map<std::string, std::pair<std::string, std::string>> by_modality;
       absl::flat_hash_map<absl::string_view, int64_t> author_sums;
-      absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int64_t> author_modality_sums;
+      absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int64_t>
+          author_modality_sums;
       absl::flat_hash_map<absl::string_view, int64_t> field_sums;
     };
     absl::node_hash_map<std::string, ScopeKeys> scopes;  // "all" or "d:<day>"
@@ -525,7 +527,7 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(RedisConnection& connec
       }
       return it->second;
     };
-    auto modality_keys = [&](ScopeKeys& keys, const std::string& modality) -> const auto& {
+    auto modality_keys = [&](ScopeKeys & keys, const std::string& modality) -> const auto& {
       auto [it, inserted] = keys.by_modality.try_emplace(modality);
       if (inserted) {
         it->second = {absl::StrCat(keys.models, ":", modality),
@@ -539,7 +541,8 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(RedisConnection& connec
                    int64_t downloads) {
       const absl::string_view minus = numbers.Of(-downloads);
       connection.Append({"ZINCRBY", keys.models, minus, model.model_id});
-      connection.Append({"ZINCRBY", modality_keys(keys, names.modality).first, minus, model.model_id});
+      connection.Append(
+          {"ZINCRBY", modality_keys(keys, names.modality).first, minus, model.model_id});
       queued += 2;
       keys.author_sums[model.author] += downloads;
       keys.author_modality_sums[{model.author, names.modality}] += downloads;
@@ -629,7 +632,8 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShardWithScript(
   call.shard = shard.shard;
   call.script = Script::kApplyEvents;
   std::vector<std::string>& args = call.args;
-  args = {unknown_class_, absl::StrCat(kMaxCounterValue), absl::StrCat(window.contributions.size())};
+  args = {unknown_class_, absl::StrCat(kMaxCounterValue),
+          absl::StrCat(window.contributions.size())};
   for (const Contribution& contribution : window.contributions) {
     args.insert(args.end(), {contribution.producer_id, absl::StrCat(contribution.sequence),
                              absl::StrCat(contribution.from_client ? kProducerTtlSeconds
@@ -685,9 +689,10 @@ absl::StatusOr<std::vector<ProducerVerdict>> RedisStore::CheckProducers(
     absl::Span<const BatchIdentity> identities) {
   std::vector<ShardCall> calls;
   for (const BatchIdentity& identity : identities) {
-    calls.push_back({ShardOf(identity.producer_id, shard_count_), Script::kProducerCheck,
-                     {identity.producer_id, absl::StrCat(identity.sequence),
-                      absl::StrCat(identity.digest)}});
+    calls.push_back(
+        {ShardOf(identity.producer_id, shard_count_),
+         Script::kProducerCheck,
+         {identity.producer_id, absl::StrCat(identity.sequence), absl::StrCat(identity.digest)}});
   }
   absl::StatusOr<std::vector<RedisReply>> replies = Run(calls);
   if (!replies.ok()) return replies.status();
@@ -718,10 +723,11 @@ absl::StatusOr<std::vector<ProducerVerdict>> RedisStore::CheckProducers(
 absl::Status RedisStore::CommitProducers(absl::Span<const BatchIdentity> identities) {
   std::vector<ShardCall> calls;
   for (const BatchIdentity& identity : identities) {
-    calls.push_back({ShardOf(identity.producer_id, shard_count_), Script::kProducerCommit,
-                     {identity.producer_id, absl::StrCat(identity.sequence),
-                      absl::StrCat(identity.digest), absl::StrCat(kProducerWindow),
-                      absl::StrCat(kProducerTtlSeconds)}});
+    calls.push_back(
+        {ShardOf(identity.producer_id, shard_count_),
+         Script::kProducerCommit,
+         {identity.producer_id, absl::StrCat(identity.sequence), absl::StrCat(identity.digest),
+          absl::StrCat(kProducerWindow), absl::StrCat(kProducerTtlSeconds)}});
   }
   return Run(calls).status();
 }
@@ -828,7 +834,8 @@ absl::StatusOr<AggregateCounts> RedisStore::ReadAggregates(const DayRange& range
   // All time or one day: one hash per shard, read with native commands (no script).
   if (std::optional<std::string> scope = SingleScope(range)) {
     absl::StatusOr<std::vector<RedisReply>> replies = RunTransactions([&](const std::string& tag) {
-      return std::vector<std::vector<std::string>>{{"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
+      return std::vector<std::vector<std::string>>{
+          {"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
     });
     if (!replies.ok()) return replies.status();
     for (const RedisReply& reply : *replies) {
@@ -936,8 +943,7 @@ absl::StatusOr<Population> RedisStore::ReadPopulation(const DayRange& range) {
   return population;
 }
 
-absl::StatusOr<ModelData> RedisStore::ReadModel(absl::string_view model_id,
-                                                const DayRange& range) {
+absl::StatusOr<ModelData> RedisStore::ReadModel(absl::string_view model_id, const DayRange& range) {
   const std::string id(model_id);
   const uint32_t shard = ShardOf(AuthorOf(model_id), shard_count_);
   const std::vector<std::string> range_args = RangeArgs(range);
@@ -1034,7 +1040,8 @@ absl::Status RedisStore::ForEachCatalogRecord(
         // The connection goes back to the pool before `visit` runs: it may use the store.
         absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
         if (!lease.ok()) return lease.status();
-        absl::StatusOr<RedisReply> reply = (*lease)->Command({"HSCAN", key, cursor, "COUNT", "1000"});
+        absl::StatusOr<RedisReply> reply =
+            (*lease)->Command({"HSCAN", key, cursor, "COUNT", "1000"});
         if (!reply.ok()) return reply.status();
         const redisReply* raw = reply->get();
         if (raw->type != REDIS_REPLY_ARRAY || raw->elements != 2 ||
@@ -1044,9 +1051,9 @@ absl::Status RedisStore::ForEachCatalogRecord(
         cursor.assign(raw->element[0]->str, raw->element[0]->len);
         const redisReply* items = raw->element[1];
         for (size_t i = 0; i + 1 < items->elements; i += 2) {
-          absl::StatusOr<CatalogRecord> record =
-              ParseRecord(absl::string_view(items->element[i]->str, items->element[i]->len),
-                          absl::string_view(items->element[i + 1]->str, items->element[i + 1]->len));
+          absl::StatusOr<CatalogRecord> record = ParseRecord(
+              absl::string_view(items->element[i]->str, items->element[i]->len),
+              absl::string_view(items->element[i + 1]->str, items->element[i + 1]->len));
           if (!record.ok()) return record.status();
           page.push_back(*std::move(record));
         }
@@ -1073,9 +1080,8 @@ absl::StatusOr<std::string> RedisStore::ReadSetting(absl::string_view name) {
 absl::Status RedisStore::WriteSetting(absl::string_view name, absl::string_view value) {
   absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
   if (!lease.ok()) return lease.status();
-  absl::StatusOr<RedisReply> reply =
-      (*lease)->Command({"HSET", absl::StrCat(prefix_, ":meta"), absl::StrCat("setting:", name),
-                         std::string(value)});
+  absl::StatusOr<RedisReply> reply = (*lease)->Command(
+      {"HSET", absl::StrCat(prefix_, ":meta"), absl::StrCat("setting:", name), std::string(value)});
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return absl::UnavailableError(reply->error());
   return absl::OkStatus();

@@ -73,8 +73,18 @@ class RedisStore : public Store {
   std::string ShardTag(uint32_t shard) const;
 
  private:
-  enum class Script { kApplyEvents, kUpsertModels, kReadAggregates, kReadTop, kReadPopulation,
-                      kReadModel, kCountAhead, kProducerCheck, kProducerCommit, kCount };
+  enum class Script {
+    kApplyEvents,
+    kUpsertModels,
+    kReadAggregates,
+    kReadTop,
+    kReadPopulation,
+    kReadModel,
+    kCountAhead,
+    kProducerCheck,
+    kProducerCommit,
+    kCount
+  };
   // One script call on one shard: the script and its ARGV after the tag.
   struct ShardCall {
     uint32_t shard = 0;

@@ -1,5 +1,7 @@
 // RedisStore specifics: URL parsing, the recorded shard count, key layout, shared state and
 // recovery from lost scripts. The behaviour common to all stores is in store_test.cc.
+#include "store/redis_store.h"
+
 #include <signal.h>
 
 #include <chrono>
@@ -7,12 +9,11 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "core/model_id.h"
 #include "absl/strings/str_split.h"
+#include "core/model_id.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "redis_server.h"
-#include "store/redis_store.h"
 
 namespace hubstats {
 namespace {
@@ -108,13 +109,14 @@ TEST(RedisStoreTest, EveryKeyCarriesItsShardTag) {
   for (const char* model : {"a/x", "b/y", "c/z", "gpt2", "d/w"}) {
     ASSERT_TRUE(store->ApplyEvents(OneEvent(model, 4)).ok());
   }
-  ASSERT_TRUE(store->UpsertModels({{CatalogRecord{.model_id = "a/x", .pipeline_tag = "fill-mask"},
-                                    Classify({.model_id = "a/x", .pipeline_tag = "fill-mask"},
-                                             TaskTable::BuiltIn())}})
+  ASSERT_TRUE(store
+                  ->UpsertModels({{CatalogRecord{.model_id = "a/x", .pipeline_tag = "fill-mask"},
+                                   Classify({.model_id = "a/x", .pipeline_tag = "fill-mask"},
+                                            TaskTable::BuiltIn())}})
                   .ok());
-  ASSERT_TRUE(store->ReadTop({*Day::Parse("2024-09-01"), *Day::Parse("2024-09-02")},
-                             RankBy::kModel, {}, 5)
-                  .ok());
+  ASSERT_TRUE(
+      store->ReadTop({*Day::Parse("2024-09-01"), *Day::Parse("2024-09-02")}, RankBy::kModel, {}, 5)
+          .ok());
   const std::string keys = Redis().Cli("--scan --pattern 'layout:*'");
   std::set<std::string> tags;
   int count = 0;
@@ -163,10 +165,9 @@ TEST(RedisStoreTest, ErrorRepliesLeaveConnectionsInStep) {
   EXPECT_EQ(store->ReadTop({}, RankBy::kModel, {}, 5).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(store->ReadPopulation({}).status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(store->ApplyEvents(OneEvent("org/a", store->shard_count(), 7), &identity)
-                .status()
-                .code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(
+      store->ApplyEvents(OneEvent("org/a", store->shard_count(), 7), &identity).status().code(),
+      absl::StatusCode::kUnavailable);
   EXPECT_THAT(Redis().Cli("SCRIPT KILL"), HasSubstr("OK"));
   blocker->Stop(SIGKILL);
   EXPECT_THAT(Redis().Cli("CONFIG SET busy-reply-threshold 5000"), HasSubstr("OK"));

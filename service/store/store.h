@@ -78,7 +78,7 @@ struct ProducerVerdict {
 };
 
 // How long deduplication state lives (Redis keys expire; MemoryStore keeps it for its life).
-inline constexpr int kProducerWindow = 10'000;            // Newest sequences kept per producer.
+inline constexpr int kProducerWindow = 10'000;              // Newest sequences kept per producer.
 inline constexpr int64_t kProducerTtlSeconds = 7 * 86'400;  // After a producer's last batch.
 inline constexpr int64_t kStreamMarkTtlSeconds = 3'600;     // Server-made per-stream ids.
 

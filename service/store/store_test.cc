@@ -156,14 +156,15 @@ TEST_P(StoreTest, UpsertMovesHistoryAllTimeAndPerDay) {
           {"org/m", "2024-09-02", 4, ""},
           {"other/x", "2024-09-02", 1, ""}});
   // Uncatalogued -> nlp, 110M.
-  EXPECT_EQ(Upsert({{.model_id = "org/m", .pipeline_tag = "fill-mask",
-                     .num_parameters = 110'000'000}}),
-            1);
+  EXPECT_EQ(
+      Upsert({{.model_id = "org/m", .pipeline_tag = "fill-mask", .num_parameters = 110'000'000}}),
+      1);
   EXPECT_EQ(Aggregates()["s|nlp|7"], 7);
   EXPECT_EQ(Aggregates()["s|unknown|u"], 1);
   EXPECT_EQ(Aggregates({D("2024-09-01"), D("2024-09-01")})["s|nlp|7"], 3);
   // nlp -> audio with another size: every scope moves, nothing is left behind.
-  EXPECT_EQ(Upsert({{.model_id = "org/m", .pipeline_tag = "audio-classification",
+  EXPECT_EQ(Upsert({{.model_id = "org/m",
+                     .pipeline_tag = "audio-classification",
                      .num_parameters = 2'000'000'000}}),
             1);
   AggregateCounts all = Aggregates();
@@ -172,22 +173,29 @@ TEST_P(StoreTest, UpsertMovesHistoryAllTimeAndPerDay) {
   EXPECT_EQ(all["t|audio|audio-classification"], 7);
   EXPECT_EQ(all["a|audio|(none)"], 7);
   EXPECT_EQ(Aggregates({D("2024-09-02"), D("2024-09-02")}),
-            (AggregateCounts{{"s|audio|11", 4}, {"t|audio|audio-classification", 4},
-                             {"a|audio|(none)", 4}, {"l|audio|(none)", 4},
-                             {"s|unknown|u", 1}, {"t|unknown|unknown", 1},
-                             {"a|unknown|unknown", 1}, {"l|unknown|unknown", 1}}));
+            (AggregateCounts{{"s|audio|11", 4},
+                             {"t|audio|audio-classification", 4},
+                             {"a|audio|(none)", 4},
+                             {"l|audio|(none)", 4},
+                             {"s|unknown|u", 1},
+                             {"t|unknown|unknown", 1},
+                             {"a|unknown|unknown", 1},
+                             {"l|unknown|unknown", 1}}));
   // Per-modality rankings moved too.
   EXPECT_THAT(Top(RankBy::kModel, 10, {}, Modality::kAudio), ElementsAre(RankedEntry{"org/m", 7}));
   EXPECT_THAT(Top(RankBy::kModel, 10, {}, Modality::kNlp), IsEmpty());
   EXPECT_THAT(Top(RankBy::kAuthor, 10, {D("2024-09-01"), D("2024-09-01")}, Modality::kAudio),
               ElementsAre(RankedEntry{"org", 3}));
   // The same record again changes nothing.
-  EXPECT_EQ(Upsert({{.model_id = "org/m", .pipeline_tag = "audio-classification",
+  EXPECT_EQ(Upsert({{.model_id = "org/m",
+                     .pipeline_tag = "audio-classification",
                      .num_parameters = 2'000'000'000}}),
             0);
   // A new library keeps the modality but moves the library counter.
-  EXPECT_EQ(Upsert({{.model_id = "org/m", .pipeline_tag = "audio-classification",
-                     .num_parameters = 2'000'000'000, .library_name = "speechbrain"}}),
+  EXPECT_EQ(Upsert({{.model_id = "org/m",
+                     .pipeline_tag = "audio-classification",
+                     .num_parameters = 2'000'000'000,
+                     .library_name = "speechbrain"}}),
             1);
   EXPECT_EQ(Aggregates()["l|audio|speechbrain"], 7);
   EXPECT_EQ(Aggregates().count("l|audio|(none)"), 0u);
@@ -214,19 +222,22 @@ TEST_P(StoreTest, TopOrdersByDownloadsThenIdAcrossShards) {
 }
 
 TEST_P(StoreTest, TopByAuthorSumsModels) {
-  Ingest({{"org/a", "2024-09-01", 5, ""}, {"org/b", "2024-09-02", 6, ""},
-          {"solo/x", "2024-09-01", 10, ""}, {"gpt2", "2024-09-01", 1, ""}});
-  EXPECT_THAT(Top(RankBy::kAuthor, 10),
-              ElementsAre(RankedEntry{"org", 11}, RankedEntry{"solo", 10},
-                          RankedEntry{"(canonical)", 1}));
-  EXPECT_THAT(Top(RankBy::kAuthor, 10, {D("2024-09-01"), D("2024-09-01")}),
-              ElementsAre(RankedEntry{"solo", 10}, RankedEntry{"org", 5},
-                          RankedEntry{"(canonical)", 1}));
+  Ingest({{"org/a", "2024-09-01", 5, ""},
+          {"org/b", "2024-09-02", 6, ""},
+          {"solo/x", "2024-09-01", 10, ""},
+          {"gpt2", "2024-09-01", 1, ""}});
+  EXPECT_THAT(Top(RankBy::kAuthor, 10), ElementsAre(RankedEntry{"org", 11}, RankedEntry{"solo", 10},
+                                                    RankedEntry{"(canonical)", 1}));
+  EXPECT_THAT(
+      Top(RankBy::kAuthor, 10, {D("2024-09-01"), D("2024-09-01")}),
+      ElementsAre(RankedEntry{"solo", 10}, RankedEntry{"org", 5}, RankedEntry{"(canonical)", 1}));
 }
 
 TEST_P(StoreTest, RangesAreInclusiveAndMayBeOpen) {
-  Ingest({{"a/m", "2024-08-31", 1, ""}, {"a/m", "2024-09-01", 2, ""},
-          {"a/m", "2024-09-15", 4, ""}, {"a/m", "2024-09-30", 8, ""},
+  Ingest({{"a/m", "2024-08-31", 1, ""},
+          {"a/m", "2024-09-01", 2, ""},
+          {"a/m", "2024-09-15", 4, ""},
+          {"a/m", "2024-09-30", 8, ""},
           {"a/m", "2024-10-01", 16, ""}});
   auto total = [&](DayRange range) { return Aggregates(range)["s|unknown|u"]; };
   EXPECT_EQ(total({}), 31);
@@ -279,14 +290,18 @@ TEST_P(StoreTest, RangeAnswersFollowEveryWrite) {
 TEST_P(StoreTest, RangeTopSettlesTiesAtTheCut) {
   // One shard (one author) and three days: the range's ranking is the older days' union plus
   // the newest day, and ties at the cut must still go to the smaller ids.
-  Ingest({{"org/b", "2024-09-01", 3, ""}, {"org/d", "2024-09-01", 1, ""},
-          {"org/c", "2024-09-02", 5, ""}, {"org/b", "2024-09-03", 2, ""},
-          {"org/a", "2024-09-03", 5, ""}, {"org/e", "2024-09-03", 4, ""}});
+  Ingest({{"org/b", "2024-09-01", 3, ""},
+          {"org/d", "2024-09-01", 1, ""},
+          {"org/c", "2024-09-02", 5, ""},
+          {"org/b", "2024-09-03", 2, ""},
+          {"org/a", "2024-09-03", 5, ""},
+          {"org/e", "2024-09-03", 4, ""}});
   const DayRange range{D("2024-09-01"), D("2024-09-03")};
   EXPECT_THAT(Top(RankBy::kModel, 2, range),
               ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}));
-  EXPECT_THAT(Top(RankBy::kModel, 3, range),
-              ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5}));
+  EXPECT_THAT(
+      Top(RankBy::kModel, 3, range),
+      ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5}));
   EXPECT_THAT(Top(RankBy::kModel, 10, range),
               ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5},
                           RankedEntry{"org/e", 4}, RankedEntry{"org/d", 1}));
@@ -299,7 +314,8 @@ TEST_P(StoreTest, RangeTopSettlesTiesAtTheCut) {
 
 TEST_P(StoreTest, PopulationCounts) {
   Upsert({{.model_id = "org/a"}, {.model_id = "never/downloaded"}});
-  Ingest({{"org/a", "2024-09-01", 5, ""}, {"org/b", "2024-09-03", 6, ""},
+  Ingest({{"org/a", "2024-09-01", 5, ""},
+          {"org/b", "2024-09-03", 6, ""},
           {"solo/x", "2024-09-05", 10, ""}});
   absl::StatusOr<Population> all = store_->ReadPopulation({});
   ASSERT_TRUE(all.ok()) << all.status();
@@ -319,10 +335,14 @@ TEST_P(StoreTest, PopulationCounts) {
 }
 
 TEST_P(StoreTest, ModelDataWithRevisionsDaysAndRanks) {
-  Upsert({{.model_id = "org/m", .pipeline_tag = "text-generation", .num_parameters = 7'000'000'000}});
-  Ingest({{"org/m", "2024-09-01", 3, "main"}, {"org/m", "2024-09-01", 2, "v|1"},
-          {"org/m", "2024-09-02", 4, ""}, {"org/m", "2024-09-03", 1, "main"},
-          {"big/one", "2024-09-02", 100, ""}, {"tie/b", "2024-09-01", 10, ""},
+  Upsert(
+      {{.model_id = "org/m", .pipeline_tag = "text-generation", .num_parameters = 7'000'000'000}});
+  Ingest({{"org/m", "2024-09-01", 3, "main"},
+          {"org/m", "2024-09-01", 2, "v|1"},
+          {"org/m", "2024-09-02", 4, ""},
+          {"org/m", "2024-09-03", 1, "main"},
+          {"big/one", "2024-09-02", 100, ""},
+          {"tie/b", "2024-09-01", 10, ""},
           {"aaa/tie", "2024-09-01", 10, ""}});
   absl::StatusOr<ModelData> all = store_->ReadModel("org/m", {});
   ASSERT_TRUE(all.ok()) << all.status();
@@ -334,12 +354,12 @@ TEST_P(StoreTest, ModelDataWithRevisionsDaysAndRanks) {
   // big/one 100, then aaa/tie 10 and org/m 10 (tie: "aaa/tie" < "org/m"), then tie/b 10.
   EXPECT_EQ(all->rank_all_time, 3);
   EXPECT_EQ(all->rank_in_range, 3);
-  EXPECT_THAT(all->days, ElementsAre(DayDownloads{D("2024-09-01"), 5}, DayDownloads{D("2024-09-02"), 4},
-                                     DayDownloads{D("2024-09-03"), 1}));
-  EXPECT_THAT(all->revisions,
-              ElementsAre(RevisionDownloads{D("2024-09-01"), "main", 3},
-                          RevisionDownloads{D("2024-09-01"), "v|1", 2},
-                          RevisionDownloads{D("2024-09-03"), "main", 1}));
+  EXPECT_THAT(all->days,
+              ElementsAre(DayDownloads{D("2024-09-01"), 5}, DayDownloads{D("2024-09-02"), 4},
+                          DayDownloads{D("2024-09-03"), 1}));
+  EXPECT_THAT(all->revisions, ElementsAre(RevisionDownloads{D("2024-09-01"), "main", 3},
+                                          RevisionDownloads{D("2024-09-01"), "v|1", 2},
+                                          RevisionDownloads{D("2024-09-03"), "main", 1}));
 
   absl::StatusOr<ModelData> day1 = store_->ReadModel("org/m", {D("2024-09-01"), D("2024-09-01")});
   ASSERT_TRUE(day1.ok());
@@ -364,16 +384,18 @@ TEST_P(StoreTest, AuthorsPastTheExactLimitAreRefusedWhole) {
   const int64_t target = kMaxCounterValue - 1'000'000'000;
   // Stores take deltas as they come (event limits are the service's business), so one delta
   // can carry the whole amount.
-  ModelDelta model{.model_id = "big/m", .author = "big", .total = target,
+  ModelDelta model{.model_id = "big/m",
+                   .author = "big",
+                   .total = target,
                    .days = {DayDelta{.day = D("2024-08-01"), .count = target}}};
   std::vector<ShardDelta> deltas = {
       ShardDelta{.shard = ShardOf("big", store_->shard_count()), .models = {model}}};
   ASSERT_TRUE(store_->ApplyEvents(deltas).ok());
-  absl::StatusOr<ApplyResult> result = store_->ApplyEvents(
-      Deltas({{"big/m", "2024-09-01", 600'000'000, ""},
-              {"big/n", "2024-09-01", 600'000'000, ""},
-              {"small/m", "2024-09-01", 5, ""}},
-             store_->shard_count()));
+  absl::StatusOr<ApplyResult> result =
+      store_->ApplyEvents(Deltas({{"big/m", "2024-09-01", 600'000'000, ""},
+                                  {"big/n", "2024-09-01", 600'000'000, ""},
+                                  {"small/m", "2024-09-01", 5, ""}},
+                                 store_->shard_count()));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->overflowing_authors, ElementsAre("big"));
   EXPECT_THAT(Top(RankBy::kAuthor, 5),
@@ -418,8 +440,10 @@ TEST_P(StoreTest, SettingsRoundTrip) {
 }
 
 TEST_P(StoreTest, ShardMarksApplyABatchOncePerShard) {
-  const std::vector<TestEvent> events = {{"a1/m", "2024-09-01", 5, ""}, {"b2/m", "2024-09-01", 7, ""},
-                                         {"c3/m", "2024-09-02", 11, ""}, {"d4/m", "2024-09-02", 13, ""}};
+  const std::vector<TestEvent> events = {{"a1/m", "2024-09-01", 5, ""},
+                                         {"b2/m", "2024-09-01", 7, ""},
+                                         {"c3/m", "2024-09-02", 11, ""},
+                                         {"d4/m", "2024-09-02", 13, ""}};
   std::vector<ShardDelta> deltas = Deltas(events, store_->shard_count());
   ASSERT_GE(deltas.size(), 2u);
   const BatchIdentity first{.producer_id = "job", .sequence = 1};
@@ -451,7 +475,8 @@ TEST_P(StoreTest, ProducerVerdicts) {
     return verdict.ok() ? verdict->check : ProducerCheck::kNew;
   };
   auto commit = [&](uint64_t sequence, uint64_t digest) {
-    ASSERT_TRUE(store_->CommitProducer({.producer_id = "p", .sequence = sequence, .digest = digest}).ok());
+    ASSERT_TRUE(
+        store_->CommitProducer({.producer_id = "p", .sequence = sequence, .digest = digest}).ok());
   };
   EXPECT_EQ(check(1, 10), ProducerCheck::kNew);
   commit(1, 10);
@@ -467,8 +492,10 @@ TEST_P(StoreTest, ProducerVerdicts) {
 
 TEST_P(StoreTest, ProducerWindowKeepsTheNewestAndAFloor) {
   for (uint64_t sequence = 1; sequence <= kProducerWindow + 5; ++sequence) {
-    ASSERT_TRUE(store_->CommitProducer({.producer_id = "long", .sequence = sequence,
-                                        .digest = sequence * 7}).ok());
+    ASSERT_TRUE(
+        store_
+            ->CommitProducer({.producer_id = "long", .sequence = sequence, .digest = sequence * 7})
+            .ok());
   }
   auto check = [&](uint64_t sequence, uint64_t digest) {
     return store_->CheckProducer({.producer_id = "long", .sequence = sequence, .digest = digest})
@@ -489,8 +516,9 @@ TEST_P(StoreTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 TEST_P(StoreTest, RandomHistoryMatchesMemoryStore) {
   MemoryStore reference(store_->shard_count());
   std::mt19937_64 random(42);
-  const std::vector<std::string> tags = {"fill-mask", "text-generation", "image-classification",
-                                         "audio-classification", "", "unmapped-task"};
+  const std::vector<std::string> tags = {
+      "fill-mask", "text-generation", "image-classification", "audio-classification",
+      "",          "unmapped-task"};
   auto random_record = [&](const std::string& id) {
     CatalogRecord record{.model_id = id,
                          .pipeline_tag = tags[random() % tags.size()],
@@ -503,8 +531,8 @@ TEST_P(StoreTest, RandomHistoryMatchesMemoryStore) {
   for (int round = 0; round < 6; ++round) {
     std::vector<TestEvent> events;
     for (int i = 0; i < 300; ++i) {
-      const std::string model = "org" + std::to_string(random() % 7) + "/m" +
-                                std::to_string(random() % 12);
+      const std::string model =
+          "org" + std::to_string(random() % 7) + "/m" + std::to_string(random() % 12);
       events.push_back({model, "2024-09-" + std::to_string(10 + random() % 9),
                         static_cast<int64_t>(1 + random() % 50), random() % 3 ? "" : "main"});
     }

@@ -9,11 +9,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <thread>
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -144,9 +143,9 @@ double Share(int64_t part, int64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) * 100.0 / static_cast<double>(whole);
 }
 
-const char* kModalityNames[] = {"nlp",     "computer_vision",        "audio", "multimodal",
-                                "time_series", "tabular", "reinforcement_learning", "other",
-                                "unknown"};
+const char* kModalityNames[] = {
+    "nlp",     "computer_vision",        "audio", "multimodal", "time_series",
+    "tabular", "reinforcement_learning", "other", "unknown"};
 
 v1::Modality ModalityEnum(const std::string& name) {
   for (int i = 0; i < 9; ++i) {
@@ -191,8 +190,8 @@ void WithRange(const Range& range, Request& request) {
 class Scenario {
  public:
   explicit Scenario(uint64_t seed) : random_(seed) {
-    const std::vector<std::string> authors = {"google", "meta-llama", "openai", "Org_1",
-                                              "sentence-transformers", "a.b", "x-y"};
+    const std::vector<std::string> authors = {
+        "google", "meta-llama", "openai", "Org_1", "sentence-transformers", "a.b", "x-y"};
     for (int i = 0; i < 56; ++i) {
       models_.push_back(absl::StrCat(authors[i % authors.size()], "/model-", i));
     }
@@ -213,7 +212,8 @@ class Scenario {
       const std::string model = PickModel();
       const int day = 1 + static_cast<int>(random_() % 20);
       const std::string day_text = absl::StrFormat("2024-09-%02d", day);
-      const int64_t seconds = 1725148800 + (day - 1) * 86400 + static_cast<int64_t>(random_() % 86400);
+      const int64_t seconds =
+          1725148800 + (day - 1) * 86400 + static_cast<int64_t>(random_() % 86400);
       event->set_model_id(model);
       event->mutable_timestamp()->set_seconds(seconds);
       event->mutable_timestamp()->set_nanos(static_cast<int32_t>(random_() % 1'000'000'000));
@@ -267,13 +267,18 @@ class Scenario {
   }
 
   TruthRecord RandomRecord() {
-    static const char* tags[] = {"fill-mask", "text-generation", "image-classification",
-                                 "automatic-speech-recognition", "image-text-to-text",
-                                 "time-series-forecasting", "tabular-regression", "not-a-task", ""};
-    static const int64_t parameters[] = {0,           500'000,       1'000'000,     110'000'000,
-                                         199'999'999, 200'000'000,   350'000'000,   700'000'000,
-                                         1'000'000'000, 7'000'000'000, 70'000'000'000,
-                                         2'000'000'000'000};
+    static const char* tags[] = {"fill-mask",
+                                 "text-generation",
+                                 "image-classification",
+                                 "automatic-speech-recognition",
+                                 "image-text-to-text",
+                                 "time-series-forecasting",
+                                 "tabular-regression",
+                                 "not-a-task",
+                                 ""};
+    static const int64_t parameters[] = {
+        0,           500'000,     1'000'000,     110'000'000,   199'999'999,    200'000'000,
+        350'000'000, 700'000'000, 1'000'000'000, 7'000'000'000, 70'000'000'000, 2'000'000'000'000};
     static const char* libraries[] = {"", "transformers", "timm", "sentence-transformers"};
     TruthRecord record;
     record.tag = tags[random_() % 9];
@@ -311,9 +316,9 @@ v1::ModelRecord ToRecord(const std::string& model, const TruthRecord& truth) {
 // The class a model's downloads are counted under, as a comparable value.
 std::string ClassOf(const Truth& truth, const std::string& model) {
   static const std::vector<int64_t> grid = {
-      1'000'000,       2'000'000,       5'000'000,       10'000'000,      20'000'000,
-      50'000'000,      100'000'000,     200'000'000,     500'000'000,     1'000'000'000,
-      2'000'000'000,   5'000'000'000,   10'000'000'000,  20'000'000'000,  50'000'000'000,
+      1'000'000,       2'000'000,       5'000'000,       10'000'000,       20'000'000,
+      50'000'000,      100'000'000,     200'000'000,     500'000'000,      1'000'000'000,
+      2'000'000'000,   5'000'000'000,   10'000'000'000,  20'000'000'000,   50'000'000'000,
       100'000'000'000, 200'000'000'000, 500'000'000'000, 1'000'000'000'000};
   const int64_t parameters = truth.Parameters(model);
   const long bucket =
@@ -395,7 +400,8 @@ void UpsertCatalog(Connection& connection, Truth& truth,
   EXPECT_EQ(response.rejected(), static_cast<int64_t>(bad.size()));
   EXPECT_EQ(response.reclassified(), static_cast<int64_t>(changed.size()));
   std::map<int, std::string> got;
-  for (const v1::Rejection& rejection : response.rejections()) got[rejection.index()] = rejection.field();
+  for (const v1::Rejection& rejection : response.rejections())
+    got[rejection.index()] = rejection.field();
   EXPECT_EQ(got, bad);
   truth = std::move(after);
 }
@@ -538,7 +544,8 @@ void CheckBreakdown(Connection& connection, const Truth& truth, const Range& ran
   for (int i = 1; i < response.rows_size(); ++i) {
     const auto& a = response.rows(i - 1);
     const auto& b = response.rows(i);
-    EXPECT_TRUE(a.downloads() > b.downloads() || (a.downloads() == b.downloads() && a.key() < b.key()));
+    EXPECT_TRUE(a.downloads() > b.downloads() ||
+                (a.downloads() == b.downloads() && a.key() < b.key()));
   }
 }
 
@@ -615,15 +622,17 @@ void CheckModel(Connection& connection, const Truth& truth, const Range& range,
   }
   std::map<std::string, int64_t> got_days, got_revisions;
   for (const auto& day : response.days()) {
-    got_days[absl::StrFormat("%04d-%02d-%02d", day.day().year(), day.day().month(), day.day().day())] =
-        day.downloads();
+    got_days[absl::StrFormat("%04d-%02d-%02d", day.day().year(), day.day().month(),
+                             day.day().day())] = day.downloads();
   }
-  for (const auto& revision : response.revisions()) got_revisions[revision.revision()] = revision.downloads();
+  for (const auto& revision : response.revisions())
+    got_revisions[revision.revision()] = revision.downloads();
   EXPECT_EQ(got_days, days) << model;
   EXPECT_EQ(got_revisions, revisions) << model;
 }
 
-void CheckEverything(Connection& connection, const Truth& truth, const std::vector<std::string>& models) {
+void CheckEverything(Connection& connection, const Truth& truth,
+                     const std::vector<std::string>& models) {
   const std::vector<Range> ranges = {{},
                                      {"2024-09-03", "2024-09-10"},
                                      {"2024-09-15", ""},
@@ -687,7 +696,8 @@ void RunRandomHistory(std::vector<Connection*> connections, uint64_t seed) {
 
 TEST(ServiceIntegrationTest, TwoRedisReplicasMatchARecomputation) {
   RedisServer redis;
-  ServerProcess first(ServerBinary(), {"--store", "redis", "--redis", redis.url(), "--shards", "8"});
+  ServerProcess first(ServerBinary(),
+                      {"--store", "redis", "--redis", redis.url(), "--shards", "8"});
   ServerProcess second(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
   Connection one(first.target()), two(second.target());
   RunRandomHistory({&one, &two}, 20240920);
@@ -708,15 +718,16 @@ TEST(ServiceIntegrationTest, RestartWithAnEditedTaskTableMovesHistory) {
     ServerProcess server(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
     Connection connection(server.target());
     Truth truth;
-    UpsertCatalog(connection, truth, {{"org/a", {.tag = "fill-mask"}},
-                                      {"org/b", {.tag = "image-classification"}},
-                                      {"org/c", {.tag = "text-generation"}},
-                                      {"org/d", {.tag = "fill-mask"}}});
+    UpsertCatalog(connection, truth,
+                  {{"org/a", {.tag = "fill-mask"}},
+                   {"org/b", {.tag = "image-classification"}},
+                   {"org/c", {.tag = "text-generation"}},
+                   {"org/d", {.tag = "fill-mask"}}});
     grpc::ClientContext context;
     auto stream = connection.ingest->StreamEvents(&context);
     v1::IngestRequest batch;
-    for (const auto& [model, count] : std::vector<std::pair<std::string, int>>{
-             {"org/a", 5}, {"org/b", 3}, {"org/c", 2}}) {
+    for (const auto& [model, count] :
+         std::vector<std::pair<std::string, int>>{{"org/a", 5}, {"org/b", 3}, {"org/c", 2}}) {
       v1::DownloadEvent* event = batch.add_events();
       event->set_model_id(model);
       event->set_count(count);
@@ -733,12 +744,13 @@ TEST(ServiceIntegrationTest, RestartWithAnEditedTaskTableMovesHistory) {
     std::ofstream table(table_path);
     table << "fill-mask audio\nimage-classification computer_vision\n";
   }
-  ServerProcess restarted(ServerBinary(), {"--store", "redis", "--redis", redis.url(),
-                                           "--task-table", table_path});
+  ServerProcess restarted(ServerBinary(),
+                          {"--store", "redis", "--redis", redis.url(), "--task-table", table_path});
   Connection connection(restarted.target());
   v1::ModalityShareResponse share;
   grpc::ClientContext context;
-  ASSERT_TRUE(connection.query->GetModalityShare(&context, v1::ModalityShareRequest(), &share).ok());
+  ASSERT_TRUE(
+      connection.query->GetModalityShare(&context, v1::ModalityShareRequest(), &share).ok());
   std::map<std::string, int64_t> by_name;
   for (const auto& row : share.rows()) by_name[row.name()] = row.downloads();
   // fill-mask moved to audio; text-generation is no longer in the table: other.
@@ -904,7 +916,8 @@ TEST(ServiceIntegrationTest, HealthServingAndCleanShutdownOnSigterm) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const grpc::Slice& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const grpc::Slice& slice : slices)
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));
 
   const auto start = std::chrono::steady_clock::now();
