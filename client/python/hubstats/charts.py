@@ -89,6 +89,11 @@ def format_parameters(count: int) -> str:
 
 
 def _pct(value: float) -> str:
+    """One decimal; a share that would round to 0.0% (or 100.0%) without being it says so."""
+    if 0 < value < 0.05:
+        return "<0.1%"
+    if 99.95 <= value < 100:
+        return ">99.9%"
     return f"{value:.1f}%"
 
 

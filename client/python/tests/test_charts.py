@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import matplotlib.colors
+import pandas as pd
 import matplotlib.text
 import pytest
 from matplotlib.figure import Figure
@@ -237,6 +238,16 @@ def test_charts_of_an_empty_server_say_so(server, tmp_path):
 def test_chart_rejects_other_sources():
     with pytest.raises(TypeError, match="Client or a DataFrame"):
         charts.modality_share_chart("localhost:50051")
+
+
+def test_tiny_shares_are_not_shown_as_zero(tmp_path):
+    share = pd.DataFrame({"modality": ["nlp", "audio", "tabular"],
+                          "downloads": [999_960, 39, 1],
+                          "share_pct": [99.996, 0.0039, 0.0001]})
+    share.attrs["total_downloads"] = 1_000_000
+    texts = texts_of(charts.modality_share_chart(share))
+    assert ">99.9%" in texts and texts.count("<0.1%") == 2
+    assert "0.0%" not in texts and "100.0%" not in texts
 
 
 def test_format_parameters():
