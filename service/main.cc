@@ -53,7 +53,7 @@ std::map<std::string, Flag> DefaultFlags() {
   add("redis-pool", "8", "Redis connections per process");
   add("redis-timeout-ms", "5000", "timeout of each Redis call");
   add("workers", "8", "threads running store calls for queries");
-  add("ingest-workers", "8", "threads running store calls for ingest batches");
+  add("ingest-workers", "8", "threads validating ingest batches (commits run on their own thread)");
   add("store-retry-ms", "20000",
       "how long an ingest batch is retried while Redis is unavailable before its stream ends");
   add("commit-window-ms", "20", "ingest group commit: gather batches this long after the first");
@@ -119,10 +119,6 @@ int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, i
   return value;
 }
 
-bool IsTransient(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
-}
-
 void Log(const std::string& message) {
   std::fprintf(stderr, "%s hubstats-server: %s\n",
                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
@@ -171,7 +167,7 @@ int main(int argc, char** argv) {
     const absl::Time give_up =
         absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
     absl::StatusOr<std::unique_ptr<RedisStore>> redis = RedisStore::Open(options);
-    while (!redis.ok() && IsTransient(redis.status()) && absl::Now() < give_up) {
+    while (!redis.ok() && IsRetryableStoreError(redis.status()) && absl::Now() < give_up) {
       Log(absl::StrCat("waiting for Redis: ", redis.status().message()));
       absl::SleepFor(absl::Milliseconds(500));
       redis = RedisStore::Open(options);
@@ -194,7 +190,8 @@ int main(int argc, char** argv) {
   StatsService service(*store, *tasks);
   // A changed task table re-classifies the stored catalog before anything is served.
   absl::StatusOr<int64_t> reclassified = service.ApplyTaskTable();
-  for (int attempt = 0; attempt < 20 && !reclassified.ok() && IsTransient(reclassified.status());
+  for (int attempt = 0;
+       attempt < 20 && !reclassified.ok() && IsRetryableStoreError(reclassified.status());
        ++attempt) {
     absl::SleepFor(absl::Milliseconds(500));
     reclassified = service.ApplyTaskTable();
@@ -278,10 +275,13 @@ int main(int argc, char** argv) {
   server->Shutdown(absl::ToChronoTime(deadline));
   server->Wait();
   // Every call is over: the pools and the committer run nothing more of theirs.
+  const GroupCommitStats commits = committer->stats();
   committer.reset();
   ingest_workers.reset();
   query_workers.reset();
   budget.reset();
-  Log("stopped");
+  Log(absl::StrCat("stopped; ingest since start: ", commits.events, " events in ", commits.batches,
+                   " batches, ", commits.windows, " commit windows, ", commits.retries,
+                   " store retries"));
   return 0;
 }

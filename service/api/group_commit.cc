@@ -2,14 +2,9 @@
 
 #include <algorithm>
 
+#include "store/store.h"
+
 namespace hubstats {
-namespace {
-
-bool IsRetryable(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
-}
-
-}  // namespace
 
 GroupCommitter::GroupCommitter(StatsService& service, GroupCommitOptions options)
     : service_(service), options_(options) {
@@ -86,7 +81,7 @@ std::vector<absl::StatusOr<IngestOutcome>> GroupCommitter::Commit(
     // The batches the store failed on (all undecided ones fail together), in order.
     std::vector<size_t> failed;
     for (size_t i = 0; i < outcomes.size(); ++i) {
-      if (!outcomes[i].ok() && IsRetryable(outcomes[i].status())) failed.push_back(i);
+      if (!outcomes[i].ok() && IsRetryableStoreError(outcomes[i].status())) failed.push_back(i);
     }
     absl::Time stop_at;
     {

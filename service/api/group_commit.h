@@ -1,6 +1,6 @@
 // GroupCommitter: gathers prepared ingest batches from every stream into commit windows and
-// commits each window with StatsService::CommitWindow (one atomic call per shard, pipelined),
-// then answers every batch in it.
+// commits each window with StatsService::CommitWindow (one atomic call per shard; the store
+// applies shards side by side), then answers every batch in it.
 //
 // A window closes `window` after its first batch arrived, or as soon as it holds
 // `max_window_events` events; while one window is being committed the next one fills, so under
@@ -30,7 +30,7 @@ struct GroupCommitOptions {
   absl::Duration store_retry_for = absl::Seconds(20);
 };
 
-// Counters of what the committer did; for logs and benchmarks.
+// Counters of what the committer did since it started; the server logs them when it stops.
 struct GroupCommitStats {
   int64_t windows = 0;
   int64_t batches = 0;

@@ -43,7 +43,11 @@ absl::StatusOr<PreparedBatch> StatsService::Prepare(absl::Span<const RawEvent> e
   if (absl::Status size = CheckBatchSize(events.size(), "events"); !size.ok()) return size;
   PreparedBatch batch;
   batch.identity = std::move(identity);
-  if (batch.identity) batch.identity->digest = BatchDigest(events);
+  // Only a client producer's digest is ever compared (its log, a copy in one window); the
+  // server's per-stream ids skip the per-event hash.
+  if (batch.identity && batch.identity->from_client) {
+    batch.identity->digest = BatchDigest(events);
+  }
   batch.valid.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     absl::StatusOr<ValidEvent> event = ValidateEvent(events[i], received);
@@ -142,56 +146,18 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
     }
   }
 
-  // Merge the events of the batches to apply, per model, and note which batches each shard
-  // holds (its contributions).
+  // Merge the events of the batches to apply, per shard and model (core's ShardDeltaBuilder),
+  // and note which batches each shard holds (its contributions).
   const uint32_t shards = store_.shard_count();
-  struct DayCounts {
-    Day day;
-    int64_t count = 0;
-    std::map<absl::string_view, int64_t> revisions;
-  };
-  struct ModelCounts {
-    absl::string_view author;
-    int64_t total = 0;
-    std::vector<DayCounts> days;
-  };
   std::vector<size_t> to_apply;
   for (size_t b = 0; b < count; ++b) {
     if (!results[b] && copy_of[b] < 0) to_apply.push_back(b);
   }
   std::vector<std::vector<size_t>> batches_of_shard(shards);
-  using Merged = absl::flat_hash_map<absl::string_view, ModelCounts>;
-  auto merge = [](Merged& merged, const ValidEvent& event) {
-    ModelCounts& model = merged[event.model_id];
-    model.author = event.author;
-    model.total += event.count;
-    auto day = std::find_if(model.days.begin(), model.days.end(),
-                            [&](const DayCounts& entry) { return entry.day == event.day; });
-    if (day == model.days.end()) day = model.days.insert(model.days.end(), {event.day});
-    day->count += event.count;
-    if (!event.revision.empty()) day->revisions[event.revision] += event.count;
-  };
-  auto to_window = [&](uint32_t shard, Merged& merged, const std::vector<size_t>& members) {
+  auto to_window = [&](uint32_t shard, const ShardDeltaBuilder& builder) {
     WindowShard window;
-    window.delta.shard = shard;
-    window.delta.models.reserve(merged.size());
-    for (auto& [model_id, counts] : merged) {
-      ModelDelta& model = window.delta.models.emplace_back();
-      model.model_id = std::string(model_id);
-      model.author = std::string(counts.author);
-      model.total = counts.total;
-      std::sort(counts.days.begin(), counts.days.end(),
-                [](const DayCounts& a, const DayCounts& b) { return a.day < b.day; });
-      for (DayCounts& day : counts.days) {
-        DayDelta& out = model.days.emplace_back();
-        out.day = day.day;
-        out.count = day.count;
-        for (const auto& [revision, downloads] : day.revisions) {
-          out.revisions.emplace_back(std::string(revision), downloads);
-        }
-      }
-    }
-    for (size_t b : members) {
+    window.delta = builder.Build(shard);
+    for (size_t b : batches_of_shard[shard]) {
       if (const auto& identity = batches[b]->identity) {
         window.contributions.push_back(
             {identity->producer_id, identity->sequence, identity->from_client});
@@ -199,25 +165,25 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
     }
     return window;
   };
-  // One pass over every event: each goes to its shard's merge.
-  std::vector<Merged> merged_of_shard(shards);
+  // One pass over every event: each goes to its shard's builder.
+  std::vector<ShardDeltaBuilder> builder_of_shard(shards);
   for (size_t b : to_apply) {
     for (const auto& [index, event] : batches[b]->valid) {
       const uint32_t shard = ShardOf(event.author, shards);
       std::vector<size_t>& members = batches_of_shard[shard];
       if (members.empty() || members.back() != b) members.push_back(b);
-      merge(merged_of_shard[shard], event);
+      builder_of_shard[shard].Add(event);
     }
   }
   // After a conflict: the shard's merge again, from its remaining batches only.
   auto rebuild = [&](uint32_t shard) {
-    Merged merged;
+    ShardDeltaBuilder builder;
     for (size_t b : batches_of_shard[shard]) {
       for (const auto& [index, event] : batches[b]->valid) {
-        if (ShardOf(event.author, shards) == shard) merge(merged, event);
+        if (ShardOf(event.author, shards) == shard) builder.Add(event);
       }
     }
-    return to_window(shard, merged, batches_of_shard[shard]);
+    return to_window(shard, builder);
   };
 
   // Apply; a shard that reports conflicts (batches an earlier attempt applied there) is built
@@ -232,9 +198,7 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
     std::vector<WindowShard> window;
     window.reserve(pending_shards.size());
     for (uint32_t shard : pending_shards) {
-      window.push_back(first_round
-                           ? to_window(shard, merged_of_shard[shard], batches_of_shard[shard])
-                           : rebuild(shard));
+      window.push_back(first_round ? to_window(shard, builder_of_shard[shard]) : rebuild(shard));
     }
     first_round = false;
     absl::StatusOr<std::vector<WindowShardResult>> applied = store_.ApplyWindow(window);

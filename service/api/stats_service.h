@@ -49,9 +49,10 @@ struct IngestOutcome {
 };
 
 // A batch validated and ready to commit (see StatsService::Prepare). Its events view the
-// caller's RawEvents, which must outlive the commit.
+// strings the RawEvents viewed (the request's), which must outlive the commit; the RawEvents
+// themselves need not.
 struct PreparedBatch {
-  std::optional<BatchIdentity> identity;          // Digest filled in.
+  std::optional<BatchIdentity> identity;          // Digest filled in for client producers.
   std::vector<std::pair<int, ValidEvent>> valid;  // Index in the batch, event.
   std::vector<ItemRejection> rejections;          // Refused by validation.
 };
@@ -88,7 +89,7 @@ class StatsService {
                                        std::optional<BatchIdentity> identity = std::nullopt);
 
   // Validates a batch (CPU only; no store call). INVALID_ARGUMENT ("events") for more than
-  // kMaxBatchItems events. The identity's digest is filled in.
+  // kMaxBatchItems events. A client producer's digest is filled in.
   absl::StatusOr<PreparedBatch> Prepare(absl::Span<const RawEvent> events, absl::Time received,
                                         std::optional<BatchIdentity> identity);
 

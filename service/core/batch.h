@@ -24,7 +24,8 @@ struct BatchIdentity {
   // re-sends across calls and replicas are recognised. False for the server's own per-stream
   // ids: only the per-shard marks are kept, so the server can retry a batch inside one call.
   bool from_client = true;
-  // BatchDigest of the events: a re-sent sequence must carry the same events.
+  // BatchDigest of the events (client producers only): a re-sent sequence must carry the same
+  // events.
   uint64_t digest = 0;
 };
 

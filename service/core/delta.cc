@@ -13,44 +13,55 @@ uint32_t ShardOf(absl::string_view author, uint32_t shard_count) {
   return static_cast<uint32_t>(hash % shard_count);
 }
 
-void DeltaBuilder::Add(const ValidEvent& event) {
-  auto [it, inserted] = models_.try_emplace(event.model_id);
-  if (inserted) it->second.author = std::string(event.author);
-  auto& [count, revisions] = it->second.days[event.day];
-  count += event.count;
-  if (!event.revision.empty()) {
-    auto revision = revisions.find(event.revision);
-    if (revision == revisions.end()) {
-      revisions.emplace(std::string(event.revision), event.count);
-    } else {
-      revision->second += event.count;
+void ShardDeltaBuilder::Add(const ValidEvent& event) {
+  ModelCounts& model = models_[event.model_id];
+  model.author = event.author;
+  model.total += event.count;
+  auto day = std::find_if(model.days.begin(), model.days.end(),
+                          [&](const DayCounts& entry) { return entry.day == event.day; });
+  if (day == model.days.end()) day = model.days.insert(model.days.end(), {event.day});
+  day->count += event.count;
+  if (!event.revision.empty()) day->revisions[event.revision] += event.count;
+}
+
+ShardDelta ShardDeltaBuilder::Build(uint32_t shard) const {
+  ShardDelta delta;
+  delta.shard = shard;
+  delta.models.reserve(models_.size());
+  for (const auto& [model_id, counts] : models_) {
+    ModelDelta& model = delta.models.emplace_back();
+    model.model_id = std::string(model_id);
+    model.author = std::string(counts.author);
+    model.total = counts.total;
+    model.days.reserve(counts.days.size());
+    for (const DayCounts& day : counts.days) {
+      DayDelta& out = model.days.emplace_back();
+      out.day = day.day;
+      out.count = day.count;
+      out.revisions.reserve(day.revisions.size());
+      for (const auto& [revision, downloads] : day.revisions) {
+        out.revisions.emplace_back(std::string(revision), downloads);
+      }
     }
+    std::sort(model.days.begin(), model.days.end(),
+              [](const DayDelta& a, const DayDelta& b) { return a.day < b.day; });
   }
+  return delta;
+}
+
+void DeltaBuilder::Add(const ValidEvent& event) {
+  shards_[ShardOf(event.author, static_cast<uint32_t>(shards_.size()))].Add(event);
 }
 
 std::vector<ShardDelta> DeltaBuilder::Finish() && {
-  std::vector<ShardDelta> shards(shard_count_);
-  for (uint32_t shard = 0; shard < shard_count_; ++shard) shards[shard].shard = shard;
-  for (auto& [model_id, accumulator] : models_) {
-    ModelDelta model;
-    model.model_id = model_id;
-    model.author = std::move(accumulator.author);
-    for (auto& [day, counts] : accumulator.days) {
-      DayDelta day_delta;
-      day_delta.day = day;
-      day_delta.count = counts.first;
-      day_delta.revisions.assign(counts.second.begin(), counts.second.end());
-      model.total += counts.first;
-      model.days.push_back(std::move(day_delta));
-    }
-    shards[ShardOf(model.author, shard_count_)].models.push_back(std::move(model));
-  }
-  std::erase_if(shards, [](const ShardDelta& shard) { return shard.models.empty(); });
-  for (ShardDelta& shard : shards) {
-    std::sort(shard.models.begin(), shard.models.end(),
+  std::vector<ShardDelta> deltas;
+  for (uint32_t shard = 0; shard < shards_.size(); ++shard) {
+    if (shards_[shard].empty()) continue;
+    ShardDelta& delta = deltas.emplace_back(shards_[shard].Build(shard));
+    std::sort(delta.models.begin(), delta.models.end(),
               [](const ModelDelta& a, const ModelDelta& b) { return a.model_id < b.model_id; });
   }
-  return shards;
+  return deltas;
 }
 
 }  // namespace hubstats

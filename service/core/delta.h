@@ -36,13 +36,40 @@ struct ModelDelta {
 
 struct ShardDelta {
   uint32_t shard = 0;
-  std::vector<ModelDelta> models;  // By model id.
+  std::vector<ModelDelta> models;  // Order: see the builder that made it.
 };
 
-// Folds events into shard deltas. Not thread-safe; one per batch.
+// Folds the events of one shard into one delta per model: its total, its days and their
+// revisions. Views the events' strings (model id, author, revision): they must outlive the
+// builder. Not thread-safe. This is the ingest hot path's merge: one hash lookup per event.
+class ShardDeltaBuilder {
+ public:
+  void Add(const ValidEvent& event);
+  bool empty() const { return models_.empty(); }
+
+  // The delta of the events added: models in no particular order, days ascending, revisions
+  // by name.
+  ShardDelta Build(uint32_t shard) const;
+
+ private:
+  struct DayCounts {
+    Day day;
+    int64_t count = 0;
+    std::map<absl::string_view, int64_t> revisions;
+  };
+  struct ModelCounts {
+    absl::string_view author;
+    int64_t total = 0;
+    std::vector<DayCounts> days;  // Unsorted: a model has few days in a batch.
+  };
+  absl::flat_hash_map<absl::string_view, ModelCounts> models_;
+};
+
+// Folds events of any shards: a ShardDeltaBuilder per shard. Views the events' strings like
+// ShardDeltaBuilder. Not thread-safe.
 class DeltaBuilder {
  public:
-  explicit DeltaBuilder(uint32_t shard_count) : shard_count_(shard_count) {}
+  explicit DeltaBuilder(uint32_t shard_count) : shards_(shard_count) {}
 
   void Add(const ValidEvent& event);
 
@@ -51,12 +78,7 @@ class DeltaBuilder {
   std::vector<ShardDelta> Finish() &&;
 
  private:
-  struct ModelAccumulator {
-    std::string author;
-    std::map<Day, std::pair<int64_t, std::map<std::string, int64_t, std::less<>>>> days;
-  };
-  uint32_t shard_count_;
-  absl::flat_hash_map<std::string, ModelAccumulator> models_;
+  std::vector<ShardDeltaBuilder> shards_;
 };
 
 }  // namespace hubstats

@@ -233,10 +233,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardC
     absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
     if (!lease.ok()) return lease.status();
     status = RunOnConnection(**lease, calls, pending, replies);
-    if (status.ok() || !(absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status))) break;
-    const bool safe = std::all_of(pending.begin(), pending.end(),
-                                  [&](size_t index) { return calls[index].idempotent; });
-    if (!safe) break;
+    if (status.ok() || !IsRetryableStoreError(status)) break;
     pool_.DropIdle();
   }
   if (!status.ok()) return status;
@@ -341,8 +338,7 @@ absl::StatusOr<std::vector<WindowShardResult>> RedisStore::ApplyWindow(
       const absl::Status failure = result.status();
       // Like Run: after a connection failure, the shard is tried once more on a fresh
       // connection when that is safe (its marks refuse a second application).
-      if (!result.ok() && !shards[shard].contributions.empty() &&
-          (absl::IsUnavailable(failure) || absl::IsDeadlineExceeded(failure))) {
+      if (!result.ok() && !shards[shard].contributions.empty() && IsRetryableStoreError(failure)) {
         pool_.DropIdle();
         if (absl::Status connected = connect(); connected.ok()) {
           result = ApplyShard(**lease, shards[shard]);

@@ -1,9 +1,12 @@
 // RedisStore: the Store shared by every replica, in Redis.
 //
 // Keys are laid out per logical shard (shard = ShardOf(author)), each key of a shard carrying
-// the hash tag "{<n>}", so every script touches one cluster slot; docs/DESIGN.md lists the
-// keys. The shard count is fixed when a prefix is first used and recorded in "<prefix>:meta".
-// Every write is one Lua script per shard, atomic; queries run one script per shard and merge.
+// the hash tag "{<n>}", so every script and transaction touches one cluster slot;
+// docs/DESIGN.md lists the keys. The shard count is fixed when a prefix is first used and
+// recorded in "<prefix>:meta". Every write to a shard is atomic: an ingest window's shard is one
+// WATCH/MULTI/EXEC transaction (a Lua script when the transaction keeps being refused); upserts
+// and producer records are Lua scripts. Queries read each shard in one MULTI/EXEC (all time or
+// one day) or one script (other ranges) and merge the shards.
 //
 // Thread-safe: calls share a pool of connections, each used by one call at a time.
 #ifndef HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
@@ -90,9 +93,6 @@ class RedisStore : public Store {
     uint32_t shard = 0;
     Script script = Script::kReadAggregates;
     std::vector<std::string> args;
-    // Safe to send again when it is unknown whether it ran (reads, upserts, and ingest with a
-    // batch identity, whose shard marks skip a second application).
-    bool idempotent = true;
   };
 
   RedisStore(const RedisStoreOptions& options, RedisEndpoint endpoint);
@@ -100,7 +100,9 @@ class RedisStore : public Store {
   // Runs the calls pipelined on one connection; replies in the same order. Reloads the
   // scripts and retries once when Redis has lost them (NOSCRIPT). When the connection fails
   // (a pooled connection gone stale, a dropped link) the calls without a reply are sent once
-  // more on a fresh connection, if all of them are idempotent. A Redis error reply becomes
+  // more on a fresh connection: every call that goes through Run (reads, upserts, producer
+  // checks and commits) is safe to repeat. Ingest shards do not go through Run (see
+  // ApplyShard). A Redis error reply becomes
   // INTERNAL naming the script.
   absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<ShardCall>& calls);
   // One connection's attempt at Run: fills `replies` for the calls in `pending` that got one

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -30,6 +31,11 @@
 #include "core/stats.h"
 
 namespace hubstats {
+
+// The errors the contract above lets a caller retry: UNAVAILABLE and DEADLINE_EXCEEDED.
+inline bool IsRetryableStoreError(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+}
 
 enum class RankBy { kModel, kAuthor };
 
