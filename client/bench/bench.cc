@@ -2,9 +2,9 @@
 // baseline measured in the same run.
 //
 //   hubstats-bench catalog --target T [--models N]
-//   hubstats-bench ingest  --target T [--duration 20s | --events N] [--baseline direct-redis
-//   --redis URL] hubstats-bench query   --target T [--concurrency 8] [--duration 10s]
-//   [--ingest-rate R]
+//   hubstats-bench ingest  --target T [--duration 20s | --events N]
+//                          [--baseline direct-redis --redis URL]
+//   hubstats-bench query   --target T [--concurrency 8] [--duration 10s] [--ingest-rate R]
 //
 // Run with --help for every flag. --json prints one JSON object for scripts.
 #include <grpcpp/grpcpp.h>
@@ -28,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "channel.h"
 #include "command_line.h"
 #include "core/delta.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
@@ -105,7 +106,7 @@ struct Flags {
     return *line.Double(name, fallback, -std::numeric_limits<double>::infinity());
   }
   absl::Duration Duration(const std::string& name, absl::Duration fallback) const {
-    return *line.Duration(name, fallback);
+    return *line.Duration(name, fallback, absl::ZeroDuration());
   }
 };
 
@@ -133,12 +134,28 @@ Flags ParseFlags(int argc, char** argv) {
                              : line->Double(flag.name, 0, flag.minimum).status();
     if (!valid.ok()) UsageError(std::string(valid.message()));
   }
-  if (absl::Status valid = line->Duration("duration", absl::Seconds(1)).status(); !valid.ok()) {
+  const std::string& mode = line->words().front();
+  if (mode != "catalog" && mode != "ingest" && mode != "query") {
+    UsageError(absl::StrCat("MODE must be catalog, ingest or query, got '", mode, "'"));
+  }
+  if (absl::Status valid =
+          line->Duration("duration", absl::Seconds(1), absl::Milliseconds(1)).status();
+      !valid.ok()) {
     UsageError(std::string(valid.message()));
   }
-  if (const std::string baseline = line->Value("baseline");
-      !baseline.empty() && baseline != "direct-redis") {
-    UsageError(absl::StrCat("--baseline must be direct-redis, got '", baseline, "'"));
+  if (const std::string baseline = line->Value("baseline"); !baseline.empty()) {
+    if (baseline != "direct-redis") {
+      UsageError(absl::StrCat("--baseline must be direct-redis, got '", baseline, "'"));
+    }
+    if (!line->Has("redis")) UsageError("--baseline direct-redis needs --redis URL");
+  }
+  if (line->Has("redis")) {
+    if (absl::Status valid = ParseRedisUrl(line->Value("redis")).status(); !valid.ok()) {
+      UsageError(absl::StrCat("--redis: ", valid.message()));
+    }
+  }
+  if (absl::CivilDay day; line->Has("day") && !absl::ParseCivilTime(line->Value("day"), &day)) {
+    UsageError(absl::StrCat("--day must be YYYY-MM-DD, got '", line->Value("day"), "'"));
   }
   Flags flags;
   flags.mode = line->words().front();
@@ -149,14 +166,6 @@ Flags ParseFlags(int argc, char** argv) {
 
 void Progress(const std::string& line) {
   std::fprintf(stderr, "hubstats-bench: %s\n", line.c_str());
-}
-
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(64 << 20);
-  // Separate TCP connections per channel, so streams spread over the server's threads.
-  arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
 }
 
 int64_t TodayStart() {
@@ -175,7 +184,8 @@ int RunCatalog(const Flags& flags, const Hub& hub) {
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&] {
-      auto stub = v1::IngestService::NewStub(NewChannel(flags.Get("target", "localhost:50051")));
+      auto stub = v1::IngestService::NewStub(
+          cli::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
       while (true) {
         const int64_t first = next.fetch_add(10'000);
         if (first >= hub.size()) return;
@@ -244,7 +254,8 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
         hub.FillBatch(batch, batch_size, days, TodayStart(), random);
         batch.set_producer_id(absl::StrCat("bench-", run_id, "-", c));
       }
-      auto stub = v1::IngestService::NewStub(NewChannel(flags.Get("target", "localhost:50051")));
+      auto stub = v1::IngestService::NewStub(
+          cli::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
       grpc::ClientContext context;
       auto stream = stub->StreamEvents(&context);
       std::mutex mutex;
@@ -253,7 +264,6 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
       std::vector<Clock::time_point> sent_at(in_flight * 2 + 8);
       std::vector<double> latencies;
       int64_t acked_events = 0;
-      bool writer_done = false;
 
       std::thread writer([&] {
         uint64_t sequence = 0;
@@ -281,8 +291,6 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
           if (!stream->Write(batch)) break;
           my_events += batch_size;
         }
-        std::lock_guard lock(mutex);
-        writer_done = true;
         stream->WritesDone();
       });
       v1::IngestResponse response;
@@ -304,7 +312,6 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
       }
       result.events += acked_events;
       result.ack_ms.insert(result.ack_ms.end(), latencies.begin(), latencies.end());
-      (void)writer_done;
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -317,11 +324,8 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
 // layout, under its own prefix.
 IngestResult RunBaseline(const Flags& flags, const Hub& hub, absl::Duration duration,
                          int64_t max_events) {
-  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(flags.Get("redis", ""));
-  if (!endpoint.ok()) {
-    Progress(std::string(endpoint.status().message()));
-    std::exit(2);
-  }
+  // ParseFlags checked the URL.
+  const RedisEndpoint endpoint = *ParseRedisUrl(flags.Get("redis", ""));
   const std::string prefix = flags.Get("baseline-prefix", "hubstats-baseline");
   const int connections = static_cast<int>(flags.Int("connections", 4));
   const int days = static_cast<int>(flags.Int("days", 1));
@@ -346,7 +350,7 @@ IngestResult RunBaseline(const Flags& flags, const Hub& hub, absl::Duration dura
     threads.emplace_back([&, c] {
       std::mt19937_64 random(1000 + c);
       absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
-          RedisConnection::Connect(*endpoint, absl::Seconds(2), absl::Seconds(30));
+          RedisConnection::Connect(endpoint, absl::Seconds(2), absl::Seconds(30));
       if (!connection.ok()) {
         Progress(std::string(connection.status().message()));
         std::exit(1);
@@ -463,10 +467,6 @@ int RunIngest(const Flags& flags, const Hub& hub) {
 
   double baseline_per_s = 0;
   if (flags.Get("baseline", "") == "direct-redis") {
-    if (redis_url.empty()) {
-      Progress("--baseline direct-redis needs --redis URL");
-      return 2;
-    }
     IngestResult baseline = RunBaseline(flags, hub, duration, max_events);
     baseline_per_s = baseline.events / baseline.seconds;
     Progress(absl::StrFormat("baseline direct-redis: %.0f events/s (%d events in %.1f s)",
@@ -579,10 +579,8 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   const int concurrency = static_cast<int>(flags.Int("concurrency", 8));
   const absl::Duration duration = flags.Duration("duration", absl::Seconds(10));
   absl::CivilDay day = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
-  if (const std::string text = flags.Get("day", "");
-      !text.empty() && !absl::ParseCivilTime(text, &day)) {
-    Progress("--day must be YYYY-MM-DD");
-    return 2;
+  if (const std::string text = flags.Get("day", ""); !text.empty()) {
+    absl::ParseCivilTime(text, &day);  // ParseFlags checked it.
   }
   const std::vector<QueryKind> kinds = QueryKinds(day);
   std::atomic<bool> stop{false};
@@ -602,7 +600,8 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   std::vector<std::thread> threads;
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&, t] {
-      auto stub = v1::QueryService::NewStub(NewChannel(flags.Get("target", "localhost:50051")));
+      auto stub = v1::QueryService::NewStub(
+          cli::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
       std::map<std::string, std::vector<double>> mine;
       std::map<std::string, int64_t> my_errors;
       std::map<std::string, std::string> my_first_error;
@@ -679,10 +678,6 @@ int RunQuery(const Flags& flags, const Hub& hub) {
 int main(int argc, char** argv) {
   using namespace hubstats::bench;
   const Flags flags = ParseFlags(argc, argv);
-  if (flags.mode != "catalog" && flags.mode != "ingest" && flags.mode != "query") {
-    std::fprintf(stderr, "hubstats-bench: MODE must be catalog, ingest or query (see --help)\n");
-    return 2;
-  }
   const auto start = std::chrono::steady_clock::now();
   const Hub hub(flags.Int("models", 2'200'000), flags.Double("exponent", 1.1));
   Progress(absl::StrFormat(

@@ -34,8 +34,8 @@ class Hub {
   // A model index drawn from the Zipf distribution.
   int64_t Sample(std::mt19937_64& random) const;
 
-  // Fills `request` with `events` events (model, count 1..`max_count`, a time on one of the
-  // `days` days ending with `last_day_start`, Unix seconds of that day's midnight).
+  // Fills `request` with `events` events (model, count 1..3, a time on one of the `days` days
+  // ending with `last_day_start`, Unix seconds of that day's midnight).
   void FillBatch(v1::IngestRequest& request, int events, int days, int64_t last_day_start,
                  std::mt19937_64& random) const;
 

@@ -82,16 +82,29 @@ absl::StatusOr<double> CommandLine::Double(const std::string& name, double fallb
 }
 
 absl::StatusOr<absl::Duration> CommandLine::Duration(const std::string& name,
-                                                     absl::Duration fallback) const {
+                                                     absl::Duration fallback,
+                                                     absl::Duration minimum) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  absl::Duration value;
-  if (!absl::ParseDuration(it->second, &value) || value <= absl::ZeroDuration() ||
-      value == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " must be a positive duration like 20s, 5m or 1h30m, got '", it->second, "'"));
+  absl::StatusOr<absl::Duration> value = ParseDuration(it->second);
+  if (!value.ok() || *value < minimum) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be a duration of at least ", absl::FormatDuration(minimum),
+                     " (e.g. 250ms, 30s, 5m, 1h30m, or seconds), got '", it->second, "'"));
   }
   return value;
+}
+
+absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
+  absl::Duration duration;
+  int64_t seconds = 0;
+  if (absl::SimpleAtoi(text, &seconds) && seconds >= 0) return absl::Seconds(seconds);
+  if (absl::ParseDuration(text, &duration) && duration >= absl::ZeroDuration() &&
+      duration != absl::InfiniteDuration()) {
+    return duration;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text, "' is not a duration (e.g. 250ms, 30s, 5m, 1h, or seconds)"));
 }
 
 }  // namespace hubstats::cli

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace hubstats::cli {
@@ -43,8 +44,10 @@ class CommandLine {
   absl::StatusOr<int64_t> Int(const std::string& name, int64_t fallback, int64_t minimum) const;
   // INVALID_ARGUMENT naming the option when the value is not a number >= minimum.
   absl::StatusOr<double> Double(const std::string& name, double fallback, double minimum) const;
-  // INVALID_ARGUMENT naming the option unless the value is a positive duration ("20s", "5m").
-  absl::StatusOr<absl::Duration> Duration(const std::string& name, absl::Duration fallback) const;
+  // INVALID_ARGUMENT naming the option unless the value is a duration (see ParseDuration)
+  // >= minimum.
+  absl::StatusOr<absl::Duration> Duration(const std::string& name, absl::Duration fallback,
+                                          absl::Duration minimum) const;
 
  private:
   bool help_ = false;
@@ -52,6 +55,10 @@ class CommandLine {
   std::map<std::string, std::string> values_;
   std::set<std::string> switches_;
 };
+
+// "250ms", "30s", "5m", "1h30m", or plain seconds ("300"); not negative. INVALID_ARGUMENT
+// otherwise.
+absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 
 }  // namespace hubstats::cli
 

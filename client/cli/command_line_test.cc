@@ -74,8 +74,9 @@ TEST(CommandLineTest, TypedValuesWithFallbacksAndMinimums) {
   EXPECT_EQ(*line->Int("n", 1, 1), 7);
   EXPECT_EQ(*line->Int("connections", 4, 1), 4);  // Not given: the fallback.
   EXPECT_EQ(*line->Double("rate", 0, 0), 2.5);
-  EXPECT_EQ(*line->Duration("retry-for", absl::Minutes(5)), absl::Seconds(90));
-  EXPECT_EQ(*line->Duration("duration", absl::Seconds(20)), absl::Seconds(20));
+  EXPECT_EQ(*line->Duration("retry-for", absl::Minutes(5), absl::ZeroDuration()),
+            absl::Seconds(90));
+  EXPECT_EQ(*line->Duration("duration", absl::Seconds(20), absl::Seconds(1)), absl::Seconds(20));
 
   absl::Status below = line->Int("n", 1, 10).status();
   EXPECT_EQ(below.code(), absl::StatusCode::kInvalidArgument);
@@ -89,11 +90,29 @@ TEST(CommandLineTest, RejectsMalformedNumbersAndDurations) {
   ASSERT_TRUE(line.ok());
   EXPECT_THAT(line->Int("n", 1, 1).status().message(), HasSubstr("got '5x'"));
   EXPECT_THAT(line->Double("rate", 0, 0).status().message(), HasSubstr("got 'nan'"));
-  EXPECT_THAT(line->Duration("retry-for", absl::Minutes(5)).status().message(),
-              HasSubstr("--retry-for must be a positive duration"));
+  EXPECT_THAT(
+      line->Duration("retry-for", absl::Minutes(5), absl::ZeroDuration()).status().message(),
+      HasSubstr("--retry-for must be a duration of at least 0"));
   absl::StatusOr<CommandLine> zero = ParseWords({"--retry-for", "0s"});
   ASSERT_TRUE(zero.ok());
-  EXPECT_FALSE(zero->Duration("retry-for", absl::Minutes(5)).ok());
+  EXPECT_EQ(*zero->Duration("retry-for", absl::Minutes(5), absl::ZeroDuration()),
+            absl::ZeroDuration());
+  absl::Status below =
+      zero->Duration("retry-for", absl::Minutes(5), absl::Milliseconds(1)).status();
+  EXPECT_EQ(below.message(),
+            "--retry-for must be a duration of at least 1ms (e.g. 250ms, 30s, 5m, 1h30m, or "
+            "seconds), got '0s'");
+}
+
+TEST(ParseDurationTest, TakesAbslDurationsAndPlainSeconds) {
+  EXPECT_EQ(*ParseDuration("300"), absl::Seconds(300));
+  EXPECT_EQ(*ParseDuration("250ms"), absl::Milliseconds(250));
+  EXPECT_EQ(*ParseDuration("5m"), absl::Minutes(5));
+  EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
+  EXPECT_FALSE(ParseDuration("soon").ok());
+  EXPECT_FALSE(ParseDuration("-5s").ok());
+  EXPECT_FALSE(ParseDuration("inf").ok());
+  EXPECT_EQ(*ParseDuration("0"), absl::ZeroDuration());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "channel.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 #include "input.h"
 
@@ -59,11 +60,6 @@ class BatchReader {
   int line_number_ = 0;
   uint64_t sequence_ = 0;
 };
-
-std::string RejectionText(const v1::Rejection& rejection) {
-  return rejection.field().empty() ? rejection.reason()
-                                   : absl::StrCat(rejection.field(), ": ", rejection.reason());
-}
 
 // One run over the input, across as many streams as it takes.
 class Ingestion {
@@ -131,11 +127,8 @@ class Ingestion {
   // Sends every unacknowledged batch (and new ones as the window allows) on one stream and
   // takes the answers. Returns the stream's final status.
   grpc::Status RunStream(const std::string& target) {
-    grpc::ChannelArguments arguments;
-    arguments.SetMaxReceiveMessageSize(64 << 20);
     // A new channel per stream re-resolves DNS names, so a replica that went away is dropped.
-    auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
-    auto stub = v1::IngestService::NewStub(channel);
+    auto stub = v1::IngestService::NewStub(NewChannel(target));
     grpc::ClientContext context;
     auto stream = stub->StreamEvents(&context);
 
@@ -247,13 +240,9 @@ IngestSummary IngestEvents(std::istream& input, const IngestSettings& settings,
   return Ingestion(input, settings, log).Run();
 }
 
-absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
-  absl::Duration duration;
-  int64_t seconds = 0;
-  if (absl::SimpleAtoi(text, &seconds) && seconds >= 0) return absl::Seconds(seconds);
-  if (absl::ParseDuration(text, &duration) && duration >= absl::ZeroDuration()) return duration;
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", text, "' is not a duration (e.g. 250ms, 30s, 5m, 1h, or seconds)"));
+std::string RejectionText(const v1::Rejection& rejection) {
+  return rejection.field().empty() ? rejection.reason()
+                                   : absl::StrCat(rejection.field(), ": ", rejection.reason());
 }
 
 std::string NewProducerId() {

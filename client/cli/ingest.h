@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "hubstats/v1/hubstats.pb.h"
 
 namespace hubstats::cli {
 
@@ -52,8 +53,8 @@ struct IngestSummary {
 IngestSummary IngestEvents(std::istream& input, const IngestSettings& settings,
                            const std::function<void(const std::string&)>& log);
 
-// "250ms", "30s", "5m", "1h", or plain seconds ("300"). INVALID_ARGUMENT otherwise.
-absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
+// A server's rejection of one item as text: "field: reason", or the reason alone.
+std::string RejectionText(const v1::Rejection& rejection);
 
 // A producer id unique to this run: "cli-<host>-<pid>-<random>".
 std::string NewProducerId();

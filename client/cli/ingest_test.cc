@@ -8,15 +8,6 @@
 namespace hubstats::cli {
 namespace {
 
-TEST(IngestHelpersTest, ParsesDurations) {
-  EXPECT_EQ(*ParseDuration("300"), absl::Seconds(300));
-  EXPECT_EQ(*ParseDuration("250ms"), absl::Milliseconds(250));
-  EXPECT_EQ(*ParseDuration("5m"), absl::Minutes(5));
-  EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
-  EXPECT_FALSE(ParseDuration("soon").ok());
-  EXPECT_FALSE(ParseDuration("-5s").ok());
-}
-
 TEST(IngestHelpersTest, ProducerIdsAreValidAndFresh) {
   const std::string first = NewProducerId(), second = NewProducerId();
   EXPECT_TRUE(ValidateProducer(first, 1).ok()) << first;

@@ -8,6 +8,7 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "channel.h"
 #include "command_line.h"
 #include "core/catalog.h"
 #include "core/day.h"
@@ -78,7 +80,7 @@ exit status: 0 done (ingest/catalog: even when some lines were rejected; see the
 struct Options {
   std::string command;
   std::vector<std::string> arguments;
-  std::map<std::string, std::string> values;
+  CommandLine line;  // The options' values.
   bool json = false;
 };
 
@@ -107,15 +109,15 @@ Options ParseArguments(int argc, char** argv) {
   Options options;
   options.command = line->words().front();
   options.arguments.assign(line->words().begin() + 1, line->words().end());
-  options.values = line->values();
   options.json = line->Has("json");
+  options.line = *std::move(line);
   return options;
 }
 
 // Checks that only options the command understands were given.
 void AllowOnly(const Options& options, std::set<std::string> allowed) {
   allowed.insert({"target", "timeout"});
-  for (const auto& [name, value] : options.values) {
+  for (const auto& [name, value] : options.line.values()) {
     if (!allowed.contains(name)) {
       UsageError(absl::StrCat("--", name, " does not apply to '", options.command, "'"));
     }
@@ -123,18 +125,29 @@ void AllowOnly(const Options& options, std::set<std::string> allowed) {
 }
 
 std::string Option(const Options& options, const std::string& name, std::string fallback = "") {
-  auto it = options.values.find(name);
-  return it == options.values.end() ? fallback : it->second;
+  return options.line.Value(name, fallback);
 }
 
 int IntOption(const Options& options, const std::string& name, int fallback, int minimum) {
-  const std::string text = Option(options, name);
-  if (text.empty()) return fallback;
-  int value = 0;
-  if (!absl::SimpleAtoi(text, &value) || value < minimum) {
-    UsageError(absl::StrCat("--", name, " must be a whole number >= ", minimum));
+  absl::StatusOr<int64_t> value = options.line.Int(name, fallback, minimum);
+  if (!value.ok()) UsageError(std::string(value.status().message()));
+  if (*value > std::numeric_limits<int>::max()) {
+    UsageError(absl::StrCat("--", name, " must be at most ", std::numeric_limits<int>::max()));
   }
-  return value;
+  return static_cast<int>(*value);
+}
+
+absl::Duration RetryForOption(const Options& options) {
+  absl::StatusOr<absl::Duration> value =
+      options.line.Duration("retry-for", absl::Minutes(5), absl::ZeroDuration());
+  if (!value.ok()) UsageError(std::string(value.status().message()));
+  return *value;
+}
+
+// --target, else $HUBSTATS_TARGET, else localhost:50051.
+std::string TargetOption(const Options& options) {
+  const char* environment = std::getenv("HUBSTATS_TARGET");
+  return Option(options, "target", environment ? environment : "localhost:50051");
 }
 
 const char* CodeName(grpc::StatusCode code) {
@@ -192,12 +205,8 @@ std::string DescribeError(const grpc::Status& status) {
 class Client {
  public:
   explicit Client(const Options& options) : options_(options) {
-    const char* environment = std::getenv("HUBSTATS_TARGET");
-    target_ = Option(options, "target", environment ? environment : "localhost:50051");
-    grpc::ChannelArguments arguments;
-    arguments.SetMaxReceiveMessageSize(64 << 20);
-    auto channel =
-        grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), arguments);
+    target_ = TargetOption(options);
+    auto channel = NewChannel(target_);
     ingest_ = v1::IngestService::NewStub(channel);
     query_ = v1::QueryService::NewStub(channel);
     timeout_seconds_ = IntOption(options, "timeout", 30, 1);
@@ -292,11 +301,6 @@ std::ifstream OpenInput(const Options& options) {
   return input;
 }
 
-std::string RejectionText(const v1::Rejection& rejection) {
-  return rejection.field().empty() ? rejection.reason()
-                                   : absl::StrCat(rejection.field(), ": ", rejection.reason());
-}
-
 int RunIngest(const Options& options) {
   AllowOnly(options, {"batch-size", "producer-id", "retry-for"});
   std::ifstream input = OpenInput(options);
@@ -304,14 +308,8 @@ int RunIngest(const Options& options) {
   settings.batch_size = IntOption(options, "batch-size", 1000, 1);
   settings.producer_id = Option(options, "producer-id");
   if (settings.producer_id.empty()) settings.producer_id = NewProducerId();
-  const std::string retry_for = Option(options, "retry-for", "5m");
-  absl::StatusOr<absl::Duration> duration = ParseDuration(retry_for);
-  if (!duration.ok()) UsageError(absl::StrCat("--retry-for: ", duration.status().message()));
-  settings.retry_for = *duration;
-  const char* environment = std::getenv("HUBSTATS_TARGET");
-  for (absl::string_view target :
-       absl::StrSplit(Option(options, "target", environment ? environment : "localhost:50051"), ',',
-                      absl::SkipEmpty())) {
+  settings.retry_for = RetryForOption(options);
+  for (absl::string_view target : absl::StrSplit(TargetOption(options), ',', absl::SkipEmpty())) {
     settings.targets.emplace_back(target);
   }
   if (settings.targets.empty()) UsageError("--target names no server");
@@ -357,8 +355,7 @@ int RunCatalog(const Options& options) {
   std::ifstream input = OpenInput(options);
   const int batch_size = IntOption(options, "batch-size", 1000, 1);
   const bool csv = absl::EndsWithIgnoreCase(options.arguments[0], ".csv");
-  absl::StatusOr<absl::Duration> retry_for = ParseDuration(Option(options, "retry-for", "5m"));
-  if (!retry_for.ok()) UsageError(absl::StrCat("--retry-for: ", retry_for.status().message()));
+  const absl::Duration retry_for = RetryForOption(options);
   Client client(options);
   CatalogSummary summary;
   v1::UpsertModelsRequest request;
@@ -367,7 +364,7 @@ int RunCatalog(const Options& options) {
     if (request.models_size() == 0) return;
     v1::UpsertModelsResponse response;
     // An upsert replaces whole records, so sending one again is harmless: retry outages.
-    const absl::Time give_up = absl::Now() + *retry_for;
+    const absl::Time give_up = absl::Now() + retry_for;
     absl::Duration backoff = absl::Milliseconds(100);
     grpc::Status status;
     while (true) {

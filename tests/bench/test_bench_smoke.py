@@ -33,7 +33,8 @@ def test_bench_tool_ingest_baseline_and_query(server, redis):
     assert ingest["server_peak_rss_mib"] > 0 and ingest["redis_used_memory_mib"] > 0
     query = run("query", "--target", target, "--models", "2000", "--duration", "2s",
                 "--concurrency", "2", "--ingest-rate", "2000", "--batch-size", "100")
-    for name in ("modality_share", "size_distribution", "top50_models", "top50_models_day",
+    for name in ("modality_share", "size_distribution", "top50_models", "top50_authors",
+                 "modality_share_day", "size_distribution_day", "top50_models_day",
                  "top50_models_30d"):
         assert query[name]["count"] > 0 and query[name]["errors"] == 0, name
         assert query[name]["p999_ms"] >= query[name]["p50_ms"] > 0, name
@@ -44,8 +45,12 @@ def test_bench_tool_rejects_bad_flags_before_running():
     for args, message in [
         (["query", "--modles", "5"], "unknown option --modles"),
         (["ingest", "--models", "0"], "--models must be a whole number >= 1, got '0'"),
-        (["ingest", "--duration", "20"], "--duration must be a positive duration"),
+        (["ingest", "--duration", "0s"], "--duration must be a duration of at least 1ms"),
         (["ingest", "--baseline", "redis"], "--baseline must be direct-redis"),
+        (["ingest", "--baseline", "direct-redis"], "--baseline direct-redis needs --redis URL"),
+        (["ingest", "--redis", "http://x"], "--redis: "),
+        (["query", "--day", "2024-13-01"], "--day must be YYYY-MM-DD, got '2024-13-01'"),
+        (["qeury"], "MODE must be catalog, ingest or query, got 'qeury'"),
         (["query", "--concurrency"], "--concurrency needs a value"),
         ([], "no MODE given"),
     ]:
