@@ -3,7 +3,6 @@ pause servers and Redis, or drop connections; afterwards every model's downloads
 the data set's exactly (no loss, no double count), and the CLI's summary must account for
 every line once."""
 
-import threading
 import time
 
 import grpc

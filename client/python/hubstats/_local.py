@@ -97,7 +97,6 @@ class Redis(LocalProcess):
 @dataclass
 class Server(LocalProcess):
     port: int = 0
-    prefix: str = ""
 
     @property
     def target(self) -> str:
@@ -157,15 +156,15 @@ class LocalStack:
         raise RuntimeError(f"could not start redis-server ({binary}):\n{last_error}")
 
     def start_server(self, server_bin: str | os.PathLike, redis_url: str, prefix: str,
-                     name: str | None = None, extra_args: tuple[str, ...] = (),
                      timeout: float = 30.0) -> Server:
-        """hubstats-server on a free loopback port (it picks the port and prints it)."""
-        name = name or f"hubstats-server[{prefix}]"
+        """hubstats-server on a free loopback port (it picks the port and prints it), keeping
+        its keys under `prefix`."""
+        name = f"hubstats-server[{prefix}]"
         log_path = self.log_dir / f"server-{prefix}.log"
         process = self._spawn(
             [str(server_bin), "--listen", "127.0.0.1:0", "--store", "redis", "--redis",
-             redis_url, "--redis-prefix", prefix, *extra_args], log_path, pipe_stdout=True)
-        server = Server(name, process, log_path, prefix=prefix)
+             redis_url, "--redis-prefix", prefix], log_path, pipe_stdout=True)
+        server = Server(name, process, log_path)
         self.processes.append(server)
         line = b""
         deadline = time.monotonic() + timeout

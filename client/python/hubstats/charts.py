@@ -10,7 +10,9 @@ Each chart function takes either a `hubstats.Client` (it then runs the query, wi
     breakdown_chart          Client.breakdown(by=...)           largest tasks, architectures
                                                                 or libraries
 
-The matching *_numbers functions return the values a chart draws, as a DataFrame.
+modality_share_numbers, size_share_numbers, concentration_numbers and breakdown_numbers
+return the values their chart draws, as a DataFrame (the top organisations chart draws the
+top_n DataFrame as it is).
 
 Command line (writes four PNGs at 150 dpi and prints the numbers behind them):
 
@@ -351,17 +353,18 @@ def breakdown_numbers(breakdown: pd.DataFrame, n: int = 12) -> pd.DataFrame:
     the "(none)" and "unknown" keys in words."""
     if n < 1:
         raise ValueError(f"n: must be at least 1, got {n}")
+    by = breakdown.attrs.get("by")
     shown = breakdown[breakdown["downloads"] > 0]
     head, rest = shown.iloc[:n], shown.iloc[n:]
     keys, downloads, shares = (head["key"].to_list(), head["downloads"].to_list(),
                                head["share_pct"].to_list())
+    labels = [_breakdown_label(key, by) for key in keys]
     if not rest.empty:
-        plural = _BREAKDOWN_NAMES.get(breakdown.attrs.get("by"), ("key", "keys"))[1]
+        plural = _BREAKDOWN_NAMES.get(by, ("key", "keys"))[1]
         keys.append(f"all {len(rest)} other {plural}")
+        labels.append(keys[-1])
         downloads.append(int(rest["downloads"].sum()))
         shares.append(float(rest["share_pct"].sum()))
-    by = breakdown.attrs.get("by")
-    labels = [_breakdown_label(key, by) for key in keys[:len(head)]] + keys[len(head):]
     return pd.DataFrame({"key": keys, "label": labels, "downloads": downloads,
                          "share_pct": shares}).astype(
         {"key": "object", "label": "object", "downloads": "int64", "share_pct": "float64"})
@@ -386,7 +389,7 @@ def breakdown_chart(source: Client | pd.DataFrame, *, by: str = "task", n: int =
             _no_data(axes)
             return figure
         colors = [PALETTE[0] if i == 0 else PALETTE[1] for i in range(len(numbers))]
-        if int((breakdown["downloads"] > 0).sum()) > n:
+        if len(numbers) > n:
             colors[-1] = PALETTE[4]  # the "all other ..." bar
         _horizontal_bars(axes, numbers["label"].to_list(), numbers["share_pct"].to_list(),
                          colors, "Share of all downloads (%)")

@@ -26,7 +26,7 @@ import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
-from hubstats.errors import HubstatsError, error_of, field_violations_of, from_rpc_error
+from hubstats.errors import HubstatsError, error_of, from_rpc_error
 from hubstats.v1 import hubstats_pb2 as pb
 from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
 
@@ -149,9 +149,9 @@ class _SentBatch:
     request: Any = None                                # Ingest: the IngestRequest to (re-)send.
     read_at: float = 0.0                               # Ingest: time.monotonic() when read.
 
-    def merge(self, summary: dict, response) -> None:
-        """Adds the server's answer (IngestResponse or UpsertModelsResponse) to `summary`."""
-        summary["accepted"] += response.accepted
+    def add_rejections(self, summary: dict, response) -> None:
+        """Adds the batch's rejections, the client's and those in the server's answer (an
+        IngestResponse or UpsertModelsResponse), to `summary`, by input position."""
         summary["rejected"] += response.rejected + len(self.errors)
         server_errors = [_error(self.sent[r.index], r.field, r.reason) for r in response.rejections]
         summary["errors"].extend(sorted(self.errors + server_errors, key=lambda e: e["index"]))
@@ -276,28 +276,27 @@ class _Ingestion:
                 backoff = _FIRST_BACKOFF
             if failure is None:
                 continue
-            code, details, violations = failure
-            if code not in RETRYABLE_CODES:
-                raise error_of(code, details, violations)
+            if failure.code not in RETRYABLE_CODES:
+                raise failure
             with self.changed:
                 waiting_since = max(self.last_ack, self.unacked[0].read_at) if self.unacked \
                     else None
             if waiting_since is not None and time.monotonic() - waiting_since > self.retry_for:
-                raise error_of(code, f"gave up after {self.retry_for:g} s without an "
-                                     f"acknowledgement; last error: {details}")
+                raise error_of(failure.code, f"gave up after {self.retry_for:g} s without an "
+                                             f"acknowledgement; last error: {failure.details}")
             failed_target = self.targets[target]
             target = (target + 1) % len(self.targets)
             delay = backoff * random.uniform(0.5, 1.0)
             _log.warning("hubstats ingest: stream to %s failed (%s: %s); re-sending the "
-                         "unacknowledged batches to %s in %.2f s", failed_target, code.name,
-                         details, self.targets[target], delay)
+                         "unacknowledged batches to %s in %.2f s", failed_target,
+                         failure.code.name, failure.details, self.targets[target], delay)
             self.summary["reconnects"] += 1
             time.sleep(delay)
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
-    def _stream(self, target: str) -> tuple[grpc.StatusCode, str, list] | None:
-        """One stream: (code, details, field violations) when it failed, None when it ended
-        with everything sent on it acknowledged."""
+    def _stream(self, target: str) -> HubstatsError | None:
+        """One stream: the error it failed with, or None when it ended with everything sent on
+        it acknowledged."""
         channel = _new_channel(target)  # New per stream, so DNS names are resolved again.
         stream = _StreamState()
         call = None
@@ -321,14 +320,11 @@ class _Ingestion:
                     self.last_ack = time.monotonic()
                     self._account(batch, response)
             except grpc.RpcError as error:
-                code = error.code()
-                violations = field_violations_of(error) if code in (
-                    grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION) else []
-                return code, error.details() or "", violations
+                return from_rpc_error(error)
             with self.changed:
                 if self.unacked:  # Ended with OK but not everything answered: re-send.
-                    return (grpc.StatusCode.UNAVAILABLE,
-                            "the stream ended with batches unanswered", [])
+                    return error_of(grpc.StatusCode.UNAVAILABLE,
+                                    "the stream ended with batches unanswered")
             return None
         finally:
             with self.changed:
@@ -365,9 +361,7 @@ class _Ingestion:
         else:
             summary["accepted"] += response.accepted
             summary["accepted_downloads"] += response.accepted_downloads
-        summary["rejected"] += response.rejected + len(batch.errors)
-        server_errors = [_error(batch.sent[r.index], r.field, r.reason) for r in response.rejections]
-        summary["errors"].extend(sorted(batch.errors + server_errors, key=lambda e: e["index"]))
+        batch.add_rejections(summary, response)
         if self.progress is not None:
             self.progress({"processed": batch.first + batch.size,
                            **{key: summary[key] for key in
@@ -715,6 +709,7 @@ class Client:
             except HubstatsError as error:
                 error.partial_summary = summary
                 raise
-            batch.merge(summary, response)
+            summary["accepted"] += response.accepted
+            batch.add_rejections(summary, response)
             summary["reclassified"] += response.reclassified
         return summary

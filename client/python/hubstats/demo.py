@@ -69,7 +69,7 @@ def _snapshot_report_value(key: str, figures: dict) -> float | None:
             return sum(figures["modality"].get(m, 0.0) for m in synth.REST_MODALITIES)
         return figures["modality"].get(name, 0.0)
     if key == "authors:top50":
-        return figures["top_authors"][50]
+        return figures["top_authors"][synth.TOP_AUTHORS_N]
     return None  # sizes and architectures: the file has neither
 
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from hubstats._checks import require_all_accepted, require_downloads
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 #: The repository root when the package runs from its source tree (client/python/hubstats).
 REPO_DIR = _PACKAGE_DIR.parents[2]
@@ -216,17 +218,10 @@ def load(client, models: list[SnapshotModel], *, batch_size: int = 10_000) -> di
     (the client's summaries); raises RuntimeError if anything was rejected or the accepted
     downloads differ from the file's."""
     record_summary = client.upsert_models(records(models), batch_size=batch_size)
-    if record_summary["rejected"]:
-        raise RuntimeError(f"{record_summary['rejected']} snapshot records rejected, e.g. "
-                           f"{record_summary['errors'][:3]}")
+    require_all_accepted(record_summary, "snapshot records")
     event_summary = client.ingest(events(models), batch_size=batch_size)
-    if event_summary["rejected"]:
-        raise RuntimeError(f"{event_summary['rejected']} snapshot events rejected, e.g. "
-                           f"{event_summary['errors'][:3]}")
-    expected = sum(model.downloads for model in models)
-    if event_summary["accepted_downloads"] != expected:
-        raise RuntimeError(f"the service accepted {event_summary['accepted_downloads']:,} "
-                           f"downloads, the file holds {expected:,}")
+    require_all_accepted(event_summary, "snapshot events")
+    require_downloads(event_summary, sum(model.downloads for model in models), "the file holds")
     return {"records": record_summary, "events": event_summary}
 
 

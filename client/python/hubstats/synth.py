@@ -62,6 +62,8 @@ from typing import Iterator
 
 import numpy as np
 
+from hubstats._checks import require_all_accepted, require_downloads
+
 # ---------------------------------------------------------------------------------------------
 # The report's figures
 # ---------------------------------------------------------------------------------------------
@@ -960,24 +962,20 @@ def load(client, hub: SyntheticHub, *, batch_size: int = 10_000, show_progress: 
          stream=None, label: str = "synthetic") -> dict:
     """Upserts the hub's catalog, then streams its events through the ingest RPC, showing
     progress on `stream` (stderr). Returns {records, events} with the client's summaries;
-    raises RuntimeError if anything was rejected."""
+    raises RuntimeError if anything was rejected or the accepted downloads differ from the
+    hub's."""
     out = (stream if stream is not None else sys.stderr) if show_progress else io.StringIO()
     records_progress = Progress(f"{label} catalog", hub.catalog_count, "records", out)
     records = client.upsert_models(_counted(hub.catalog(), records_progress),
                                    batch_size=batch_size)
     records_progress.finish()
-    if records["rejected"]:
-        raise RuntimeError(f"{records['rejected']} catalog records rejected, e.g. "
-                           f"{records['errors'][:3]}")
+    require_all_accepted(records, "catalog records")
     events_progress = Progress(f"{label} events", hub.event_count, "events", out)
     summary = client.ingest(hub.events(), batch_size=batch_size,
                             progress=lambda p: events_progress.update(p["processed"]))
     events_progress.finish()
-    if summary["rejected"]:
-        raise RuntimeError(f"{summary['rejected']} events rejected, e.g. {summary['errors'][:3]}")
-    if summary["accepted_downloads"] != hub.total_downloads:
-        raise RuntimeError(f"the service accepted {summary['accepted_downloads']:,} downloads, "
-                           f"the generator made {hub.total_downloads:,}")
+    require_all_accepted(summary, "events")
+    require_downloads(summary, hub.total_downloads, "the generator made")
     return {"records": records, "events": summary}
 
 

@@ -106,7 +106,8 @@ def node_json(node_cli, target: str, start=None, end=None) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 def catalog_and_events(seed: int = 20240601) -> tuple[list[dict], list[dict], list[str]]:
-    """(catalog records, events, uncatalogued model ids): 58 authors, 640 events."""
+    """(catalog records, events, uncatalogued model ids): 640 events over 57 authors (58 in the
+    catalog)."""
     rng = random.Random(seed)
     records = [
         # Pipeline tags resolved through the task table, sizes on and around the boundaries.
