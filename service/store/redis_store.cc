@@ -773,15 +773,30 @@ std::optional<std::string> RedisStore::SingleScope(const DayRange& range) {
 
 absl::StatusOr<std::vector<RedisReply>> RedisStore::RunTransactions(
     const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands) {
-  absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
-  if (!lease.ok()) return lease.status();
+  // Reads only, so like Run: a connection that failed (a pooled one gone stale, a dropped link)
+  // is replaced and the transactions are sent once more.
+  absl::Status failure;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    absl::StatusOr<std::vector<RedisReply>> replies = RunTransactionsOn(**lease, commands);
+    if (replies.ok() || !IsRetryableStoreError(replies.status())) return replies;
+    failure = replies.status();
+    pool_.DropIdle();
+  }
+  return failure;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisStore::RunTransactionsOn(
+    RedisConnection& connection,
+    const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands) {
   std::vector<size_t> counts(shard_count_);
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
     std::vector<std::vector<std::string>> shard_commands = commands(ShardTag(shard));
     counts[shard] = shard_commands.size();
-    (*lease)->Append({"MULTI"});
-    for (const std::vector<std::string>& command : shard_commands) (*lease)->Append(command);
-    (*lease)->Append({"EXEC"});
+    connection.Append({"MULTI"});
+    for (const std::vector<std::string>& command : shard_commands) connection.Append(command);
+    connection.Append({"EXEC"});
   }
   // Every reply is read before any is judged, so the connection stays in step.
   std::vector<RedisReply> results;
@@ -789,11 +804,11 @@ absl::StatusOr<std::vector<RedisReply>> RedisStore::RunTransactions(
   absl::Status refused;
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
     for (size_t r = 0; r < counts[shard] + 1; ++r) {  // MULTI's OK and a QUEUED per command.
-      absl::StatusOr<RedisReply> reply = (*lease)->GetReply();
+      absl::StatusOr<RedisReply> reply = connection.GetReply();
       if (!reply.ok()) return reply.status();
       if (reply->is_error() && refused.ok()) refused = ErrorReplyStatus(*reply, "read");
     }
-    absl::StatusOr<RedisReply> executed = (*lease)->GetReply();
+    absl::StatusOr<RedisReply> executed = connection.GetReply();
     if (!executed.ok()) return executed.status();
     if (executed->is_error() && refused.ok()) refused = ErrorReplyStatus(*executed, "read: EXEC");
     results.push_back(*std::move(executed));

@@ -116,8 +116,13 @@ class RedisStore : public Store {
   // "all" for all time, "d:<day>" for a one-day range, nullopt for anything longer.
   static std::optional<std::string> SingleScope(const DayRange& range);
   // Sends, on one connection, a MULTI / commands / EXEC per shard; returns each shard's EXEC
-  // reply (an array with one reply per command).
+  // reply (an array with one reply per command). The commands must only read: after a
+  // connection failure they are sent once more on a fresh connection.
   absl::StatusOr<std::vector<RedisReply>> RunTransactions(
+      const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands);
+  // One attempt of RunTransactions on `connection`.
+  absl::StatusOr<std::vector<RedisReply>> RunTransactionsOn(
+      RedisConnection& connection,
       const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands);
   // One shard of a window as a WATCH / MULTI / EXEC transaction: reads the classes, marks and
   // author totals the writes depend on, then writes, redoing it when a watched key changed.

@@ -19,6 +19,7 @@ namespace hubstats {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 testing::RedisServer& Redis() {
   // Destroyed at exit, which stops the server and removes its directory.
@@ -181,6 +182,27 @@ TEST(RedisStoreTest, ErrorRepliesLeaveConnectionsInStep) {
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ((*counts)["s|unknown|u"], 12);
   EXPECT_EQ(store->ReadPopulation({})->models_with_downloads, 1);
+}
+
+// Pooled connections Redis has closed (a restart, an idle timeout, a dropped link) are
+// replaced: every read answers as if nothing had happened.
+TEST(RedisStoreTest, ReadsSurviveConnectionsRedisClosed) {
+  std::unique_ptr<RedisStore> store = Open("closed");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->ApplyEvents(OneEvent("org/a", store->shard_count(), 4)).ok());
+  ASSERT_TRUE(store->ReadTop({}, RankBy::kModel, {}, 5).ok());  // The pool holds a connection.
+  EXPECT_THAT(Redis().Cli("CLIENT KILL TYPE normal"), Not(HasSubstr("ERR")));
+  absl::StatusOr<TopCandidates> top = store->ReadTop({}, RankBy::kModel, {}, 5);
+  ASSERT_TRUE(top.ok()) << top.status();
+  EXPECT_EQ(top->entries.at(0), (RankedEntry{"org/a", 4}));
+  EXPECT_THAT(Redis().Cli("CLIENT KILL TYPE normal"), Not(HasSubstr("ERR")));
+  absl::StatusOr<AggregateCounts> counts = store->ReadAggregates({});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ((*counts)["s|unknown|u"], 4);
+  EXPECT_THAT(Redis().Cli("CLIENT KILL TYPE normal"), Not(HasSubstr("ERR")));
+  absl::StatusOr<Population> population = store->ReadPopulation({});
+  ASSERT_TRUE(population.ok()) << population.status();
+  EXPECT_EQ(population->models_with_downloads, 1);
 }
 
 TEST(RedisStoreTest, RecoversWhenRedisForgetsTheScripts) {

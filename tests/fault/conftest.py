@@ -281,9 +281,12 @@ def finish_ingest(process, timeout=180):
 
 
 def query(target, *args):
+    """The CLI's JSON answer, or None when the query failed (its error is printed, so a failed
+    assertion on the answer shows why)."""
     result = subprocess.run([CLI_BIN, "--target", target, *args, "--json", "--timeout", "10"],
                             capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
+        print(f"query {' '.join(args)} on {target} failed: {result.stderr.strip()}")
         return None
     return json.loads(result.stdout)
 
