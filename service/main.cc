@@ -23,9 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
-#include "api/grpc_services.h"
-#include "api/stats_service.h"
-#include "api/worker_pool.h"
+#include "grpc/services.h"
+#include "app/stats_service.h"
+#include "app/worker_pool.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
 

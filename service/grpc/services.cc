@@ -1,4 +1,4 @@
-#include "api/grpc_services.h"
+#include "grpc/services.h"
 
 #include <algorithm>
 #include <deque>
@@ -7,7 +7,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "api/proto_convert.h"
+#include "grpc/proto_convert.h"
 #include "core/field_error.h"
 
 namespace hubstats {

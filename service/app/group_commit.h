@@ -10,8 +10,8 @@
 //
 // Thread-safe. Owns one thread. Batches are committed, and `done` called, in the order they
 // were submitted.
-#ifndef HUBSTATS_SERVICE_API_GROUP_COMMIT_H_
-#define HUBSTATS_SERVICE_API_GROUP_COMMIT_H_
+#ifndef HUBSTATS_SERVICE_APP_GROUP_COMMIT_H_
+#define HUBSTATS_SERVICE_APP_GROUP_COMMIT_H_
 
 #include <condition_variable>
 #include <deque>
@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "absl/time/time.h"
-#include "api/stats_service.h"
+#include "app/stats_service.h"
 
 namespace hubstats {
 
@@ -79,4 +79,4 @@ class GroupCommitter {
 
 }  // namespace hubstats
 
-#endif  // HUBSTATS_SERVICE_API_GROUP_COMMIT_H_
+#endif  // HUBSTATS_SERVICE_APP_GROUP_COMMIT_H_

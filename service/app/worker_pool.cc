@@ -1,4 +1,4 @@
-#include "api/worker_pool.h"
+#include "app/worker_pool.h"
 
 namespace hubstats {
 

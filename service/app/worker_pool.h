@@ -4,8 +4,8 @@
 // Thread-safe. Tasks run in submission order across the pool (not one after another: a
 // caller that needs order, like an ingest stream, submits its next task only after the
 // previous one ended). The destructor runs the queued tasks, then joins.
-#ifndef HUBSTATS_SERVICE_API_WORKER_POOL_H_
-#define HUBSTATS_SERVICE_API_WORKER_POOL_H_
+#ifndef HUBSTATS_SERVICE_APP_WORKER_POOL_H_
+#define HUBSTATS_SERVICE_APP_WORKER_POOL_H_
 
 #include <condition_variable>
 #include <deque>
@@ -37,4 +37,4 @@ class WorkerPool {
 
 }  // namespace hubstats
 
-#endif  // HUBSTATS_SERVICE_API_WORKER_POOL_H_
+#endif  // HUBSTATS_SERVICE_APP_WORKER_POOL_H_

@@ -7,8 +7,8 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "api/proto_convert.h"
-#include "api/stats_service.h"
+#include "grpc/proto_convert.h"
+#include "app/stats_service.h"
 #include "core/model_class.h"
 #include "hubstats/v1/hubstats.pb.h"
 

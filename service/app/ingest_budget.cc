@@ -1,4 +1,4 @@
-#include "api/ingest_budget.h"
+#include "app/ingest_budget.h"
 
 #include <chrono>
 

@@ -1,7 +1,7 @@
 // Conversions between hubstats.v1 messages and the service's types, and the one place where
 // absl::Status becomes grpc::Status.
-#ifndef HUBSTATS_SERVICE_API_PROTO_CONVERT_H_
-#define HUBSTATS_SERVICE_API_PROTO_CONVERT_H_
+#ifndef HUBSTATS_SERVICE_GRPC_PROTO_CONVERT_H_
+#define HUBSTATS_SERVICE_GRPC_PROTO_CONVERT_H_
 
 #include <grpcpp/support/status.h>
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "api/stats_service.h"
+#include "app/stats_service.h"
 #include "hubstats/v1/hubstats.pb.h"
 
 namespace hubstats {
@@ -40,4 +40,4 @@ void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response);
 
 }  // namespace hubstats
 
-#endif  // HUBSTATS_SERVICE_API_PROTO_CONVERT_H_
+#endif  // HUBSTATS_SERVICE_GRPC_PROTO_CONVERT_H_

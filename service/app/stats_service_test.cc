@@ -1,5 +1,5 @@
 // Service logic on the in-memory store: validation, partial batches, query arguments.
-#include "api/stats_service.h"
+#include "app/stats_service.h"
 
 #include "core/field_error.h"
 #include "gmock/gmock.h"

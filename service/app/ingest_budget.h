@@ -5,8 +5,8 @@
 //
 // Thread-safe. Owns one thread that resumes waiting streams: when room frees up, and at
 // least every 100 ms so a waiting stream notices cancellation or shutdown.
-#ifndef HUBSTATS_SERVICE_API_INGEST_BUDGET_H_
-#define HUBSTATS_SERVICE_API_INGEST_BUDGET_H_
+#ifndef HUBSTATS_SERVICE_APP_INGEST_BUDGET_H_
+#define HUBSTATS_SERVICE_APP_INGEST_BUDGET_H_
 
 #include <condition_variable>
 #include <cstddef>
@@ -47,4 +47,4 @@ class IngestBudget {
 
 }  // namespace hubstats
 
-#endif  // HUBSTATS_SERVICE_API_INGEST_BUDGET_H_
+#endif  // HUBSTATS_SERVICE_APP_INGEST_BUDGET_H_

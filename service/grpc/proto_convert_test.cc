@@ -1,4 +1,4 @@
-#include "api/proto_convert.h"
+#include "grpc/proto_convert.h"
 
 #include "absl/strings/ascii.h"
 #include "core/field_error.h"

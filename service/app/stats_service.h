@@ -7,8 +7,8 @@
 // Thread-safe (as the Store is). Calls block on the store: run them off gRPC's threads.
 // Errors: INVALID_ARGUMENT with a field (see core/field_error.h) for bad arguments,
 // NOT_FOUND for an unknown model, and the store's errors (UNAVAILABLE, ...) unchanged.
-#ifndef HUBSTATS_SERVICE_API_STATS_SERVICE_H_
-#define HUBSTATS_SERVICE_API_STATS_SERVICE_H_
+#ifndef HUBSTATS_SERVICE_APP_STATS_SERVICE_H_
+#define HUBSTATS_SERVICE_APP_STATS_SERVICE_H_
 
 #include <cstdint>
 #include <optional>
@@ -136,4 +136,4 @@ class StatsService {
 
 }  // namespace hubstats
 
-#endif  // HUBSTATS_SERVICE_API_STATS_SERVICE_H_
+#endif  // HUBSTATS_SERVICE_APP_STATS_SERVICE_H_

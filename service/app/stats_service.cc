@@ -1,4 +1,4 @@
-#include "api/stats_service.h"
+#include "app/stats_service.h"
 
 #include <algorithm>
 #include <map>

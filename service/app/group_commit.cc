@@ -1,4 +1,4 @@
-#include "api/group_commit.h"
+#include "app/group_commit.h"
 
 #include <algorithm>
 

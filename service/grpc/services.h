@@ -8,8 +8,8 @@
 // the process-wide IngestBudget is spent. Answers go out in order, once committed.
 //
 // The services borrow `service` and `workers`, which must outlive the gRPC server.
-#ifndef HUBSTATS_SERVICE_API_GRPC_SERVICES_H_
-#define HUBSTATS_SERVICE_API_GRPC_SERVICES_H_
+#ifndef HUBSTATS_SERVICE_GRPC_SERVICES_H_
+#define HUBSTATS_SERVICE_GRPC_SERVICES_H_
 
 #include <atomic>
 #include <mutex>
@@ -17,10 +17,10 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
-#include "api/group_commit.h"
-#include "api/ingest_budget.h"
-#include "api/stats_service.h"
-#include "api/worker_pool.h"
+#include "app/group_commit.h"
+#include "app/ingest_budget.h"
+#include "app/stats_service.h"
+#include "app/worker_pool.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 
 namespace hubstats {
@@ -96,4 +96,4 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
 
 }  // namespace hubstats
 
-#endif  // HUBSTATS_SERVICE_API_GRPC_SERVICES_H_
+#endif  // HUBSTATS_SERVICE_GRPC_SERVICES_H_
