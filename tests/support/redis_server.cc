@@ -137,6 +137,10 @@ std::string RedisServer::Cli(const std::string& args) const {
   return output;
 }
 
+void RedisServer::Pause() { kill(process_->pid(), SIGSTOP); }
+
+void RedisServer::Resume() { kill(process_->pid(), SIGCONT); }
+
 ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args,
                              const std::string& log_path) {
   for (int attempt = 0; attempt < 5; ++attempt) {

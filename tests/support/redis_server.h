@@ -43,6 +43,9 @@ class RedisServer {
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   // Runs redis-cli with `args` against this server; returns its stdout.
   std::string Cli(const std::string& args) const;
+  // Stops the process (SIGSTOP) so it answers nothing, and lets it go on (SIGCONT).
+  void Pause();
+  void Resume();
 
  private:
   int port_ = 0;
