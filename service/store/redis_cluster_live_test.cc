@@ -3,13 +3,15 @@
 // load with exact counters, a master killed and its replica promoted, and the cost of WAIT.
 // Each test starts its own cluster (about 3 s) because each changes the topology.
 #include <hiredis/hiredis.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -123,12 +125,18 @@ absl::StatusOr<std::vector<RedisReply>> ReadAll(RedisConnection& connection, int
 // redis-cli on one node with `commands` (one a line) on its standard input.
 std::string CliScript(const RedisTestCluster& cluster, int node,
                       const std::vector<std::string>& commands) {
-  const std::string file = ::testing::TempDir() + "/redis-commands.txt";
+  // A file of its own: ctest runs several of these tests at once.
+  std::string file = ::testing::TempDir() + "/redis-commands-XXXXXX";
+  const int fd = mkstemp(file.data());
+  EXPECT_GE(fd, 0) << file;
+  close(fd);
   {
     std::ofstream out(file);
     for (const std::string& command : commands) out << command << "\n";
   }
-  return cluster.Cli(node, "< " + file);
+  std::string output = cluster.Cli(node, "< " + file);
+  unlink(file.c_str());
+  return output;
 }
 
 TEST(RedisClusterLiveTest, RoutesEverySlotToItsMaster) {
