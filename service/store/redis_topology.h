@@ -139,7 +139,8 @@ class RedisTopology {
   // Returns OK, or the first failure after trying every master.
   virtual absl::Status ForEachMaster(absl::FunctionRef<absl::Status(RedisConnection&)> fn) = 0;
 
-  // The masters by "host:port", in slot order. One entry for a single Redis.
+  // The masters by "host:port" (in slot order as of the last map read). One entry for a single
+  // Redis.
   virtual std::vector<std::string> Masters() = 0;
 
   // See the file comment for what a sequence must do.
