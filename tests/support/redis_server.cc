@@ -125,8 +125,10 @@ RedisServer::~RedisServer() {
 }
 
 std::string RedisServer::Cli(const std::string& args) const {
-  const std::string command =
-      "redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + " " + args + " 2>&1";
+  return ShellOutput("redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + " " + args + " 2>&1");
+}
+
+std::string ShellOutput(const std::string& command) {
   std::string output;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return output;

@@ -72,6 +72,9 @@ class ServerProcess {
 // Waits until a TCP connect to 127.0.0.1:port succeeds; false after `timeout_ms`.
 bool WaitForPort(int port, int timeout_ms);
 
+// Runs `command` with /bin/sh; returns what it printed on stdout.
+std::string ShellOutput(const std::string& command);
+
 }  // namespace hubstats::testing
 
 #endif  // HUBSTATS_TESTS_SUPPORT_REDIS_SERVER_H_
