@@ -1,6 +1,7 @@
 #include "store/memory_store.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "absl/container/flat_hash_set.h"
 #include "core/event.h"

@@ -11,9 +11,8 @@
 #include "core/model_id.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "redis_server.h"
 #include "store/memory_store.h"
-#include "store/redis_store.h"
+#include "store/store_kinds.h"
 #include "store/store_test_util.h"
 
 namespace hubstats {
@@ -30,97 +29,6 @@ using store_testing::LoadFacts;
 using store_testing::ModelFacts;
 using store_testing::TestEvent;
 
-testing::RedisServer& SharedRedis() {
-  // Destroyed at exit, which stops the server and removes its directory.
-  static testing::RedisServer server;
-  return server;
-}
-
-std::string UniquePrefix() {
-  static std::atomic<int> counter{0};
-  return "test" + std::to_string(counter++);
-}
-
-struct StoreKind {
-  std::string name;
-  // Makes a store on a new, empty prefix; `same_as` (when not null) opens another one on the
-  // same data, as a second replica would.
-  std::function<std::unique_ptr<Store>(Store* same_as)> make;
-};
-void PrintTo(const StoreKind& kind, std::ostream* out) { *out << kind.name; }
-
-std::unique_ptr<Store> MakeRedisStore(Store* same_as) {
-  RedisStoreOptions options;
-  options.url = SharedRedis().url();
-  options.key_prefix =
-      same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
-  options.shard_count = 4;
-  absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? std::move(*store) : nullptr;
-}
-
-// Two "replicas" of a MemoryStore are the same object.
-class SharedMemoryStore : public Store {
- public:
-  explicit SharedMemoryStore(std::shared_ptr<MemoryStore> store) : store_(std::move(store)) {}
-  std::shared_ptr<MemoryStore> shared() const { return store_; }
-  uint32_t shard_count() const override { return store_->shard_count(); }
-  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(
-      uint32_t shard, absl::Span<const std::string> ids) override {
-    return store_->AssignIndexes(shard, ids);
-  }
-  absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
-      absl::Span<const WindowShard> shards) override {
-    return store_->ApplyWindow(shards);
-  }
-  absl::StatusOr<std::vector<int64_t>> ReadAuthorTotals(
-      absl::Span<const absl::string_view> authors) override {
-    return store_->ReadAuthorTotals(authors);
-  }
-  absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
-      absl::Span<const BatchIdentity> identities) override {
-    return store_->CheckProducers(identities);
-  }
-  absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) override {
-    return store_->CommitProducers(identities);
-  }
-  absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogRecord> records) override {
-    return store_->UpsertModels(records);
-  }
-  absl::StatusOr<ShardSnapshot> LoadShard(uint32_t shard) override {
-    return store_->LoadShard(shard);
-  }
-  absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
-      absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override {
-    return store_->ReadChanges(after, limit);
-  }
-  absl::StatusOr<VersionVector> ReadVersions() override { return store_->ReadVersions(); }
-  absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
-                                                               const DayRange& range,
-                                                               absl::Time deadline) override {
-    return store_->ReadRevisions(shard, index, range, deadline);
-  }
-  absl::Status Ping() override { return store_->Ping(); }
-  absl::StatusOr<std::string> ReadSetting(absl::string_view name) override {
-    return store_->ReadSetting(name);
-  }
-  absl::Status WriteSetting(absl::string_view name, absl::string_view value) override {
-    return store_->WriteSetting(name, value);
-  }
-
- private:
-  std::shared_ptr<MemoryStore> store_;
-};
-
-std::unique_ptr<Store> MakeMemoryStore(Store* same_as) {
-  if (same_as != nullptr) {
-    return std::make_unique<SharedMemoryStore>(static_cast<SharedMemoryStore*>(same_as)->shared());
-  }
-  return std::make_unique<SharedMemoryStore>(
-      std::make_shared<MemoryStore>(MemoryStoreOptions{.shard_count = 4}));
-}
-
 Day D(absl::string_view text) { return *Day::Parse(text); }
 
 CatalogRecord Record(std::string id, std::string tag = "fill-mask", int64_t parameters = 0) {
@@ -128,7 +36,7 @@ CatalogRecord Record(std::string id, std::string tag = "fill-mask", int64_t para
           .num_parameters = parameters};
 }
 
-class StoreTest : public ::testing::TestWithParam<StoreKind> {
+class StoreTest : public ::testing::TestWithParam<testing::StoreKind> {
  protected:
   void SetUp() override {
     store_ = GetParam().make(nullptr);
@@ -475,10 +383,10 @@ TEST_P(StoreTest, ProducerWindowKeepsTheNewestAndAFloor) {
 
 TEST_P(StoreTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 
-INSTANTIATE_TEST_SUITE_P(
-    Stores, StoreTest,
-    ::testing::Values(StoreKind{"Memory", MakeMemoryStore}, StoreKind{"Redis", MakeRedisStore}),
-    [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::ValuesIn(testing::AllStoreKinds()),
+                         [](const ::testing::TestParamInfo<testing::StoreKind>& info) {
+                           return info.param.name;
+                         });
 
 // A reader that falls behind the change log's retention is told to load again.
 TEST(MemoryStoreTest, DroppedRecordsAreAGap) {
