@@ -33,7 +33,7 @@ class Aggregates {
 
  private:
   static constexpr int kSizeSlots = kFineBucketCount + 1;  // The last one: unknown size.
-  using PerKey = std::vector<int64_t>;                      // By interned key.
+  using PerKey = std::vector<int64_t>;                     // By interned key.
 
   std::array<std::array<int64_t, kSizeSlots>, kModalityCount> size_{};
   std::array<PerKey, kModalityCount> task_, architecture_, library_;

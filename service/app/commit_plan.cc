@@ -212,8 +212,7 @@ std::vector<absl::StatusOr<IngestOutcome>> CommitPlan::Outcomes(
     if (!original.ok()) {
       outcomes[b] = original.status();
     } else if (batches_[b]->identity->digest != batches_[copy_of_[b]]->identity->digest) {
-      outcomes[b] =
-          ProducerRefusal(*batches_[b]->identity, {ProducerCheck::kContentMismatch, 0});
+      outcomes[b] = ProducerRefusal(*batches_[b]->identity, {ProducerCheck::kContentMismatch, 0});
     } else {
       IngestOutcome copy = OutcomeOf(*batches_[b], {}, /*duplicate=*/true);
       copy.version = original->version;

@@ -62,7 +62,7 @@ class CommitPlan {
   std::vector<size_t> checked_;  // The batch of each to_check_ entry.
   std::vector<size_t> to_apply_;
   bool has_duplicates_ = false;
-  bool started_ = false;  // BuildShards ran once.
+  bool started_ = false;                      // BuildShards ran once.
   std::vector<std::vector<size_t>> members_;  // Per shard: batches with events there.
   std::vector<uint32_t> pending_;             // Shards to (re)apply.
   std::vector<uint32_t> built_;               // The shards of the last BuildShards.

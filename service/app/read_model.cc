@@ -308,8 +308,7 @@ int64_t RankIn(const Scope& scope, const ModelTable& table, absl::string_view id
 
 }  // namespace
 
-ModelView ReadModel::Model(absl::string_view model_id, const DayRange& range,
-                           AsOf& as_of) const {
+ModelView ReadModel::Model(absl::string_view model_id, const DayRange& range, AsOf& as_of) const {
   std::shared_lock lock(mutex_);
   as_of = CurrentAsOf();
   ModelView view;

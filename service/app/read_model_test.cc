@@ -13,15 +13,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/memory_store.h"
-#include "store/store_test_util.h"
 #include "store/store_kinds.h"
+#include "store/store_test_util.h"
 
 namespace hubstats {
 namespace {
 
+using store_testing::TestEvent;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using store_testing::TestEvent;
 
 Day D(absl::string_view text) { return *Day::Parse(text); }
 const absl::Time kNow = absl::FromUnixSeconds(1726833600);  // 2024-09-20T12:00:00Z
@@ -296,7 +296,9 @@ TEST_P(ReadModelTest, RangesAreInclusiveAndMayBeOpen) {
 TEST_P(ReadModelTest, RangeAnswersFollowEveryWrite) {
   // Range results are cached; any write to a day of the range must show.
   const DayRange range{D("2024-09-01"), D("2024-09-03")};
-  Ingest({{"org/x", "2024-09-01", 5, ""}, {"org/y", "2024-09-02", 7, ""}, {"o/t", "2024-09-09", 1, ""}});
+  Ingest({{"org/x", "2024-09-01", 5, ""},
+          {"org/y", "2024-09-02", 7, ""},
+          {"o/t", "2024-09-09", 1, ""}});
   EXPECT_THAT(Top(RankBy::kModel, 5, range),
               ElementsAre(RankedEntry{"org/y", 7}, RankedEntry{"org/x", 5}));
   EXPECT_THAT(Top(RankBy::kModel, 5, range),
@@ -341,18 +343,20 @@ TEST_P(ReadModelTest, RankingsSettleTiesAtTheCutAndGrowOnDemand) {
   EXPECT_THAT(Top(RankBy::kModel, 10, range),
               ElementsAre(RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5},
                           RankedEntry{"org/e", 4}, RankedEntry{"org/d", 1}));
-  EXPECT_THAT(Top(RankBy::kModel, 10),
-              ElementsAre(RankedEntry{"org/f", 9}, RankedEntry{"org/a", 5},
-                          RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5},
-                          RankedEntry{"org/e", 4}, RankedEntry{"org/d", 1}));
+  EXPECT_THAT(
+      Top(RankBy::kModel, 10),
+      ElementsAre(RankedEntry{"org/f", 9}, RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5},
+                  RankedEntry{"org/c", 5}, RankedEntry{"org/e", 4}, RankedEntry{"org/d", 1}));
   // Growth below the cut of a small ranking reorders it exactly.
-  EXPECT_THAT(Top(RankBy::kModel, 2), ElementsAre(RankedEntry{"org/f", 9}, RankedEntry{"org/a", 5}));
+  EXPECT_THAT(Top(RankBy::kModel, 2),
+              ElementsAre(RankedEntry{"org/f", 9}, RankedEntry{"org/a", 5}));
   Ingest({{"org/d", "2024-09-04", 5, ""}, {"org/e", "2024-09-04", 1, ""}});
   EXPECT_THAT(Top(RankBy::kModel, 3), ElementsAre(RankedEntry{"org/f", 9}, RankedEntry{"org/d", 6},
                                                   RankedEntry{"org/a", 5}));
-  EXPECT_THAT(Top(RankBy::kModel, 6), ElementsAre(RankedEntry{"org/f", 9}, RankedEntry{"org/d", 6},
-                                                  RankedEntry{"org/a", 5}, RankedEntry{"org/b", 5},
-                                                  RankedEntry{"org/c", 5}, RankedEntry{"org/e", 5}));
+  EXPECT_THAT(
+      Top(RankBy::kModel, 6),
+      ElementsAre(RankedEntry{"org/f", 9}, RankedEntry{"org/d", 6}, RankedEntry{"org/a", 5},
+                  RankedEntry{"org/b", 5}, RankedEntry{"org/c", 5}, RankedEntry{"org/e", 5}));
 }
 
 TEST_P(ReadModelTest, PopulationCounts) {
@@ -440,8 +444,9 @@ TEST_P(ReadModelTest, RollingWindowRollsOverAtMidnight) {
 // followed every change; replicas at the same versions answer alike.
 TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
   std::mt19937_64 random(7);
-  const std::vector<std::string> tags = {"fill-mask", "text-generation", "image-classification",
-                                         "audio-classification", "", "unmapped-task"};
+  const std::vector<std::string> tags = {
+      "fill-mask", "text-generation", "image-classification", "audio-classification",
+      "",          "unmapped-task"};
   auto random_record = [&](const std::string& id) {
     CatalogRecord record{.model_id = id,
                          .pipeline_tag = tags[random() % tags.size()],
@@ -476,10 +481,10 @@ TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
   Follower late_follower(*store_, *late);
   ASSERT_TRUE(late_follower.CatchUp().ok());
   AsOf as_of, late_as_of;
-  for (DayRange range : {DayRange{}, DayRange{D("2024-09-12"), D("2024-09-15")},
-                         DayRange{D("2024-09-18"), std::nullopt},
-                         DayRange{D("2024-08-22"), D("2024-09-20")},
-                         DayRange{D("2024-09-14"), D("2024-09-14")}}) {
+  for (DayRange range :
+       {DayRange{}, DayRange{D("2024-09-12"), D("2024-09-15")},
+        DayRange{D("2024-09-18"), std::nullopt}, DayRange{D("2024-08-22"), D("2024-09-20")},
+        DayRange{D("2024-09-14"), D("2024-09-14")}}) {
     SCOPED_TRACE(range.ToString());
     EXPECT_EQ(Aggregates(range), NonZero(truth.Aggregates(range)));
     for (AggregateKind kind : {AggregateKind::kSize, AggregateKind::kLibrary}) {

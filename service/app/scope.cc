@@ -108,7 +108,7 @@ void Scope::Reclassify(uint32_t number, const ModelEntry& model, const ClassKey&
   rankings_->authors_by_modality[static_cast<size_t>(before.modality)]->Shrink(model.author);
   rankings_->models_by_modality[static_cast<size_t>(model.cls.modality)]->Grow(number, downloads);
   rankings_->authors_by_modality[static_cast<size_t>(model.cls.modality)]->Grow(model.author,
-                                                                                 joined);
+                                                                                joined);
 }
 
 int64_t Scope::Model(uint32_t number) const {

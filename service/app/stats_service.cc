@@ -18,9 +18,9 @@ StatsService::StatsService(Store& store, const TaskTable& tasks, ReadModel& mode
 
 absl::StatusOr<UpsertOutcome> StatsService::UpsertModels(absl::Span<const CatalogRecord> records) {
   if (records.size() > static_cast<size_t>(kMaxBatchItems)) {
-    return InvalidFieldError("models", absl::StrCat("at most ", kMaxBatchItems,
-                                                    " per request, got ", records.size(),
-                                                    "; split the batch"));
+    return InvalidFieldError(
+        "models", absl::StrCat("at most ", kMaxBatchItems, " per request, got ", records.size(),
+                               "; split the batch"));
   }
   UpsertOutcome outcome;
   // Later records replace earlier ones for the same model, as separate upserts would.
@@ -46,8 +46,7 @@ absl::StatusOr<UpsertOutcome> StatsService::UpsertModels(absl::Span<const Catalo
   // A first record counts too: the model leaves the unknown class.
   for (size_t i = 0; i < written.size(); ++i) {
     const std::optional<CatalogRecord>& previous = result->previous[i];
-    const ModelClass before =
-        previous ? Classify(*previous, tasks_) : ModelClass::Unknown();
+    const ModelClass before = previous ? Classify(*previous, tasks_) : ModelClass::Unknown();
     if (before != Classify(written[i], tasks_)) ++outcome.reclassified;
   }
   outcome.rejected = static_cast<int64_t>(outcome.rejections.size());
@@ -86,15 +85,16 @@ absl::Status StatsService::Await(const Freshness& freshness) {
   }
   VersionToken have;
   const VersionVector versions = model_.versions();
-  for (const auto& [shard, version] : wanted.shards) have.shards.emplace_back(shard, versions[shard]);
-  return absl::UnavailableError(absl::StrCat(
-      "this replica has not reached the versions asked for within ",
-      absl::FormatDuration(options_.max_version_wait), " (wants ", wanted.ToString(), ", has ",
-      have.ToString(), "); retry, here or on another replica"));
+  for (const auto& [shard, version] : wanted.shards)
+    have.shards.emplace_back(shard, versions[shard]);
+  return absl::UnavailableError(
+      absl::StrCat("this replica has not reached the versions asked for within ",
+                   absl::FormatDuration(options_.max_version_wait), " (wants ", wanted.ToString(),
+                   ", has ", have.ToString(), "); retry, here or on another replica"));
 }
 
-absl::StatusOr<Answer<ModalityShare>> StatsService::GetModalityShare(
-    const DayRange& range, const Freshness& freshness) {
+absl::StatusOr<Answer<ModalityShare>> StatsService::GetModalityShare(const DayRange& range,
+                                                                     const Freshness& freshness) {
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
   Answer<ModalityShare> answer;
@@ -179,8 +179,8 @@ absl::StatusOr<Answer<ModelStats>> StatsService::GetModelStats(absl::string_view
   stats.rank_in_range = view.rank_in_range;
   stats.days = std::move(view.days);
   // Revisions are the one thing queries read from the store (they are not kept in memory).
-  absl::StatusOr<std::vector<RevisionDownloads>> revisions = store_.ReadRevisions(
-      view.shard, view.index, range, absl::Now() + options_.query_timeout);
+  absl::StatusOr<std::vector<RevisionDownloads>> revisions =
+      store_.ReadRevisions(view.shard, view.index, range, absl::Now() + options_.query_timeout);
   if (!revisions.ok()) return revisions.status();
   std::map<std::string, int64_t> by_revision;
   for (const RevisionDownloads& revision : *revisions) {

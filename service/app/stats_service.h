@@ -123,6 +123,8 @@ class StatsService {
   StatsService(Store& store, const TaskTable& tasks, ReadModel& model,
                StatsServiceOptions options = {});
 
+  uint32_t shard_count() const { return store_.shard_count(); }
+
   // Validates every event (received at `received`), applies the valid ones atomically per
   // shard and reports the rest: Prepare and CommitWindow for one batch.
   absl::StatusOr<IngestOutcome> Ingest(absl::Span<const RawEvent> events, absl::Time received,
@@ -155,9 +157,10 @@ class StatsService {
   absl::StatusOr<Answer<ModalityShare>> GetModalityShare(const DayRange& range,
                                                          const Freshness& freshness = {});
   // Empty `boundaries`: the report's 200M, 500M, 1B.
-  absl::StatusOr<Answer<SizeDistribution>> GetSizeDistribution(
-      const DayRange& range, absl::Span<const int64_t> boundaries,
-      std::optional<Modality> modality, const Freshness& freshness = {});
+  absl::StatusOr<Answer<SizeDistribution>> GetSizeDistribution(const DayRange& range,
+                                                               absl::Span<const int64_t> boundaries,
+                                                               std::optional<Modality> modality,
+                                                               const Freshness& freshness = {});
   // n in 1..kMaxTopN.
   absl::StatusOr<Answer<TopN>> GetTopN(const DayRange& range, RankBy by,
                                        std::optional<Modality> modality, int n,

@@ -23,9 +23,9 @@ absl::StatusOr<PreparedBatch> StatsService::Prepare(absl::Span<const RawEvent> e
                                                     absl::Time received,
                                                     std::optional<BatchIdentity> identity) {
   if (events.size() > static_cast<size_t>(kMaxBatchItems)) {
-    return InvalidFieldError("events", absl::StrCat("at most ", kMaxBatchItems,
-                                                    " per request, got ", events.size(),
-                                                    "; split the batch"));
+    return InvalidFieldError(
+        "events", absl::StrCat("at most ", kMaxBatchItems, " per request, got ", events.size(),
+                               "; split the batch"));
   }
   PreparedBatch batch;
   batch.identity = std::move(identity);

@@ -40,10 +40,10 @@ absl::StatusOr<VersionToken> VersionToken::Parse(absl::string_view text, uint32_
     uint32_t shard = 0;
     absl::StatusOr<Version> version = Version::Parse(entry.second);
     if (!absl::SimpleAtoi(entry.first, &shard) || shard >= shard_count || !version.ok()) {
-      return InvalidFieldError(
-          field, absl::StrCat("'", part,
-                              "' is not <shard>:<version>; use the token an ingest "
-                              "acknowledgement or a query answer carries"));
+      return InvalidFieldError(field,
+                               absl::StrCat("'", part,
+                                            "' is not <shard>:<version>; use the token an ingest "
+                                            "acknowledgement or a query answer carries"));
     }
     Version& kept = shards[shard];
     kept = std::max(kept, *version);

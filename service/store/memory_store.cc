@@ -212,8 +212,10 @@ absl::StatusOr<VersionVector> MemoryStore::ReadVersions() {
   return versions;
 }
 
-absl::StatusOr<std::vector<RevisionDownloads>> MemoryStore::ReadRevisions(
-    uint32_t shard, uint32_t index, const DayRange& range, absl::Time /*deadline*/) {
+absl::StatusOr<std::vector<RevisionDownloads>> MemoryStore::ReadRevisions(uint32_t shard,
+                                                                          uint32_t index,
+                                                                          const DayRange& range,
+                                                                          absl::Time /*deadline*/) {
   std::shared_lock lock(mutex_);
   std::vector<RevisionDownloads> revisions;
   const Shard& owner = shards_.at(shard);

@@ -179,8 +179,10 @@ class Store {
 
   // The downloads per day and revision of one model (shard and index) in `range`, by day then
   // revision. Finishes by `deadline` or fails with UNAVAILABLE.
-  virtual absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(
-      uint32_t shard, uint32_t index, const DayRange& range, absl::Time deadline) = 0;
+  virtual absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard,
+                                                                       uint32_t index,
+                                                                       const DayRange& range,
+                                                                       absl::Time deadline) = 0;
 
   // OK when the backing service answers (within its timeout).
   virtual absl::Status Ping() = 0;

@@ -18,8 +18,8 @@ class SharedMemoryStore : public Store {
   explicit SharedMemoryStore(std::shared_ptr<MemoryStore> store) : store_(std::move(store)) {}
   std::shared_ptr<MemoryStore> shared() const { return store_; }
   uint32_t shard_count() const override { return store_->shard_count(); }
-  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(
-      uint32_t shard, absl::Span<const std::string> ids) override {
+  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(uint32_t shard,
+                                                      absl::Span<const std::string> ids) override {
     return store_->AssignIndexes(shard, ids);
   }
   absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
@@ -88,8 +88,7 @@ std::string UniquePrefix() {
 std::unique_ptr<Store> MakeRedisStore(Store* same_as) {
   RedisStoreOptions options;
   options.url = SharedRedis().url();
-  options.key_prefix =
-      same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
+  options.key_prefix = same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
   options.shard_count = 4;
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();

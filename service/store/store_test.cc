@@ -18,9 +18,6 @@
 namespace hubstats {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::testing::UnorderedElementsAre;
 using store_testing::ApplyEvents;
 using store_testing::CheckProducer;
 using store_testing::CommitProducer;
@@ -28,12 +25,14 @@ using store_testing::Facts;
 using store_testing::LoadFacts;
 using store_testing::ModelFacts;
 using store_testing::TestEvent;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
 
 Day D(absl::string_view text) { return *Day::Parse(text); }
 
 CatalogRecord Record(std::string id, std::string tag = "fill-mask", int64_t parameters = 0) {
-  return {.model_id = std::move(id), .pipeline_tag = std::move(tag),
-          .num_parameters = parameters};
+  return {.model_id = std::move(id), .pipeline_tag = std::move(tag), .num_parameters = parameters};
 }
 
 class StoreTest : public ::testing::TestWithParam<testing::StoreKind> {
@@ -158,7 +157,8 @@ TEST_P(StoreTest, AppliedWindowsAreFactsAndChangeRecords) {
   Facts replayed;
   replayed.versions = facts.versions;
   std::vector<std::pair<uint32_t, Version>> after;
-  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) after.emplace_back(shard, Version{});
+  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard)
+    after.emplace_back(shard, Version{});
   absl::StatusOr<std::vector<ShardChanges>> changes = store_->ReadChanges(after, 1000);
   ASSERT_TRUE(changes.ok()) << changes.status();
   for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) {
@@ -261,15 +261,14 @@ TEST_P(StoreTest, RevisionsAreKeptPerDay) {
           {"org/a", "2024-09-02", 3, "main"},
           {"org/a", "2024-09-02", 4, ""}});
   const ModelFacts model = Load().models.at("org/a");
-  absl::StatusOr<std::vector<RevisionDownloads>> all = store_->ReadRevisions(
-      model.shard, model.index, DayRange{}, absl::Now() + absl::Seconds(5));
+  absl::StatusOr<std::vector<RevisionDownloads>> all =
+      store_->ReadRevisions(model.shard, model.index, DayRange{}, absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_THAT(*all, ElementsAre(RevisionDownloads{D("2024-09-01"), "main", 5},
                                 RevisionDownloads{D("2024-09-01"), "v1", 2},
                                 RevisionDownloads{D("2024-09-02"), "main", 3}));
-  absl::StatusOr<std::vector<RevisionDownloads>> second =
-      store_->ReadRevisions(model.shard, model.index, {D("2024-09-02"), D("2024-09-02")},
-                            absl::Now() + absl::Seconds(5));
+  absl::StatusOr<std::vector<RevisionDownloads>> second = store_->ReadRevisions(
+      model.shard, model.index, {D("2024-09-02"), D("2024-09-02")}, absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(second.ok());
   EXPECT_THAT(*second, ElementsAre(RevisionDownloads{D("2024-09-02"), "main", 3}));
 }
@@ -286,7 +285,8 @@ TEST_P(StoreTest, AuthorTotalsAndTheExactLimit) {
                    .author = "big",
                    .total = target,
                    .days = {DayDelta{.day = D("2024-08-01"), .count = target}}};
-  ASSERT_TRUE(store_->ApplyWindow({WindowShard{.delta = {.shard = shard, .models = {model}}}}).ok());
+  ASSERT_TRUE(
+      store_->ApplyWindow({WindowShard{.delta = {.shard = shard, .models = {model}}}}).ok());
   absl::StatusOr<store_testing::ApplyResult> result =
       ApplyEvents(*store_, {{"big/m", "2024-09-01", 600'000'000, ""},
                             {"big/n", "2024-09-01", 600'000'000, ""},
@@ -345,8 +345,7 @@ TEST_P(StoreTest, ProducerVerdicts) {
   };
   auto commit = [&](uint64_t sequence, uint64_t digest) {
     ASSERT_TRUE(
-        CommitProducer(*store_, {.producer_id = "p", .sequence = sequence, .digest = digest})
-            .ok());
+        CommitProducer(*store_, {.producer_id = "p", .sequence = sequence, .digest = digest}).ok());
   };
   EXPECT_EQ(check(1, 10), ProducerCheck::kNew);
   commit(1, 10);
@@ -363,10 +362,9 @@ TEST_P(StoreTest, ProducerVerdicts) {
 
 TEST_P(StoreTest, ProducerWindowKeepsTheNewestAndAFloor) {
   for (uint64_t sequence = 1; sequence <= kProducerWindow + 5; ++sequence) {
-    ASSERT_TRUE(
-        CommitProducer(*store_,
-                       {.producer_id = "long", .sequence = sequence, .digest = sequence * 7})
-            .ok());
+    ASSERT_TRUE(CommitProducer(
+                    *store_, {.producer_id = "long", .sequence = sequence, .digest = sequence * 7})
+                    .ok());
   }
   auto check = [&](uint64_t sequence, uint64_t digest) {
     return CheckProducer(*store_, {.producer_id = "long", .sequence = sequence, .digest = digest})
@@ -395,8 +393,7 @@ TEST(MemoryStoreTest, DroppedRecordsAreAGap) {
   absl::StatusOr<std::vector<ShardChanges>> old = store.ReadChanges({{0, Version{}}}, 10);
   ASSERT_TRUE(old.ok());
   EXPECT_TRUE(old->front().gap);
-  absl::StatusOr<std::vector<ShardChanges>> recent =
-      store.ReadChanges({{0, Version{0, 2}}}, 10);
+  absl::StatusOr<std::vector<ShardChanges>> recent = store.ReadChanges({{0, Version{0, 2}}}, 10);
   EXPECT_FALSE(recent->front().gap);
   EXPECT_EQ(recent->front().records.size(), 2u);
   // A version the log never had (a reader of another store) is a gap too.
