@@ -30,11 +30,18 @@ def redis_image(image):
         podman("rmi", "--force", name, check=False)
 
 
+def pause_images():
+    """podman's pod infrastructure images (it builds one on the first `kube play`)."""
+    return set(podman("images", "--format", "{{.Repository}}:{{.Tag}}",
+                      "--filter", "reference=localhost/podman-pause").split())
+
+
 @pytest.fixture(scope="module")
 def played(image, redis_image):
     ports = {"hubstats_port": free_port(), "redis_port": free_port(), "metrics_port": free_port()}
     deployment = Played(render("dev"), f"t{os.getpid()}",
                         {"hubstats": image, "redis": redis_image}, **ports)
+    had_pause_images = pause_images()
     try:
         deployment.play()
         deployment.target = f"127.0.0.1:{ports['hubstats_port']}"
@@ -42,6 +49,8 @@ def played(image, redis_image):
         yield deployment
     finally:
         deployment.down()
+        for pause_image in pause_images() - had_pause_images:
+            podman("rmi", pause_image, check=False)
 
 
 def redis_cli(port, *args, password=None):
