@@ -53,7 +53,7 @@ start_stack() {  # $1: name
   echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 } | tee "$out/machine.txt"
 
-build/service/api/hubstats_ingest_benchmark --benchmark_format=json >"$out/microbenchmarks.json"
+build/service/grpc/hubstats_ingest_benchmark --benchmark_format=json >"$out/microbenchmarks.json"
 echo "microbenchmarks: $out/microbenchmarks.json"
 
 if [ "$what" = all ] || [ "$what" = ingest ]; then

@@ -9,7 +9,7 @@ from conftest import REPO, free_port
 
 BENCH = os.environ.get("HUBSTATS_BENCH_BIN", str(REPO / "build/client/bench/hubstats-bench"))
 MICRO = os.environ.get("HUBSTATS_MICROBENCH_BIN",
-                       str(REPO / "build/service/api/hubstats_ingest_benchmark"))
+                       str(REPO / "build/service/grpc/hubstats_ingest_benchmark"))
 
 
 def run(*args):

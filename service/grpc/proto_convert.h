@@ -1,0 +1,45 @@
+// Conversions between hubstats.v1 messages and the service's types, and the one place where
+// absl::Status becomes grpc::Status.
+#ifndef HUBSTATS_SERVICE_GRPC_PROTO_CONVERT_H_
+#define HUBSTATS_SERVICE_GRPC_PROTO_CONVERT_H_
+
+#include <grpcpp/support/status.h>
+
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "app/stats_service.h"
+#include "hubstats/v1/hubstats.pb.h"
+
+namespace hubstats {
+
+// The gRPC status for `status`: same code and message; an error naming a field also carries a
+// google.rpc.BadRequest detail (hubstats.v1.Status in grpc-status-details-bin).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Request fields -> service arguments. INVALID_ARGUMENT naming the field on bad values.
+absl::StatusOr<DayRange> FromProto(const v1::DateRange* range);  // nullptr: all time
+absl::StatusOr<std::optional<Modality>> ModalityFilterFromProto(v1::Modality modality);
+absl::StatusOr<CatalogRecord> FromProto(const v1::ModelRecord& record);
+absl::StatusOr<RankBy> FromProto(v1::RankBy by);                   // UNSPECIFIED: by model
+absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension);  // UNSPECIFIED refused
+
+// Views into `event`, which must outlive the result.
+RawEvent FromProto(const v1::DownloadEvent& event);
+
+v1::Modality ToProto(Modality modality);
+v1::Date ToProto(Day day);
+v1::ModelRecord ToProto(const CatalogRecord& record);
+void ToProto(const IngestOutcome& outcome, v1::IngestResponse* response);
+void ToProto(const UpsertOutcome& outcome, v1::UpsertModelsResponse* response);
+void ToProto(const ModalityShare& share, v1::ModalityShareResponse* response);
+void ToProto(const SizeDistribution& sizes, v1::SizeDistributionResponse* response);
+void ToProto(const TopN& top, v1::TopNResponse* response);
+void ToProto(const Breakdown& breakdown, v1::BreakdownResponse* response);
+void ToProto(const Population& population, v1::TotalsResponse* response);
+void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response);
+
+}  // namespace hubstats
+
+#endif  // HUBSTATS_SERVICE_GRPC_PROTO_CONVERT_H_
