@@ -141,7 +141,19 @@ def test_the_server_runs_unprivileged_as_the_image_user(overlay):
     assert template["spec"]["automountServiceAccountToken"] is False
     resources = container["resources"]
     assert resources["requests"]["cpu"] and resources["requests"]["memory"]
-    assert resources["limits"]["memory"]
+
+
+def mebibytes(quantity):
+    units = {"Mi": 1, "Gi": 1024}
+    return int(quantity[:-2]) * units[quantity[-2:]]
+
+
+def test_the_memory_limit_covers_the_ingest_budget(overlay):
+    _, objects = overlay
+    _, _, container = server(objects)
+    budget = int(settings(objects)["HUBSTATS_MAX_INFLIGHT_MB"])
+    # The rest: 140 MiB measured at 2.2M catalogued models (docs/BENCHMARKS.md), and headroom.
+    assert mebibytes(container["resources"]["limits"]["memory"]) >= budget + 256
 
 
 def test_the_redis_url_comes_from_a_secret_and_no_setting_holds_a_password(overlay):
