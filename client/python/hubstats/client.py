@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import itertools
 import logging
 import os
 import random
@@ -26,12 +25,15 @@ import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
+from hubstats._input import DEFAULT_ITEM_BYTES, FileItem, FileReader, choose_format, human_bytes
 from hubstats.errors import HubstatsError, error_of, from_rpc_error
 from hubstats.v1 import hubstats_pb2 as pb
 from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
 
 #: The most events or records the server takes in one request.
 MAX_BATCH_SIZE = 100_000
+#: The default batch_bytes: a request's bytes, at most; far below the server's 64 MiB limit.
+DEFAULT_BATCH_BYTES = DEFAULT_ITEM_BYTES
 #: Ingest batches read from the caller's input and not yet answered, at most.
 MAX_BATCHES_IN_FLIGHT = 8
 #: Large enough for a response listing a rejection for each of MAX_BATCH_SIZE items.
@@ -47,6 +49,8 @@ RETRYABLE_CODES = frozenset({
     grpc.StatusCode.CANCELLED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 })
+#: Seconds Client.ingest keeps retrying without an acknowledgement, once a server answered.
+DEFAULT_RETRY_FOR = 300.0
 _FIRST_BACKOFF = 0.1   # Seconds before the first reconnect; doubles up to _MAX_BACKOFF.
 _MAX_BACKOFF = 5.0
 _PRODUCER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -71,11 +75,38 @@ def _range_attrs(start: dt.date | None, end: dt.date | None) -> dict:
     return {"start": start, "end": end}
 
 
+def human_duration(seconds: float) -> str:
+    """A duration as people read it, as the CLI prints them: "850ms", "1.2s", "42s", "5m",
+    "5m30s", "1h30m"."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    if seconds < 10:
+        tenths = round(seconds * 10)
+        return f"{tenths // 10}s" if tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    hours, minutes, rest = whole // 3600, whole % 3600 // 60, whole % 60
+    text = f"{hours}h" if hours else ""
+    if minutes or not hours:
+        text += f"{minutes}m"
+    if rest and not hours and minutes < 10:
+        text += f"{rest}s"
+    return text
+
+
 def _check_batch_size(batch_size: int) -> None:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) \
             or not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be an int between 1 and {MAX_BATCH_SIZE}, "
                          f"got {batch_size!r}")
+
+
+def _check_batch_bytes(batch_bytes: int) -> None:
+    if isinstance(batch_bytes, bool) or not isinstance(batch_bytes, int) \
+            or not 1024 <= batch_bytes <= 48 << 20:
+        raise ValueError(f"batch_bytes must be an int between 1024 and {48 << 20}, "
+                         f"got {batch_bytes!r}")
 
 
 def _split_targets(target: str) -> list[str]:
@@ -105,20 +136,28 @@ def _items(data: Iterable[dict] | pd.DataFrame, allowed: tuple[str, ...]) -> Ite
     """The caller's items one by one; DataFrame rows become dicts of their columns."""
     if not isinstance(data, pd.DataFrame):
         return iter(data)
-    unknown = [str(column) for column in data.columns if column not in allowed]
+    aliases = convert.RECORD_ALIASES if allowed == convert.RECORD_FIELDS else {}
+    unknown = [str(column) for column in data.columns
+               if aliases.get(column, column) not in allowed]
     if unknown:
-        raise ValueError(f"unknown columns {', '.join(unknown)}; expected {', '.join(allowed)}")
+        raise ValueError(f"unknown columns {', '.join(unknown)}; expected "
+                         f"{convert.keys_text(allowed)}")
     columns = list(data.columns)
     return (dict(zip(columns, row)) for row in data.itertuples(index=False, name=None))
 
 
-def _batches(items: Iterator[Any], size: int) -> Iterator[list]:
-    while batch := list(itertools.islice(items, size)):
-        yield batch
+def _error(index: int, field: str, reason: str, line: int | None = None) -> dict:
+    """A rejection of the item at input position `index` (with its `line` for file input)."""
+    error = {"index": index, "field": field, "reason": reason}
+    if line is not None:
+        error["line"] = line
+    return error
 
 
-def _error(index: int, field: str, reason: str) -> dict:
-    return {"index": index, "field": field, "reason": reason}
+def _framed_size(message) -> int:
+    """The bytes `message` adds to a request as a repeated field: tag, length, body."""
+    size = message.ByteSize()
+    return 1 + (size.bit_length() + 6) // 7 + size if size else 2
 
 
 def _new_channel(target: str) -> grpc.Channel:
@@ -142,9 +181,10 @@ class _SentBatch:
     """An ingest or upsert batch: where its items are in the caller's input."""
 
     first: int                  # Input position of the batch's first item.
-    size: int                   # Items of the input in the batch, sent or not.
+    size: int = 0               # Items of the input in the batch, sent or not.
     sent: list[int] = field(default_factory=list)     # Input position of each item sent.
-    errors: list[dict] = field(default_factory=list)  # Items the client could not encode.
+    errors: list[dict] = field(default_factory=list)  # Items the client rejected.
+    lines: dict[int, int] = field(default_factory=dict)  # File input: position -> line.
     sequence: int = 0                                  # Ingest: the batch's number, from 1.
     request: Any = None                                # Ingest: the IngestRequest to (re-)send.
     read_at: float = 0.0                               # Ingest: time.monotonic() when read.
@@ -153,25 +193,76 @@ class _SentBatch:
         """Adds the batch's rejections, the client's and those in the server's answer (an
         IngestResponse or UpsertModelsResponse), to `summary`, by input position."""
         summary["rejected"] += response.rejected + len(self.errors)
-        server_errors = [_error(self.sent[r.index], r.field, r.reason) for r in response.rejections]
+        server_errors = [_error(self.sent[r.index], r.field, r.reason,
+                                self.lines.get(self.sent[r.index]))
+                         for r in response.rejections]
         summary["errors"].extend(sorted(self.errors + server_errors, key=lambda e: e["index"]))
 
 
-def _encode(items: list, first: int, to_fields: Callable[[Any], dict],
-            message: Callable[..., Any]) -> tuple[_SentBatch, list]:
-    """Encodes a batch of items; items that cannot be encoded become client-side rejections."""
-    batch = _SentBatch(first, len(items))
-    messages = []
-    for offset, item in enumerate(items):
+_END = object()
+
+
+class _Batcher:
+    """Cuts the caller's items into batches of at most `batch_size` items whose request takes
+    at most `batch_bytes` bytes. The cut depends only on the items and the settings, so a
+    re-run with the same input and settings makes the same batches. Items that cannot be
+    encoded, and items too large for any batch, become client-side rejections in their batch.
+    Not thread-safe: one reader."""
+
+    def __init__(self, items: Iterator[Any], to_fields: Callable[[Any], dict],
+                 message: Callable[..., Any], batch_size: int, batch_bytes: int,
+                 overhead: int, noun: str):
+        self.items, self.to_fields, self.message = items, to_fields, message
+        self.batch_size, self.batch_bytes, self.overhead = batch_size, batch_bytes, overhead
+        self.noun = noun
+        self.position = 0   # Input position of the next batch's first item.
+        self.held = None    # (message, error, line) read and left for the next batch.
+
+    def _encode(self, item) -> tuple[Any, tuple[str, str] | None, int | None]:
+        line = None
+        if isinstance(item, FileItem):
+            line = item.line
+            if item.error is not None:
+                return None, (item.error.field, item.error.reason), line
+            item = item.fields
         try:
-            messages.append(message(**to_fields(item)))
+            return self.message(**self.to_fields(item)), None, line
         except convert.ItemError as error:
-            batch.errors.append(_error(first + offset, error.field, error.reason))
+            return None, (error.field, error.reason), line
         except (ValueError, TypeError) as error:  # protobuf refused a value, e.g. bad UTF-8.
-            batch.errors.append(_error(first + offset, "", str(error)))
-        else:
-            batch.sent.append(first + offset)
-    return batch, messages
+            return None, ("", str(error)), line
+
+    def next(self) -> tuple[_SentBatch, list]:
+        """The next batch and its messages; a batch of size 0 at the end of the input."""
+        batch = _SentBatch(self.position)
+        messages, size = [], self.overhead
+        while batch.size < self.batch_size:
+            if self.held is None:
+                item = next(self.items, _END)
+                if item is _END:
+                    break
+                self.held = self._encode(item)
+            message, error, line = self.held
+            index = batch.first + batch.size
+            if error is None and self.overhead + _framed_size(message) > self.batch_bytes:
+                error = ("", f"the {self.noun} takes {human_bytes(_framed_size(message))}, more "
+                             f"than the {human_bytes(self.batch_bytes)} a batch may hold "
+                             "(batch_bytes)")
+            if error is not None:
+                batch.errors.append(_error(index, *error, line))
+            else:
+                framed = _framed_size(message)
+                if messages and size + framed > self.batch_bytes:
+                    break  # The held item starts the next batch.
+                size += framed
+                messages.append(message)
+                batch.sent.append(index)
+            if line is not None:
+                batch.lines[index] = line
+            batch.size += 1
+            self.held = None
+        self.position = batch.first + batch.size
+        return batch, messages
 
 
 class _Ingestion:
@@ -186,14 +277,18 @@ class _Ingestion:
     """
 
     def __init__(self, targets: list[str], first_target: int, items: Iterator[Any],
-                 batch_size: int, producer_id: str, retry_for: float,
+                 batch_size: int, batch_bytes: int, producer_id: str, retry_for: float | None,
                  progress: Progress | None):
         self.targets = targets
         self.first_target = first_target
-        self.items = items
-        self.batch_size = batch_size
+        # The request's own fields: the producer id and the sequence, with their tags.
+        self.batcher = _Batcher(items, convert.event_fields, pb.DownloadEvent, batch_size,
+                                batch_bytes, len(producer_id) + 16, "event")
         self.producer_id = producer_id
-        self.retry_for = retry_for
+        # None: retry for DEFAULT_RETRY_FOR once a server answered, not at all before.
+        self.retry_for = DEFAULT_RETRY_FOR if retry_for is None else retry_for
+        self.retry_before_contact = retry_for is not None
+        self.contacted = False       # A server answered (set from gRPC's threads too).
         self.progress = progress
         self.changed = threading.Condition()
         # Guarded by `changed`:
@@ -230,7 +325,7 @@ class _Ingestion:
     # --- the reader thread --------------------------------------------------------------------
 
     def _read(self) -> None:
-        first = sequence = 0
+        sequence = 0
         try:
             while True:
                 with self.changed:
@@ -238,11 +333,9 @@ class _Ingestion:
                         self.changed.wait()
                     if self.stopping:
                         return
-                chunk = list(itertools.islice(self.items, self.batch_size))
-                if not chunk:
+                batch, messages = self.batcher.next()
+                if batch.size == 0:
                     return
-                batch, messages = _encode(chunk, first, convert.event_fields, pb.DownloadEvent)
-                first += batch.size
                 sequence += 1
                 batch.sequence = sequence
                 batch.request = pb.IngestRequest(events=messages, producer_id=self.producer_id,
@@ -264,6 +357,7 @@ class _Ingestion:
         """Streams until every batch is acknowledged; raises HubstatsError on giving up."""
         backoff = _FIRST_BACKOFF
         target = self.first_target
+        unreached = 0  # Targets tried in a row while no server ever answered.
         while True:
             with self.changed:
                 while not self.unacked and not self.input_done:
@@ -278,18 +372,26 @@ class _Ingestion:
                 continue
             if failure.code not in RETRYABLE_CODES:
                 raise failure
+            if not self.contacted and not self.retry_before_contact:
+                unreached += 1
+                if unreached >= len(self.targets):
+                    raise error_of(failure.code, (
+                        f"no server answered at {', '.join(self.targets)} ({failure.details}); "
+                        "pass retry_for to wait for a server that is starting"))
             with self.changed:
                 waiting_since = max(self.last_ack, self.unacked[0].read_at) if self.unacked \
                     else None
             if waiting_since is not None and time.monotonic() - waiting_since > self.retry_for:
-                raise error_of(failure.code, f"gave up after {self.retry_for:g} s without an "
-                                             f"acknowledgement; last error: {failure.details}")
+                raise error_of(failure.code, f"gave up after {human_duration(self.retry_for)} "
+                                             f"without an acknowledgement; last error: "
+                                             f"{failure.details}")
             failed_target = self.targets[target]
             target = (target + 1) % len(self.targets)
             delay = backoff * random.uniform(0.5, 1.0)
             _log.warning("hubstats ingest: stream to %s failed (%s: %s); re-sending the "
-                         "unacknowledged batches to %s in %.2f s", failed_target,
-                         failure.code.name, failure.details, self.targets[target], delay)
+                         "unacknowledged batches to %s in %s", failed_target,
+                         failure.code.name, failure.details, self.targets[target],
+                         human_duration(delay))
             self.summary["reconnects"] += 1
             time.sleep(delay)
             backoff = min(backoff * 2, _MAX_BACKOFF)
@@ -300,6 +402,13 @@ class _Ingestion:
         channel = _new_channel(target)  # New per stream, so DNS names are resolved again.
         stream = _StreamState()
         call = None
+
+        def connectivity(state: grpc.ChannelConnectivity) -> None:
+            # A server answered once the channel is connected; a wrong address never gets there.
+            if state == grpc.ChannelConnectivity.READY:
+                self.contacted = True
+
+        channel.subscribe(connectivity)
         try:
             call = pb_grpc.IngestServiceStub(channel).StreamEvents(self._requests(stream))
             try:
@@ -316,6 +425,7 @@ class _Ingestion:
                                 f"sequence {expected} on may have been counted"))
                         batch = self.unacked.popleft()
                         self.changed.notify_all()  # Room for the reader.
+                    self.contacted = True
                     self.acknowledged += 1
                     self.last_ack = time.monotonic()
                     self._account(batch, response)
@@ -332,6 +442,7 @@ class _Ingestion:
                 self.changed.notify_all()
             if call is not None:
                 call.cancel()  # No-op once the call has ended.
+            channel.unsubscribe(connectivity)
             channel.close()
 
     def _requests(self, stream: _StreamState) -> Iterator[pb.IngestRequest]:
@@ -391,7 +502,10 @@ class Client:
     Arguments the client can check cheaply (dates, modality names, boundaries, `by`) raise
     ValueError before any call. Every query takes `start`/`end` (inclusive UTC days:
     `datetime.date` or "YYYY-MM-DD"); leaving one out runs from the first / through the last
-    day with data.
+    day with data. A DataFrame query over a range without downloads answers an empty
+    DataFrame (the same columns, no rows) whose attrs["data_span"] is the (first, last) day of
+    the server's data, or None when it holds none: "no downloads in June; data spans
+    2024-08-01..2024-09-30".
     """
 
     def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0):
@@ -434,6 +548,17 @@ class Client:
             return response
         raise AssertionError("unreachable")
 
+    def _rows(self, response) -> tuple[list, dict]:
+        """The answer's rows, and the attrs an empty answer adds: no rows when the range holds
+        no downloads, and attrs["data_span"] = (first day, last day) of all the data (None
+        when the server holds none), so the caller sees where the data lies."""
+        if response.total_downloads > 0:
+            return list(response.rows), {}
+        totals = self._call("query", "GetTotals", pb.TotalsRequest())
+        span = ((convert.date_of(totals.first_day), convert.date_of(totals.last_day))
+                if totals.HasField("first_day") else None)
+        return [], {"data_span": span}
+
     # -----------------------------------------------------------------------------------------
     # Queries
     # -----------------------------------------------------------------------------------------
@@ -447,12 +572,12 @@ class Client:
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         response = self._call("query", "GetModalityShare",
                               pb.ModalityShareRequest(range=convert.date_range(start, end)))
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "modality": ([row.name for row in rows], "object"),
             "downloads": ([row.downloads for row in rows], "int64"),
             "share_pct": ([row.share_pct for row in rows], "float64"),
-        }, {"total_downloads": response.total_downloads, **_range_attrs(start, end)})
+        }, {"total_downloads": response.total_downloads, **_range_attrs(start, end), **empty})
 
     def size_distribution(self, boundaries=(200e6, 500e6, 1e9), start=None, end=None,
                           modality=None) -> pd.DataFrame:
@@ -485,7 +610,7 @@ class Client:
                         for i, b in enumerate(boundaries)],
             modality=convert.modality_number(modality))
         response = self._call("query", "GetSizeDistribution", request)
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "label": ([row.label for row in rows], "object"),
             "lower": ([row.lower for row in rows], "int64"),
@@ -502,6 +627,7 @@ class Client:
             "boundaries": list(response.boundaries),
             "modality": modality,
             **_range_attrs(start, end),
+            **empty,
         })
 
     def top_n(self, n: int = 50, by: str = "model", start=None, end=None,
@@ -521,7 +647,7 @@ class Client:
         request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by],
                                  modality=convert.modality_number(modality))
         response = self._call("query", "GetTopN", request)
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "rank": ([row.rank for row in rows], "int64"),
             "id": ([row.id for row in rows], "object"),
@@ -535,6 +661,7 @@ class Client:
             "by": by,
             "modality": modality,
             **_range_attrs(start, end),
+            **empty,
         })
 
     def breakdown(self, by: str = "task", start=None, end=None, modality=None) -> pd.DataFrame:
@@ -551,13 +678,13 @@ class Client:
                                       dimension=_DIMENSIONS[by],
                                       modality=convert.modality_number(modality))
         response = self._call("query", "GetBreakdown", request)
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "key": ([row.key for row in rows], "object"),
             "downloads": ([row.downloads for row in rows], "int64"),
             "share_pct": ([row.share_pct for row in rows], "float64"),
         }, {"total_downloads": response.total_downloads, "by": by, "modality": modality,
-            **_range_attrs(start, end)})
+            **_range_attrs(start, end), **empty})
 
     def totals(self, start=None, end=None) -> dict:
         """Population counts: {total_downloads, models_with_downloads, authors_with_downloads,
@@ -616,33 +743,42 @@ class Client:
     # -----------------------------------------------------------------------------------------
 
     def ingest(self, events: Iterable[dict] | pd.DataFrame, batch_size: int = 1000, *,
-               producer_id: str | None = None, retry_for: float = 300.0,
-               progress: Progress | None = None) -> dict:
+               batch_bytes: int = DEFAULT_BATCH_BYTES, producer_id: str | None = None,
+               retry_for: float | None = None, progress: Progress | None = None) -> dict:
         """Streams download events to the server(s), exactly once.
 
         `events` is any iterable of dicts (a generator is read lazily, batch by batch, so
         inputs of any length need bounded memory) or a DataFrame with those columns:
           model_id (str, required), timestamp (datetime [naive = UTC], date [midnight UTC],
-          RFC 3339 string or Unix seconds; None = the server's receive time),
-          count (int >= 1; None = 1), revision (str or None).
+          an RFC 3339 string or "YYYY-MM-DD" date, or Unix seconds; None = the server's
+          receive time), count (int >= 1; None = 1), revision (str or None).
+        Any other key is rejected (the item, naming the key); a DataFrame with another column
+        raises ValueError. `ingest_file` reads files of events.
 
-        Delivery: the input is cut into batches of `batch_size` items, the n-th batch carrying
-        sequence n under `producer_id`. The server acknowledges a batch once it is committed,
-        and recognises a batch it committed before (the answer is marked duplicate and nothing
-        is counted again). At most MAX_BATCHES_IN_FLIGHT batches are read and not yet
-        acknowledged. When a stream fails with a retryable status (UNAVAILABLE,
-        DEADLINE_EXCEEDED, ABORTED, CANCELLED, INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED) the
-        client reconnects after a jittered exponential backoff (0.1 s .. 5 s), to the next of
-        the client's targets, on a new channel, and re-sends every unacknowledged batch in
-        order. It gives up after `retry_for` seconds without an acknowledgement; any other
-        status (e.g. FailedPreconditionError) raises at once, and so does an answer that does
-        not echo the oldest unacknowledged batch's sequence (a server too old for exactly-once
-        ingestion: re-sending to it would count batches twice).
+        Delivery: the input is cut into batches of at most `batch_size` items whose request
+        takes at most `batch_bytes` bytes (default 4 MiB, far below the server's 64 MiB
+        limit; an event too large for any batch is rejected), the n-th batch carrying
+        sequence n under `producer_id`. The cut depends only on the input and these two
+        settings. The server acknowledges a batch once it is committed, and recognises a
+        batch it committed before (the answer is marked duplicate and nothing is counted
+        again). At most MAX_BATCHES_IN_FLIGHT batches are read and not yet acknowledged. When
+        a stream fails with a retryable status (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
+        CANCELLED, INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED) the client reconnects after a
+        jittered exponential backoff (0.1 s .. 5 s), to the next of the client's targets, on a
+        new channel, and re-sends every unacknowledged batch in order. It gives up after
+        `retry_for` seconds without an acknowledgement. With `retry_for` None (the default)
+        it retries for DEFAULT_RETRY_FOR (5 minutes) once some server has answered, but fails
+        at once (UnavailableError, after trying each target) while none ever has: a wrong
+        address does not wait for minutes; give `retry_for` to wait for a server that is
+        starting. Any other status (e.g. FailedPreconditionError) raises at once, and so does
+        an answer that does not echo the oldest unacknowledged batch's sequence (a server too
+        old for exactly-once ingestion: re-sending to it would count batches twice).
 
         `producer_id` (1-128 characters of [A-Za-z0-9._:-]): None makes one unique to this
-        call. Give a job a fixed id to make re-running it safe: the same id with the same input
-        and batch size re-sends batches that were committed as duplicates. The same id with
-        another input or batch size raises FailedPreconditionError (field "sequence").
+        call. Give a job a fixed id to make re-running it safe: the same id with the same
+        input, batch_size and batch_bytes re-sends batches that were committed as duplicates.
+        The same id with another input or batch size raises FailedPreconditionError (field
+        "sequence").
 
         Returns {accepted, duplicates, rejected, accepted_downloads, duplicate_downloads,
         errors, producer_id, reconnects}:
@@ -653,8 +789,9 @@ class Client:
           rejected: invalid events; accepted + duplicates + rejected == items in the input;
           accepted_downloads / duplicate_downloads: the sums of their counts;
           errors: {index, field, reason} for each rejected event, `index` being its position
-            in the whole input. Events the client cannot encode (unknown key, a timestamp that
-            is no time, ...) are rejected like the server's rejections;
+            in the whole input (and `line`, its line, for ingest_file). Events the client
+            cannot encode (unknown key, a timestamp that is no time, ...) are rejected like
+            the server's rejections;
           producer_id: the id used (to re-run the job after a failure);
           reconnects: how many times a stream was re-opened.
 
@@ -668,41 +805,71 @@ class Client:
         counted (the partly read batch is dropped), then the exception propagates.
         """
         _check_batch_size(batch_size)
+        _check_batch_bytes(batch_bytes)
         if producer_id is None:
             producer_id = new_producer_id()
         _check_producer_id(producer_id)
-        if isinstance(retry_for, bool) or not isinstance(retry_for, (int, float)) \
-                or not retry_for >= 0:
-            raise ValueError(f"retry_for must be a number of seconds >= 0, got {retry_for!r}")
+        if retry_for is not None and (isinstance(retry_for, bool)
+                                      or not isinstance(retry_for, (int, float))
+                                      or not retry_for >= 0):
+            raise ValueError(f"retry_for must be a number of seconds >= 0 or None, "
+                             f"got {retry_for!r}")
         if self._closed:
             raise ValueError("the client is closed")
         items = _items(events, convert.EVENT_FIELDS)
-        return _Ingestion(self.targets, self._preferred, items, batch_size, producer_id,
-                          float(retry_for), progress).run()
+        return _Ingestion(self.targets, self._preferred, items, batch_size, batch_bytes,
+                          producer_id, None if retry_for is None else float(retry_for),
+                          progress).run()
+
+    def ingest_file(self, path: str | os.PathLike, *, format: str | None = None,
+                    **options) -> dict:
+        """Streams the download events of a file, exactly once: `ingest` on its items.
+
+        The file is JSON lines (.jsonl, .ndjson, .json) or CSV with a header row (.csv), or as
+        `format` ("jsonl" or "csv") says, read by the same rules as the CLI's `hubstats
+        ingest` (docs/API.md, "Input files"): keys model_id, timestamp, count, revision; an
+        unknown key rejects its line; in CSV a numeric timestamp cell is Unix seconds. A line
+        that cannot be read is rejected like an invalid event. `options` are ingest's
+        (batch_size, batch_bytes, producer_id, retry_for, progress). Every error of the
+        summary also has the event's `line`. Raises ValueError for an unusable CSV header
+        ("line 1: unknown column ...") before anything is sent.
+        """
+        batch_bytes = options.get("batch_bytes", DEFAULT_BATCH_BYTES)
+        _check_batch_bytes(batch_bytes)
+        file_format = choose_format(path, format)
+        with open(path, "rb") as stream:
+            reader = FileReader(stream, "events", file_format, batch_bytes)
+            return self.ingest(iter(reader), **options)
 
     def upsert_models(self, records: Iterable[dict] | pd.DataFrame,
-                      batch_size: int = 1000) -> dict:
-        """Inserts or replaces catalog records, `batch_size` per UpsertModels call.
+                      batch_size: int = 1000, *, batch_bytes: int = DEFAULT_BATCH_BYTES) -> dict:
+        """Inserts or replaces catalog records, in calls of at most `batch_size` records and
+        `batch_bytes` bytes.
 
         `records` is an iterable of dicts (read lazily) or a DataFrame with the keys:
-          model_id (str, required), pipeline_tag (str or None),
-          modality (short name such as "nlp" or "cv", or None to derive it from pipeline_tag),
+          model_id (str, required; also "modelId"), pipeline_tag (str or None),
+          modality (a name such as "nlp", "computer_vision" or the aliases "cv", "rl", in any
+            letter case, with '-' or ' ' for '_'; None to derive it from pipeline_tag),
           num_parameters (int, integral float or "7B"-style string; None = unknown),
           architecture ("encoder", "decoder", "encoder-decoder", "other" or None),
-          library_name (str or None).
-        Every record replaces the model's whole record; history moves with the new
-        classification.
+          library_name (str or None; also "library").
+        Any other key is rejected. Every record replaces the model's whole record; history
+        moves with the new classification. `upsert_models_file` reads files of records.
 
         Returns {accepted, rejected, reclassified, errors}, errors listing {index, field, reason}
-        with `index` the record's position in the whole input. A failing call raises a
-        HubstatsError whose `partial_summary` covers the batches written before it.
+        with `index` the record's position in the whole input (and `line` for
+        upsert_models_file). A failing call raises a HubstatsError whose `partial_summary`
+        covers the batches written before it.
         """
         _check_batch_size(batch_size)
+        _check_batch_bytes(batch_bytes)
         summary = {"accepted": 0, "rejected": 0, "reclassified": 0, "errors": []}
-        first = 0
-        for chunk in _batches(_items(records, convert.RECORD_FIELDS), batch_size):
-            batch, messages = _encode(chunk, first, convert.record_fields, pb.ModelRecord)
-            first += batch.size
+        batcher = _Batcher(_items(records, convert.RECORD_FIELDS), convert.record_fields,
+                           pb.ModelRecord, batch_size, batch_bytes, 0, "record")
+        while True:
+            batch, messages = batcher.next()
+            if batch.size == 0:
+                return summary
             try:
                 response = self._call("ingest", "UpsertModels",
                                       pb.UpsertModelsRequest(models=messages))
@@ -712,4 +879,15 @@ class Client:
             summary["accepted"] += response.accepted
             batch.add_rejections(summary, response)
             summary["reclassified"] += response.reclassified
-        return summary
+
+    def upsert_models_file(self, path: str | os.PathLike, *, format: str | None = None,
+                           batch_size: int = 1000,
+                           batch_bytes: int = DEFAULT_BATCH_BYTES) -> dict:
+        """Upserts the catalog records of a file (JSON lines or CSV, as for ingest_file; the
+        keys of upsert_models): the CLI's `hubstats catalog`. Every error of the summary also
+        has the record's `line`. Raises ValueError for an unusable CSV header."""
+        _check_batch_bytes(batch_bytes)
+        file_format = choose_format(path, format)
+        with open(path, "rb") as stream:
+            reader = FileReader(stream, "catalog", file_format, batch_bytes)
+            return self.upsert_models(iter(reader), batch_size, batch_bytes=batch_bytes)

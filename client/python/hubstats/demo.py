@@ -35,9 +35,7 @@ from pathlib import Path
 
 from hubstats import _local, snapshot, synth
 
-REPO_DIR = Path(__file__).resolve().parents[3]
-DEFAULT_SERVER_BIN = Path(os.environ.get("HUBSTATS_SERVER_BIN",
-                                         REPO_DIR / "build" / "service" / "hubstats-server"))
+DEFAULT_SERVER_BIN = _local.server_binary()
 PREFIXES = {"snapshot": "hubstats-demo-snapshot", "synthetic": "hubstats-demo-synthetic"}
 
 
@@ -172,7 +170,7 @@ def run(args) -> int:
         _log(f"started redis-server pid {redis.pid} on {redis.url}")
         servers = {}
         for name, prefix in PREFIXES.items():
-            server = stack.start_server(args.server_bin, redis.url, prefix)
+            server = stack.start_server(redis.url, prefix, server_bin=args.server_bin)
             servers[name] = server
             _log(f"started hubstats-server pid {server.pid} on {server.target} "
                  f"(prefix {prefix}: {name})")
