@@ -10,6 +10,8 @@ packages=(
   redis-server redis-tools
   python3 python3-grpcio python3-protobuf python3-pandas python3-numpy python3-matplotlib
   python3-pytest
+  # The Python package's install test: a venv with pip, offline, on these packages.
+  python3-venv python3-pip python3-setuptools python3-wheel
 )
 # Node.js (any vendor) for the Node client; Debian's when none is installed.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

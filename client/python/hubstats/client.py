@@ -550,14 +550,11 @@ class Client:
 
     def _rows(self, response) -> tuple[list, dict]:
         """The answer's rows, and the attrs an empty answer adds: no rows when the range holds
-        no downloads, and attrs["data_span"] = (first day, last day) of all the data (None
-        when the server holds none), so the caller sees where the data lies."""
+        no downloads, and attrs["data_span"] = data_span() of all the data, so the caller sees
+        where the data lies."""
         if response.total_downloads > 0:
             return list(response.rows), {}
-        totals = self._call("query", "GetTotals", pb.TotalsRequest())
-        span = ((convert.date_of(totals.first_day), convert.date_of(totals.last_day))
-                if totals.HasField("first_day") else None)
-        return [], {"data_span": span}
+        return [], {"data_span": self.data_span()}
 
     # -----------------------------------------------------------------------------------------
     # Queries
@@ -703,6 +700,12 @@ class Client:
             "last_day": convert.date_of(response.last_day) if response.HasField("last_day")
                         else None,
         }
+
+    def data_span(self, start=None, end=None) -> tuple[dt.date, dt.date] | None:
+        """The first and last day with downloads in the range (all time by default), or None
+        when it has none. Charts state it in their subtitles."""
+        totals = self.totals(start, end)
+        return (totals["first_day"], totals["last_day"]) if totals["first_day"] else None
 
     def model(self, model_id: str, start=None, end=None) -> dict:
         """Statistics of one model. Raises NotFoundError when it has neither downloads nor a

@@ -119,31 +119,31 @@ def snapshot_table(local: dict, service: dict, problems: list[str], head: int = 
 # ---------------------------------------------------------------------------------------------
 
 def write_charts(client, out: Path, caption: str) -> list[Path]:
-    """The report's four charts of one data set (hubstats.charts) and its task breakdown,
-    captioned, as PNGs. A data set without parameter counts (the real snapshot) gets no size
-    chart: it would be empty."""
+    """The report's charts of one data set (hubstats.charts) and its task breakdown, captioned,
+    as PNGs. A data set without parameter counts (the real snapshot) gets no size chart: it
+    would be empty."""
     from hubstats import charts
 
-    out.mkdir(parents=True, exist_ok=True)
+    span = client.data_span()
     sizes = client.size_distribution()
-    figures = {"modality_share.png": charts.modality_share_chart(client.modality_share())}
+    figures = {"modality_share.png": charts.modality_share_chart(client.modality_share(),
+                                                                 span=span)}
     if sizes.attrs["known_downloads"] > 0:
-        figures["size_share.png"] = charts.size_share_chart(sizes)
+        figures["size_share.png"] = charts.size_share_chart(sizes, span=span)
     else:
         _log(f"{out.name}: no model has a known parameter count, so no size chart")
+    authors = client.top_n(1000, by="author")
     figures.update({
-        "top_concentration.png": charts.concentration_chart(client.top_n(1000, by="model")),
-        "top_organisations.png": charts.top_organisations_chart(client.top_n(15, by="author")),
-        "task_share.png": charts.breakdown_chart(client.breakdown(by="task")),
+        "top_concentration.png": charts.concentration_chart(client.top_n(1000, by="model"),
+                                                            span=span),
+        "organisation_concentration.png": charts.concentration_chart(authors, by="author",
+                                                                     span=span),
+        "top_organisations.png": charts.top_organisations_chart(authors, n=15, span=span),
+        "task_share.png": charts.breakdown_chart(client.breakdown(by="task"), span=span),
     })
-    paths = []
-    for name, figure in figures.items():
-        # A figure-level x label: the constrained layout makes room for it below the axes.
-        figure.supxlabel(caption, x=0.99, ha="right", fontsize=8, color="#5f5f5f")
-        path = out / name
-        figure.savefig(path, dpi=charts.DPI, facecolor="white")
-        paths.append(path)
-    return paths
+    for figure in figures.values():
+        charts.add_footnote(figure, caption)
+    return charts.save(figures, out)
 
 
 # ---------------------------------------------------------------------------------------------
