@@ -54,6 +54,72 @@ void CsvReader::Rescan(CsvRecord& record, const std::string& reason) {
   open_.clear();
 }
 
+CsvReader::Scan CsvReader::ScanLine(const std::string& text, Partial& partial) {
+  using State = Partial::State;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    switch (partial.state) {
+      case State::kFieldStart:
+      case State::kUnquoted:
+        if (c == ',') {
+          partial.cells.push_back(std::move(partial.cell));
+          partial.cell.clear();
+          partial.state = State::kFieldStart;
+        } else if (c == '"' && partial.state == State::kFieldStart) {
+          partial.state = State::kQuoted;
+        } else if (c == '"') {
+          return Scan::kQuoteInUnquotedField;
+        } else {
+          partial.cell += c;
+          partial.state = State::kUnquoted;
+        }
+        break;
+      case State::kQuoted:
+        if (c != '"') {
+          partial.cell += c;
+        } else if (i + 1 < text.size() && text[i + 1] == '"') {
+          partial.cell += '"';
+          ++i;
+        } else {
+          partial.state = State::kAfterQuote;
+        }
+        break;
+      case State::kAfterQuote:
+        if (c != ',') return Scan::kTextAfterClosingQuote;
+        partial.cells.push_back(std::move(partial.cell));
+        partial.cell.clear();
+        partial.state = State::kFieldStart;
+        break;
+    }
+  }
+  if (partial.state == State::kQuoted) {
+    partial.cell += '\n';  // The quoted field goes on past the line break.
+    return Scan::kContinues;
+  }
+  partial.cells.push_back(std::move(partial.cell));
+  return Scan::kComplete;
+}
+
+void CsvReader::Malformed(Scan scan, CsvRecord& record) {
+  const bool stray = scan == Scan::kQuoteInUnquotedField;
+  const int line = open_.back().number;
+  if (open_.size() > 1) {
+    Rescan(record, stray ? absl::StrCat("a quoted field opened on this line runs to line ", line,
+                                        ", which has a quote inside an unquoted field (a stray "
+                                        "quote?)")
+                         : absl::StrCat("a quoted field opened on this line is closed on line ",
+                                        line, " and followed by more text (a stray quote?)"));
+    return;
+  }
+  record.line = line;
+  record.cells.clear();
+  record.error = absl::InvalidArgumentError(
+      stray ? "a quote inside an unquoted field; quote the whole field and double the quotes "
+              "inside it (\"text\"\"gen\")"
+            : "text after the closing quote of a field (a quote inside a quoted field is "
+              "written twice: \"\")");
+}
+
 bool CsvReader::Next(CsvRecord& record) {
   record = CsvRecord();
   while (true) {
@@ -70,88 +136,18 @@ bool CsvReader::Next(CsvRecord& record) {
     if (absl::StripAsciiWhitespace(first.text).empty()) continue;  // A blank line.
     int64_t bytes = first.length;
     open_.push_back(std::move(first));
-
-    enum class State { kFieldStart, kUnquoted, kQuoted, kAfterQuote };
-    State state = State::kFieldStart;
-    std::string cell;
+    Partial partial;
     while (true) {
-      const PhysicalLine& line = open_.back();
-      const std::string& text = line.text;
-      for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        switch (state) {
-          case State::kFieldStart:
-            if (c == '"') {
-              state = State::kQuoted;
-            } else if (c == ',') {
-              record.cells.push_back(std::move(cell));
-              cell.clear();
-            } else {
-              cell += c;
-              state = State::kUnquoted;
-            }
-            break;
-          case State::kUnquoted:
-            if (c == ',') {
-              record.cells.push_back(std::move(cell));
-              cell.clear();
-              state = State::kFieldStart;
-            } else if (c == '"') {
-              if (open_.size() > 1) {
-                Rescan(record,
-                       absl::StrCat("a quoted field opened on this line runs to line ", line.number,
-                                    ", which has a quote inside an unquoted field "
-                                    "(a stray quote?)"));
-              } else {
-                record.line = line.number;
-                record.cells.clear();
-                record.error = absl::InvalidArgumentError(
-                    "a quote inside an unquoted field; quote the whole field and double the "
-                    "quotes inside it (\"text\"\"gen\")");
-              }
-              return true;
-            } else {
-              cell += c;
-            }
-            break;
-          case State::kQuoted:
-            if (c != '"') {
-              cell += c;
-            } else if (i + 1 < text.size() && text[i + 1] == '"') {
-              cell += '"';
-              ++i;
-            } else {
-              state = State::kAfterQuote;
-            }
-            break;
-          case State::kAfterQuote:
-            if (c == ',') {
-              record.cells.push_back(std::move(cell));
-              cell.clear();
-              state = State::kFieldStart;
-              break;
-            }
-            if (open_.size() > 1) {
-              Rescan(record,
-                     absl::StrCat("a quoted field opened on this line is closed on line ",
-                                  line.number, " and followed by more text (a stray quote?)"));
-            } else {
-              record.line = line.number;
-              record.cells.clear();
-              record.error = absl::InvalidArgumentError(
-                  "text after the closing quote of a field (a quote inside a quoted field is "
-                  "written twice: \"\")");
-            }
-            return true;
-        }
-      }
-      if (state != State::kQuoted) {
-        record.cells.push_back(std::move(cell));
+      const Scan scan = ScanLine(open_.back().text, partial);
+      if (scan == Scan::kComplete) {
         record.line = open_.front().number;
+        record.cells = std::move(partial.cells);
         return true;
       }
-      // The quoted field goes on past the line break.
-      cell += '\n';
+      if (scan != Scan::kContinues) {
+        Malformed(scan, record);
+        return true;
+      }
       PhysicalLine next;
       if (!NextLine(next)) {
         Rescan(record, "a quoted field opened on this line is never closed");

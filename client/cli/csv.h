@@ -66,7 +66,22 @@ class CsvReader {
   bool Next(CsvRecord& record);
 
  private:
+  // Where a record stands after a line: complete, going on (a quoted field holds the line
+  // break), or malformed by a stray quote.
+  enum class Scan { kComplete, kContinues, kQuoteInUnquotedField, kTextAfterClosingQuote };
+  // A record being read: the state of its field and the cells so far.
+  struct Partial {
+    enum class State { kFieldStart, kUnquoted, kQuoted, kAfterQuote } state = State::kFieldStart;
+    std::string cell;
+    std::vector<std::string> cells;
+  };
+
   bool NextLine(PhysicalLine& line);
+  // Scans one physical line of the record in `partial`.
+  static Scan ScanLine(const std::string& text, Partial& partial);
+  // Reports the record in `open_` as malformed by `scan`: at its line when it has one; else
+  // at its opening line, queueing the lines after that one to be read again.
+  void Malformed(Scan scan, CsvRecord& record);
   // Reports the multi-line record in `open_` as malformed at its opening line and queues the
   // lines after that one to be read again.
   void Rescan(CsvRecord& record, const std::string& reason);

@@ -110,86 +110,89 @@ def _too_long(line: _Line, limit: int, what: str = "item") -> str:
             f"{what} may hold")
 
 
+class _Partial:
+    """A CSV record being read: the state of its field and the cells so far."""
+
+    def __init__(self):
+        self.state, self.cell, self.cells = "field start", [], []
+
+    def scan(self, text: str) -> str:
+        """Scans one physical line; returns "complete", "continues" (a quoted field holds the
+        line break), "stray quote" or "text after quote"."""
+        i = 0
+        while i < len(text):
+            c = text[i]
+            if self.state in ("field start", "unquoted"):
+                if c == ",":
+                    self.cells.append("".join(self.cell))
+                    self.cell, self.state = [], "field start"
+                elif c == '"' and self.state == "field start":
+                    self.state = "quoted"
+                elif c == '"':
+                    return "stray quote"
+                else:
+                    self.cell.append(c)
+                    self.state = "unquoted"
+            elif self.state == "quoted":
+                if c != '"':
+                    self.cell.append(c)
+                elif i + 1 < len(text) and text[i + 1] == '"':
+                    self.cell.append('"')
+                    i += 1
+                else:
+                    self.state = "after quote"
+            else:  # after quote
+                if c != ",":
+                    return "text after quote"
+                self.cells.append("".join(self.cell))
+                self.cell, self.state = [], "field start"
+            i += 1
+        if self.state == "quoted":
+            self.cell.append("\n")  # The quoted field goes on past the line break.
+            return "continues"
+        self.cells.append("".join(self.cell))
+        return "complete"
+
+
 class _CsvRecords:
-    """CSV records with recovery (see the module docstring); the same state machine as the
-    CLI's (client/cli/csv.cc), so both report the same lines."""
+    """CSV records with recovery (see the module docstring); the same reader as the CLI's
+    (client/cli/csv.cc), so both report the same lines."""
 
     def __init__(self, lines: _Lines, limit: int):
         self.lines, self.limit = lines, limit
-        self.pending: list[_Line] = []  # Lines to read again, next first (a stack, reversed).
+        self.pending: list[_Line] = []  # Lines to read again, next last (a stack).
 
     def _next_line(self) -> _Line | None:
         return self.pending.pop() if self.pending else self.lines.next()
 
-    def _rescan(self, open_lines: list[_Line], reason: str) -> tuple[int, list | str]:
+    def _rescan(self, open_lines: list[_Line], reason: str) -> tuple[int, str]:
+        """The multi-line record `open_lines` is malformed: reported at its opening line, the
+        lines after that one are read again."""
         self.pending.extend(reversed(open_lines[1:]))
         return open_lines[0].number, reason
 
+    def _malformed(self, open_lines: list[_Line], scan: str) -> tuple[int, str]:
+        stray, line = scan == "stray quote", open_lines[-1].number
+        if len(open_lines) > 1:
+            return self._rescan(open_lines, (
+                f"a quoted field opened on this line runs to line {line}, which has a quote "
+                "inside an unquoted field (a stray quote?)" if stray else
+                f"a quoted field opened on this line is closed on line {line} and followed by "
+                "more text (a stray quote?)"))
+        return line, ('a quote inside an unquoted field; quote the whole field and double the '
+                      'quotes inside it ("text""gen")' if stray else
+                      'text after the closing quote of a field (a quote inside a quoted field '
+                      'is written twice: "")')
+
     def next(self) -> tuple[int, list | str] | None:
         """(line, cells) or (line, error reason); None at the end."""
-        while True:
-            first = self._next_line()
-            if first is None:
-                return None
+        while (first := self._next_line()) is not None:
             if first.length > self.limit:
                 return first.number, _too_long(first, self.limit, "record")
             if not first.text.strip():
                 continue
-            open_lines, size = [first], first.length
-            state, cell, cells = "start", [], []
-            while True:
-                line = open_lines[-1]
-                text, i = line.text, 0
-                while i < len(text):
-                    c = text[i]
-                    if state == "start":
-                        if c == '"':
-                            state = "quoted"
-                        elif c == ",":
-                            cells.append("".join(cell))
-                            cell = []
-                        else:
-                            cell.append(c)
-                            state = "unquoted"
-                    elif state == "unquoted":
-                        if c == ",":
-                            cells.append("".join(cell))
-                            cell, state = [], "start"
-                        elif c == '"':
-                            if len(open_lines) > 1:
-                                return self._rescan(open_lines, (
-                                    f"a quoted field opened on this line runs to line "
-                                    f"{line.number}, which has a quote inside an unquoted field "
-                                    "(a stray quote?)"))
-                            return line.number, (
-                                "a quote inside an unquoted field; quote the whole field and "
-                                'double the quotes inside it ("text""gen")')
-                        else:
-                            cell.append(c)
-                    elif state == "quoted":
-                        if c != '"':
-                            cell.append(c)
-                        elif i + 1 < len(text) and text[i + 1] == '"':
-                            cell.append('"')
-                            i += 1
-                        else:
-                            state = "after quote"
-                    else:  # after quote
-                        if c != ",":
-                            if len(open_lines) > 1:
-                                return self._rescan(open_lines, (
-                                    f"a quoted field opened on this line is closed on line "
-                                    f"{line.number} and followed by more text (a stray quote?)"))
-                            return line.number, (
-                                "text after the closing quote of a field (a quote inside a "
-                                'quoted field is written twice: "")')
-                        cells.append("".join(cell))
-                        cell, state = [], "start"
-                    i += 1
-                if state != "quoted":
-                    cells.append("".join(cell))
-                    return open_lines[0].number, cells
-                cell.append("\n")  # The quoted field goes on past the line break.
+            open_lines, size, partial = [first], first.length, _Partial()
+            while (scan := partial.scan(open_lines[-1].text)) == "continues":
                 following = self._next_line()
                 if following is None:
                     return self._rescan(open_lines,
@@ -200,6 +203,10 @@ class _CsvRecords:
                     return self._rescan(open_lines, (
                         f"a quoted field opened on this line runs past {human_bytes(self.limit)} "
                         "without being closed (a stray quote?)"))
+            if scan == "complete":
+                return open_lines[0].number, partial.cells
+            return self._malformed(open_lines, scan)
+        return None
 
 
 def _cell_value(key: str, text: str):
