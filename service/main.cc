@@ -23,9 +23,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
-#include "grpc/services.h"
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
+#include "grpc/ingest_service.h"
+#include "grpc/query_service.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
 
@@ -51,14 +52,21 @@ std::map<std::string, Flag> DefaultFlags() {
   add("redis-prefix", "hubstats", "prefix of every Redis key");
   add("shards", "", "logical shards for a new Redis prefix (default 16; fixed once chosen)");
   add("redis-pool", "8", "Redis connections per process");
-  add("redis-timeout-ms", "5000", "timeout of each Redis call");
+  add("redis-timeout-ms", "5000", "timeout of each Redis call of ingest and upserts");
+  add("query-timeout-ms", "2000",
+      "how long a query may wait for Redis in all; then it fails with UNAVAILABLE");
   add("workers", "8", "threads running store calls for queries");
   add("ingest-workers", "8", "threads validating ingest batches (commits run on their own thread)");
   add("store-retry-ms", "20000",
       "how long an ingest batch is retried while Redis is unavailable before its stream ends");
   add("commit-window-ms", "20", "ingest group commit: gather batches this long after the first");
   add("commit-window-events", "500000", "ingest group commit: close a window at this many events");
-  add("max-inflight-mb", "256", "memory for ingest batches read but not yet answered");
+  add("max-inflight-mb", "512",
+      "memory ingest may hold: every stream waiting for a batch reserves room for the largest "
+      "batch decoded (--max-message-mb + 320 B per event), then the batch's decoded size "
+      "until it is answered");
+  add("max-message-mb", "16", "largest request message (an ingest batch, a catalog upsert)");
+  add("max-batch-events", "100000", "most events in one ingest batch (at most 100000)");
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
   add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
@@ -163,6 +171,7 @@ int main(int argc, char** argv) {
     }
     options.pool_size = IntFlag(flags, "redis-pool", 1);
     options.command_timeout = absl::Milliseconds(IntFlag(flags, "redis-timeout-ms", 1));
+    options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
     // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
     const absl::Time give_up =
         absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
@@ -207,14 +216,25 @@ int main(int argc, char** argv) {
   // hold up queries (which fail fast instead).
   auto query_workers = std::make_unique<WorkerPool>(IntFlag(flags, "workers", 1));
   auto ingest_workers = std::make_unique<WorkerPool>(IntFlag(flags, "ingest-workers", 1));
-  auto budget = std::make_unique<IngestBudget>(
-      static_cast<size_t>(IntFlag(flags, "max-inflight-mb", 1)) << 20);
+  IngestLimits limits;
+  limits.max_message_bytes = static_cast<size_t>(IntFlag(flags, "max-message-mb", 1)) << 20;
+  limits.max_batch_events = static_cast<size_t>(IntFlag(flags, "max-batch-events", 1));
+  if (limits.max_batch_events > static_cast<size_t>(kMaxBatchItems)) {
+    Fail(absl::StrCat("--max-batch-events must be at most ", kMaxBatchItems));
+  }
+  const size_t budget_bytes = static_cast<size_t>(IntFlag(flags, "max-inflight-mb", 1)) << 20;
+  if (budget_bytes < limits.ReadReservation()) {
+    Fail(absl::StrCat("--max-inflight-mb must hold at least one batch read: ",
+                      (limits.ReadReservation() + (1 << 20) - 1) >> 20,
+                      " MB with --max-message-mb ", limits.max_message_bytes >> 20));
+  }
+  auto budget = std::make_unique<IngestBudget>(budget_bytes);
   GroupCommitOptions commit_options;
   commit_options.window = absl::Milliseconds(IntFlag(flags, "commit-window-ms", 0));
   commit_options.max_window_events = IntFlag(flags, "commit-window-events", 1);
   commit_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
   auto committer = std::make_unique<GroupCommitter>(service, commit_options);
-  IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer);
+  IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits);
   QueryServiceImpl query(service, *query_workers);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -224,8 +244,12 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(flags.at("listen").value, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&ingest);
   builder.RegisterService(&query);
-  // Room for a full batch of kMaxBatchItems events or records.
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  // The ingest budget's reservations assume no message is larger.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(limits.max_message_bytes));
+  // Without bandwidth probing, a stream that has no read pending buffers at most the initial
+  // window (64 KB): the budget's reservations then bound what ingest streams hold. A pending
+  // read still opens the window to the whole message it waits for.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) Fail(absl::StrCat("cannot listen on ", flags.at("listen").value));
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();

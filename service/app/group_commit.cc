@@ -29,6 +29,16 @@ void GroupCommitter::Submit(PreparedBatch* batch, Done done) {
   changed_.notify_all();
 }
 
+bool GroupCommitter::Withdraw(PreparedBatch* batch) {
+  std::lock_guard lock(mutex_);
+  auto it = std::find_if(queue_.begin(), queue_.end(),
+                         [batch](const Entry& entry) { return entry.batch == batch; });
+  if (it == queue_.end()) return false;
+  queued_events_ -= static_cast<int64_t>(batch->valid.size());
+  queue_.erase(it);
+  return true;
+}
+
 void GroupCommitter::StopRetryingAt(absl::Time deadline) {
   std::lock_guard lock(mutex_);
   stop_retrying_at_ = deadline;

@@ -24,6 +24,23 @@
 
 namespace hubstats {
 
+// Where ingest streams hand their prepared batches. GroupCommitter is the implementation;
+// tests put fakes here to force interleavings.
+class BatchCommitter {
+ public:
+  using Done = std::function<void(absl::StatusOr<IngestOutcome>)>;
+  virtual ~BatchCommitter() = default;
+
+  // Queues `batch` for commit; it must stay alive until `done` has run. `done` runs once, on
+  // the committer's thread, and must not block. Batches are committed, and `done` called, in
+  // the order they were submitted.
+  virtual void Submit(PreparedBatch* batch, Done done) = 0;
+
+  // Takes back a batch that was submitted and has not been taken into a commit yet: true when
+  // it was taken back (its `done` will never run); false when it is being (or was) committed.
+  virtual bool Withdraw(PreparedBatch* batch) = 0;
+};
+
 struct GroupCommitOptions {
   absl::Duration window = absl::Milliseconds(20);
   int64_t max_window_events = 500'000;
@@ -38,17 +55,15 @@ struct GroupCommitStats {
   int64_t retries = 0;
 };
 
-class GroupCommitter {
+class GroupCommitter final : public BatchCommitter {
  public:
-  using Done = std::function<void(absl::StatusOr<IngestOutcome>)>;
-
   GroupCommitter(StatsService& service, GroupCommitOptions options);
   // Commits what was submitted, then stops.
-  ~GroupCommitter();
+  ~GroupCommitter() override;
 
-  // Queues `batch` for the next window; it must stay alive until `done` has run. `done` runs
-  // once, on the committer's thread, and must not block.
-  void Submit(PreparedBatch* batch, Done done);
+  // Queues `batch` for the next window (see BatchCommitter).
+  void Submit(PreparedBatch* batch, Done done) override;
+  bool Withdraw(PreparedBatch* batch) override;
 
   GroupCommitStats stats() const;
 

@@ -1,5 +1,6 @@
 #include "app/ingest_budget.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace hubstats {
@@ -17,9 +18,22 @@ IngestBudget::~IngestBudget() {
   thread_.join();
 }
 
-bool IngestBudget::HasRoom() const {
+bool IngestBudget::TryHold(size_t bytes) {
   std::lock_guard lock(mutex_);
-  return held_ < limit_;
+  if (bytes > limit_ - std::min(held_, limit_)) return false;
+  held_ += bytes;
+  peak_ = std::max(peak_, held_);
+  return true;
+}
+
+void IngestBudget::Release(size_t bytes) {
+  if (bytes == 0) return;
+  {
+    std::lock_guard lock(mutex_);
+    held_ -= bytes;
+    freed_ = true;
+  }
+  changed_.notify_all();
 }
 
 size_t IngestBudget::held() const {
@@ -27,17 +41,9 @@ size_t IngestBudget::held() const {
   return held_;
 }
 
-void IngestBudget::Hold(size_t bytes) {
+size_t IngestBudget::peak() const {
   std::lock_guard lock(mutex_);
-  held_ += bytes;
-}
-
-void IngestBudget::Release(size_t bytes) {
-  {
-    std::lock_guard lock(mutex_);
-    held_ -= bytes;
-  }
-  changed_.notify_all();
+  return peak_;
 }
 
 void IngestBudget::WhenRoom(std::function<void()> resume) {
@@ -52,13 +58,14 @@ void IngestBudget::Run() {
   std::unique_lock lock(mutex_);
   while (true) {
     changed_.wait_for(lock, std::chrono::milliseconds(100),
-                      [this] { return stopping_ || (!waiting_.empty() && held_ < limit_); });
+                      [this] { return stopping_ || (!waiting_.empty() && freed_); });
     if (waiting_.empty()) {
       if (stopping_) return;
       continue;
     }
-    // Everyone waiting gets a turn: a stream with room reads on, one without waits again, a
-    // cancelled one finishes.
+    // Everyone waiting gets a turn: a stream whose reservation fits reads on, one without
+    // room waits again, a cancelled one finishes.
+    freed_ = false;
     std::vector<std::function<void()>> ready;
     ready.swap(waiting_);
     lock.unlock();

@@ -1,7 +1,12 @@
-// IngestBudget: bounds the memory held by ingest batches that were read but not yet answered,
-// across all streams. A stream reads its next batch only while the budget has room; when it
-// has none, the stream stops reading (gRPC flow control then holds the client back) and is
-// resumed once batches are answered.
+// IngestBudget: bounds the memory ingest holds, across all streams.
+//
+// What is counted: a stream that waits for its next batch holds a reservation big enough for
+// the largest batch it may receive (gRPC assembles a whole message before handing it over, so
+// a pending read may fill that much); once the batch is read, the reservation shrinks to what
+// the batch holds decoded, until the batch is answered. A stream starts a read only when its
+// reservation fits under the limit, so the total never passes it. A stream that finds no room
+// stops reading (gRPC flow control then holds its client back) and is resumed when room frees
+// up.
 //
 // Thread-safe. Owns one thread that resumes waiting streams: when room frees up, and at
 // least every 100 ms so a waiting stream notices cancellation or shutdown.
@@ -23,14 +28,16 @@ class IngestBudget {
   // Runs the resumptions still waiting, then joins. No stream may still use the budget.
   ~IngestBudget();
 
-  // True while less than the limit is held (one batch may take it past the limit).
-  bool HasRoom() const;
-  void Hold(size_t bytes);
+  // Holds `bytes` when the total stays within the limit; false (holding nothing) otherwise.
+  bool TryHold(size_t bytes);
+  // Gives back `bytes` of what was held.
   void Release(size_t bytes);
-  // Calls `resume` once, on the budget's thread, after room frees up or within 100 ms.
+  // Calls `resume` once, on the budget's thread, after some room frees up or within 100 ms.
   void WhenRoom(std::function<void()> resume);
 
   size_t held() const;
+  // The most ever held at once.
+  size_t peak() const;
   size_t limit() const { return limit_; }
 
  private:
@@ -40,6 +47,8 @@ class IngestBudget {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   size_t held_ = 0;
+  size_t peak_ = 0;
+  bool freed_ = false;  // Room was released since the waiting streams last ran.
   std::vector<std::function<void()>> waiting_;
   bool stopping_ = false;
   std::thread thread_;

@@ -104,6 +104,46 @@ absl::Status ProducerRefusal(const BatchIdentity& identity, const ProducerVerdic
 
 }  // namespace
 
+absl::Status StatsService::JudgeAuthorLimits(absl::Span<PreparedBatch* const> batches,
+                                             absl::Span<const size_t> to_apply) {
+  // Each batch is judged on its own, in window order, against the authors' all-time totals
+  // plus the batches before it that fit: a batch that fits is never refused because a later
+  // one in the same window does not. The store's apply refuses, as a last guard, anything that
+  // would still pass the limit (another replica adding to the same author meanwhile).
+  std::vector<PreparedBatch*> unjudged;
+  for (size_t b : to_apply) {
+    if (!batches[b]->over_limit) unjudged.push_back(batches[b]);
+  }
+  std::vector<absl::flat_hash_map<absl::string_view, int64_t>> sums(unjudged.size());
+  absl::flat_hash_map<absl::string_view, int64_t> running;
+  for (size_t i = 0; i < unjudged.size(); ++i) {
+    for (const auto& [index, event] : unjudged[i]->valid) {
+      sums[i][event.author] += event.count;
+      running.try_emplace(event.author, 0);
+    }
+  }
+  if (!running.empty()) {
+    std::vector<absl::string_view> authors;
+    authors.reserve(running.size());
+    for (const auto& [author, total] : running) authors.push_back(author);
+    absl::StatusOr<std::vector<int64_t>> totals = store_.ReadAuthorTotals(authors);
+    if (!totals.ok()) return totals.status();
+    for (size_t a = 0; a < authors.size(); ++a) running[authors[a]] = (*totals)[a];
+  }
+  for (size_t i = 0; i < unjudged.size(); ++i) {
+    absl::flat_hash_set<std::string>& over = unjudged[i]->over_limit.emplace();
+    for (const auto& [author, sum] : sums[i]) {
+      int64_t& total = running[author];
+      if (sum > kMaxCounterValue - total) {
+        over.insert(std::string(author));
+      } else {
+        total += sum;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
     absl::Span<PreparedBatch* const> batches) {
   const size_t count = batches.size();
@@ -153,6 +193,16 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
   for (size_t b = 0; b < count; ++b) {
     if (!results[b] && copy_of[b] < 0) to_apply.push_back(b);
   }
+  // Authors past the exact limit, per batch: judged before anything is built.
+  if (absl::Status judged = JudgeAuthorLimits(batches, to_apply); !judged.ok()) {
+    return finish(judged);
+  }
+  auto counted = [&](size_t b, const ValidEvent& event) {
+    return !batches[b]->over_limit->contains(event.author);
+  };
+  // Authors the store refused (the last guard), per batch.
+  std::vector<absl::flat_hash_set<std::string>> overflowing_of_batch(count);
+  for (size_t b : to_apply) overflowing_of_batch[b] = *batches[b]->over_limit;
   std::vector<std::vector<size_t>> batches_of_shard(shards);
   auto to_window = [&](uint32_t shard, const ShardDeltaBuilder& builder) {
     WindowShard window;
@@ -169,6 +219,7 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
   std::vector<ShardDeltaBuilder> builder_of_shard(shards);
   for (size_t b : to_apply) {
     for (const auto& [index, event] : batches[b]->valid) {
+      if (!counted(b, event)) continue;
       const uint32_t shard = ShardOf(event.author, shards);
       std::vector<size_t>& members = batches_of_shard[shard];
       if (members.empty() || members.back() != b) members.push_back(b);
@@ -180,7 +231,7 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
     ShardDeltaBuilder builder;
     for (size_t b : batches_of_shard[shard]) {
       for (const auto& [index, event] : batches[b]->valid) {
-        if (ShardOf(event.author, shards) == shard) builder.Add(event);
+        if (counted(b, event) && ShardOf(event.author, shards) == shard) builder.Add(event);
       }
     }
     return to_window(shard, builder);
@@ -188,7 +239,6 @@ std::vector<absl::StatusOr<IngestOutcome>> StatsService::CommitWindow(
 
   // Apply; a shard that reports conflicts (batches an earlier attempt applied there) is built
   // again without them and applied again, until it goes in.
-  std::vector<absl::flat_hash_set<std::string>> overflowing_of_batch(count);
   std::vector<uint32_t> pending_shards;
   for (uint32_t shard = 0; shard < shards; ++shard) {
     if (!batches_of_shard[shard].empty()) pending_shards.push_back(shard);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -56,6 +57,9 @@ struct PreparedBatch {
   std::optional<BatchIdentity> identity;          // Digest filled in for client producers.
   std::vector<std::pair<int, ValidEvent>> valid;  // Index in the batch, event.
   std::vector<ItemRejection> rejections;          // Refused by validation.
+  // Authors whose events would pass the exact limit, judged once when the batch is first
+  // committed and kept for its retries (a retry must not judge against its own first part).
+  std::optional<absl::flat_hash_set<std::string>> over_limit;
 };
 
 struct UpsertOutcome {
@@ -136,6 +140,12 @@ class StatsService {
   absl::StatusOr<ModelStats> GetModelStats(absl::string_view model_id, const DayRange& range);
 
  private:
+  // Sets `over_limit` of every batch of `to_apply` (indexes into `batches`) that has none yet:
+  // the authors whose events it may not add because they would take the author's all-time
+  // downloads past kMaxCounterValue. Reads the authors' totals from the store.
+  absl::Status JudgeAuthorLimits(absl::Span<PreparedBatch* const> batches,
+                                 absl::Span<const size_t> to_apply);
+
   Store& store_;
   const TaskTable& tasks_;
 };

@@ -216,3 +216,48 @@ TEST_F(StatsServiceTest, ChangedTaskTableReclassifiesTheStoredCatalog) {
 
 }  // namespace
 }  // namespace hubstats
+
+namespace hubstats {
+namespace {
+
+// Issue 9, defect 4: the per-author 2^53 limit was judged on a commit window's sum. Near the
+// limit, a one-event batch that fits on its own was refused because the next batch in the same
+// window overflowed. Each batch is judged on its own, in order.
+TEST_F(StatsServiceTest, AuthorLimitJudgesEachBatchOfAWindowOnItsOwn) {
+  // Bring "big" to 10 short of the limit (stores take deltas as they come).
+  const int64_t start = kMaxCounterValue - 10;
+  ModelDelta model{.model_id = "big/m",
+                   .author = "big",
+                   .total = start,
+                   .days = {DayDelta{.day = Day::FromTime(kNow), .count = start}}};
+  ASSERT_TRUE(store_
+                  .ApplyEvents({ShardDelta{.shard = ShardOf("big", store_.shard_count()),
+                                           .models = {model}}})
+                  .ok());
+  const std::vector<RawEvent> fits = {{.model_id = "big/m", .count = 4}};
+  const std::vector<RawEvent> overflows = {{.model_id = "big/n", .count = 7},
+                                           {.model_id = "small/m", .count = 3}};
+  const std::vector<RawEvent> fits_after = {{.model_id = "big/n", .count = 6}};
+  absl::StatusOr<PreparedBatch> first = service_.Prepare(fits, kNow, std::nullopt);
+  absl::StatusOr<PreparedBatch> second = service_.Prepare(overflows, kNow, std::nullopt);
+  absl::StatusOr<PreparedBatch> third = service_.Prepare(fits_after, kNow, std::nullopt);
+  ASSERT_TRUE(first.ok() && second.ok() && third.ok());
+  std::vector<PreparedBatch*> window = {&*first, &*second, &*third};
+  std::vector<absl::StatusOr<IngestOutcome>> outcomes = service_.CommitWindow(window);
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (const auto& outcome : outcomes) ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcomes[0]->accepted, 1);
+  EXPECT_EQ(outcomes[0]->rejected, 0);
+  // 4 + 7 would pass the limit: only the second batch's event of "big" is refused.
+  EXPECT_EQ(outcomes[1]->accepted, 1);
+  ASSERT_EQ(outcomes[1]->rejections.size(), 1u);
+  EXPECT_EQ(outcomes[1]->rejections[0].index, 0);
+  EXPECT_EQ(outcomes[1]->rejections[0].field, "count");
+  // After the refused batch, 4 + 6 = 10 still fits exactly.
+  EXPECT_EQ(outcomes[2]->accepted, 1);
+  TopN top = *service_.GetTopN({}, RankBy::kAuthor, {}, 1);
+  EXPECT_EQ(top.rows.at(0).downloads, kMaxCounterValue);
+}
+
+}  // namespace
+}  // namespace hubstats

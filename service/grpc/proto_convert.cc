@@ -96,6 +96,33 @@ absl::StatusOr<CatalogRecord> FromProto(const v1::ModelRecord& record) {
   return result;
 }
 
+absl::StatusOr<RankBy> FromProto(v1::RankBy by) {
+  switch (by) {
+    case v1::RANK_BY_UNSPECIFIED:
+    case v1::RANK_BY_MODEL:
+      return RankBy::kModel;
+    case v1::RANK_BY_AUTHOR:
+      return RankBy::kAuthor;
+    default:
+      return InvalidFieldError("by", absl::StrCat(by, " is not a RankBy value"));
+  }
+}
+
+absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension) {
+  switch (dimension) {
+    case v1::DIMENSION_TASK:
+      return AggregateKind::kTask;
+    case v1::DIMENSION_ARCHITECTURE:
+      return AggregateKind::kArchitecture;
+    case v1::DIMENSION_LIBRARY:
+      return AggregateKind::kLibrary;
+    case v1::DIMENSION_UNSPECIFIED:
+      return InvalidFieldError("dimension", "is required: TASK, ARCHITECTURE or LIBRARY");
+    default:
+      return InvalidFieldError("dimension", absl::StrCat(dimension, " is not a Dimension value"));
+  }
+}
+
 RawEvent FromProto(const v1::DownloadEvent& event) {
   RawEvent raw;
   raw.model_id = event.model_id();

@@ -22,6 +22,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::StatusOr<DayRange> FromProto(const v1::DateRange* range);  // nullptr: all time
 absl::StatusOr<std::optional<Modality>> ModalityFilterFromProto(v1::Modality modality);
 absl::StatusOr<CatalogRecord> FromProto(const v1::ModelRecord& record);
+absl::StatusOr<RankBy> FromProto(v1::RankBy by);                   // UNSPECIFIED: by model
+absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension);  // UNSPECIFIED refused
 
 // Views into `event`, which must outlive the result.
 RawEvent FromProto(const v1::DownloadEvent& event);

@@ -68,6 +68,18 @@ absl::StatusOr<std::vector<WindowShardResult>> MemoryStore::ApplyWindow(
   return results;
 }
 
+absl::StatusOr<std::vector<int64_t>> MemoryStore::ReadAuthorTotals(
+    absl::Span<const absl::string_view> authors) {
+  std::shared_lock lock(mutex_);
+  std::vector<int64_t> totals;
+  totals.reserve(authors.size());
+  for (absl::string_view author : authors) {
+    auto it = author_totals_.find(author);
+    totals.push_back(it == author_totals_.end() ? 0 : it->second);
+  }
+  return totals;
+}
+
 absl::StatusOr<std::vector<ProducerVerdict>> MemoryStore::CheckProducers(
     absl::Span<const BatchIdentity> identities) {
   std::shared_lock lock(mutex_);

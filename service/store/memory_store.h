@@ -29,6 +29,8 @@ class MemoryStore : public Store {
   absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
       absl::Span<const BatchIdentity> identities) override;
   absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) override;
+  absl::StatusOr<std::vector<int64_t>> ReadAuthorTotals(
+      absl::Span<const absl::string_view> authors) override;
   absl::Status Ping() override;
   absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
   absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,11 +19,23 @@ std::string RedisEndpoint::ToDisplayString() const {
   return absl::StrCat("redis://", auth, host, ":", port, "/", db);
 }
 
+std::string RedactRedisUrl(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == absl::string_view::npos ? 0 : scheme + 3;
+  const size_t at = url.rfind('@');
+  if (at == absl::string_view::npos || at < start) return std::string(url);
+  const absl::string_view credentials = url.substr(start, at - start);
+  const size_t colon = credentials.find(':');
+  const absl::string_view user =
+      colon == absl::string_view::npos ? absl::string_view() : credentials.substr(0, colon);
+  return absl::StrCat(url.substr(0, start), user, ":***", url.substr(at));
+}
+
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
-  const std::string original(url);
+  const std::string shown = RedactRedisUrl(url);
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("redis URL '", original, "': ", why,
+        absl::StrCat("redis URL '", shown, "': ", why,
                      " (expected redis://[[username]:password@]host[:port][/db])"));
   };
   if (!absl::ConsumePrefix(&url, "redis://")) return bad("must start with redis://");
@@ -75,8 +88,9 @@ std::string RedisReply::error() const {
 
 absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     const RedisEndpoint& endpoint, absl::Duration connect_timeout, absl::Duration command_timeout) {
-  redisContext* context = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port,
-                                                  absl::ToTimeval(connect_timeout));
+  redisContext* context =
+      redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port,
+                              absl::ToTimeval(std::max(connect_timeout, absl::Milliseconds(1))));
   if (context == nullptr) return absl::ResourceExhaustedError("cannot allocate a redis context");
   if (context->err) {
     absl::Status status = absl::UnavailableError(
@@ -118,6 +132,10 @@ absl::Status RedisConnection::IoError(absl::string_view what) {
   const std::string message =
       absl::StrCat("redis ", what, " failed: ", timed_out ? "timed out" : context_->errstr);
   return timed_out ? absl::DeadlineExceededError(message) : absl::UnavailableError(message);
+}
+
+void RedisConnection::SetTimeout(absl::Duration timeout) {
+  redisSetTimeout(context_, absl::ToTimeval(std::max(timeout, absl::Milliseconds(1))));
 }
 
 absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string>& args) {
@@ -181,28 +199,34 @@ RedisPool::Lease::~Lease() {
   if (connection_) pool_->Release(std::move(connection_));
 }
 
-absl::StatusOr<RedisPool::Lease> RedisPool::Acquire() {
+absl::StatusOr<RedisPool::Lease> RedisPool::Acquire(absl::Time deadline) {
+  const absl::Time start = absl::Now();
   std::unique_lock lock(mutex_);
-  const auto wait = absl::ToChronoMilliseconds(connect_timeout_ + command_timeout_);
-  if (!released_.wait_for(lock, wait, [&] { return !idle_.empty() || leased_ < size_; })) {
+  const absl::Duration wait = std::min(connect_timeout_ + command_timeout_, deadline - start);
+  if (!released_.wait_for(lock, absl::ToChronoMilliseconds(std::max(wait, absl::ZeroDuration())),
+                          [&] { return !idle_.empty() || leased_ < size_; })) {
     return absl::UnavailableError("all redis connections are busy");
   }
   ++leased_;
+  std::unique_ptr<RedisConnection> connection;
   if (!idle_.empty()) {
-    std::unique_ptr<RedisConnection> connection = std::move(idle_.back());
+    connection = std::move(idle_.back());
     idle_.pop_back();
-    return Lease(this, std::move(connection));
+  } else {
+    lock.unlock();
+    absl::StatusOr<std::unique_ptr<RedisConnection>> dialled = RedisConnection::Connect(
+        endpoint_, std::min(connect_timeout_, deadline - absl::Now()), command_timeout_);
+    if (!dialled.ok()) {
+      lock.lock();
+      --leased_;
+      released_.notify_one();
+      return dialled.status();
+    }
+    connection = *std::move(dialled);
   }
-  lock.unlock();
-  absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
-      RedisConnection::Connect(endpoint_, connect_timeout_, command_timeout_);
-  if (!connection.ok()) {
-    lock.lock();
-    --leased_;
-    released_.notify_one();
-    return connection.status();
-  }
-  return Lease(this, *std::move(connection));
+  // Every lease sets the timeout, so a connection used before with a deadline forgets it.
+  connection->SetTimeout(std::min(command_timeout_, deadline - absl::Now()));
+  return Lease(this, std::move(connection));
 }
 
 void RedisPool::DropIdle() {

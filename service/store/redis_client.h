@@ -35,8 +35,12 @@ struct RedisEndpoint {
   // The URL with the password masked, for logs.
   std::string ToDisplayString() const;
 };
-// INVALID_ARGUMENT (naming what is wrong) for anything else.
+// INVALID_ARGUMENT (naming what is wrong) for anything else. Messages never hold the password.
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
+
+// `url` with the password (everything between "user:" and the last '@') replaced by "***",
+// for any message or log that shows a URL as given.
+std::string RedactRedisUrl(absl::string_view url);
 
 // Owns one reply.
 class RedisReply {
@@ -77,6 +81,9 @@ class RedisConnection {
   // Flushes queued commands and reads the next reply.
   absl::StatusOr<RedisReply> GetReply();
 
+  // How long each later command may wait for its reply.
+  void SetTimeout(absl::Duration timeout);
+
   // True after an I/O error: the connection must be discarded.
   bool broken() const { return broken_; }
 
@@ -110,9 +117,11 @@ class RedisPool {
     std::unique_ptr<RedisConnection> connection_;
   };
 
-  // Waits for a free connection (at most the connect timeout plus the command timeout), then
-  // dials if needed. UNAVAILABLE when Redis cannot be reached.
-  absl::StatusOr<Lease> Acquire();
+  // Waits for a free connection (at most the connect timeout plus the command timeout, and not
+  // past `deadline`), then dials if needed. The connection's commands time out after the
+  // command timeout or at `deadline`, whichever comes first (DEADLINE_EXCEEDED). UNAVAILABLE
+  // when Redis cannot be reached or no connection frees up in time.
+  absl::StatusOr<Lease> Acquire(absl::Time deadline = absl::InfiniteFuture());
 
   // Closes the idle connections: after one connection failed, the others (opened to the same
   // server, through the same network) are likely dead too.

@@ -139,8 +139,10 @@ absl::Status AddCounts(const std::vector<std::string>& values, size_t begin, siz
 RedisStore::RedisStore(const RedisStoreOptions& options, RedisEndpoint endpoint)
     : prefix_(options.key_prefix),
       apply_with_script_(options.apply_with_script),
-      pool_(std::move(endpoint), options.pool_size, options.connect_timeout,
-            options.command_timeout),
+      query_timeout_(options.query_timeout),
+      pool_(endpoint, options.pool_size, options.connect_timeout, options.command_timeout),
+      query_pool_(std::move(endpoint), options.pool_size, options.connect_timeout,
+                  options.query_timeout),
       script_sources_(ScriptSources()),
       unknown_class_(ModelClass::Unknown().Encode()) {}
 
@@ -224,19 +226,39 @@ absl::Status RedisStore::InitializeMeta(std::optional<uint32_t> requested_shards
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardCall>& calls) {
+absl::Status RedisStore::QueryFailure(const absl::Status& status) const {
+  if (status.ok() || (!absl::IsDeadlineExceeded(status) && !absl::IsUnavailable(status))) {
+    return status;
+  }
+  return absl::UnavailableError(absl::StrCat("redis did not answer the query within ",
+                                             absl::FormatDuration(query_timeout_), " (",
+                                             status.message(), "); retry later"));
+}
+
+bool RedisStore::RetryOnFreshConnection(const absl::Status& status, absl::Time deadline) {
+  // A pooled connection that Redis closed fails at once and is worth one more try; a timeout
+  // means Redis is slow or stopped, and trying again would only double the wait.
+  return absl::IsUnavailable(status) && absl::Now() < deadline;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisStore::Run(const std::vector<ShardCall>& calls,
+                                                        absl::Time deadline) {
+  RedisPool& pool = PoolFor(deadline);
   std::vector<RedisReply> replies(calls.size());
   std::vector<size_t> pending(calls.size());
   for (size_t i = 0; i < calls.size(); ++i) pending[i] = i;
   absl::Status status;
   for (int connection = 0; connection < 2 && !pending.empty(); ++connection) {
-    absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
-    if (!lease.ok()) return lease.status();
+    absl::StatusOr<RedisPool::Lease> lease = pool.Acquire(deadline);
+    if (!lease.ok()) {
+      status = lease.status();
+      break;
+    }
     status = RunOnConnection(**lease, calls, pending, replies);
-    if (status.ok() || !IsRetryableStoreError(status)) break;
-    pool_.DropIdle();
+    if (status.ok() || !RetryOnFreshConnection(status, deadline)) break;
+    pool.DropIdle();
   }
-  if (!status.ok()) return status;
+  if (!status.ok()) return deadline == absl::InfiniteFuture() ? status : QueryFailure(status);
   return replies;
 }
 
@@ -303,12 +325,12 @@ absl::Status RedisStore::RunOnConnection(RedisConnection& connection,
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisStore::RunOnAllShards(
-    Script script, const std::vector<std::string>& args) {
+    Script script, const std::vector<std::string>& args, absl::Time deadline) {
   std::vector<ShardCall> calls(shard_count_);
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
     calls[shard] = {shard, script, args};
   }
-  return Run(calls);
+  return Run(calls, deadline);
 }
 
 absl::StatusOr<std::vector<WindowShardResult>> RedisStore::ApplyWindow(
@@ -728,6 +750,55 @@ absl::Status RedisStore::CommitProducers(absl::Span<const BatchIdentity> identit
   return Run(calls).status();
 }
 
+absl::StatusOr<std::vector<int64_t>> RedisStore::ReadAuthorTotals(
+    absl::Span<const absl::string_view> authors) {
+  std::map<uint32_t, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < authors.size(); ++i) {
+    by_shard[ShardOf(authors[i], shard_count_)].push_back(i);
+  }
+  std::vector<int64_t> totals(authors.size(), 0);
+  absl::Status failure;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    for (const auto& [shard, members] : by_shard) {
+      std::vector<absl::string_view> command = {"ZMSCORE"};
+      const std::string key = absl::StrCat(ShardTag(shard), ":all:authors");
+      command.push_back(key);
+      for (size_t i : members) command.push_back(authors[i]);
+      (*lease)->Append(absl::MakeConstSpan(command));
+    }
+    failure = absl::OkStatus();
+    for (const auto& [shard, members] : by_shard) {
+      absl::StatusOr<RedisReply> reply = (*lease)->GetReply();
+      if (!reply.ok()) {
+        failure = reply.status();
+        break;
+      }
+      if (reply->is_error()) {
+        if (failure.ok()) failure = ErrorReplyStatus(*reply, "reading author totals");
+        continue;
+      }
+      const redisReply* raw = reply->get();
+      if (raw->type != REDIS_REPLY_ARRAY || raw->elements != members.size()) {
+        return Corrupt("ZMSCORE reply");
+      }
+      for (size_t k = 0; k < members.size(); ++k) {
+        const redisReply* score = raw->element[k];
+        if (score->type == REDIS_REPLY_NIL) continue;
+        absl::StatusOr<int64_t> downloads =
+            ParseNegativeScore(absl::string_view(score->str, score->len));
+        if (!downloads.ok()) return downloads.status();
+        totals[members[k]] = *downloads;
+      }
+    }
+    if (failure.ok() || !absl::IsUnavailable(failure)) break;
+    pool_.DropIdle();
+  }
+  if (!failure.ok()) return failure;
+  return totals;
+}
+
 absl::Status RedisStore::Ping() {
   absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
   if (!lease.ok()) return lease.status();
@@ -772,19 +843,25 @@ std::optional<std::string> RedisStore::SingleScope(const DayRange& range) {
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisStore::RunTransactions(
-    const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands) {
+    const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands,
+    absl::Time deadline) {
   // Reads only, so like Run: a connection that failed (a pooled one gone stale, a dropped link)
   // is replaced and the transactions are sent once more.
+  RedisPool& pool = PoolFor(deadline);
   absl::Status failure;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    absl::StatusOr<RedisPool::Lease> lease = pool_.Acquire();
-    if (!lease.ok()) return lease.status();
+    absl::StatusOr<RedisPool::Lease> lease = pool.Acquire(deadline);
+    if (!lease.ok()) {
+      failure = lease.status();
+      break;
+    }
     absl::StatusOr<std::vector<RedisReply>> replies = RunTransactionsOn(**lease, commands);
     if (replies.ok() || !IsRetryableStoreError(replies.status())) return replies;
     failure = replies.status();
-    pool_.DropIdle();
+    if (!RetryOnFreshConnection(failure, deadline)) break;
+    pool.DropIdle();
   }
-  return failure;
+  return QueryFailure(failure);
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisStore::RunTransactionsOn(
@@ -841,13 +918,16 @@ absl::Status AddAggregates(const redisReply* raw, AggregateCounts& counts) {
 }  // namespace
 
 absl::StatusOr<AggregateCounts> RedisStore::ReadAggregates(const DayRange& range) {
+  const absl::Time deadline = absl::Now() + query_timeout_;
   AggregateCounts counts;
   // All time or one day: one hash per shard, read with native commands (no script).
   if (std::optional<std::string> scope = SingleScope(range)) {
-    absl::StatusOr<std::vector<RedisReply>> replies = RunTransactions([&](const std::string& tag) {
-      return std::vector<std::vector<std::string>>{
-          {"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
-    });
+    absl::StatusOr<std::vector<RedisReply>> replies = RunTransactions(
+        [&](const std::string& tag) {
+          return std::vector<std::vector<std::string>>{
+              {"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
+        },
+        deadline);
     if (!replies.ok()) return replies.status();
     for (const RedisReply& reply : *replies) {
       if (absl::Status added = AddAggregates(reply.get()->element[0], counts); !added.ok()) {
@@ -857,7 +937,7 @@ absl::StatusOr<AggregateCounts> RedisStore::ReadAggregates(const DayRange& range
     return counts;
   }
   absl::StatusOr<std::vector<RedisReply>> replies =
-      RunOnAllShards(Script::kReadAggregates, RangeArgs(range));
+      RunOnAllShards(Script::kReadAggregates, RangeArgs(range), deadline);
   if (!replies.ok()) return replies.status();
   for (const RedisReply& reply : *replies) {
     if (absl::Status added = AddAggregates(reply.get(), counts); !added.ok()) return added;
@@ -867,6 +947,7 @@ absl::StatusOr<AggregateCounts> RedisStore::ReadAggregates(const DayRange& range
 
 absl::StatusOr<TopCandidates> RedisStore::ReadTop(const DayRange& range, RankBy by,
                                                   std::optional<Modality> modality, int n) {
+  const absl::Time deadline = absl::Now() + query_timeout_;
   std::vector<std::string> args = RangeArgs(range);
   std::string suffix = by == RankBy::kModel ? "models" : "authors";
   std::string total_prefix = "s|";
@@ -878,12 +959,14 @@ absl::StatusOr<TopCandidates> RedisStore::ReadTop(const DayRange& range, RankBy 
   // All time or one day: the ranking and the aggregate hash per shard, natively, in one
   // MULTI/EXEC each so they agree.
   if (std::optional<std::string> scope = SingleScope(range)) {
-    absl::StatusOr<std::vector<RedisReply>> replies = RunTransactions([&](const std::string& tag) {
-      return std::vector<std::vector<std::string>>{
-          {"ZRANGE", absl::StrCat(tag, ":", *scope, ":", suffix), "0", absl::StrCat(n - 1),
-           "WITHSCORES"},
-          {"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
-    });
+    absl::StatusOr<std::vector<RedisReply>> replies = RunTransactions(
+        [&](const std::string& tag) {
+          return std::vector<std::vector<std::string>>{
+              {"ZRANGE", absl::StrCat(tag, ":", *scope, ":", suffix), "0", absl::StrCat(n - 1),
+               "WITHSCORES"},
+              {"HGETALL", absl::StrCat(tag, ":", *scope, ":agg")}};
+        },
+        deadline);
     if (!replies.ok()) return replies.status();
     for (const RedisReply& reply : *replies) {
       absl::StatusOr<std::vector<std::string>> ranked = ReplyStrings(reply.get()->element[0]);
@@ -903,7 +986,8 @@ absl::StatusOr<TopCandidates> RedisStore::ReadTop(const DayRange& range, RankBy 
     return top;
   }
   args.insert(args.end(), {suffix, absl::StrCat(n), total_prefix});
-  absl::StatusOr<std::vector<RedisReply>> replies = RunOnAllShards(Script::kReadTop, args);
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      RunOnAllShards(Script::kReadTop, args, deadline);
   if (!replies.ok()) return replies.status();
   for (const RedisReply& reply : *replies) {
     absl::StatusOr<std::vector<std::string>> items = ReplyStrings(reply);
@@ -930,8 +1014,9 @@ absl::StatusOr<TopCandidates> RedisStore::ReadTop(const DayRange& range, RankBy 
 }
 
 absl::StatusOr<Population> RedisStore::ReadPopulation(const DayRange& range) {
+  const absl::Time deadline = absl::Now() + query_timeout_;
   absl::StatusOr<std::vector<RedisReply>> replies =
-      RunOnAllShards(Script::kReadPopulation, RangeArgs(range));
+      RunOnAllShards(Script::kReadPopulation, RangeArgs(range), deadline);
   if (!replies.ok()) return replies.status();
   Population population;
   for (const RedisReply& reply : *replies) {
@@ -955,11 +1040,12 @@ absl::StatusOr<Population> RedisStore::ReadPopulation(const DayRange& range) {
 }
 
 absl::StatusOr<ModelData> RedisStore::ReadModel(absl::string_view model_id, const DayRange& range) {
+  const absl::Time deadline = absl::Now() + query_timeout_;
   const std::string id(model_id);
   const uint32_t shard = ShardOf(AuthorOf(model_id), shard_count_);
   const std::vector<std::string> range_args = RangeArgs(range);
   absl::StatusOr<std::vector<RedisReply>> replies =
-      Run({ShardCall{shard, Script::kReadModel, {id, range_args[0], range_args[1]}}});
+      Run({ShardCall{shard, Script::kReadModel, {id, range_args[0], range_args[1]}}}, deadline);
   if (!replies.ok()) return replies.status();
   absl::StatusOr<std::vector<std::string>> items = ReplyStrings((*replies)[0]);
   if (!items.ok()) return items.status();
@@ -1017,7 +1103,8 @@ absl::StatusOr<ModelData> RedisStore::ReadModel(absl::string_view model_id, cons
     if (downloads == 0) return 0;
     std::vector<std::string> args = RangeArgs(rank_range);
     args.insert(args.end(), {absl::StrCat(-downloads), id});
-    absl::StatusOr<std::vector<RedisReply>> counts = RunOnAllShards(Script::kCountAhead, args);
+    absl::StatusOr<std::vector<RedisReply>> counts =
+        RunOnAllShards(Script::kCountAhead, args, deadline);
     if (!counts.ok()) return counts.status();
     int64_t ahead = 0;
     for (const RedisReply& count : *counts) {

@@ -38,6 +38,9 @@ struct RedisStoreOptions {
   bool apply_with_script = false;
   absl::Duration connect_timeout = absl::Seconds(2);
   absl::Duration command_timeout = absl::Seconds(10);
+  // How long a query's reads may take in all; then the query fails with UNAVAILABLE. Queries
+  // have their own connections, so a slow commit never holds one up.
+  absl::Duration query_timeout = absl::Seconds(2);
 };
 
 inline constexpr uint32_t kDefaultShardCount = 16;
@@ -60,6 +63,8 @@ class RedisStore : public Store {
   absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
       absl::Span<const BatchIdentity> identities) override;
   absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) override;
+  absl::StatusOr<std::vector<int64_t>> ReadAuthorTotals(
+      absl::Span<const absl::string_view> authors) override;
   absl::Status Ping() override;
   absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
   absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;
@@ -104,14 +109,20 @@ class RedisStore : public Store {
   // checks and commits) is safe to repeat. Ingest shards do not go through Run (see
   // ApplyShard). A Redis error reply becomes
   // INTERNAL naming the script.
-  absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<ShardCall>& calls);
+  //
+  // With a `deadline` the calls are a query's reads: they run on the query connections, are
+  // sent once more only after a connection failure (not after a timeout), and fail with
+  // UNAVAILABLE once the deadline passes.
+  absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<ShardCall>& calls,
+                                              absl::Time deadline = absl::InfiniteFuture());
   // One connection's attempt at Run: fills `replies` for the calls in `pending` that got one
   // and leaves the others in `pending`.
   absl::Status RunOnConnection(RedisConnection& connection, const std::vector<ShardCall>& calls,
                                std::vector<size_t>& pending, std::vector<RedisReply>& replies);
   // One call per shard with the same arguments.
   absl::StatusOr<std::vector<RedisReply>> RunOnAllShards(Script script,
-                                                         const std::vector<std::string>& args);
+                                                         const std::vector<std::string>& args,
+                                                         absl::Time deadline);
   absl::Status LoadScripts(RedisConnection& connection);
   // "all" for all time, "d:<day>" for a one-day range, nullopt for anything longer.
   static std::optional<std::string> SingleScope(const DayRange& range);
@@ -119,7 +130,8 @@ class RedisStore : public Store {
   // reply (an array with one reply per command). The commands must only read: after a
   // connection failure they are sent once more on a fresh connection.
   absl::StatusOr<std::vector<RedisReply>> RunTransactions(
-      const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands);
+      const std::function<std::vector<std::vector<std::string>>(const std::string& tag)>& commands,
+      absl::Time deadline);
   // One attempt of RunTransactions on `connection`.
   absl::StatusOr<std::vector<RedisReply>> RunTransactionsOn(
       RedisConnection& connection,
@@ -133,11 +145,20 @@ class RedisStore : public Store {
       RedisConnection& connection, const WindowShard& window,
       const absl::flat_hash_map<absl::string_view, int64_t>& author_totals);
   absl::Status InitializeMeta(std::optional<uint32_t> requested_shards);
+  // The pool for calls with `deadline`: the query connections for a finite one.
+  RedisPool& PoolFor(absl::Time deadline) {
+    return deadline == absl::InfiniteFuture() ? pool_ : query_pool_;
+  }
+  // A query's store failure as the query reports it: UNAVAILABLE saying Redis did not answer.
+  absl::Status QueryFailure(const absl::Status& status) const;
+  static bool RetryOnFreshConnection(const absl::Status& status, absl::Time deadline);
 
   const std::string prefix_;
   const bool apply_with_script_;
+  const absl::Duration query_timeout_;
   uint32_t shard_count_ = kDefaultShardCount;
-  RedisPool pool_;
+  RedisPool pool_;        // Ingest, upserts, producer records, settings, health.
+  RedisPool query_pool_;  // Queries.
   std::vector<std::string> script_sources_;
   std::mutex script_mutex_;
   std::vector<std::string> script_shas_;  // Guarded by script_mutex_.

@@ -168,6 +168,10 @@ class Store {
   absl::StatusOr<ProducerVerdict> CheckProducer(const BatchIdentity& identity);
   absl::Status CommitProducer(const BatchIdentity& identity);
 
+  // The all-time downloads of each author (0 for one without any), in order. Reads only.
+  virtual absl::StatusOr<std::vector<int64_t>> ReadAuthorTotals(
+      absl::Span<const absl::string_view> authors) = 0;
+
   // OK when the backing service answers (within its timeout).
   virtual absl::Status Ping() = 0;
 

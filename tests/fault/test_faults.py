@@ -93,7 +93,10 @@ def test_redis_killed_and_restarted_from_its_append_only_file(cluster, dataset):
 def test_redis_paused_past_the_timeouts_with_memory_bounded(cluster, dataset):
     path, truth, valid, bad = dataset
     redis = cluster.redis()
-    server = cluster.server(redis.url, extra=["--max-inflight-mb", "2"])
+    server = cluster.server(
+        redis.url,
+        extra=["--max-inflight-mb", "4", "--max-message-mb", "1", "--max-batch-events", "2000"],
+    )
     ingest = start_ingest(path, [server.target], "job-d")
     wait_for_progress(server.target, sum(truth.values()))
     rss_before = server.rss_kib()

@@ -125,8 +125,10 @@ RedisServer::~RedisServer() {
 }
 
 std::string RedisServer::Cli(const std::string& args) const {
-  const std::string command =
-      "redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + " " + args + " 2>&1";
+  return ShellOutput("redis-cli -h 127.0.0.1 -p " + std::to_string(port_) + " " + args + " 2>&1");
+}
+
+std::string ShellOutput(const std::string& command) {
   std::string output;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return output;
@@ -136,6 +138,10 @@ std::string RedisServer::Cli(const std::string& args) const {
   pclose(pipe);
   return output;
 }
+
+void RedisServer::Pause() { kill(process_->pid(), SIGSTOP); }
+
+void RedisServer::Resume() { kill(process_->pid(), SIGCONT); }
 
 ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args,
                              const std::string& log_path) {

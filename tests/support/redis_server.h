@@ -43,6 +43,9 @@ class RedisServer {
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   // Runs redis-cli with `args` against this server; returns its stdout.
   std::string Cli(const std::string& args) const;
+  // Stops the process (SIGSTOP) so it answers nothing, and lets it go on (SIGCONT).
+  void Pause();
+  void Resume();
 
  private:
   int port_ = 0;
@@ -68,6 +71,9 @@ class ServerProcess {
 
 // Waits until a TCP connect to 127.0.0.1:port succeeds; false after `timeout_ms`.
 bool WaitForPort(int port, int timeout_ms);
+
+// Runs `command` with /bin/sh; returns what it printed on stdout.
+std::string ShellOutput(const std::string& command);
 
 }  // namespace hubstats::testing
 

@@ -35,7 +35,10 @@ class IngestServiceServicer(object):
         answer means durable as far as Redis is). Closing the request side ends the call with OK
         once every batch is answered. UNAVAILABLE (the store is down for longer than the server
         waits, or the server is shutting down) means: reconnect, to another replica if you have
-        one, and re-send the batches not yet answered.
+        one, and re-send the batches not yet answered. Whatever ends the call, every batch
+        committed before the end has been answered, and no unanswered batch was committed. A
+        message that is not an IngestRequest ends the call with INVALID_ARGUMENT naming the
+        request's number and the problem.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,184 @@
+#include "grpc/ingest_decoder.h"
+
+#include <random>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "app/stats_service.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ingest_wire.pb.h"
+
+namespace hubstats {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string RandomBytes(std::mt19937_64& random, size_t max_length) {
+  std::string bytes(random() % (max_length + 1), '\0');
+  for (char& c : bytes) {
+    // Mostly id-like text, sometimes anything (not UTF-8, NUL, control bytes).
+    c = random() % 4 == 0 ? static_cast<char>(random() % 256) : "abcXYZ019._-/"[random() % 13];
+  }
+  return bytes;
+}
+
+test::WireRequest RandomRequest(std::mt19937_64& random) {
+  test::WireRequest request;
+  const int events = static_cast<int>(random() % 6);
+  for (int i = 0; i < events; ++i) {
+    test::WireEvent* event = request.add_events();
+    event->set_model_id(RandomBytes(random, 20));
+    if (random() % 2) {
+      event->mutable_timestamp()->set_seconds(static_cast<int64_t>(random()));
+      if (random() % 2) event->mutable_timestamp()->set_nanos(static_cast<int32_t>(random()));
+    }
+    if (random() % 2) event->set_count(static_cast<int64_t>(random()) >> (random() % 64));
+    if (random() % 2) event->set_revision(RandomBytes(random, 8));
+  }
+  if (random() % 2) request.set_producer_id(RandomBytes(random, 12));
+  if (random() % 2) request.set_sequence(random());
+  return request;
+}
+
+// The same content, decoded two ways, must agree field by field.
+void ExpectSame(const test::WireRequest& expected, const DecodedBatch& actual,
+                const std::string& context) {
+  ASSERT_EQ(actual.events.size(), static_cast<size_t>(expected.events_size())) << context;
+  EXPECT_EQ(actual.event_count, actual.events.size()) << context;
+  EXPECT_EQ(actual.producer_id, expected.producer_id()) << context;
+  EXPECT_EQ(actual.sequence, expected.sequence()) << context;
+  for (int i = 0; i < expected.events_size(); ++i) {
+    const test::WireEvent& want = expected.events(i);
+    const RawEvent& got = actual.events[i];
+    EXPECT_EQ(got.model_id, want.model_id()) << context << " event " << i;
+    EXPECT_EQ(got.revision, want.revision()) << context << " event " << i;
+    EXPECT_EQ(got.timestamp_seconds.has_value(), want.has_timestamp()) << context << " " << i;
+    if (want.has_timestamp()) {
+      EXPECT_EQ(*got.timestamp_seconds, want.timestamp().seconds()) << context << " " << i;
+      EXPECT_EQ(got.timestamp_nanos, want.timestamp().nanos()) << context << " " << i;
+    }
+    EXPECT_EQ(got.count.has_value(), want.has_count()) << context << " event " << i;
+    if (want.has_count()) EXPECT_EQ(*got.count, want.count()) << context << " event " << i;
+  }
+}
+
+TEST(IngestDecoderTest, AgreesWithProtobufOnRandomMessages) {
+  std::mt19937_64 random(20261130);
+  for (int round = 0; round < 2000; ++round) {
+    const test::WireRequest request = RandomRequest(random);
+    DecodedBatch batch;
+    ASSERT_TRUE(DecodeIngestRequest(request.SerializeAsString(), 1000, batch).ok());
+    ExpectSame(request, batch, absl::StrCat("round ", round));
+  }
+}
+
+// Mutated bytes: whenever protobuf (without its UTF-8 check) accepts them, the decoder must
+// accept them with the same content, and the other way round.
+TEST(IngestDecoderTest, AgreesWithProtobufOnMutatedBytes) {
+  std::mt19937_64 random(7);
+  int accepted = 0, refused = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string bytes = RandomRequest(random).SerializeAsString();
+    const int mutations = 1 + static_cast<int>(random() % 3);
+    for (int m = 0; m < mutations && !bytes.empty(); ++m) {
+      const size_t at = random() % bytes.size();
+      switch (random() % 5) {
+        case 0:
+          bytes[at] = static_cast<char>(random() % 256);
+          break;
+        case 1:
+          bytes.insert(at, 1, static_cast<char>(random() % 256));
+          break;
+        case 2:
+          bytes.erase(at, 1);
+          break;
+        case 3:
+          bytes.resize(at);
+          break;
+        default:
+          bytes.insert(at, bytes.substr(at, random() % 8));
+          break;
+      }
+    }
+    test::WireRequest parsed;
+    const bool protobuf_ok = parsed.ParseFromString(bytes);
+    DecodedBatch batch;
+    const absl::Status status = DecodeIngestRequest(bytes, 100000, batch);
+    ASSERT_EQ(status.ok(), protobuf_ok)
+        << "round " << round << ": " << status << " bytes " << absl::CEscape(bytes);
+    if (protobuf_ok) {
+      ++accepted;
+      ExpectSame(parsed, batch, absl::StrCat("round ", round));
+    } else {
+      ++refused;
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(status.message(), HasSubstr("not a valid hubstats.v1.IngestRequest"));
+    }
+  }
+  // Both outcomes were exercised.
+  EXPECT_GT(accepted, 1000);
+  EXPECT_GT(refused, 1000);
+}
+
+TEST(IngestDecoderTest, UnknownFieldsAndGroupsAreSkipped) {
+  test::WireRequest request;
+  request.add_events()->set_model_id("org/model");
+  std::string bytes = request.SerializeAsString();
+  // Unknown field 9 as varint, fixed64, fixed32, bytes and a group holding a field.
+  bytes += std::string("\x48\x01", 2) + std::string("\x49", 1) + std::string(8, '\x01') +
+           std::string("\x4d", 1) + std::string(4, '\x02') + std::string("\x4a\x02xy", 4) +
+           std::string("\x4b\x08\x05\x4c", 4);
+  DecodedBatch batch;
+  ASSERT_TRUE(DecodeIngestRequest(bytes, 10, batch).ok());
+  ASSERT_EQ(batch.events.size(), 1u);
+  EXPECT_EQ(batch.events[0].model_id, "org/model");
+}
+
+TEST(IngestDecoderTest, MalformedMessagesSayWhatIsWrong) {
+  struct Case {
+    std::string bytes;
+    std::string problem;
+  };
+  std::string deep;
+  for (int i = 0; i < 100'000; ++i) deep += '\x2b';
+  for (int i = 0; i < 100'000; ++i) deep += '\x2c';
+  for (const Case& c : std::vector<Case>{
+           {std::string("\x08", 1), "truncated varint"},
+           {std::string("\x0a\x05\x0a", 3), "length past the end"},
+           {std::string("\x0f", 1), "unknown wire type 7"},
+           {std::string("\x00\x01", 2), "field number 0"},
+           {std::string("\x2c", 1), "end of a group that was not started"},
+           {std::string("\x2b\x34", 2), "another field's end tag"},
+           {deep, "groups nested deeper than 64"},
+           {std::string("\x0a\x02\x12\x01", 4), "events[0]"},
+       }) {
+    DecodedBatch batch;
+    const absl::Status status = DecodeIngestRequest(c.bytes, 10, batch);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.problem;
+    EXPECT_THAT(status.message(), HasSubstr(c.problem));
+  }
+}
+
+TEST(IngestDecoderTest, TooManyEventsAreCountedNotKept) {
+  test::WireRequest request;
+  for (int i = 0; i < 11; ++i) request.add_events()->set_model_id("m");
+  DecodedBatch batch;
+  const absl::Status status = DecodeIngestRequest(request.SerializeAsString(), 10, batch);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("events: at most 10 per request, got 11"));
+  EXPECT_EQ(batch.event_count, 11u);
+  EXPECT_TRUE(batch.events.empty());
+}
+
+// The budget counts kDecodedBytesPerEvent for every event a batch holds: it must cover what an
+// event costs until its batch is answered: its RawEvent until validated, then its validated
+// form, or, when refused, its rejection with a reason and that rejection in the answer.
+TEST(IngestDecoderTest, PerEventEstimateCoversWhatAnEventHolds) {
+  constexpr size_t kReason = 64, kAnswer = 64;  // A typical reason's heap text; its encoding.
+  EXPECT_GE(kDecodedBytesPerEvent, sizeof(RawEvent) + sizeof(std::pair<int, ValidEvent>));
+  EXPECT_GE(kDecodedBytesPerEvent, sizeof(RawEvent) + sizeof(ItemRejection) + kReason + kAnswer);
+}
+
+}  // namespace
+}  // namespace hubstats

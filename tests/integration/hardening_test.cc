@@ -1,0 +1,297 @@
+// The server process under input and conditions that broke promises before (issue 9): a
+// refused batch behind a committed one while Redis is stopped, malformed messages on every RPC,
+// memory held by many streams while Redis is stopped (measured as the process's peak RSS),
+// queries while Redis is stopped, and credentials in a bad Redis URL.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hubstats/v1/hubstats.grpc.pb.h"
+#include "raw_call.h"
+#include "redis_server.h"
+
+namespace hubstats {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::RedisServer;
+using testing::ServerProcess;
+
+const std::string& ServerBinary() {
+  static const std::string path = std::getenv("HUBSTATS_SERVER_BIN")
+                                      ? std::getenv("HUBSTATS_SERVER_BIN")
+                                      : HUBSTATS_SERVER_PATH;
+  return path;
+}
+
+std::shared_ptr<grpc::Channel> Channel(const ServerProcess& server) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxSendMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(server.target(), grpc::InsecureChannelCredentials(), arguments);
+}
+
+// "VmRSS" or "VmHWM" (peak) of a process, in bytes.
+int64_t MemoryOf(pid_t pid, const std::string& field) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0) {
+      std::istringstream values(line.substr(field.size() + 1));
+      int64_t kilobytes = 0;
+      values >> kilobytes;
+      return kilobytes * 1024;
+    }
+  }
+  return -1;
+}
+
+int64_t TotalDownloads(v1::QueryService::Stub& query) {
+  grpc::ClientContext context;
+  v1::TotalsResponse totals;
+  const grpc::Status status = query.GetTotals(&context, v1::TotalsRequest(), &totals);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return totals.total_downloads();
+}
+
+v1::IngestRequest Events(int count, const std::string& model, const std::string& revision = "") {
+  v1::IngestRequest request;
+  for (int i = 0; i < count; ++i) {
+    v1::DownloadEvent* event = request.add_events();
+    event->set_model_id(model);
+    if (!revision.empty()) event->set_revision(revision);
+  }
+  return request;
+}
+
+struct StreamResult {
+  std::vector<v1::IngestResponse> answers;
+  grpc::Status status;
+};
+
+StreamResult Stream(const std::shared_ptr<grpc::Channel>& channel,
+                    const std::vector<v1::IngestRequest>& batches) {
+  auto stub = v1::IngestService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  auto stream = stub->StreamEvents(&context);
+  std::thread writer([&] {
+    for (const v1::IngestRequest& batch : batches) {
+      if (!stream->Write(batch)) break;
+    }
+    stream->WritesDone();
+  });
+  StreamResult result;
+  v1::IngestResponse response;
+  while (stream->Read(&response)) result.answers.push_back(response);
+  writer.join();
+  result.status = stream->Finish();
+  return result;
+}
+
+// Issue 9, defect 2, as reported: [10 valid events, then 100,001 events] while Redis is
+// stopped for a second. The 10 count, so they are answered before the stream ends.
+TEST(HardeningTest, CommittedBatchIsAnsweredBeforeARefusedOneEndsTheStream) {
+  RedisServer redis;
+  ServerProcess server(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
+  auto channel = Channel(server);
+  redis.Pause();
+  std::thread resume([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    redis.Resume();
+  });
+  const StreamResult result =
+      Stream(channel, {Events(10, "org/model"), Events(100'001, "org/model")});
+  resume.join();
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("at most 100000"));
+  ASSERT_EQ(result.answers.size(), 1u) << "the committed batch was not answered";
+  EXPECT_EQ(result.answers[0].accepted(), 10);
+  auto query = v1::QueryService::NewStub(channel);
+  EXPECT_EQ(TotalDownloads(*query), 10);
+}
+
+// Issue 9, defect 3: bytes that are no message end every RPC with INVALID_ARGUMENT naming the
+// message expected (gRPC's typed handlers answered UNIMPLEMENTED with no message).
+TEST(HardeningTest, MalformedBytesOnEveryUnaryRpcAreInvalidArgument) {
+  ServerProcess server(ServerBinary(), {"--store", "memory"});
+  auto channel = Channel(server);
+  const std::vector<std::pair<std::string, std::string>> methods = {
+      {"/hubstats.v1.IngestService/UpsertModels", "UpsertModelsRequest"},
+      {"/hubstats.v1.QueryService/GetModalityShare", "ModalityShareRequest"},
+      {"/hubstats.v1.QueryService/GetSizeDistribution", "SizeDistributionRequest"},
+      {"/hubstats.v1.QueryService/GetTopN", "TopNRequest"},
+      {"/hubstats.v1.QueryService/GetBreakdown", "BreakdownRequest"},
+      {"/hubstats.v1.QueryService/GetTotals", "TotalsRequest"},
+      {"/hubstats.v1.QueryService/GetModelStats", "ModelStatsRequest"},
+  };
+  // Garbage, a truncated field, and a string that is not UTF-8 (field 1 of every request is a
+  // message or a string).
+  const std::vector<std::string> payloads = {std::string("\xff\xff\xff", 3),
+                                             std::string("\x0a\x09zz", 4),
+                                             std::string("\x0a\x02\xc3\x28", 4)};
+  for (const auto& [method, message] : methods) {
+    for (const std::string& payload : payloads) {
+      const grpc::Status status = testing::RawUnaryCall(channel, method, payload);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+      EXPECT_THAT(status.error_message(), HasSubstr("hubstats.v1." + message)) << method;
+    }
+  }
+}
+
+// Issue 9, defect 5: with Redis stopped, many streams each landing a big batch, or many tiny
+// events per batch, grew the server by gigabytes past --max-inflight-mb. Now the budget bounds
+// what is held: the process's peak RSS grows by little more than the budget.
+class BudgetTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kBudgetMb = 48;
+
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>(
+        ServerBinary(), std::vector<std::string>{
+                            "--store", "redis", "--redis", redis_.url(), "--max-inflight-mb",
+                            absl::StrCat(kBudgetMb), "--max-message-mb", "8", "--max-batch-events",
+                            "10000", "--redis-timeout-ms", "500", "--store-retry-ms", "120000"});
+    channel_ = Channel(*server_);
+    // Warm up: one batch through, so the process's steady memory is in the baseline.
+    ASSERT_TRUE(Stream(channel_, {Events(10, "warm/up")}).status.ok());
+    baseline_ = MemoryOf(server_->process().pid(), "VmRSS");
+    ASSERT_GT(baseline_, 0);
+  }
+
+  // Sends `streams` streams of `batches` at once while Redis is stopped; returns the growth of
+  // the server's peak RSS over the baseline. Every batch is answered once Redis is back.
+  int64_t PeakGrowth(int streams, const std::vector<v1::IngestRequest>& batches) {
+    redis_.Pause();
+    std::atomic<int> answered{0};
+    std::vector<std::thread> clients;
+    for (int s = 0; s < streams; ++s) {
+      clients.emplace_back([&] {
+        const StreamResult result = Stream(channel_, batches);
+        EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+        answered += static_cast<int>(result.answers.size());
+      });
+    }
+    // Long enough for every stream to have sent whatever the server lets it.
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    const int64_t peak = MemoryOf(server_->process().pid(), "VmHWM");
+    redis_.Resume();
+    for (std::thread& client : clients) client.join();
+    EXPECT_EQ(answered.load(), streams * static_cast<int>(batches.size()));
+    std::printf("peak RSS grew by %lld MB with a %lld MB budget\n",
+                static_cast<long long>((peak - baseline_) >> 20),
+                static_cast<long long>(kBudgetMb));
+    return peak - baseline_;
+  }
+
+  RedisServer redis_;
+  std::unique_ptr<ServerProcess> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  int64_t baseline_ = 0;
+};
+
+TEST_F(BudgetTest, ManyStreamsWithBigBatchesStayWithinTheBudget) {
+  // 24 streams, one batch each of 10,000 events with 100-character ids and 250-character
+  // revisions: about 3.6 MB on the wire each, 86 MB in all.
+  const std::string model = std::string(96, 'o') + "/" + std::string(3, 'm');
+  const v1::IngestRequest batch = Events(10'000, model, std::string(250, 'r'));
+  const int64_t growth = PeakGrowth(24, {batch});
+  EXPECT_LT(growth, (kBudgetMb + 40) << 20) << "peak RSS grew by " << (growth >> 20) << " MB";
+  auto query = v1::QueryService::NewStub(channel_);
+  EXPECT_EQ(TotalDownloads(*query), 10 + 24 * 10'000);
+}
+
+TEST_F(BudgetTest, ManyTinyEventsStayWithinTheBudget) {
+  // 8 streams x 32 batches x 10,000 tiny events: 25 MB on the wire, ten times that parsed.
+  std::vector<v1::IngestRequest> batches(32, Events(10'000, "a/b"));
+  const int64_t growth = PeakGrowth(8, batches);
+  EXPECT_LT(growth, (kBudgetMb + 40) << 20) << "peak RSS grew by " << (growth >> 20) << " MB";
+  auto query = v1::QueryService::NewStub(channel_);
+  EXPECT_EQ(TotalDownloads(*query), 10 + 8 * 32 * 10'000);
+}
+
+// Issue 9, defect 7: with Redis stopped, queries took 10.3 s and ended DEADLINE_EXCEEDED. They
+// fail within --query-timeout-ms with UNAVAILABLE.
+TEST(HardeningTest, QueriesFailFastWhileRedisIsStopped) {
+  RedisServer redis;
+  ServerProcess server(ServerBinary(),
+                       {"--store", "redis", "--redis", redis.url(), "--query-timeout-ms", "500"});
+  auto channel = Channel(server);
+  ASSERT_TRUE(Stream(channel, {Events(5, "org/model")}).status.ok());
+  auto query = v1::QueryService::NewStub(channel);
+  redis.Pause();
+  auto expect_fast_unavailable = [&](const std::string& what, auto call) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    const auto start = std::chrono::steady_clock::now();
+    const grpc::Status status = call(context);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << what;
+    EXPECT_THAT(status.error_message(), HasSubstr("did not answer")) << what;
+    EXPECT_LT(elapsed, std::chrono::milliseconds(2500)) << what;
+  };
+  expect_fast_unavailable("modality", [&](grpc::ClientContext& context) {
+    v1::ModalityShareResponse response;
+    return query->GetModalityShare(&context, v1::ModalityShareRequest(), &response);
+  });
+  expect_fast_unavailable("sizes", [&](grpc::ClientContext& context) {
+    v1::SizeDistributionResponse response;
+    return query->GetSizeDistribution(&context, v1::SizeDistributionRequest(), &response);
+  });
+  expect_fast_unavailable("top", [&](grpc::ClientContext& context) {
+    v1::TopNResponse response;
+    return query->GetTopN(&context, v1::TopNRequest(), &response);
+  });
+  expect_fast_unavailable("breakdown", [&](grpc::ClientContext& context) {
+    v1::BreakdownRequest request;
+    request.set_dimension(v1::DIMENSION_TASK);
+    v1::BreakdownResponse response;
+    return query->GetBreakdown(&context, request, &response);
+  });
+  expect_fast_unavailable("totals", [&](grpc::ClientContext& context) {
+    v1::TotalsResponse response;
+    return query->GetTotals(&context, v1::TotalsRequest(), &response);
+  });
+  expect_fast_unavailable("model", [&](grpc::ClientContext& context) {
+    v1::ModelStatsRequest request;
+    request.set_model_id("org/model");
+    v1::ModelStatsResponse response;
+    return query->GetModelStats(&context, request, &response);
+  });
+  redis.Resume();
+  EXPECT_EQ(TotalDownloads(*query), 5);
+}
+
+// Issue 9, defect 10: a malformed --redis URL must not print its password.
+TEST(HardeningTest, BadRedisUrlNeverPrintsThePassword) {
+  char directory[] = "/tmp/hubstats-url-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  const std::string log = std::string(directory) + "/server.log";
+  for (const char* url : {"redis://user:s3cr3t@127.0.0.1:notaport", "redis://user:s3cr3t@:6379",
+                          "http://user:s3cr3t@127.0.0.1:6379", "redis://s3cr3t@127.0.0.1:6379"}) {
+    auto process = testing::ChildProcess::Start(
+        {ServerBinary(), "--store", "redis", "--redis", url, "--listen", "127.0.0.1:0"}, log);
+    const int status = process->Stop(0);  // Signal 0: only wait for the exit.
+    EXPECT_TRUE(WIFEXITED(status)) << url;
+    EXPECT_EQ(WEXITSTATUS(status), 2) << url;
+    std::ifstream file(log);
+    const std::string output((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+    EXPECT_THAT(output, HasSubstr("redis URL")) << url;
+    EXPECT_THAT(output, Not(HasSubstr("s3cr3t"))) << output;
+  }
+  std::remove(log.c_str());
+  rmdir(directory);
+}
+
+}  // namespace
+}  // namespace hubstats
