@@ -24,10 +24,11 @@
 
 namespace hubstats::cli {
 
-// The default --batch-bytes: far below the server's 64 MiB message limit.
+// The default --batch-bytes: well below the server's message limit (--max-message-mb, 16 MiB
+// by default).
 inline constexpr int64_t kDefaultBatchBytes = 4 << 20;
-// The largest --batch-bytes: room for the request's own fields under the server's limit.
-inline constexpr int64_t kMaxBatchBytes = 48 << 20;
+// The largest --batch-bytes: the server's default message limit.
+inline constexpr int64_t kMaxBatchBytes = 16 << 20;
 
 struct IngestSettings {
   std::vector<std::string> targets;  // host:port, DNS names included; tried in turn.

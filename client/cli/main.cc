@@ -56,7 +56,8 @@ options:
   --format jsonl|csv        ingest, catalog: the file's format [by its extension]
   --batch-size N            ingest, catalog: items per request [1000]
   --batch-bytes SIZE        ingest, catalog: bytes per request, e.g. 4MiB, 512KiB [4MiB];
-                            a line larger than this is rejected
+                            at most 16MiB (the server's default --max-message-mb); a line
+                            larger than this is rejected
   --producer-id ID          ingest: exactly-once identity; give the same ID (and file,
                             --batch-size and --batch-bytes) to re-run a job safely
                             [a new ID per run]

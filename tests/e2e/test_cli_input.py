@@ -28,8 +28,9 @@ def event(model_id, count, day="2024-09-02"):
     return json.dumps({"model_id": model_id, "count": count, "timestamp": day}) + "\n"
 
 
-def test_a_line_over_64_mib_is_rejected_by_number_and_the_rest_counts(server, tmp_path):
-    """Today's server refuses a request over 64 MiB; the line must not take the file down."""
+def test_a_65_mib_line_is_rejected_by_number_and_the_rest_counts(server, tmp_path):
+    """The server refuses a request over --max-message-mb (16 MiB); the line must not take the
+    file down."""
     path = tmp_path / "events.jsonl"
     with open(path, "w") as out:
         out.write(event("org/a", 3))
@@ -47,8 +48,8 @@ def test_a_line_over_64_mib_is_rejected_by_number_and_the_rest_counts(server, tm
 
 def test_a_thousand_lines_of_70_kib_go_in_batches_cut_by_bytes(server, tmp_path):
     """1,000 lines of 70 KiB make 70 MiB: one --batch-size batch would exceed the server's
-    64 MiB limit. Cut by bytes, every line gets its verdict (the long revisions are refused by
-    the server, by line) and the valid lines after them count."""
+    message limit (--max-message-mb, 16 MiB). Cut by bytes, every line gets its verdict (the
+    long revisions are refused by the server, by line) and the valid lines after them count."""
     path = tmp_path / "events.jsonl"
     with open(path, "w") as out:
         for i in range(1000):

@@ -27,7 +27,7 @@ from typing import BinaryIO, Iterator
 from hubstats import _convert as convert
 
 #: The default longest line, and the default batch_bytes of Client.ingest: far below the
-#: server's 64 MiB message limit.
+#: server's message limit (--max-message-mb, 16 MiB by default).
 DEFAULT_ITEM_BYTES = 4 << 20
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _KINDS = {"events": convert.EVENT_FIELDS, "catalog": convert.RECORD_FIELDS}

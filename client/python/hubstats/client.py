@@ -30,8 +30,11 @@ from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
 
 #: The most events or records the server takes in one request.
 MAX_BATCH_SIZE = 100_000
-#: The default batch_bytes: a request's bytes, at most; far below the server's 64 MiB limit.
+#: The default batch_bytes: a request's bytes, at most; well below the server's message limit
+#: (--max-message-mb, 16 MiB by default).
 DEFAULT_BATCH_BYTES = DEFAULT_ITEM_BYTES
+#: The largest batch_bytes.
+MAX_BATCH_BYTES = 16 << 20
 #: Large enough for a response listing a rejection for each of MAX_BATCH_SIZE items.
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _CHANNEL_OPTIONS = [
@@ -67,8 +70,8 @@ def _check_batch_size(batch_size: int) -> None:
 
 def _check_batch_bytes(batch_bytes: int) -> None:
     if isinstance(batch_bytes, bool) or not isinstance(batch_bytes, int) \
-            or not 1024 <= batch_bytes <= 48 << 20:
-        raise ValueError(f"batch_bytes must be an int between 1024 and {48 << 20}, "
+            or not 1024 <= batch_bytes <= MAX_BATCH_BYTES:
+        raise ValueError(f"batch_bytes must be an int between 1024 and {MAX_BATCH_BYTES}, "
                          f"got {batch_bytes!r}")
 
 
@@ -399,8 +402,8 @@ class Client:
         raises ValueError. `ingest_file` reads files of events.
 
         Delivery: the input is cut into batches of at most `batch_size` items whose request
-        takes at most `batch_bytes` bytes (default 4 MiB, far below the server's 64 MiB
-        limit; an event too large for any batch is rejected), the n-th batch carrying
+        takes at most `batch_bytes` bytes (default 4 MiB, at most MAX_BATCH_BYTES: the
+        server's default message limit, --max-message-mb 16; an event too large for any batch is rejected), the n-th batch carrying
         sequence n under `producer_id`. The cut depends only on the input and these two
         settings. The server acknowledges a batch once it is committed, and recognises a
         batch it committed before (the answer is marked duplicate and nothing is counted
