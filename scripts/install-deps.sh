@@ -10,7 +10,13 @@ packages=(
   redis-server redis-tools
   python3 python3-grpcio python3-protobuf python3-pandas python3-numpy python3-matplotlib
   python3-pytest
+  # Container image and deployment tests (scripts/image.sh, tests/deploy)
+  podman runc catatonit debootstrap python3-yaml
+  # The Python package's install test: a venv with pip, offline, on these packages.
+  python3-venv python3-pip python3-setuptools python3-wheel
 )
+# The deploy tests also need kubectl 1.21+ (kustomize v4+, for `kubectl kustomize`), which Debian
+# 12 does not have (its kubernetes-client is 1.20): they say so when it is missing.
 # Node.js (any vendor) for the Node client; Debian's when none is installed.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -23,6 +23,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "app/read_model.h"
@@ -79,6 +80,9 @@ struct UpsertOutcome {
   VersionToken version;
 };
 
+// The revisions row of downloads whose events named no revision.
+inline constexpr absl::string_view kNoRevision = "(no revision)";
+
 struct ModelStats {
   std::string model_id;
   std::string author;
@@ -89,7 +93,9 @@ struct ModelStats {
   int64_t downloads_in_range = 0;
   int64_t rank_all_time = 0;
   int64_t rank_in_range = 0;
-  std::vector<std::pair<std::string, int64_t>> revisions;  // Downloads descending.
+  // Downloads in the range per revision, descending (ties by name); downloads of events
+  // without a revision are the row kNoRevision, so the rows add up to downloads_in_range.
+  std::vector<std::pair<std::string, int64_t>> revisions;
   std::vector<DayDownloads> days;
 };
 
