@@ -107,16 +107,16 @@ TEST_F(StatsServiceTest, RevisionRowsAddUpWithARowForEventsWithoutOne) {
                            {.model_id = "org/s", .count = 4, .revision = "main"}},
                           kNow)
                   .ok());
-  absl::StatusOr<ModelStats> stats = service_.GetModelStats("org/r", {});
+  absl::StatusOr<Answer<ModelStats>> stats = service_.GetModelStats("org/r", {});
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_THAT(stats->revisions,
+  EXPECT_THAT(stats->value.revisions,
               ElementsAre(std::pair<std::string, int64_t>("main", 8),
                           std::pair<std::string, int64_t>(std::string(kNoRevision), 7),
                           std::pair<std::string, int64_t>("v2", 2)));
   // Every event named a revision: no such row.
   stats = service_.GetModelStats("org/s", {});
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_THAT(stats->revisions, ElementsAre(std::pair<std::string, int64_t>("main", 4)));
+  EXPECT_THAT(stats->value.revisions, ElementsAre(std::pair<std::string, int64_t>("main", 4)));
 }
 
 TEST_F(StatsServiceTest, QueryArgumentsAreCheckedWithFieldNames) {

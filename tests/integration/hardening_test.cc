@@ -57,8 +57,10 @@ int64_t MemoryOf(pid_t pid, const std::string& field) {
 
 int64_t TotalDownloads(v1::QueryService::Stub& query) {
   grpc::ClientContext context;
+  v1::TotalsRequest request;
+  request.mutable_freshness()->set_fresh(true);
   v1::TotalsResponse totals;
-  const grpc::Status status = query.GetTotals(&context, v1::TotalsRequest(), &totals);
+  const grpc::Status status = query.GetTotals(&context, request, &totals);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return totals.total_downloads();
 }
