@@ -80,7 +80,8 @@ std::string Answers(Replica& replica, const std::string& token) {
   range.mutable_start()->set_day(3);
   range.mutable_end()->set_year(2024), range.mutable_end()->set_month(9);
   range.mutable_end()->set_day(12);
-  for (const v1::DateRange* r : {static_cast<const v1::DateRange*>(nullptr), &range}) {
+  for (const v1::DateRange* r : {static_cast<const v1::DateRange*>(nullptr),
+                                 static_cast<const v1::DateRange*>(&range)}) {
     v1::ModalityShareRequest share;
     v1::TopNRequest top;
     top.set_n(20);
