@@ -18,7 +18,7 @@ IngestOutcome OutcomeOf(const PreparedBatch& batch,
   outcome.duplicate = duplicate;
   outcome.rejections = batch.rejections;
   for (const auto& [index, event] : batch.valid) {
-    if (overflowing.contains(event.author)) {
+    if (!overflowing.empty() && overflowing.contains(event.author)) {
       outcome.rejections.push_back(
           {index, "count",
            absl::StrCat("would take the all-time downloads of author '", event.author, "' past ",
@@ -103,10 +103,13 @@ std::vector<WindowShard> CommitPlan::BuildShards() {
   std::vector<ShardDeltaBuilder> builders(shard_count_);
   if (!started_) {
     started_ = true;
+    size_t events = 0;
+    for (size_t b : to_apply_) events += batches_[b]->merged.size();
+    for (ShardDeltaBuilder& builder : builders) builder.Reserve(events / shard_count_ + 16);
     // The first round: one pass over every event, each to its shard.
     for (size_t b : to_apply_) {
       if (const auto& over = batches_[b]->over_limit) overflowing_[b] = *over;
-      for (const auto& [index, event] : batches_[b]->valid) {
+      for (const ValidEvent& event : batches_[b]->merged) {
         if (!Counted(b, event)) continue;
         const uint32_t shard = ShardOf(event.author, shard_count_);
         std::vector<size_t>& members = members_[shard];
@@ -121,7 +124,7 @@ std::vector<WindowShard> CommitPlan::BuildShards() {
     // After conflicts: the shard's merge again, from its remaining batches only.
     for (uint32_t shard : pending_) {
       for (size_t b : members_[shard]) {
-        for (const auto& [index, event] : batches_[b]->valid) {
+        for (const ValidEvent& event : batches_[b]->merged) {
           if (Counted(b, event) && ShardOf(event.author, shard_count_) == shard) {
             builders[shard].Add(event);
           }

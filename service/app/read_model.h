@@ -117,6 +117,19 @@ class ReadModel {
 
   // The model's index in its shard, when the model is known.
   std::optional<uint32_t> IndexOf(absl::string_view model_id) const;
+  // The same for many models at once (one lock); nullopt for unknown ones.
+  template <typename Models, typename IdOf>
+  std::vector<std::optional<uint32_t>> IndexesOf(const Models& models, IdOf id_of) const {
+    std::vector<std::optional<uint32_t>> indexes;
+    indexes.reserve(models.size());
+    std::shared_lock lock(mutex_);
+    for (const auto& model : models) {
+      std::optional<uint32_t> number = table_.Find(id_of(model));
+      indexes.push_back(number ? std::optional<uint32_t>(table_.model(*number).index)
+                               : std::nullopt);
+    }
+    return indexes;
+  }
 
   // Queries, exact at the versions reported in `as_of`. `range` must be valid.
   AggregateCounts Aggregates(const DayRange& range, AggregateKind dimension, AsOf& as_of) const;

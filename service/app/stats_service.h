@@ -66,7 +66,10 @@ struct IngestOutcome {
 struct PreparedBatch {
   std::optional<BatchIdentity> identity;          // Digest filled in for client producers.
   std::vector<std::pair<int, ValidEvent>> valid;  // Index in the batch, event.
-  std::vector<ItemRejection> rejections;          // Refused by validation.
+  // The valid events summed per model, day and revision (what is committed: a batch names its
+  // popular models many times, and this merge runs on the stream's worker, not the committer).
+  std::vector<ValidEvent> merged;
+  std::vector<ItemRejection> rejections;  // Refused by validation.
   // Authors whose events would pass the exact limit, judged once when the batch is first
   // committed and kept for its retries (a retry must not judge against its own first part).
   std::optional<absl::flat_hash_set<std::string>> over_limit;

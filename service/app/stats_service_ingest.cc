@@ -1,5 +1,6 @@
 // StatsService's ingest path: validation, the commit window, indexes and the exact limit.
 #include <algorithm>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -35,13 +36,22 @@ absl::StatusOr<PreparedBatch> StatsService::Prepare(absl::Span<const RawEvent> e
     batch.identity->digest = BatchDigest(events);
   }
   batch.valid.reserve(events.size());
+  absl::flat_hash_map<std::tuple<absl::string_view, int32_t, absl::string_view>, size_t> merged;
+  merged.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     absl::StatusOr<ValidEvent> event = ValidateEvent(events[i], received);
-    if (event.ok()) {
-      batch.valid.emplace_back(static_cast<int>(i), *event);
-    } else {
+    if (!event.ok()) {
       batch.rejections.push_back(
           {static_cast<int>(i), FieldOf(event.status()), ReasonOf(event.status())});
+      continue;
+    }
+    batch.valid.emplace_back(static_cast<int>(i), *event);
+    auto [slot, inserted] = merged.try_emplace(
+        std::tuple(event->model_id, event->day.number(), event->revision), batch.merged.size());
+    if (inserted) {
+      batch.merged.push_back(*event);
+    } else {
+      batch.merged[slot->second].count += event->count;
     }
   }
   return batch;
@@ -59,8 +69,11 @@ absl::Status StatsService::JudgeAuthorLimits(absl::Span<PreparedBatch* const> ba
   }
   std::vector<absl::flat_hash_map<absl::string_view, int64_t>> sums(unjudged.size());
   absl::flat_hash_map<absl::string_view, int64_t> running;
+  size_t events = 0;
+  for (const PreparedBatch* batch : unjudged) events += batch->merged.size();
+  running.reserve(events);
   for (size_t i = 0; i < unjudged.size(); ++i) {
-    for (const auto& [index, event] : unjudged[i]->valid) {
+    for (const ValidEvent& event : unjudged[i]->merged) {
       sums[i][event.author] += event.count;
       running.try_emplace(event.author, 0);
     }
@@ -91,9 +104,14 @@ absl::Status StatsService::Index(std::vector<WindowShard>& windows) {
   for (WindowShard& window : windows) {
     std::vector<std::string> unknown;
     std::vector<ModelDelta*> waiting;
-    for (ModelDelta& model : window.delta.models) {
-      if (std::optional<uint32_t> index = model_.IndexOf(model.model_id)) {
-        model.index = *index;
+    const std::vector<std::optional<uint32_t>> known = model_.IndexesOf(
+        window.delta.models, [](const ModelDelta& model) -> absl::string_view {
+          return model.model_id;
+        });
+    for (size_t m = 0; m < known.size(); ++m) {
+      ModelDelta& model = window.delta.models[m];
+      if (known[m]) {
+        model.index = *known[m];
       } else {
         unknown.push_back(model.model_id);
         waiting.push_back(&model);

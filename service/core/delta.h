@@ -47,6 +47,8 @@ class ShardDeltaBuilder {
  public:
   void Add(const ValidEvent& event);
   bool empty() const { return models_.empty(); }
+  // Room for `models` models without rehashing.
+  void Reserve(size_t models) { models_.reserve(models); }
 
   // The delta of the events added: models in no particular order, days ascending, revisions
   // by name.

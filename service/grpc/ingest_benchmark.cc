@@ -146,9 +146,27 @@ void BM_ValidateEvent(benchmark::State& state) {
 }
 BENCHMARK(BM_ValidateEvent);
 
-// Decode + validate + prepare + merge + index lookups of a window of `range(0)` packed
-// batches, per event: the server's whole CPU cost of ingest except gRPC and Redis.
-void BM_DecodePrepareCommitWindow(benchmark::State& state) {
+// Decode + validate + per-batch merge of one packed batch, per event: what a stream's worker
+// does (streams' batches are prepared on several threads at once).
+void BM_DecodePrepareBatch(benchmark::State& state) {
+  const std::string wire = Packed(MakeBatch(2'200'000, 100)).SerializeAsString();
+  NullStore store;
+  ReadModel model(TaskTable::BuiltIn(), store.shard_count());
+  StatsService service(store, TaskTable::BuiltIn(), model);
+  for (auto _ : state) {
+    DecodedBatch decoded;
+    (void)DecodeIngestRequest(wire, kBatch, decoded);
+    benchmark::DoNotOptimize(service.Prepare(
+        decoded.events, kNow, BatchIdentity{std::string(decoded.producer_id), decoded.sequence}));
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_DecodePrepareBatch);
+
+// The commit of a window of `range(0)` prepared batches (merge per shard, exact-limit judgement,
+// index lookups, building the shards' deltas), per event, against a store that keeps nothing:
+// what the one committer thread does besides waiting for Redis.
+void BM_CommitWindow(benchmark::State& state) {
   const int batches = static_cast<int>(state.range(0));
   std::vector<std::string> wire;
   for (int b = 0; b < batches; ++b) {
@@ -157,23 +175,25 @@ void BM_DecodePrepareCommitWindow(benchmark::State& state) {
   NullStore store;
   ReadModel model(TaskTable::BuiltIn(), store.shard_count());
   StatsService service(store, TaskTable::BuiltIn(), model);
+  std::vector<DecodedBatch> decoded(batches);
+  for (int b = 0; b < batches; ++b) (void)DecodeIngestRequest(wire[b], kBatch, decoded[b]);
   for (auto _ : state) {
-    std::vector<DecodedBatch> decoded(batches);
+    state.PauseTiming();
     std::vector<PreparedBatch> prepared;
     prepared.reserve(batches);
     for (int b = 0; b < batches; ++b) {
-      (void)DecodeIngestRequest(wire[b], kBatch, decoded[b]);
       prepared.push_back(*service.Prepare(
           decoded[b].events, kNow,
           BatchIdentity{std::string(decoded[b].producer_id), decoded[b].sequence}));
     }
     std::vector<PreparedBatch*> window;
     for (PreparedBatch& batch : prepared) window.push_back(&batch);
+    state.ResumeTiming();
     benchmark::DoNotOptimize(service.CommitWindow(window));
   }
   state.SetItemsProcessed(state.iterations() * batches * kBatch);
 }
-BENCHMARK(BM_DecodePrepareCommitWindow)->Arg(1)->Arg(64)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CommitWindow)->Arg(1)->Arg(64)->Unit(benchmark::kMillisecond);
 
 // What a replica's read model spends to apply one change record with `range(0)` distinct
 // models (its rankings built, so they are kept current too), per model.
