@@ -1,6 +1,7 @@
 #include "store/memory_store.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "absl/container/flat_hash_set.h"
 #include "core/event.h"
@@ -211,8 +212,10 @@ absl::StatusOr<VersionVector> MemoryStore::ReadVersions() {
   return versions;
 }
 
-absl::StatusOr<std::vector<RevisionDownloads>> MemoryStore::ReadRevisions(
-    uint32_t shard, uint32_t index, const DayRange& range, absl::Time /*deadline*/) {
+absl::StatusOr<std::vector<RevisionDownloads>> MemoryStore::ReadRevisions(uint32_t shard,
+                                                                          uint32_t index,
+                                                                          const DayRange& range,
+                                                                          absl::Time /*deadline*/) {
   std::shared_lock lock(mutex_);
   std::vector<RevisionDownloads> revisions;
   const Shard& owner = shards_.at(shard);

@@ -1,4 +1,5 @@
-// One behavioural suite, run on MemoryStore and on RedisStore against a real redis-server: the
+// One behavioural suite, run on MemoryStore and on RedisStore against a real redis-server and a
+// real Redis Cluster (3 masters, 3 replicas): the
 // facts a store keeps, its change log and versions, indexes, marks and producer logs.
 #include <atomic>
 #include <functional>
@@ -12,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "redis_server.h"
+#include "redis_test_cluster.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
 #include "store/store_test_util.h"
@@ -19,9 +21,6 @@
 namespace hubstats {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::testing::UnorderedElementsAre;
 using store_testing::ApplyEvents;
 using store_testing::CheckProducer;
 using store_testing::CommitProducer;
@@ -29,6 +28,9 @@ using store_testing::Facts;
 using store_testing::LoadFacts;
 using store_testing::ModelFacts;
 using store_testing::TestEvent;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
 
 testing::RedisServer& SharedRedis() {
   // Destroyed at exit, which stops the server and removes its directory.
@@ -52,9 +54,25 @@ void PrintTo(const StoreKind& kind, std::ostream* out) { *out << kind.name; }
 std::unique_ptr<Store> MakeRedisStore(Store* same_as) {
   RedisStoreOptions options;
   options.url = SharedRedis().url();
-  options.key_prefix =
-      same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
+  options.key_prefix = same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
   options.shard_count = 4;
+  absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+testing::RedisTestCluster& SharedCluster() {
+  // 3 masters and 3 replicas; destroyed at exit, which stops every node.
+  static testing::RedisTestCluster cluster;
+  return cluster;
+}
+
+// 16 shards: their slots spread over the three masters (redis_store_test.cc checks that).
+std::unique_ptr<Store> MakeRedisClusterStore(Store* same_as) {
+  RedisStoreOptions options;
+  options.cluster_seeds = {SharedCluster().address(0), SharedCluster().address(1)};
+  options.key_prefix = same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
+  options.shard_count = 16;
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(*store) : nullptr;
@@ -66,8 +84,8 @@ class SharedMemoryStore : public Store {
   explicit SharedMemoryStore(std::shared_ptr<MemoryStore> store) : store_(std::move(store)) {}
   std::shared_ptr<MemoryStore> shared() const { return store_; }
   uint32_t shard_count() const override { return store_->shard_count(); }
-  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(
-      uint32_t shard, absl::Span<const std::string> ids) override {
+  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(uint32_t shard,
+                                                      absl::Span<const std::string> ids) override {
     return store_->AssignIndexes(shard, ids);
   }
   absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
@@ -124,8 +142,7 @@ std::unique_ptr<Store> MakeMemoryStore(Store* same_as) {
 Day D(absl::string_view text) { return *Day::Parse(text); }
 
 CatalogRecord Record(std::string id, std::string tag = "fill-mask", int64_t parameters = 0) {
-  return {.model_id = std::move(id), .pipeline_tag = std::move(tag),
-          .num_parameters = parameters};
+  return {.model_id = std::move(id), .pipeline_tag = std::move(tag), .num_parameters = parameters};
 }
 
 class StoreTest : public ::testing::TestWithParam<StoreKind> {
@@ -250,7 +267,8 @@ TEST_P(StoreTest, AppliedWindowsAreFactsAndChangeRecords) {
   Facts replayed;
   replayed.versions = facts.versions;
   std::vector<std::pair<uint32_t, Version>> after;
-  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) after.emplace_back(shard, Version{});
+  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard)
+    after.emplace_back(shard, Version{});
   absl::StatusOr<std::vector<ShardChanges>> changes = store_->ReadChanges(after, 1000);
   ASSERT_TRUE(changes.ok()) << changes.status();
   for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) {
@@ -353,15 +371,14 @@ TEST_P(StoreTest, RevisionsAreKeptPerDay) {
           {"org/a", "2024-09-02", 3, "main"},
           {"org/a", "2024-09-02", 4, ""}});
   const ModelFacts model = Load().models.at("org/a");
-  absl::StatusOr<std::vector<RevisionDownloads>> all = store_->ReadRevisions(
-      model.shard, model.index, DayRange{}, absl::Now() + absl::Seconds(5));
+  absl::StatusOr<std::vector<RevisionDownloads>> all =
+      store_->ReadRevisions(model.shard, model.index, DayRange{}, absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_THAT(*all, ElementsAre(RevisionDownloads{D("2024-09-01"), "main", 5},
                                 RevisionDownloads{D("2024-09-01"), "v1", 2},
                                 RevisionDownloads{D("2024-09-02"), "main", 3}));
-  absl::StatusOr<std::vector<RevisionDownloads>> second =
-      store_->ReadRevisions(model.shard, model.index, {D("2024-09-02"), D("2024-09-02")},
-                            absl::Now() + absl::Seconds(5));
+  absl::StatusOr<std::vector<RevisionDownloads>> second = store_->ReadRevisions(
+      model.shard, model.index, {D("2024-09-02"), D("2024-09-02")}, absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(second.ok());
   EXPECT_THAT(*second, ElementsAre(RevisionDownloads{D("2024-09-02"), "main", 3}));
 }
@@ -378,7 +395,8 @@ TEST_P(StoreTest, AuthorTotalsAndTheExactLimit) {
                    .author = "big",
                    .total = target,
                    .days = {DayDelta{.day = D("2024-08-01"), .count = target}}};
-  ASSERT_TRUE(store_->ApplyWindow({WindowShard{.delta = {.shard = shard, .models = {model}}}}).ok());
+  ASSERT_TRUE(
+      store_->ApplyWindow({WindowShard{.delta = {.shard = shard, .models = {model}}}}).ok());
   absl::StatusOr<store_testing::ApplyResult> result =
       ApplyEvents(*store_, {{"big/m", "2024-09-01", 600'000'000, ""},
                             {"big/n", "2024-09-01", 600'000'000, ""},
@@ -437,8 +455,7 @@ TEST_P(StoreTest, ProducerVerdicts) {
   };
   auto commit = [&](uint64_t sequence, uint64_t digest) {
     ASSERT_TRUE(
-        CommitProducer(*store_, {.producer_id = "p", .sequence = sequence, .digest = digest})
-            .ok());
+        CommitProducer(*store_, {.producer_id = "p", .sequence = sequence, .digest = digest}).ok());
   };
   EXPECT_EQ(check(1, 10), ProducerCheck::kNew);
   commit(1, 10);
@@ -455,10 +472,9 @@ TEST_P(StoreTest, ProducerVerdicts) {
 
 TEST_P(StoreTest, ProducerWindowKeepsTheNewestAndAFloor) {
   for (uint64_t sequence = 1; sequence <= kProducerWindow + 5; ++sequence) {
-    ASSERT_TRUE(
-        CommitProducer(*store_,
-                       {.producer_id = "long", .sequence = sequence, .digest = sequence * 7})
-            .ok());
+    ASSERT_TRUE(CommitProducer(
+                    *store_, {.producer_id = "long", .sequence = sequence, .digest = sequence * 7})
+                    .ok());
   }
   auto check = [&](uint64_t sequence, uint64_t digest) {
     return CheckProducer(*store_, {.producer_id = "long", .sequence = sequence, .digest = digest})
@@ -475,10 +491,13 @@ TEST_P(StoreTest, ProducerWindowKeepsTheNewestAndAFloor) {
 
 TEST_P(StoreTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 
-INSTANTIATE_TEST_SUITE_P(
-    Stores, StoreTest,
-    ::testing::Values(StoreKind{"Memory", MakeMemoryStore}, StoreKind{"Redis", MakeRedisStore}),
-    [](const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest,
+                         ::testing::Values(StoreKind{"Memory", MakeMemoryStore},
+                                           StoreKind{"Redis", MakeRedisStore},
+                                           StoreKind{"RedisCluster", MakeRedisClusterStore}),
+                         [](const ::testing::TestParamInfo<StoreKind>& info) {
+                           return info.param.name;
+                         });
 
 // A reader that falls behind the change log's retention is told to load again.
 TEST(MemoryStoreTest, DroppedRecordsAreAGap) {
@@ -487,8 +506,7 @@ TEST(MemoryStoreTest, DroppedRecordsAreAGap) {
   absl::StatusOr<std::vector<ShardChanges>> old = store.ReadChanges({{0, Version{}}}, 10);
   ASSERT_TRUE(old.ok());
   EXPECT_TRUE(old->front().gap);
-  absl::StatusOr<std::vector<ShardChanges>> recent =
-      store.ReadChanges({{0, Version{0, 2}}}, 10);
+  absl::StatusOr<std::vector<ShardChanges>> recent = store.ReadChanges({{0, Version{0, 2}}}, 10);
   EXPECT_FALSE(recent->front().gap);
   EXPECT_EQ(recent->front().records.size(), 2u);
   // A version the log never had (a reader of another store) is a gap too.
