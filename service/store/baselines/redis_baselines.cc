@@ -240,6 +240,10 @@ absl::StatusOr<BaselineResult> RunBaseline(Baseline baseline, const BaselineOpti
   return result;
 }
 
+absl::Status CheckRedisUrl(absl::string_view redis_url) {
+  return ParseRedisUrl(redis_url).status();
+}
+
 absl::StatusOr<int64_t> RedisUsedMemory(absl::string_view redis_url) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(redis_url);
   if (!endpoint.ok()) return endpoint.status();

@@ -86,6 +86,10 @@ absl::StatusOr<BaselineResult> RunBaseline(Baseline baseline, const BaselineOpti
                                            absl::Span<const BaselineModel> models,
                                            const std::function<EventSource(int)>& source_for);
 
+// OK for a URL RunBaseline and RedisUsedMemory take (redis://[[user]:password@]host[:port][/db]);
+// INVALID_ARGUMENT saying what is wrong, with any password masked.
+absl::Status CheckRedisUrl(absl::string_view redis_url);
+
 // Redis' used_memory (INFO memory), in bytes.
 absl::StatusOr<int64_t> RedisUsedMemory(absl::string_view redis_url);
 
