@@ -328,6 +328,8 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
     auto unwatch = [&](absl::Status status) -> absl::Status {
       if (plan.marks.empty() || connection.broken()) return status;
       absl::StatusOr<RedisReply> unwatched = connection.Command({"UNWATCH"});
+      // A WATCH left behind would make a later user's EXEC fail: such a connection goes.
+      if (!unwatched.ok() || unwatched->is_error()) connection.Discard();
       return unwatched.ok() ? status : unwatched.status();
     };
     if (!read.ok()) return unwatch(read.status());
@@ -376,25 +378,40 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
       if (overflowing.contains(author)) result.overflowing_authors.emplace_back(author);
     }
 
-    // The writes, in one MULTI/EXEC, and the record of exactly what they add.
+    // The writes, in one MULTI/EXEC, and the record of exactly what they add. Counters of
+    // dense arrays (all time, open days) go into one BITFIELD per array; closed days get one
+    // HINCRBY per model.
     ChangeRecord record;
-    std::vector<std::string> bitfield = {"BITFIELD", keys.all_time()};
-    std::map<Day, std::string> day_keys;
+    std::map<std::string, std::vector<std::string>> bitfields;  // Array key -> BITFIELD args.
+    auto increment = [&](const std::string& key, uint32_t index, int64_t count) {
+      std::vector<std::string>& args = bitfields[key];
+      args.insert(args.end(), {"INCRBY", std::string(redis_keys::kDenseType),
+                               redis_keys::DenseOffset(index), absl::StrCat(count)});
+    };
+    const std::string all_time_key = keys.all_time();
+    std::map<Day, std::string> day_keys;  // Sparse or dense, as the day is closed or open.
+    std::vector<std::string> dense_days;
     absl::flat_hash_map<absl::string_view, int64_t> author_added;
     connection.Append({"MULTI"});
     size_t queued = 0;
     for (const ModelDelta& model : delta.models) {
       if (overflowing.contains(model.author)) continue;
-      bitfield.insert(bitfield.end(),
-                      {"INCRBY", std::string(redis_keys::kAllTimeType),
-                       redis_keys::AllTimeOffset(model.index), absl::StrCat(model.total)});
+      increment(all_time_key, model.index, model.total);
       author_added[model.author] += model.total;
       const std::string index = absl::StrCat(model.index);
       for (const DayDelta& day : model.days) {
+        const bool open = IsOpen(day.day);
         auto [day_key, inserted] = day_keys.try_emplace(day.day);
-        if (inserted) day_key->second = keys.day(day.day);
-        connection.Append({"HINCRBY", day_key->second, index, absl::StrCat(day.count)});
-        ++queued;
+        if (inserted) {
+          day_key->second = open ? keys.dense_day(day.day) : keys.day(day.day);
+          if (open) dense_days.push_back(day.day.ToString());
+        }
+        if (open) {
+          increment(day_key->second, model.index, day.count);
+        } else {
+          connection.Append({"HINCRBY", day_key->second, index, absl::StrCat(day.count)});
+          ++queued;
+        }
         record.downloads.push_back({model.index, day.day, day.count});
         for (const auto& [revision, count] : day.revisions) {
           connection.Append({"HINCRBY", keys.revisions(model.index),
@@ -403,9 +420,10 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
         }
       }
     }
-    if (bitfield.size() > 2) {
-      std::vector<absl::string_view> args(bitfield.begin(), bitfield.end());
-      connection.Append(absl::MakeConstSpan(args));
+    for (const auto& [key, args] : bitfields) {
+      std::vector<absl::string_view> command = {"BITFIELD", key};
+      command.insert(command.end(), args.begin(), args.end());
+      connection.Append(absl::MakeConstSpan(command));
       ++queued;
     }
     if (!day_keys.empty()) {
@@ -414,6 +432,13 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
       const std::string days_key = keys.days();
       std::vector<absl::string_view> sadd = {"SADD", days_key};
       sadd.insert(sadd.end(), days.begin(), days.end());
+      connection.Append(absl::MakeConstSpan(sadd));
+      ++queued;
+    }
+    if (!dense_days.empty()) {
+      const std::string dense_key = keys.dense_days();
+      std::vector<absl::string_view> sadd = {"SADD", dense_key};
+      sadd.insert(sadd.end(), dense_days.begin(), dense_days.end());
       connection.Append(absl::MakeConstSpan(sadd));
       ++queued;
     }
@@ -480,11 +505,106 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
         topology_->Run(SlotOf(delta.shard), idempotence,
                        [&](RedisConnection& connection) { return attempt(connection, refused); });
     if (!status.ok()) return status;
-    if (!refused) return result;
+    if (refused) continue;
+    // Dense arrays of days that closed since are moved into their hashes, once per shard and
+    // day. The window is applied whatever happens here: a failure is left for a later window.
+    if (absl::StatusOr<std::vector<Day>> closed = ClosedDenseDays(delta.shard); closed.ok()) {
+      for (Day day : *closed) {
+        if (!CompactDay(delta.shard, day).ok()) break;
+      }
+    }
+    return result;
   }
   return absl::UnavailableError(absl::StrCat("redis: shard ", delta.shard,
                                              " of the window kept conflicting with other "
                                              "writers of the same producers; retry"));
+}
+
+bool RedisStore::IsOpen(Day day) const {
+  return day.number() > Day::FromTime(absl::Now()).number() - dense_days_;
+}
+
+absl::StatusOr<std::vector<Day>> RedisStore::ClosedDenseDays(uint32_t shard) {
+  std::vector<ShardCommands> read = OneShard(shard, {{"SMEMBERS", Keys(shard).dense_days()}});
+  if (absl::Status status = Pipeline(read); !status.ok()) return status;
+  absl::StatusOr<std::vector<const redisReply*>> members =
+      ReplyArray(read[0].replies[0].get(), "SMEMBERS dense");
+  if (!members.ok()) return members.status();
+  std::vector<Day> closed;
+  for (const redisReply* member : *members) {
+    absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(member, "dense day");
+    if (!text.ok()) return text.status();
+    absl::StatusOr<Day> day = Day::Parse(text->value_or(""));
+    if (!day.ok()) return CorruptReply(absl::StrCat("dense day '", text->value_or(""), "'"));
+    if (!IsOpen(*day)) closed.push_back(*day);
+  }
+  return closed;
+}
+
+absl::Status RedisStore::CompactDay(uint32_t shard, Day day) {
+  const redis_keys::ShardKeys keys = Keys(shard);
+  const std::string dense = keys.dense_day(day), sparse = keys.day(day);
+  const std::string dense_days = keys.dense_days(), day_text = day.ToString();
+  for (int attempt = 0; attempt < kTransactionAttempts; ++attempt) {
+    if (attempt > 0) Backoff(attempt);
+    bool refused = false;
+    // Safe to repeat: once the array is gone there is nothing left to move.
+    absl::Status status = topology_->Run(
+        SlotOf(shard), Idempotence::kIdempotent, [&](RedisConnection& connection) -> absl::Status {
+          refused = false;
+          connection.Append({"WATCH", dense});
+          connection.Append({"GET", dense});
+          absl::StatusOr<std::vector<RedisReply>> read = ReadReplies(connection, 2);
+          auto unwatch = [&](absl::Status failure) -> absl::Status {
+            if (connection.broken()) return failure;
+            absl::StatusOr<RedisReply> unwatched = connection.Command({"UNWATCH"});
+            if (!unwatched.ok() || unwatched->is_error()) connection.Discard();
+            return unwatched.ok() ? failure : unwatched.status();
+          };
+          if (!read.ok()) return unwatch(read.status());
+          absl::StatusOr<std::optional<absl::string_view>> array =
+              ReplyText((*read)[1].get(), "GET dense day");
+          if (!array.ok()) return unwatch(array.status());
+          const absl::string_view bytes = array->value_or("");
+          // Writers may have added to the hash too (a replica whose clock had closed the day):
+          // moving adds to it, never replaces.
+          size_t queued = 2;
+          connection.Append({"MULTI"});
+          for (uint32_t index = 0; index < bytes.size() / redis_keys::kDenseBytes; ++index) {
+            const int64_t downloads = redis_keys::DenseAt(bytes, index);
+            if (downloads == 0) continue;
+            connection.Append({"HINCRBY", sparse, absl::StrCat(index), absl::StrCat(downloads)});
+            ++queued;
+          }
+          connection.Append({"DEL", dense});
+          connection.Append({"SREM", dense_days, day_text});
+          connection.Append({"EXEC"});
+          absl::StatusOr<std::vector<RedisReply>> replies = ReadReplies(connection, queued + 2);
+          if (!replies.ok()) return replies.status();
+          for (const RedisReply& reply : *replies) {
+            if (absl::Status checked = CheckReply(reply.get(), "compact"); !checked.ok()) {
+              return checked;
+            }
+          }
+          refused = replies->back().is_nil();  // A window wrote the array meanwhile.
+          return absl::OkStatus();
+        });
+    if (!status.ok()) return status;
+    if (!refused) return absl::OkStatus();
+  }
+  return absl::UnavailableError(
+      absl::StrCat("redis: compacting ", day_text, " of shard ", shard, " kept colliding"));
+}
+
+absl::Status RedisStore::CompactClosedDays() {
+  for (uint32_t shard = 0; shard < shard_count_; ++shard) {
+    absl::StatusOr<std::vector<Day>> closed = ClosedDenseDays(shard);
+    if (!closed.ok()) return closed.status();
+    for (Day day : *closed) {
+      if (absl::Status status = CompactDay(shard, day); !status.ok()) return status;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace hubstats

@@ -15,6 +15,16 @@ std::optional<ParsedModelValue> ParseModelValue(absl::string_view value) {
   return parsed;
 }
 
+int64_t DenseAt(absl::string_view array, uint32_t index) {
+  const size_t offset = static_cast<size_t>(index) * kDenseBytes;
+  if (offset + kDenseBytes > array.size()) return 0;
+  uint64_t value = 0;
+  for (size_t i = 0; i < kDenseBytes; ++i) {
+    value = (value << 8) | static_cast<uint8_t>(array[offset + i]);
+  }
+  return static_cast<int64_t>(value);
+}
+
 std::optional<ParsedRevisionField> ParseRevisionField(absl::string_view field) {
   constexpr size_t kDayLength = 10;  // YYYY-MM-DD
   if (field.size() < kDayLength + 1 || field[kDayLength] != '|') return std::nullopt;

@@ -49,10 +49,17 @@ class ShardKeys {
   // String: all-time downloads per model, a dense array of big-endian i64 by index
   // (BITFIELD <key> INCRBY i64 #<index>); a model past the end has 0.
   std::string all_time() const { return absl::StrCat(tag_, ":all"); }
+  // A day's downloads per model are kept in one of two forms, or both (a model's downloads on
+  // the day are the sum): sparse while the day is closed, dense while it is open (writes are
+  // cheapest there: one BITFIELD per window), compacted into the sparse form once it closes.
   // Hash: decimal index -> downloads on that day (models with none have no field).
   std::string day(Day day) const { return absl::StrCat(tag_, ":d:", day.ToString()); }
-  // Set: the days ("YYYY-MM-DD") that have a day hash.
+  // String: downloads on that day, big-endian i64 per index, like all_time().
+  std::string dense_day(Day day) const { return absl::StrCat(tag_, ":dd:", day.ToString()); }
+  // Set: the days ("YYYY-MM-DD") with downloads, in either form.
   std::string days() const { return absl::StrCat(tag_, ":days"); }
+  // Set: the days that have a dense array.
+  std::string dense_days() const { return absl::StrCat(tag_, ":dense"); }
   // Hash: author -> all-time downloads (for the exact limit, kMaxCounterValue).
   std::string authors() const { return absl::StrCat(tag_, ":authors"); }
   // Hash: RevisionField -> downloads of that revision on that day, per model index.
@@ -96,9 +103,12 @@ struct ParsedModelValue {
 // nullopt when `value` is not a ModelValue.
 std::optional<ParsedModelValue> ParseModelValue(absl::string_view value);
 
-// The BITFIELD type and offset of a model's all-time counter.
-inline constexpr absl::string_view kAllTimeType = "i64";
-inline std::string AllTimeOffset(uint32_t index) { return absl::StrCat("#", index); }
+// The BITFIELD type and offset of a model's counter in a dense array (all time, an open day).
+inline constexpr absl::string_view kDenseType = "i64";
+inline constexpr size_t kDenseBytes = 8;
+inline std::string DenseOffset(uint32_t index) { return absl::StrCat("#", index); }
+// The counter of `index` in a dense array's bytes (0 past its end).
+int64_t DenseAt(absl::string_view array, uint32_t index);
 
 // A revisions hash field: "<YYYY-MM-DD>|<revision>".
 inline std::string RevisionField(Day day, absl::string_view revision) {

@@ -20,15 +20,6 @@ absl::string_view TextOf(const redisReply* reply) {
              : absl::string_view();
 }
 
-// The all-time counter of `index` in the dense array (0 past its end).
-int64_t AllTimeAt(absl::string_view array, uint32_t index) {
-  const size_t offset = static_cast<size_t>(index) * 8;
-  if (offset + 8 > array.size()) return 0;
-  uint64_t value = 0;
-  for (size_t i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(array[offset + i]);
-  return static_cast<int64_t>(value);
-}
-
 // A flat HGETALL reply as (field, value) views.
 absl::StatusOr<std::vector<std::pair<absl::string_view, absl::string_view>>> HashPairs(
     const redisReply* reply, absl::string_view what) {
@@ -76,6 +67,7 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
       if (!day.ok()) return CorruptReply(absl::StrCat("day '", text, "' in ", keys.days()));
       day_list.push_back(*day);
       commands.push_back({"HGETALL", keys.day(*day)});
+      commands.push_back({"GET", keys.dense_day(*day)});
     }
     commands.push_back({"EXEC"});
     std::vector<RedisReply> replies;
@@ -118,7 +110,7 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
       ShardSnapshot::Model& model = snapshot.models[parsed->index];
       model.index = parsed->index;
       model.model_id = std::string(id);
-      model.all_time = AllTimeAt(array, parsed->index);
+      model.all_time = redis_keys::DenseAt(array, parsed->index);
       if (parsed->serialized_record) {
         absl::StatusOr<CatalogRecord> record = ParseRecord(id, *parsed->serialized_record);
         if (!record.ok()) return record.status();
@@ -126,20 +118,37 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
       }
     }
     for (size_t d = 0; d < day_list.size(); ++d) {
+      // A model's downloads on the day: its hash field plus its dense counter.
+      std::map<uint32_t, int64_t> downloads;
       absl::StatusOr<std::vector<std::pair<absl::string_view, absl::string_view>>> counts =
-          HashPairs((*results)[4 + d], "load: day");
+          HashPairs((*results)[4 + 2 * d], "load: day");
       if (!counts.ok()) return counts.status();
-      ShardSnapshot::DayCounts& day = snapshot.days.emplace_back();
-      day.day = day_list[d];
       for (const auto& [field, value] : *counts) {
         uint32_t index = 0;
-        absl::StatusOr<int64_t> downloads = ParseCount(value, "day downloads");
-        if (!absl::SimpleAtoi(field, &index) || index >= seen.size() || !downloads.ok()) {
-          return CorruptReply(absl::StrCat("day ", day.day.ToString(), " field '", field, "'"));
+        absl::StatusOr<int64_t> count = ParseCount(value, "day downloads");
+        if (!absl::SimpleAtoi(field, &index) || index >= seen.size() || !count.ok()) {
+          return CorruptReply(absl::StrCat("day ", day_list[d].ToString(), " field '", field, "'"));
         }
-        if (*downloads > 0) day.downloads.emplace_back(index, *downloads);
+        downloads[index] += *count;
       }
-      std::sort(day.downloads.begin(), day.downloads.end());
+      absl::StatusOr<std::optional<absl::string_view>> dense =
+          ReplyText((*results)[5 + 2 * d], "load: dense day");
+      if (!dense.ok()) return dense.status();
+      const absl::string_view array = dense->value_or("");
+      for (uint32_t index = 0; index < array.size() / redis_keys::kDenseBytes; ++index) {
+        if (const int64_t count = redis_keys::DenseAt(array, index); count != 0) {
+          if (index >= seen.size()) {
+            return CorruptReply(absl::StrCat("dense day ", day_list[d].ToString(), " index ", index,
+                                             " is not a model"));
+          }
+          downloads[index] += count;
+        }
+      }
+      ShardSnapshot::DayCounts& day = snapshot.days.emplace_back();
+      day.day = day_list[d];
+      for (const auto& [index, count] : downloads) {
+        if (count > 0) day.downloads.emplace_back(index, count);
+      }
       if (day.downloads.empty()) snapshot.days.pop_back();
     }
     return snapshot;

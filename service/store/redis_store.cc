@@ -49,6 +49,7 @@ RedisStore::RedisStore(const RedisStoreOptions& options, std::unique_ptr<RedisTo
       retention_(options.change_log_retention),
       wait_replicas_(options.wait_replicas),
       wait_timeout_(options.wait_timeout),
+      dense_days_(options.dense_days),
       topology_(std::move(topology)),
       query_topology_(std::move(query_topology)),
       script_sources_(ScriptSources()) {}
@@ -66,7 +67,9 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Open(const RedisStoreOpt
         absl::StrCat("shard count must be 1..", kMaxShardCount, ", got ", *options.shard_count));
   }
   if (options.pool_size < 1) return absl::InvalidArgumentError("redis pool size must be >= 1");
-  if (options.wait_replicas < 0) return absl::InvalidArgumentError("wait replicas must be >= 0");
+  if (options.wait_replicas < 0 || options.dense_days < 0) {
+    return absl::InvalidArgumentError("wait replicas and dense days must be >= 0");
+  }
   if (options.change_log_retention < absl::Milliseconds(1) ||
       options.query_timeout <= absl::ZeroDuration() ||
       options.command_timeout <= absl::ZeroDuration() ||

@@ -5,7 +5,9 @@
 // slot:
 //   models          hash    model id -> "<index>" or "<index>\t<serialized record>"
 //   all             string  all-time downloads, big-endian i64 per index (BITFIELD #<index>)
-//   d:<day>         hash    index -> downloads that day          days  set of those days
+//   d:<day>         hash    index -> downloads that day (closed days: sparse)
+//   dd:<day>        string  the same as a dense i64 array (open days: one BITFIELD a window)
+//   days, dense     set     the days with downloads; the days with a dense array
 //   authors         hash    author -> all-time downloads
 //   rev:<index>     hash    "<day>|<revision>" -> downloads
 //   log             stream  one entry per change: "p" previous entry id, "r" ChangeRecord
@@ -21,7 +23,12 @@
 //    step as its log entry, and only through log.lua, which chains each entry to the previous
 //    one ("p") and sets `version`. So `version` is the id of the newest entry, and a reader
 //    holding version v that finds the entry after v chained to v has missed nothing.
-//  * Counters only grow by the amounts logged (all time = sum of the days).
+//  * Counters only grow by the amounts logged (all time = sum of the days). A model's downloads
+//    on a day are its field in d:<day> plus its counter in dd:<day>: a day is written dense
+//    while it is open (within `dense_days` of the store's clock), sparse otherwise, and a
+//    dense array whose day has closed is moved into the hash in one MULTI/EXEC (compaction
+//    changes no fact, so it logs nothing). Replicas whose clocks disagree only pick different
+//    forms.
 //
 // What is atomic, per shard:
 //  * AssignIndexes, UpsertModels: one script (write_models.lua) that writes the entries and
@@ -82,6 +89,10 @@ struct RedisStoreOptions {
   // (the write happened; a retry finds it applied). 0: off.
   int wait_replicas = 0;
   absl::Duration wait_timeout = absl::Seconds(1);
+  // Days written as dense arrays: the last `dense_days` UTC days by this process' clock (2:
+  // today and yesterday). Older days are written to, and compacted into, sparse hashes. 0:
+  // always sparse.
+  int dense_days = 2;
 };
 
 inline constexpr uint32_t kDefaultShardCount = 16;
@@ -122,6 +133,11 @@ class RedisStore : public Store {
   absl::Status Ping() override;
   absl::StatusOr<std::string> ReadSetting(absl::string_view name) override;
   absl::Status WriteSetting(absl::string_view name, absl::string_view value) override;
+
+  // Moves every dense day array whose day is no longer open into its sparse hash, in every
+  // shard. ApplyWindow does this by itself for the shards it writes; this is for idle shards,
+  // operators and tests. Facts and versions do not change.
+  absl::Status CompactClosedDays();
 
   const std::string& key_prefix() const { return prefix_; }
   // The topology writes go through (for tests and metrics: redirects, failures).
@@ -182,6 +198,12 @@ class RedisStore : public Store {
                                                      const ChangeRecord& record,
                                                      const std::vector<ModelWrite>& writes);
   absl::StatusOr<WindowShardResult> ApplyShard(const WindowShard& window);
+  // Whether downloads of `day` are written to its dense array now.
+  bool IsOpen(Day day) const;
+  // Moves `day`'s dense array in `shard` into its hash (one WATCH/MULTI/EXEC; safe to repeat).
+  absl::Status CompactDay(uint32_t shard, Day day);
+  // The shard's dense days that are no longer open.
+  absl::StatusOr<std::vector<Day>> ClosedDenseDays(uint32_t shard);
 
   // --- Queries (redis_reads.cc) ---
   // A query's store failure as the query reports it: UNAVAILABLE saying Redis did not answer.
@@ -192,6 +214,7 @@ class RedisStore : public Store {
   const absl::Duration retention_;
   const int wait_replicas_;
   const absl::Duration wait_timeout_;
+  const int dense_days_;
   uint32_t shard_count_ = kDefaultShardCount;
   std::unique_ptr<RedisTopology> topology_;        // Writes, log reads, settings, health.
   std::unique_ptr<RedisTopology> query_topology_;  // Queries.

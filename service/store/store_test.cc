@@ -51,14 +51,21 @@ struct StoreKind {
 };
 void PrintTo(const StoreKind& kind, std::ostream* out) { *out << kind.name; }
 
-std::unique_ptr<Store> MakeRedisStore(Store* same_as) {
+std::unique_ptr<Store> OpenRedisStore(Store* same_as, int dense_days) {
   RedisStoreOptions options;
   options.url = SharedRedis().url();
   options.key_prefix = same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
   options.shard_count = 4;
+  options.dense_days = dense_days;
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(*store) : nullptr;
+}
+// The suite's days are in 2024: by default closed days (sparse hashes). "RedisDense" keeps
+// every day open, so the dense arrays go through the suite too.
+std::unique_ptr<Store> MakeRedisStore(Store* same_as) { return OpenRedisStore(same_as, 2); }
+std::unique_ptr<Store> MakeDenseRedisStore(Store* same_as) {
+  return OpenRedisStore(same_as, 1'000'000);
 }
 
 testing::RedisTestCluster& SharedCluster() {
@@ -494,6 +501,7 @@ TEST_P(StoreTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 INSTANTIATE_TEST_SUITE_P(Stores, StoreTest,
                          ::testing::Values(StoreKind{"Memory", MakeMemoryStore},
                                            StoreKind{"Redis", MakeRedisStore},
+                                           StoreKind{"RedisDense", MakeDenseRedisStore},
                                            StoreKind{"RedisCluster", MakeRedisClusterStore}),
                          [](const ::testing::TestParamInfo<StoreKind>& info) {
                            return info.param.name;
