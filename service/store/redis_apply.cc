@@ -389,7 +389,13 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
                                redis_keys::DenseOffset(index), absl::StrCat(count)});
     };
     const std::string all_time_key = keys.all_time();
-    std::map<Day, std::string> day_keys;  // Sparse or dense, as the day is closed or open.
+    // Per day: its key, sparse or dense as the day is closed or open, decided once per window
+    // (the clock may pass midnight while the window is built).
+    struct DayKey {
+      std::string key;
+      bool open = false;
+    };
+    std::map<Day, DayKey> day_keys;
     std::vector<std::string> dense_days;
     absl::flat_hash_map<absl::string_view, int64_t> author_added;
     connection.Append({"MULTI"});
@@ -400,16 +406,17 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
       author_added[model.author] += model.total;
       const std::string index = absl::StrCat(model.index);
       for (const DayDelta& day : model.days) {
-        const bool open = IsOpen(day.day);
-        auto [day_key, inserted] = day_keys.try_emplace(day.day);
+        auto [entry, inserted] = day_keys.try_emplace(day.day);
+        DayKey& day_key = entry->second;
         if (inserted) {
-          day_key->second = open ? keys.dense_day(day.day) : keys.day(day.day);
-          if (open) dense_days.push_back(day.day.ToString());
+          day_key.open = IsOpen(day.day);
+          day_key.key = day_key.open ? keys.dense_day(day.day) : keys.day(day.day);
+          if (day_key.open) dense_days.push_back(day.day.ToString());
         }
-        if (open) {
-          increment(day_key->second, model.index, day.count);
+        if (day_key.open) {
+          increment(day_key.key, model.index, day.count);
         } else {
-          connection.Append({"HINCRBY", day_key->second, index, absl::StrCat(day.count)});
+          connection.Append({"HINCRBY", day_key.key, index, absl::StrCat(day.count)});
           ++queued;
         }
         record.downloads.push_back({model.index, day.day, day.count});
