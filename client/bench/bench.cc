@@ -30,7 +30,6 @@
 #include "channel.h"
 #include "command_line.h"
 #include "core/delta.h"
-#include "core/size_class.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 #include "store/baselines/redis_baselines.h"
 #include "workload.h"
@@ -350,15 +349,7 @@ IngestResult RunBaseline(baselines::Baseline baseline, const Flags& flags, const
   std::vector<baselines::BaselineModel> models(hub.size());
   for (int64_t i = 0; i < hub.size(); ++i) {
     const SyntheticModel model = hub.Model(i);
-    ModelClass model_class;
-    model_class.modality = static_cast<Modality>(static_cast<int>(model.modality) - 1);
-    if (model.parameters > 0) model_class.size_bucket = FineBucketOf(model.parameters);
-    model_class.task = model.pipeline_tag;
-    const absl::string_view architecture =
-        ArchitectureName(static_cast<Architecture>(model.architecture));
-    model_class.architecture = std::string(architecture.empty() ? kNoneKey : architecture);
-    model_class.library = std::string(kNoneKey);
-    models[i] = {model.id, model.author, std::move(model_class)};
+    models[i] = {model.id, model.author, ClassOf(model)};
   }
   std::vector<Day> recent_days;
   for (int d = 0; d < days; ++d) {

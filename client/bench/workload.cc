@@ -133,12 +133,17 @@ void Hub::FillBatch(v1::IngestRequest& request, int events, int days, int64_t la
   }
 }
 
-std::string ModalityKey(v1::Modality modality) {
-  return std::string(ModalityName(static_cast<Modality>(static_cast<int>(modality) - 1)));
-}
-
-std::string SizeKey(int64_t parameters) {
-  return parameters == 0 ? "u" : absl::StrCat(FineBucketOf(parameters));
+ModelClass ClassOf(const SyntheticModel& model) {
+  ModelClass model_class;
+  // v1 enums count from 1 (0 is unspecified); core's from 0.
+  model_class.modality = static_cast<Modality>(static_cast<int>(model.modality) - 1);
+  if (model.parameters > 0) model_class.size_bucket = FineBucketOf(model.parameters);
+  model_class.task = model.pipeline_tag;
+  const absl::string_view architecture =
+      ArchitectureName(static_cast<Architecture>(model.architecture));
+  model_class.architecture = std::string(architecture.empty() ? kNoneKey : architecture);
+  model_class.library = std::string(kNoneKey);
+  return model_class;
 }
 
 double Percentile(std::vector<double>& samples, double p) {
