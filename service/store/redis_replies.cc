@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "store/redis_topology.h"
 
 namespace hubstats {
 
@@ -79,6 +80,20 @@ absl::StatusOr<Version> ReplyVersion(const redisReply* reply, absl::string_view 
   absl::StatusOr<Version> version = Version::Parse(**text);
   if (!version.ok()) return CorruptReply(absl::StrCat(what, ": '", **text, "' is not a version"));
   return *version;
+}
+
+absl::StatusOr<std::vector<RedisReply>> ReadReplies(RedisConnection& connection, size_t count) {
+  std::vector<RedisReply> replies;
+  replies.reserve(count);
+  absl::Status routing;
+  for (size_t i = 0; i < count; ++i) {
+    absl::StatusOr<RedisReply> reply = connection.GetReply();
+    if (!reply.ok()) return reply.status();
+    if (absl::Status status = RoutingStatus(*reply); !status.ok() && routing.ok()) routing = status;
+    replies.push_back(*std::move(reply));
+  }
+  if (!routing.ok()) return routing;
+  return replies;
 }
 
 absl::StatusOr<int64_t> ParseCount(absl::string_view text, absl::string_view what) {

@@ -44,6 +44,11 @@ absl::StatusOr<std::vector<const redisReply*>> ReplyArray(const redisReply* repl
 // A stream entry id "<ms>-<seq>" as a Version; nil is {0, 0}.
 absl::StatusOr<Version> ReplyVersion(const redisReply* reply, absl::string_view what);
 
+// Reads the replies of `count` commands sent on `connection`, all of them (so the connection
+// stays in step), and returns them, or the first redirect among them (RoutingStatus), or the
+// connection's failure.
+absl::StatusOr<std::vector<RedisReply>> ReadReplies(RedisConnection& connection, size_t count);
+
 // A decimal count, DATA_LOSS naming `what` otherwise.
 absl::StatusOr<int64_t> ParseCount(absl::string_view text, absl::string_view what);
 

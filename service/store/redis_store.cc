@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "store/redis_cluster.h"
 #include "store/redis_replies.h"
 
@@ -269,6 +271,19 @@ absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait)
     if (!status.ok()) return status;
   }
   return absl::OkStatus();
+}
+
+void RedisStore::StepAside(int attempt) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  absl::SleepFor(absl::Microseconds(50 + random() % (200 * std::min(attempt, 10))));
+}
+
+absl::Status RedisStore::ClearWatch(RedisConnection& connection, absl::Status status) {
+  if (connection.broken()) return status;
+  absl::StatusOr<RedisReply> unwatched = connection.Command({"UNWATCH"});
+  // A WATCH left behind would make a later user's EXEC fail: such a connection goes.
+  if (!unwatched.ok() || unwatched->is_error()) connection.Discard();
+  return unwatched.ok() ? status : unwatched.status();
 }
 
 absl::Status RedisStore::WaitForReplicas(RedisConnection& connection) {

@@ -182,13 +182,19 @@ class RedisStore : public Store {
   // safe to send twice (reads, producer records). Error replies are left in the replies. With
   // `wait`, each master's pipeline ends with WaitForReplicas.
   absl::Status Pipeline(std::vector<ShardCommands>& shards, bool wait = false);
+  // Another writer got there first (a mark moved, a model was indexed): sleeps a little, at
+  // random, so two replicas do not keep colliding.
+  static void StepAside(int attempt);
+  // Sends UNWATCH, so the connection's next user starts without a WATCH; a connection where
+  // that fails is discarded. Returns `status` (or the connection's failure).
+  static absl::Status ClearWatch(RedisConnection& connection, absl::Status status);
   // After a write on `connection`: WAIT for `wait_replicas_` replicas (no-op when 0).
   absl::Status WaitForReplicas(RedisConnection& connection);
   // One command on one key outside the shards ("<prefix>:meta").
   absl::StatusOr<RedisReply> MetaCommand(const std::vector<std::string>& args,
                                          Idempotence idempotence);
 
-  // --- Writes (redis_apply.cc) ---
+  // --- Writes (redis_models.cc: indexes and records; redis_apply.cc: windows) ---
   // Writes models-hash entries (id, expected value, new value) with write_models.lua, logging
   // `record`; returns the version. Stale reads come back as nullopt.
   struct ModelWrite {
@@ -198,6 +204,8 @@ class RedisStore : public Store {
                                                      const ChangeRecord& record,
                                                      const std::vector<ModelWrite>& writes);
   absl::StatusOr<WindowShardResult> ApplyShard(const WindowShard& window);
+
+  // --- Days (redis_days.cc) ---
   // Whether downloads of `day` are written to its dense array now.
   bool IsOpen(Day day) const;
   // Moves `day`'s dense array in `shard` into its hash (one WATCH/MULTI/EXEC; safe to repeat).
