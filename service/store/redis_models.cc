@@ -57,6 +57,38 @@ absl::StatusOr<std::optional<Version>> RedisStore::WriteModels(
   return version;
 }
 
+absl::StatusOr<RedisStore::ModelsRead> RedisStore::ReadModels(
+    uint32_t shard, absl::Span<const std::string> model_ids) {
+  const redis_keys::ShardKeys keys = Keys(shard);
+  std::vector<std::string> hmget = {"HMGET", keys.models()};
+  hmget.insert(hmget.end(), model_ids.begin(), model_ids.end());
+  std::vector<ShardCommands> read = OneShard(shard, {std::move(hmget), {"HLEN", keys.models()}});
+  if (absl::Status status = Pipeline(read); !status.ok()) return status;
+  absl::StatusOr<std::vector<const redisReply*>> values =
+      ReplyArray(read[0].replies[0].get(), "HMGET models", model_ids.size());
+  if (!values.ok()) return values.status();
+  absl::StatusOr<int64_t> length = ReplyInteger(read[0].replies[1].get(), "HLEN models");
+  if (!length.ok()) return length.status();
+  ModelsRead models;
+  models.length = *length;
+  for (size_t i = 0; i < model_ids.size(); ++i) {
+    absl::StatusOr<std::optional<absl::string_view>> value = ReplyText((*values)[i], "models");
+    if (!value.ok()) return value.status();
+    ModelsRead::Stored& stored = models.stored.emplace_back();
+    if (!*value) continue;
+    std::optional<redis_keys::ParsedModelValue> parsed = redis_keys::ParseModelValue(**value);
+    if (!parsed) return CorruptReply(absl::StrCat("models value of '", model_ids[i], "'"));
+    stored.value = std::string(**value);
+    stored.index = parsed->index;
+    if (parsed->serialized_record) {
+      absl::StatusOr<CatalogRecord> record = ParseRecord(model_ids[i], *parsed->serialized_record);
+      if (!record.ok()) return record.status();
+      stored.record = *std::move(record);
+    }
+  }
+  return models;
+}
+
 absl::StatusOr<std::vector<uint32_t>> RedisStore::AssignIndexes(
     uint32_t shard, absl::Span<const std::string> model_ids) {
   if (shard >= shard_count_) {
@@ -69,36 +101,25 @@ absl::StatusOr<std::vector<uint32_t>> RedisStore::AssignIndexes(
   for (const std::string& id : model_ids) {
     if (position.try_emplace(id, distinct.size()).second) distinct.push_back(id);
   }
-  const redis_keys::ShardKeys keys = Keys(shard);
-  std::vector<std::string> hmget = {"HMGET", keys.models()};
-  hmget.insert(hmget.end(), distinct.begin(), distinct.end());
   for (int attempt = 0; attempt < kTransactionAttempts; ++attempt) {
     if (attempt > 0) StepAside(attempt);
-    std::vector<ShardCommands> read = OneShard(shard, {hmget, {"HLEN", keys.models()}});
-    if (absl::Status status = Pipeline(read); !status.ok()) return status;
-    absl::StatusOr<std::vector<const redisReply*>> values =
-        ReplyArray(read[0].replies[0].get(), "HMGET models", distinct.size());
-    if (!values.ok()) return values.status();
-    absl::StatusOr<int64_t> length = ReplyInteger(read[0].replies[1].get(), "HLEN models");
-    if (!length.ok()) return length.status();
+    absl::StatusOr<ModelsRead> models = ReadModels(shard, distinct);
+    if (!models.ok()) return models.status();
     std::vector<uint32_t> indexes(distinct.size());
     ChangeRecord record;
     std::vector<ModelWrite> writes;
     for (size_t i = 0; i < distinct.size(); ++i) {
-      absl::StatusOr<std::optional<absl::string_view>> value = ReplyText((*values)[i], "models");
-      if (!value.ok()) return value.status();
-      if (*value) {
-        std::optional<redis_keys::ParsedModelValue> parsed = redis_keys::ParseModelValue(**value);
-        if (!parsed) return CorruptReply(absl::StrCat("models value of '", distinct[i], "'"));
-        indexes[i] = parsed->index;
+      if (models->stored[i].value) {
+        indexes[i] = models->stored[i].index;
         continue;
       }
-      indexes[i] = static_cast<uint32_t>(*length + static_cast<int64_t>(writes.size()));
+      indexes[i] = static_cast<uint32_t>(models->length + static_cast<int64_t>(writes.size()));
       record.indexed.push_back({indexes[i], distinct[i]});
       writes.push_back({distinct[i], "", redis_keys::ModelValue(indexes[i], std::nullopt)});
     }
     if (!writes.empty()) {
-      absl::StatusOr<std::optional<Version>> written = WriteModels(shard, *length, record, writes);
+      absl::StatusOr<std::optional<Version>> written =
+          WriteModels(shard, models->length, record, writes);
       if (!written.ok()) return written.status();
       if (!*written) continue;  // Someone else indexed models of this shard meanwhile.
     }
@@ -119,64 +140,37 @@ absl::StatusOr<UpsertResult> RedisStore::UpsertModels(absl::Span<const CatalogRe
   UpsertResult result;
   result.previous.resize(records.size());
   for (const auto& [shard, members] : by_shard) {
-    const redis_keys::ShardKeys keys = Keys(shard);
-    std::vector<std::string> hmget = {"HMGET", keys.models()};
-    for (size_t i : members) hmget.push_back(records[i].model_id);
-    bool written = false;
-    for (int attempt = 0; attempt < kTransactionAttempts && !written; ++attempt) {
+    std::vector<std::string> ids;
+    for (size_t i : members) ids.push_back(records[i].model_id);
+    std::optional<Version> version;
+    for (int attempt = 0; attempt < kTransactionAttempts && !version; ++attempt) {
       if (attempt > 0) StepAside(attempt);
-      std::vector<ShardCommands> read = OneShard(shard, {hmget, {"HLEN", keys.models()}});
-      if (absl::Status status = Pipeline(read); !status.ok()) return status;
-      absl::StatusOr<std::vector<const redisReply*>> values =
-          ReplyArray(read[0].replies[0].get(), "HMGET models", members.size());
-      if (!values.ok()) return values.status();
-      absl::StatusOr<int64_t> length = ReplyInteger(read[0].replies[1].get(), "HLEN models");
-      if (!length.ok()) return length.status();
+      absl::StatusOr<ModelsRead> models = ReadModels(shard, ids);
+      if (!models.ok()) return models.status();
       ChangeRecord record;
       std::vector<ModelWrite> writes;
-      uint32_t next_index = static_cast<uint32_t>(*length);
+      uint32_t next_index = static_cast<uint32_t>(models->length);
       for (size_t m = 0; m < members.size(); ++m) {
         const CatalogRecord& entry = records[members[m]];
-        absl::StatusOr<std::optional<absl::string_view>> value = ReplyText((*values)[m], "models");
-        if (!value.ok()) return value.status();
-        ModelWrite& write = writes.emplace_back();
-        write.model_id = entry.model_id;
-        uint32_t index = 0;
-        std::optional<CatalogRecord>& previous = result.previous[members[m]];
-        previous.reset();
-        if (*value) {
-          std::optional<redis_keys::ParsedModelValue> parsed = redis_keys::ParseModelValue(**value);
-          if (!parsed) return CorruptReply(absl::StrCat("models value of '", entry.model_id, "'"));
-          index = parsed->index;
-          write.expected = std::string(**value);
-          if (parsed->serialized_record) {
-            absl::StatusOr<CatalogRecord> old =
-                ParseRecord(entry.model_id, *parsed->serialized_record);
-            if (!old.ok()) return old.status();
-            previous = *std::move(old);
-          }
-        } else {
-          index = next_index++;
-          record.indexed.push_back({index, entry.model_id});
-        }
-        const std::string serialized = SerializeRecord(entry);
-        write.value = redis_keys::ModelValue(index, serialized);
+        const ModelsRead::Stored& stored = models->stored[m];
+        const uint32_t index = stored.value ? stored.index : next_index++;
+        if (!stored.value) record.indexed.push_back({index, entry.model_id});
         record.records.push_back({index, entry});
+        writes.push_back({entry.model_id, stored.value.value_or(""),
+                          redis_keys::ModelValue(index, SerializeRecord(entry))});
+        result.previous[members[m]] = stored.record;
       }
       // The length matters only when new indexes are handed out.
-      const int64_t expected_length = record.indexed.empty() ? -1 : *length;
-      absl::StatusOr<std::optional<Version>> version =
-          WriteModels(shard, expected_length, record, writes);
-      if (!version.ok()) return version.status();
-      if (*version) {
-        result.version.shards.emplace_back(shard, **version);
-        written = true;
-      }
+      absl::StatusOr<std::optional<Version>> written =
+          WriteModels(shard, record.indexed.empty() ? -1 : models->length, record, writes);
+      if (!written.ok()) return written.status();
+      version = *written;
     }
-    if (!written) {
+    if (!version) {
       return absl::UnavailableError(absl::StrCat("redis: writing catalog records of shard ", shard,
                                                  " kept colliding with other writers; retry"));
     }
+    result.version.shards.emplace_back(shard, *version);
   }
   return result;
 }

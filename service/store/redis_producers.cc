@@ -9,20 +9,30 @@
 
 namespace hubstats {
 
-absl::StatusOr<std::vector<ProducerVerdict>> RedisStore::CheckProducers(
-    absl::Span<const BatchIdentity> identities) {
+std::vector<RedisStore::ShardCommands> RedisStore::ProducerCalls(
+    Script script, absl::Span<const BatchIdentity> identities,
+    const std::vector<std::string>& more_args) const {
   std::vector<ShardCommands> calls;
   calls.reserve(identities.size());
   for (const BatchIdentity& identity : identities) {
     const uint32_t home = ShardOf(identity.producer_id, shard_count_);
     const redis_keys::ShardKeys keys = Keys(home);
-    calls.push_back({home,
-                     {EvalSha(Script::kProducerCheck,
-                              {keys.producer_log(identity.producer_id),
-                               keys.producer_floor(identity.producer_id)},
-                              {absl::StrCat(identity.sequence), absl::StrCat(identity.digest)})},
-                     {}});
+    std::vector<std::string> args = {absl::StrCat(identity.sequence),
+                                     absl::StrCat(identity.digest)};
+    args.insert(args.end(), more_args.begin(), more_args.end());
+    ShardCommands& call = calls.emplace_back();
+    call.shard = home;
+    call.commands.push_back(EvalSha(
+        script,
+        {keys.producer_log(identity.producer_id), keys.producer_floor(identity.producer_id)},
+        std::move(args)));
   }
+  return calls;
+}
+
+absl::StatusOr<std::vector<ProducerVerdict>> RedisStore::CheckProducers(
+    absl::Span<const BatchIdentity> identities) {
+  std::vector<ShardCommands> calls = ProducerCalls(Script::kProducerCheck, identities, {});
   if (absl::Status status = Pipeline(calls); !status.ok()) return status;
   std::vector<ProducerVerdict> verdicts;
   verdicts.reserve(calls.size());
@@ -54,19 +64,9 @@ absl::StatusOr<std::vector<ProducerVerdict>> RedisStore::CheckProducers(
 
 absl::Status RedisStore::CommitProducers(absl::Span<const BatchIdentity> identities) {
   // producer_commit.lua is safe to repeat, so the pipeline may send it again.
-  std::vector<ShardCommands> calls;
-  calls.reserve(identities.size());
-  for (const BatchIdentity& identity : identities) {
-    const uint32_t home = ShardOf(identity.producer_id, shard_count_);
-    const redis_keys::ShardKeys keys = Keys(home);
-    calls.push_back({home,
-                     {EvalSha(Script::kProducerCommit,
-                              {keys.producer_log(identity.producer_id),
-                               keys.producer_floor(identity.producer_id)},
-                              {absl::StrCat(identity.sequence), absl::StrCat(identity.digest),
-                               absl::StrCat(kProducerWindow), absl::StrCat(kProducerTtlSeconds)})},
-                     {}});
-  }
+  std::vector<ShardCommands> calls =
+      ProducerCalls(Script::kProducerCommit, identities,
+                    {absl::StrCat(kProducerWindow), absl::StrCat(kProducerTtlSeconds)});
   if (absl::Status status = Pipeline(calls, /*wait=*/true); !status.ok()) return status;
   for (const ShardCommands& call : calls) {
     if (absl::Status status = CheckReply(call.replies[0].get(), "producer_commit"); !status.ok()) {

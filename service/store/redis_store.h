@@ -200,10 +200,28 @@ class RedisStore : public Store {
   struct ModelWrite {
     std::string model_id, expected, value;
   };
+  // Some models' entries in a shard's models hash, and the hash's length, as one read saw them.
+  struct ModelsRead {
+    struct Stored {
+      std::optional<std::string> value;  // The hash value; nullopt: the model has no index.
+      uint32_t index = 0;
+      std::optional<CatalogRecord> record;
+    };
+    std::vector<Stored> stored;  // As the ids asked.
+    int64_t length = 0;
+  };
+  absl::StatusOr<ModelsRead> ReadModels(uint32_t shard, absl::Span<const std::string> model_ids);
   absl::StatusOr<std::optional<Version>> WriteModels(uint32_t shard, int64_t expected_length,
                                                      const ChangeRecord& record,
                                                      const std::vector<ModelWrite>& writes);
   absl::StatusOr<WindowShardResult> ApplyShard(const WindowShard& window);
+
+  // --- Producers (redis_producers.cc) ---
+  // One `script` call per identity on the producer's home shard: its log and floor as keys,
+  // sequence, digest and `more_args` as arguments.
+  std::vector<ShardCommands> ProducerCalls(Script script,
+                                           absl::Span<const BatchIdentity> identities,
+                                           const std::vector<std::string>& more_args) const;
 
   // --- Days (redis_days.cc) ---
   // Whether downloads of `day` are written to its dense array now.

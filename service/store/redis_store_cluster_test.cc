@@ -120,6 +120,57 @@ bool ApplyUntilAcknowledged(Store& store, const std::vector<TestEvent>& events,
   return false;
 }
 
+// Producers applying random windows of 60 events from their own threads, each window retried
+// with its identity until acknowledged (as the service does), until Stop().
+class Producers {
+ public:
+  Producers(Store& store, int count, uint64_t seed) {
+    for (int producer = 0; producer < count; ++producer) {
+      threads_.emplace_back([this, &store, producer, seed] {
+        std::mt19937_64 random(seed + producer);
+        std::string failure;
+        for (uint64_t sequence = 1; !stop_; ++sequence) {
+          const std::vector<TestEvent> events = RandomEvents(random, 60);
+          const BatchIdentity identity{.producer_id = absl::StrCat("producer", producer),
+                                       .sequence = sequence};
+          if (ApplyUntilAcknowledged(store, events, identity, failures_, failure,
+                                     absl::Seconds(60))) {
+            truth_.Add(events);
+            ++windows_;
+          } else {
+            ++lost_;
+          }
+        }
+        std::lock_guard lock(failure_mutex_);
+        if (!failure.empty()) last_failure_ = failure;
+      });
+    }
+  }
+  ~Producers() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+  const Truth& truth() const { return truth_; }
+  int windows() const { return windows_; }    // Acknowledged.
+  int lost() const { return lost_; }          // Never acknowledged within a minute of tries.
+  int failures() const { return failures_; }  // Tries that failed and were retried.
+  std::string last_failure() {
+    std::lock_guard lock(failure_mutex_);
+    return last_failure_;
+  }
+
+ private:
+  Truth truth_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> failures_{0}, windows_{0}, lost_{0};
+  std::mutex failure_mutex_;
+  std::string last_failure_;
+  std::vector<std::thread> threads_;
+};
+
 // The change log replayed from the start equals the store's facts (nothing was trimmed: the
 // retention is a minute).
 void ExpectLogReplaysToFacts(Store& store, const Facts& facts) {
@@ -187,32 +238,7 @@ TEST(RedisStoreClusterTest, ReshardWhileApplyingKeepsFactsExact) {
   RedisTestCluster cluster;
   std::unique_ptr<RedisStore> store = OpenOn(cluster, "reshard");
   ASSERT_NE(store, nullptr);
-  Truth truth;
-  std::atomic<bool> stop{false};
-  std::atomic<int> failures{0}, windows{0}, lost{0};
-  std::mutex failure_mutex;
-  std::string last_failure;
-  std::vector<std::thread> writers;
-  for (int writer = 0; writer < 3; ++writer) {
-    writers.emplace_back([&, writer] {
-      std::mt19937_64 random(writer);
-      std::string failure;
-      for (uint64_t sequence = 1; !stop; ++sequence) {
-        const std::vector<TestEvent> events = RandomEvents(random, 60);
-        const BatchIdentity identity{.producer_id = absl::StrCat("writer", writer),
-                                     .sequence = sequence};
-        if (ApplyUntilAcknowledged(*store, events, identity, failures, failure,
-                                   absl::Seconds(60))) {
-          truth.Add(events);
-          ++windows;
-        } else {
-          ++lost;
-        }
-      }
-      std::lock_guard lock(failure_mutex);
-      if (!failure.empty()) last_failure = failure;
-    });
-  }
+  Producers producers(*store, 3, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::vector<const ClusterNodeLine*> masters;
   const std::vector<ClusterNodeLine> nodes = cluster.Nodes(0);
@@ -226,21 +252,20 @@ TEST(RedisStoreClusterTest, ReshardWhileApplyingKeepsFactsExact) {
                    " --cluster-to ", masters[1]->id, " --cluster-slots 6000 --cluster-yes"));
   const double reshard_s = std::chrono::duration<double>(Clock::now() - started).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  stop = true;
-  for (std::thread& writer : writers) writer.join();
+  producers.Stop();
   EXPECT_THAT(reshard, HasSubstr("Moving slot"));
-  EXPECT_EQ(lost.load(), 0) << last_failure;
+  EXPECT_EQ(producers.lost(), 0) << producers.last_failure();
 
   absl::StatusOr<Facts> facts = store_testing::LoadFacts(*store);
   ASSERT_TRUE(facts.ok()) << facts.status();
-  EXPECT_EQ(truth.Differences(*facts), "");
+  EXPECT_EQ(producers.truth().Differences(*facts), "");
   ExpectLogReplaysToFacts(*store, *facts);
   const RedisTopology::Stats stats = store->topology().stats();
   std::printf(
       "reshard of 6000 slots: %.1f s while %d windows were acknowledged (%lld downloads); "
       "%d tries failed and were retried (last: %s); moved %lld, ask %lld, retried %lld\n",
-      reshard_s, windows.load(), static_cast<long long>(truth.total()), failures.load(),
-      last_failure.c_str(), static_cast<long long>(stats.moved),
+      reshard_s, producers.windows(), static_cast<long long>(producers.truth().total()),
+      producers.failures(), producers.last_failure().c_str(), static_cast<long long>(stats.moved),
       static_cast<long long>(stats.asked), static_cast<long long>(stats.retried));
 }
 
@@ -253,34 +278,9 @@ TEST(RedisStoreClusterTest, KilledMasterLosesNoAcknowledgedWindowWithWait) {
   RedisTestCluster cluster({.masters = 3, .replicas_per_master = 2});
   std::unique_ptr<RedisStore> store = OpenOn(cluster, "failover", /*wait_replicas=*/1);
   ASSERT_NE(store, nullptr);
-  Truth truth;
-  std::atomic<bool> stop{false};
-  std::atomic<int> failures{0}, windows{0}, lost{0};
-  std::string last_failure;
-  std::mutex failure_mutex;
-  std::vector<std::thread> writers;
-  for (int writer = 0; writer < 2; ++writer) {
-    writers.emplace_back([&, writer] {
-      std::mt19937_64 random(100 + writer);
-      std::string failure;
-      for (uint64_t sequence = 1; !stop; ++sequence) {
-        const std::vector<TestEvent> events = RandomEvents(random, 60);
-        const BatchIdentity identity{.producer_id = absl::StrCat("job", writer),
-                                     .sequence = sequence};
-        if (ApplyUntilAcknowledged(*store, events, identity, failures, failure,
-                                   absl::Seconds(60))) {
-          truth.Add(events);
-          ++windows;
-        } else {
-          ++lost;
-        }
-      }
-      std::lock_guard lock(failure_mutex);
-      if (!failure.empty()) last_failure = failure;
-    });
-  }
+  Producers producers(*store, 2, 100);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const int windows_before = windows.load();
+  const int windows_before = producers.windows();
   // The master of shard 0's slot.
   const std::string victim = store->topology().MasterOf(RedisKeySlot(redis_keys::HashTag(0)));
   const int victim_node = cluster.NodeOnPort(std::stoi(victim.substr(victim.rfind(':') + 1)));
@@ -290,20 +290,20 @@ TEST(RedisStoreClusterTest, KilledMasterLosesNoAcknowledgedWindowWithWait) {
   const bool promoted = cluster.WaitUntilStable(30000);
   const double failover_s = std::chrono::duration<double>(Clock::now() - killed).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  stop = true;
-  for (std::thread& writer : writers) writer.join();
+  producers.Stop();
   ASSERT_TRUE(promoted);
-  EXPECT_EQ(lost.load(), 0) << last_failure;
-  EXPECT_GT(windows.load(), windows_before) << "no window was applied after the failover";
+  EXPECT_EQ(producers.lost(), 0) << producers.last_failure();
+  EXPECT_GT(producers.windows(), windows_before) << "no window was applied after the failover";
   EXPECT_NE(store->topology().MasterOf(RedisKeySlot(redis_keys::HashTag(0))), victim);
 
   absl::StatusOr<Facts> facts = store_testing::LoadFacts(*store);
   ASSERT_TRUE(facts.ok()) << facts.status();
-  EXPECT_EQ(truth.Differences(*facts), "");
+  EXPECT_EQ(producers.truth().Differences(*facts), "");
   std::printf(
       "failover with WAIT 1: cluster stable %.2f s after kill -9; %d windows acknowledged "
       "(%d before the kill), %d tries failed and were retried (last: %s)\n",
-      failover_s, windows.load(), windows_before, failures.load(), last_failure.c_str());
+      failover_s, producers.windows(), windows_before, producers.failures(),
+      producers.last_failure().c_str());
 }
 
 // What wait_replicas = 1 costs a window (reported, not asserted): windows of 200 events over
