@@ -288,8 +288,9 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
   const ShardDelta& delta = window.delta;
   const redis_keys::ShardKeys keys = Keys(delta.shard);
   const ShardPlan plan = PlanShard(window, keys);
-  const WriteContext context{keys, [this](Day day) { return IsOpen(day); },
-                             script_sources_[static_cast<int>(Script::kLogChange)],
+  // A named lambda: the context's FunctionRef must not outlive what it refers to.
+  const auto is_open = [this](Day day) { return IsOpen(day); };
+  const WriteContext context{keys, is_open, script_sources_[static_cast<int>(Script::kLogChange)],
                              absl::StrCat(absl::ToInt64Milliseconds(retention_))};
   WindowShardResult result;
   std::vector<Day> dense_days;
