@@ -48,8 +48,16 @@
 // entry, or there is none and the shard's version is v: so a reader learns both that it fell
 // behind the retention and that Redis lost data (the log restarted, or went backwards).
 //
+// Replication: with `wait_replicas` N, every write ends with WAIT N on its connection, and
+// fewer acknowledgements are UNAVAILABLE (the write stands; a retry finds it): what a caller was
+// told is written is then on N replicas, and survives a failover to one of them.
+//
 // Thread-safe. Writes and log reads use one pool per master; queries (ReadRevisions) have their
 // own pool and a deadline.
+//
+// Code: redis_store.cc (opening, pipelines per master, WAIT, settings), redis_models.cc
+// (indexes, records), redis_apply.cc (windows), redis_days.cc (the two forms of a day),
+// redis_producers.cc, redis_reads.cc (snapshots, the log, versions, queries), redis_replies.h.
 #ifndef HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
 #define HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
 
