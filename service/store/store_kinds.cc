@@ -4,10 +4,9 @@
 
 #include "gtest/gtest.h"
 #include "redis_server.h"
+#include "redis_test_cluster.h"
 #include "store/memory_store.h"
-#ifdef HUBSTATS_WITH_REDIS_STORE
 #include "store/redis_store.h"
-#endif
 
 namespace hubstats::testing {
 namespace {
@@ -73,7 +72,6 @@ std::unique_ptr<Store> MakeMemoryStore(Store* same_as) {
       std::make_shared<MemoryStore>(MemoryStoreOptions{.shard_count = 4}));
 }
 
-#ifdef HUBSTATS_WITH_REDIS_STORE
 RedisServer& SharedRedis() {
   // Destroyed at exit, which stops the server and removes its directory.
   static RedisServer server;
@@ -85,25 +83,50 @@ std::string UniquePrefix() {
   return "test" + std::to_string(counter++);
 }
 
-std::unique_ptr<Store> MakeRedisStore(Store* same_as) {
+std::unique_ptr<Store> OpenRedisStore(Store* same_as, int dense_days) {
   RedisStoreOptions options;
   options.url = SharedRedis().url();
-  options.key_prefix = same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
+  options.key_prefix =
+      same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
   options.shard_count = 4;
+  options.dense_days = dense_days;
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(*store) : nullptr;
 }
-#endif
+
+// The suites' days are in 2024: by default closed days (sparse hashes). "RedisDense" keeps
+// every day open, so the dense arrays go through the suites too.
+std::unique_ptr<Store> MakeRedisStore(Store* same_as) { return OpenRedisStore(same_as, 2); }
+std::unique_ptr<Store> MakeDenseRedisStore(Store* same_as) {
+  return OpenRedisStore(same_as, 1'000'000);
+}
+
+RedisTestCluster& SharedCluster() {
+  // 3 masters and 3 replicas; destroyed at exit, which stops every node.
+  static RedisTestCluster cluster;
+  return cluster;
+}
+
+// 16 shards: their slots spread over the three masters (redis_store_test.cc checks that).
+std::unique_ptr<Store> MakeRedisClusterStore(Store* same_as) {
+  RedisStoreOptions options;
+  options.cluster_seeds = {SharedCluster().address(0), SharedCluster().address(1)};
+  options.key_prefix =
+      same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
+  options.shard_count = 16;
+  absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
 
 }  // namespace
 
 std::vector<StoreKind> AllStoreKinds() {
-  std::vector<StoreKind> kinds = {{"Memory", MakeMemoryStore}};
-#ifdef HUBSTATS_WITH_REDIS_STORE
-  kinds.push_back({"Redis", MakeRedisStore});
-#endif
-  return kinds;
+  return {{"Memory", MakeMemoryStore},
+          {"Redis", MakeRedisStore},
+          {"RedisDense", MakeDenseRedisStore},
+          {"RedisCluster", MakeRedisClusterStore}};
 }
 
 }  // namespace hubstats::testing

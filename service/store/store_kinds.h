@@ -1,5 +1,6 @@
-// The stores every behavioural suite runs on (test-only): in memory, and Redis on a real
-// redis-server (one shared server per test binary, a fresh key prefix per store).
+// The stores every behavioural suite runs on (test-only): in memory; Redis on a real
+// redis-server (one shared server per test binary, a fresh key prefix per store), also with
+// every day kept in its dense form; and Redis Cluster (3 masters + 3 replicas, 16 shards).
 #ifndef HUBSTATS_SERVICE_STORE_STORE_KINDS_H_
 #define HUBSTATS_SERVICE_STORE_STORE_KINDS_H_
 
@@ -15,7 +16,7 @@ namespace hubstats::testing {
 
 struct StoreKind {
   std::string name;
-  // Makes a store on new, empty data (4 shards); with `same_as`, another store on the same data,
+  // Makes a store on new, empty data; with `same_as`, another store on the same data,
   // as a second replica would open it.
   std::function<std::unique_ptr<Store>(Store* same_as)> make;
 };

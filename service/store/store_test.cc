@@ -1,4 +1,5 @@
-// One behavioural suite, run on MemoryStore and on RedisStore against a real redis-server: the
+// One behavioural suite, run on MemoryStore and on RedisStore against a real redis-server and a
+// real Redis Cluster (3 masters, 3 replicas): the
 // facts a store keeps, its change log and versions, indexes, marks and producer logs.
 #include <atomic>
 #include <functional>
