@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "app/follower.h"
 #include "app/read_model.h"
@@ -30,9 +31,7 @@
 #include "grpc/ingest_service.h"
 #include "grpc/query_service.h"
 #include "store/memory_store.h"
-#ifdef HUBSTATS_WITH_REDIS_STORE
 #include "store/redis_store.h"
-#endif
 
 namespace hubstats {
 namespace {
@@ -53,6 +52,14 @@ std::map<std::string, Flag> DefaultFlags() {
   add("listen", "0.0.0.0:50051", "address to serve gRPC on (port 0 picks a free port)");
   add("store", "", "memory or redis; without it the server keeps everything in memory");
   add("redis", "", "redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)");
+  add("redis-cluster", "",
+      "a Redis Cluster instead of --redis: seed nodes host:port,... (or redis:// URLs)");
+  add("redis-wait-replicas", "0",
+      "each write waits until this many replicas of its master have it (WAIT), so acknowledged "
+      "batches survive a failover; 0: off");
+  add("change-log-seconds", "60", "how long each shard's change records are kept in Redis");
+  add("open-days", "2",
+      "days (today backwards) whose counters Redis keeps as dense arrays; older days are sparse");
   add("redis-prefix", "hubstats", "prefix of every Redis key");
   add("shards", "", "logical shards for a new Redis prefix (default 16; fixed once chosen)");
   add("redis-pool", "8", "Redis connections per process");
@@ -170,7 +177,6 @@ int main(int argc, char** argv) {
   const std::string& store_kind = flags.at("store").value;
   std::unique_ptr<Store> store;
   if (store_kind == "redis") {
-#ifdef HUBSTATS_WITH_REDIS_STORE
     RedisStoreOptions options;
     if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
     options.key_prefix = flags.at("redis-prefix").value;
@@ -180,6 +186,13 @@ int main(int argc, char** argv) {
     options.pool_size = IntFlag(flags, "redis-pool", 1);
     options.command_timeout = absl::Milliseconds(IntFlag(flags, "redis-timeout-ms", 1));
     options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
+    options.wait_replicas = IntFlag(flags, "redis-wait-replicas", 0);
+    options.change_log_retention = absl::Seconds(IntFlag(flags, "change-log-seconds", 1));
+    options.dense_days = IntFlag(flags, "open-days", 0);
+    if (const std::string& seeds = flags.at("redis-cluster").value; !seeds.empty()) {
+      if (!flags.at("redis").value.empty()) Fail("give --redis or --redis-cluster, not both");
+      options.cluster_seeds = absl::StrSplit(seeds, ',', absl::SkipEmpty());
+    }
     // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
     const absl::Time give_up =
         absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
@@ -190,15 +203,16 @@ int main(int argc, char** argv) {
       redis = RedisStore::Open(options);
     }
     if (!redis.ok()) Fail(absl::StrCat("cannot open the Redis store: ", redis.status().ToString()));
-    Log(absl::StrCat("store: redis ", ParseRedisUrl(options.url)->ToDisplayString(), ", prefix '",
-                     options.key_prefix, "', ", (*redis)->shard_count(), " shards"));
+    const std::string where =
+        options.cluster_seeds.empty()
+            ? ParseRedisUrl(options.url)->ToDisplayString()
+            : absl::StrCat("cluster via ", RedactRedisUrl(flags.at("redis-cluster").value));
+    Log(absl::StrCat("store: redis ", where, ", prefix '", options.key_prefix, "', ",
+                     (*redis)->shard_count(), " shards"));
     store = *std::move(redis);
-#else
-    Fail("LEAD-WIP: the Redis store is being rewritten");
-#endif
   } else if (store_kind == "memory" || store_kind.empty()) {
-    if (!flags.at("redis").value.empty()) {
-      Fail("--redis is set but the store is not redis: add --store redis");
+    if (!flags.at("redis").value.empty() || !flags.at("redis-cluster").value.empty()) {
+      Fail("--redis or --redis-cluster is set but the store is not redis: add --store redis");
     }
     Log("WARNING: store: MEMORY. Counters live only in this process: they are lost on exit and "
         "not shared with other replicas. Use --store redis --redis URL in production.");
