@@ -71,7 +71,8 @@ absl::Status StatsService::Await(const Freshness& freshness) {
   VersionToken wanted = freshness.min_version;
   if (freshness.fresh) {
     // Everything committed anywhere before this query: the store's versions now.
-    absl::StatusOr<VersionVector> versions = store_.ReadVersions();
+    absl::StatusOr<VersionVector> versions =
+        store_.ReadVersions(absl::Now() + options_.query_timeout);
     if (!versions.ok()) return versions.status();
     VersionToken now;
     for (uint32_t shard = 0; shard < versions->size(); ++shard) {

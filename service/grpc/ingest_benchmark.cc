@@ -57,7 +57,7 @@ class NullStore : public Store {
       absl::Span<const std::pair<uint32_t, Version>> after, size_t) override {
     return std::vector<ShardChanges>(after.size());
   }
-  absl::StatusOr<VersionVector> ReadVersions() override { return VersionVector(16); }
+  absl::StatusOr<VersionVector> ReadVersions(absl::Time) override { return VersionVector(16); }
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t, uint32_t,
                                                                const DayRange&,
                                                                absl::Time) override {

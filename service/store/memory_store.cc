@@ -205,7 +205,7 @@ absl::StatusOr<std::vector<ShardChanges>> MemoryStore::ReadChanges(
   return changes;
 }
 
-absl::StatusOr<VersionVector> MemoryStore::ReadVersions() {
+absl::StatusOr<VersionVector> MemoryStore::ReadVersions(absl::Time /*deadline*/) {
   std::shared_lock lock(mutex_);
   VersionVector versions;
   for (const Shard& shard : shards_) versions.push_back(Version{0, shard.version});

@@ -220,13 +220,15 @@ absl::StatusOr<std::vector<ShardChanges>> RedisStore::ReadChanges(
   return changes;
 }
 
-absl::StatusOr<VersionVector> RedisStore::ReadVersions() {
+absl::StatusOr<VersionVector> RedisStore::ReadVersions(absl::Time deadline) {
   std::vector<ShardCommands> reads;
   reads.reserve(shard_count_);
   for (uint32_t shard = 0; shard < shard_count_; ++shard) {
     reads.push_back({shard, {{"GET", Keys(shard).version()}}, {}});
   }
-  if (absl::Status status = Pipeline(reads); !status.ok()) return status;
+  if (absl::Status status = Pipeline(reads, /*wait=*/false, deadline); !status.ok()) {
+    return status;
+  }
   VersionVector versions;
   versions.reserve(shard_count_);
   for (const ShardCommands& read : reads) {

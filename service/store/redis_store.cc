@@ -220,12 +220,22 @@ absl::Status RedisStore::SendAndRead(RedisConnection& connection,
   }
 }
 
-absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait) {
+absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait,
+                                  absl::Time deadline) {
+  const bool query = deadline != absl::InfiniteFuture();
+  RedisTopology& topology = query ? *query_topology_ : *topology_;
+  // A query's reads share one deadline: every connection times out at it.
+  auto bound = [&](RedisConnection& connection) -> absl::Status {
+    if (!query) return absl::OkStatus();
+    if (absl::Now() >= deadline) return absl::DeadlineExceededError("the query's deadline passed");
+    connection.SetTimeout(deadline - absl::Now());
+    return absl::OkStatus();
+  };
   // One pipeline per master as the map says now; shards whose slot moved meanwhile are
   // answered with a redirect and run again alone below, through the router.
   std::map<std::string, std::vector<size_t>> by_master;
   for (size_t i = 0; i < shards.size(); ++i) {
-    by_master[topology_->MasterOf(SlotOf(shards[i].shard))].push_back(i);
+    by_master[topology.MasterOf(SlotOf(shards[i].shard))].push_back(i);
   }
   std::vector<size_t> alone;
   for (const auto& [master, members] : by_master) {
@@ -239,15 +249,18 @@ absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait)
     }
     std::vector<RedisReply> replies;
     absl::Status status =
-        topology_->Run(SlotOf(shards[members[0]].shard), Idempotence::kIdempotent,
-                       [&](RedisConnection& connection) -> absl::Status {
+        topology.Run(SlotOf(shards[members[0]].shard), Idempotence::kIdempotent,
+                     [&](RedisConnection& connection) -> absl::Status {
+                         if (absl::Status in_time = bound(connection); !in_time.ok()) {
+                           return in_time;
+                         }
                          absl::Status sent = SendAndRead(connection, commands, replies);
                          // Redirects are sorted out per shard below;
                          // the other shards' writes are waited for here.
                          if (!sent.ok() && !RoutingOf(sent)) return sent;
                          return wait ? WaitForReplicas(connection) : absl::OkStatus();
                        });
-    if (!status.ok()) return status;
+    if (!status.ok()) return query ? QueryFailure(status) : status;
     size_t next = 0;
     for (size_t i : members) {
       ShardCommands& shard = shards[i];
@@ -262,13 +275,14 @@ absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait)
   }
   for (size_t i : alone) {
     ShardCommands& shard = shards[i];
-    absl::Status status = topology_->Run(
+    absl::Status status = topology.Run(
         SlotOf(shard.shard), Idempotence::kIdempotent, [&](RedisConnection& connection) {
+          if (absl::Status in_time = bound(connection); !in_time.ok()) return in_time;
           absl::Status sent = SendAndRead(connection, shard.commands, shard.replies);
           if (!sent.ok() || !wait) return sent;
           return WaitForReplicas(connection);
         });
-    if (!status.ok()) return status;
+    if (!status.ok()) return query ? QueryFailure(status) : status;
   }
   return absl::OkStatus();
 }

@@ -134,7 +134,8 @@ class RedisStore : public Store {
   absl::StatusOr<ShardSnapshot> LoadShard(uint32_t shard) override;
   absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
       absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override;
-  absl::StatusOr<VersionVector> ReadVersions() override;
+  absl::StatusOr<VersionVector> ReadVersions(
+      absl::Time deadline = absl::InfiniteFuture()) override;
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
                                                                const DayRange& range,
                                                                absl::Time deadline) override;
@@ -189,7 +190,10 @@ class RedisStore : public Store {
   // replies were redirected are run again alone, following the redirect. The commands must be
   // safe to send twice (reads, producer records). Error replies are left in the replies. With
   // `wait`, each master's pipeline ends with WaitForReplicas.
-  absl::Status Pipeline(std::vector<ShardCommands>& shards, bool wait = false);
+  // With a finite `deadline` the commands are a query's reads: they run on the query
+  // connections, time out at the deadline and then fail with UNAVAILABLE (QueryFailure).
+  absl::Status Pipeline(std::vector<ShardCommands>& shards, bool wait = false,
+                        absl::Time deadline = absl::InfiniteFuture());
   // Another writer got there first (a mark moved, a model was indexed): sleeps a little, at
   // random, so two replicas do not keep colliding.
   static void StepAside(int attempt);

@@ -174,8 +174,9 @@ class Store {
   // For each (shard, version): the shard's records after that version, at most `limit` each.
   virtual absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
       absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) = 0;
-  // The current version of every shard.
-  virtual absl::StatusOr<VersionVector> ReadVersions() = 0;
+  // The current version of every shard; by `deadline`, or UNAVAILABLE.
+  virtual absl::StatusOr<VersionVector> ReadVersions(
+      absl::Time deadline = absl::InfiniteFuture()) = 0;
 
   // The downloads per day and revision of one model (shard and index) in `range`, by day then
   // revision. Finishes by `deadline` or fails with UNAVAILABLE.

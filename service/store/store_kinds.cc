@@ -46,7 +46,9 @@ class SharedMemoryStore : public Store {
       absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override {
     return store_->ReadChanges(after, limit);
   }
-  absl::StatusOr<VersionVector> ReadVersions() override { return store_->ReadVersions(); }
+  absl::StatusOr<VersionVector> ReadVersions(absl::Time deadline) override {
+    return store_->ReadVersions(deadline);
+  }
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
                                                                const DayRange& range,
                                                                absl::Time deadline) override {

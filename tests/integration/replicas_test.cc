@@ -132,7 +132,7 @@ TEST(ReplicasTest, AtTheSameVersionTwoReplicasAnswerByteForByteAlike) {
       v1::ModelRecord* record = catalog.add_models();
       record->set_model_id(absl::StrCat("org", (m + round) % 9, "/m", m));
       record->set_pipeline_tag(round % 2 ? "fill-mask" : "image-classification");
-      record->set_num_parameters(100'000'000 * (m + 1));
+      record->set_num_parameters(int64_t{100'000'000} * (m + 1));
     }
     v1::UpsertModelsResponse upserted;
     grpc::ClientContext context;
