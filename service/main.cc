@@ -305,6 +305,7 @@ int main(int argc, char** argv) {
   bool stopping = false;
   std::thread health_monitor([&] {
     std::optional<bool> serving;
+    bool served_before = false;
     std::unique_lock lock(health_mutex);
     while (!stopping) {
       lock.unlock();
@@ -316,10 +317,13 @@ int main(int argc, char** argv) {
       if (serving != now_serving) {
         serving = now_serving;
         health->SetServingStatus(*serving);
-        if (*serving) {
+        if (*serving && !served_before) {
+          served_before = true;
           Log(absl::StrCat("read model loaded in ",
                            absl::FormatDuration(absl::Now() - loading_since),
                            ", store answers: SERVING"));
+        } else if (*serving) {
+          Log("store answers again: SERVING");
         } else {
           Log(!ping.ok() ? absl::StrCat("store does not answer (", ping.message(), "): NOT_SERVING")
                          : "loading the read model: NOT_SERVING");

@@ -14,9 +14,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/version.h"
 #include "common/channel.h"
 #include "common/command_line.h"
+#include "core/version.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 

@@ -105,9 +105,8 @@ absl::Status StatsService::Index(std::vector<WindowShard>& windows) {
     std::vector<std::string> unknown;
     std::vector<ModelDelta*> waiting;
     const std::vector<std::optional<uint32_t>> known = model_.IndexesOf(
-        window.delta.models, [](const ModelDelta& model) -> absl::string_view {
-          return model.model_id;
-        });
+        window.delta.models,
+        [](const ModelDelta& model) -> absl::string_view { return model.model_id; });
     for (size_t m = 0; m < known.size(); ++m) {
       ModelDelta& model = window.delta.models[m];
       if (known[m]) {

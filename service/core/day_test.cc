@@ -68,8 +68,7 @@ TEST(DayTest, FromTimeAgreesWithCivilTime) {
     for (const absl::Time time :
          {absl::FromUnixSeconds(seconds), absl::FromUnixSeconds(seconds) - absl::Nanoseconds(1),
           absl::FromUnixSeconds(seconds - seconds % 86'400)}) {
-      ASSERT_EQ(Day::FromTime(time).number(),
-                absl::ToCivilDay(time, absl::UTCTimeZone()) - epoch)
+      ASSERT_EQ(Day::FromTime(time).number(), absl::ToCivilDay(time, absl::UTCTimeZone()) - epoch)
           << absl::FormatTime(time);
     }
   }

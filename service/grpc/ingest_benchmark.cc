@@ -7,8 +7,8 @@
 
 #include <random>
 
-#include "absl/strings/str_cat.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "app/read_model.h"
 #include "app/stats_service.h"
 #include "core/model_class.h"
@@ -25,8 +25,8 @@ constexpr int kBatch = 1000;
 class NullStore : public Store {
  public:
   uint32_t shard_count() const override { return 16; }
-  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(
-      uint32_t, absl::Span<const std::string> ids) override {
+  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(uint32_t,
+                                                      absl::Span<const std::string> ids) override {
     std::vector<uint32_t> indexes;
     for (const std::string& id : ids) {
       indexes.push_back(index_.try_emplace(id, static_cast<uint32_t>(index_.size())).first->second);
@@ -58,8 +58,7 @@ class NullStore : public Store {
     return std::vector<ShardChanges>(after.size());
   }
   absl::StatusOr<VersionVector> ReadVersions(absl::Time) override { return VersionVector(16); }
-  absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t, uint32_t,
-                                                               const DayRange&,
+  absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t, uint32_t, const DayRange&,
                                                                absl::Time) override {
     return std::vector<RevisionDownloads>();
   }

@@ -84,12 +84,17 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Open(const RedisStoreOpt
   const absl::Duration query_connect = std::min(options.connect_timeout, options.query_timeout);
   RedisRetryOptions query_retry;
   query_retry.budget = options.query_timeout;
+  // The router retries an idempotent write for at most one call timeout: an outage longer than
+  // that is the caller's to retry (the group committer, for --store-retry-ms) or to report.
+  RedisRetryOptions write_retry;
+  write_retry.budget = std::min(write_retry.budget, options.command_timeout);
   std::unique_ptr<RedisTopology> topology, query_topology;
   if (options.cluster_seeds.empty()) {
     absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(options.url);
     if (!endpoint.ok()) return endpoint.status();
-    topology = std::make_unique<SingleRedisTopology>(
-        *endpoint, options.pool_size, options.connect_timeout, options.command_timeout);
+    topology =
+        std::make_unique<SingleRedisTopology>(*endpoint, options.pool_size, options.connect_timeout,
+                                              options.command_timeout, write_retry);
     query_topology = std::make_unique<SingleRedisTopology>(
         *endpoint, options.pool_size, query_connect, options.query_timeout, query_retry);
   } else {
@@ -101,6 +106,7 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Open(const RedisStoreOpt
     cluster.pool_size = options.pool_size;
     cluster.connect_timeout = options.connect_timeout;
     cluster.command_timeout = options.command_timeout;
+    cluster.retry = write_retry;
     absl::StatusOr<std::unique_ptr<RedisCluster>> writes = RedisCluster::Connect(cluster);
     if (!writes.ok()) return writes.status();
     cluster.connect_timeout = query_connect;
@@ -224,12 +230,15 @@ absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait,
                                   absl::Time deadline) {
   const bool query = deadline != absl::InfiniteFuture();
   RedisTopology& topology = query ? *query_topology_ : *topology_;
-  // A query's reads share one deadline: every connection times out at it.
-  auto bound = [&](RedisConnection& connection) -> absl::Status {
-    if (!query) return absl::OkStatus();
+  // A query's reads share one deadline: every connection times out at it, then goes back to
+  // the pool with the query timeout it had.
+  auto bounded = [&](RedisConnection& connection, auto&& send) -> absl::Status {
+    if (!query) return send();
     if (absl::Now() >= deadline) return absl::DeadlineExceededError("the query's deadline passed");
     connection.SetTimeout(deadline - absl::Now());
-    return absl::OkStatus();
+    absl::Status status = send();
+    connection.SetTimeout(query_timeout_);
+    return status;
   };
   // One pipeline per master as the map says now; shards whose slot moved meanwhile are
   // answered with a redirect and run again alone below, through the router.
@@ -251,15 +260,14 @@ absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait,
     absl::Status status =
         topology.Run(SlotOf(shards[members[0]].shard), Idempotence::kIdempotent,
                      [&](RedisConnection& connection) -> absl::Status {
-                         if (absl::Status in_time = bound(connection); !in_time.ok()) {
-                           return in_time;
-                         }
+                       return bounded(connection, [&]() -> absl::Status {
                          absl::Status sent = SendAndRead(connection, commands, replies);
                          // Redirects are sorted out per shard below;
                          // the other shards' writes are waited for here.
                          if (!sent.ok() && !RoutingOf(sent)) return sent;
                          return wait ? WaitForReplicas(connection) : absl::OkStatus();
                        });
+                     });
     if (!status.ok()) return query ? QueryFailure(status) : status;
     size_t next = 0;
     for (size_t i : members) {
@@ -277,10 +285,11 @@ absl::Status RedisStore::Pipeline(std::vector<ShardCommands>& shards, bool wait,
     ShardCommands& shard = shards[i];
     absl::Status status = topology.Run(
         SlotOf(shard.shard), Idempotence::kIdempotent, [&](RedisConnection& connection) {
-          if (absl::Status in_time = bound(connection); !in_time.ok()) return in_time;
-          absl::Status sent = SendAndRead(connection, shard.commands, shard.replies);
-          if (!sent.ok() || !wait) return sent;
-          return WaitForReplicas(connection);
+          return bounded(connection, [&]() -> absl::Status {
+            absl::Status sent = SendAndRead(connection, shard.commands, shard.replies);
+            if (!sent.ok() || !wait) return sent;
+            return WaitForReplicas(connection);
+          });
         });
     if (!status.ok()) return query ? QueryFailure(status) : status;
   }

@@ -134,8 +134,7 @@ class RedisStore : public Store {
   absl::StatusOr<ShardSnapshot> LoadShard(uint32_t shard) override;
   absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
       absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override;
-  absl::StatusOr<VersionVector> ReadVersions(
-      absl::Time deadline = absl::InfiniteFuture()) override;
+  absl::StatusOr<VersionVector> ReadVersions(absl::Time deadline = absl::InfiniteFuture()) override;
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
                                                                const DayRange& range,
                                                                absl::Time deadline) override;

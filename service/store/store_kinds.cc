@@ -88,8 +88,7 @@ std::string UniquePrefix() {
 std::unique_ptr<Store> OpenRedisStore(Store* same_as, int dense_days) {
   RedisStoreOptions options;
   options.url = SharedRedis().url();
-  options.key_prefix =
-      same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
+  options.key_prefix = same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
   options.shard_count = 4;
   options.dense_days = dense_days;
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
@@ -114,8 +113,7 @@ RedisTestCluster& SharedCluster() {
 std::unique_ptr<Store> MakeRedisClusterStore(Store* same_as) {
   RedisStoreOptions options;
   options.cluster_seeds = {SharedCluster().address(0), SharedCluster().address(1)};
-  options.key_prefix =
-      same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
+  options.key_prefix = same_as ? static_cast<RedisStore*>(same_as)->key_prefix() : UniquePrefix();
   options.shard_count = 16;
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();

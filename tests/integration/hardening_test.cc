@@ -246,43 +246,64 @@ TEST(HardeningTest, QueriesDoNotWaitForAStoppedRedis) {
     }
     EXPECT_LT(elapsed, std::chrono::milliseconds(2500)) << what;
   };
-  timed("modality", [&](grpc::ClientContext& context) {
-    v1::ModalityShareResponse response;
-    const grpc::Status status =
-        query->GetModalityShare(&context, v1::ModalityShareRequest(), &response);
-    EXPECT_EQ(response.total_downloads(), 5);
-    return status;
-  }, grpc::StatusCode::OK);
-  timed("sizes", [&](grpc::ClientContext& context) {
-    v1::SizeDistributionResponse response;
-    return query->GetSizeDistribution(&context, v1::SizeDistributionRequest(), &response);
-  }, grpc::StatusCode::OK);
-  timed("top", [&](grpc::ClientContext& context) {
-    v1::TopNResponse response;
-    return query->GetTopN(&context, v1::TopNRequest(), &response);
-  }, grpc::StatusCode::OK);
-  timed("breakdown", [&](grpc::ClientContext& context) {
-    v1::BreakdownRequest request;
-    request.set_dimension(v1::DIMENSION_TASK);
-    v1::BreakdownResponse response;
-    return query->GetBreakdown(&context, request, &response);
-  }, grpc::StatusCode::OK);
-  timed("totals", [&](grpc::ClientContext& context) {
-    v1::TotalsResponse response;
-    return query->GetTotals(&context, v1::TotalsRequest(), &response);
-  }, grpc::StatusCode::OK);
-  timed("model (reads revisions from Redis)", [&](grpc::ClientContext& context) {
-    v1::ModelStatsRequest request;
-    request.set_model_id("org/model");
-    v1::ModelStatsResponse response;
-    return query->GetModelStats(&context, request, &response);
-  }, grpc::StatusCode::UNAVAILABLE);
-  timed("totals, fresh (reads Redis's versions)", [&](grpc::ClientContext& context) {
-    v1::TotalsRequest request;
-    request.mutable_freshness()->set_fresh(true);
-    v1::TotalsResponse response;
-    return query->GetTotals(&context, request, &response);
-  }, grpc::StatusCode::UNAVAILABLE);
+  timed(
+      "modality",
+      [&](grpc::ClientContext& context) {
+        v1::ModalityShareResponse response;
+        const grpc::Status status =
+            query->GetModalityShare(&context, v1::ModalityShareRequest(), &response);
+        EXPECT_EQ(response.total_downloads(), 5);
+        return status;
+      },
+      grpc::StatusCode::OK);
+  timed(
+      "sizes",
+      [&](grpc::ClientContext& context) {
+        v1::SizeDistributionResponse response;
+        return query->GetSizeDistribution(&context, v1::SizeDistributionRequest(), &response);
+      },
+      grpc::StatusCode::OK);
+  timed(
+      "top",
+      [&](grpc::ClientContext& context) {
+        v1::TopNResponse response;
+        return query->GetTopN(&context, v1::TopNRequest(), &response);
+      },
+      grpc::StatusCode::OK);
+  timed(
+      "breakdown",
+      [&](grpc::ClientContext& context) {
+        v1::BreakdownRequest request;
+        request.set_dimension(v1::DIMENSION_TASK);
+        v1::BreakdownResponse response;
+        return query->GetBreakdown(&context, request, &response);
+      },
+      grpc::StatusCode::OK);
+  timed(
+      "totals",
+      [&](grpc::ClientContext& context) {
+        v1::TotalsResponse response;
+        return query->GetTotals(&context, v1::TotalsRequest(), &response);
+      },
+      grpc::StatusCode::OK);
+  timed(
+      "model (reads revisions from Redis)",
+      [&](grpc::ClientContext& context) {
+        v1::ModelStatsRequest request;
+        request.set_model_id("org/model");
+        v1::ModelStatsResponse response;
+        return query->GetModelStats(&context, request, &response);
+      },
+      grpc::StatusCode::UNAVAILABLE);
+  timed(
+      "totals, fresh (reads Redis's versions)",
+      [&](grpc::ClientContext& context) {
+        v1::TotalsRequest request;
+        request.mutable_freshness()->set_fresh(true);
+        v1::TotalsResponse response;
+        return query->GetTotals(&context, request, &response);
+      },
+      grpc::StatusCode::UNAVAILABLE);
   redis.Resume();
   EXPECT_EQ(TotalDownloads(*query), 5);
 }

@@ -57,8 +57,8 @@ std::vector<v1::IngestRequest> RandomBatches(uint64_t seed, int batches, int eve
     for (int i = 0; i < events; ++i) {
       v1::DownloadEvent* event = batch.add_events();
       event->set_model_id(absl::StrCat("org", random() % 9, "/m", random() % 40));
-      event->mutable_timestamp()->set_seconds(1725148800 + static_cast<int64_t>(random() % 20) *
-                                                               86400);
+      event->mutable_timestamp()->set_seconds(1725148800 +
+                                              static_cast<int64_t>(random() % 20) * 86400);
       event->set_count(1 + static_cast<int64_t>(random() % 100));
     }
   }
@@ -80,8 +80,8 @@ std::string Answers(Replica& replica, const std::string& token) {
   range.mutable_start()->set_day(3);
   range.mutable_end()->set_year(2024), range.mutable_end()->set_month(9);
   range.mutable_end()->set_day(12);
-  for (const v1::DateRange* r : {static_cast<const v1::DateRange*>(nullptr),
-                                 static_cast<const v1::DateRange*>(&range)}) {
+  for (const v1::DateRange* r :
+       {static_cast<const v1::DateRange*>(nullptr), static_cast<const v1::DateRange*>(&range)}) {
     v1::ModalityShareRequest share;
     v1::TopNRequest top;
     top.set_n(20);
@@ -151,8 +151,8 @@ TEST(ReplicasTest, AtTheSameVersionTwoReplicasAnswerByteForByteAlike) {
 TEST(ReplicasTest, MinVersionReadsAWriteMadeThroughAnotherReplica) {
   RedisServer redis;
   ServerProcess first(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
-  ServerProcess second(ServerBinary(), {"--store", "redis", "--redis", redis.url(),
-                                        "--max-version-wait-ms", "300"});
+  ServerProcess second(
+      ServerBinary(), {"--store", "redis", "--redis", redis.url(), "--max-version-wait-ms", "300"});
   Replica one(first), two(second);
   int64_t expected = 0;
   for (int round = 0; round < 20; ++round) {
