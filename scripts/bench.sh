@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Reproduces docs/BENCHMARKS.md: starts a redis-server and hubstats-server on free loopback
-# ports, loads the synthetic hub's catalog, and measures ingest against the direct-to-Redis
-# baseline (RUNS times, for medians), then query latency on a Hub-scale data set while ingest
-# runs at half the measured rate. Results (one JSON object per line) go to out/bench/.
+# Reproduces docs/BENCHMARKS.md: starts a redis-server (AOF, appendfsync always: acknowledged
+# means on disk) and hubstats-server on free loopback ports, loads the synthetic hub's catalog,
+# and measures ingest against both direct-to-Redis baselines (direct-redis, diy-coalesce; RUNS
+# times, for medians), then on a Hub-scale data set (60 days): Redis memory, a second replica's
+# start, query latency idle and while ingest runs at half the measured rate, and the freshness
+# lag from ack to answer. Results (one JSON object per line) go to out/bench/.
 #
 #   scripts/bench.sh              everything (about 25 minutes)
 #   scripts/bench.sh ingest       ingest and baseline only
@@ -34,7 +36,8 @@ bench=build/client/bench/hubstats-bench
 start_stack() {  # $1: name
   local redis_port server_port
   redis_port=$(free_port)
-  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$work" \
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly yes \
+    --appendfsync always --dir "$work" --dbfilename "$1.rdb" --appendfilename "$1.aof" \
     >"$work/$1-redis.log" 2>&1 &
   pids+=($!)
   until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
@@ -62,15 +65,21 @@ if [ "$what" = all ] || [ "$what" = ingest ]; then
   : >"$out/ingest.json"
   for run in $(seq "$RUNS"); do
     "$bench" ingest --target "$target" --models "$MODELS" --duration "$DURATION" \
-      --server-pid "$server_pid" --redis "$redis_url" --baseline direct-redis --json \
+      --server-pid "$server_pid" --redis "$redis_url" --baseline direct-redis,diy-coalesce --json \
       | tee -a "$out/ingest.json"
   done
   /usr/bin/python3 - "$out/ingest.json" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
-for key in ("events_per_s", "baseline_events_per_s", "ratio", "ack_p50_ms", "ack_p99_ms", "server_peak_rss_mib"):
+for run in runs:
+    for name, baseline in run.get("baselines", {}).items():
+        run[f"{name}_events_per_s"], run[f"{name}_ratio"] = baseline["events_per_s"], baseline["ratio"]
+for key in ("events_per_s", "direct-redis_events_per_s", "direct-redis_ratio",
+            "diy-coalesce_events_per_s", "diy-coalesce_ratio", "ack_p50_ms", "ack_p99_ms",
+            "lag_p50_ms", "lag_p99_ms", "server_peak_rss_mib"):
     values = [run[key] for run in runs if key in run]
-    print(f"median {key}: {statistics.median(values):.1f}  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+    if values:
+        print(f"median {key}: {statistics.median(values):.2f}  (runs: {', '.join(f'{v:.2f}' for v in values)})")
 PY
 fi
 
@@ -81,13 +90,26 @@ if [ "$what" = all ] || [ "$what" = query ]; then
     --pool-events 3000000 --redis "$redis_url" --server-pid "$server_pid" --json \
     | tee "$out/history.json"
   redis-cli -u "$redis_url" info memory | grep -E '^used_memory:' | tee "$out/history-memory.txt"
+  # A second replica starting against the loaded Redis: the time until it serves (its log says
+  # when the read model was loaded; health is NOT_SERVING until then), and its memory.
+  replica_port=$(free_port)
+  build/service/hubstats-server --listen "127.0.0.1:$replica_port" --store redis \
+    --redis "$redis_url" >"$work/replica.log" 2>&1 &
+  pids+=($!)
+  replica_pid=$!
+  until grep -q "read model loaded" "$work/replica.log"; do sleep 0.1; done
+  grep -o "read model loaded in [^,]*" "$work/replica.log" | tee "$out/replica-start.txt"
+  echo "replica RSS: $(awk '/VmRSS/ {print $2, $3}' "/proc/$replica_pid/status")" \
+    | tee -a "$out/replica-start.txt"
   "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s --json \
     | tee "$out/query-idle-1.json"
   # "Half its maximum": the maximum measured on this data set, then half of it.
   "$bench" ingest --target "$target" --models "$MODELS" --duration 20s --json | tee "$out/query-max-ingest.json"
   half=$(/usr/bin/python3 -c "import json; print(int(json.load(open('$out/query-max-ingest.json'))['events_per_s'] / 2))")
+  # The freshness probe asks the other replica: how long an ack takes to show there.
   "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s \
-    --ingest-rate "$half" --json | tee "$out/query-under-ingest-1.json"
+    --ingest-rate "$half" --lag-target "127.0.0.1:$replica_port" --json \
+    | tee "$out/query-under-ingest-1.json"
   "$bench" query --target "$target" --models "$MODELS" --concurrency 8 --duration 30s \
     --ingest-rate "$half" --json | tee "$out/query.json"
   "$bench" query --target "$target" --models "$MODELS" --concurrency 8 --duration 30s --json \

@@ -31,6 +31,7 @@
 #include "common/command_line.h"
 #include "core/delta.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
+#include "ingest_load.h"
 #include "store/baselines/redis_baselines.h"
 #include "workload.h"
 
@@ -68,6 +69,10 @@ flags:
   --concurrency N         query: parallel callers [8]
   --ingest-rate N         query: run ingest at N events/s meanwhile [0]
   --day YYYY-MM-DD        query: the day of single-day queries [today]
+  --message packed|events ingest batches as packed columns or as event messages [packed]
+  --lag-target HOST:PORT  freshness probe: after acks, a query with the ack's version as
+                          min_version to this server (another replica) [--target]
+  --no-lag-probe          no freshness probe
   --json                  print one JSON object
 )";
 
@@ -121,12 +126,28 @@ struct Flags {
 };
 
 Flags ParseFlags(int argc, char** argv) {
-  static const client::CommandLineSpec kSpec = {
-      .value_options = {"target", "models", "exponent", "duration", "events", "batch-size",
-                        "connections", "in-flight", "days", "pool-events", "rate", "baseline",
-                        "redis", "baseline-prefix", "server-pid", "concurrency", "ingest-rate",
-                        "day", "baseline-window"},
-      .switches = {"json"}};
+  static const client::CommandLineSpec kSpec = {.value_options = {"target",
+                                                                  "models",
+                                                                  "exponent",
+                                                                  "duration",
+                                                                  "events",
+                                                                  "batch-size",
+                                                                  "connections",
+                                                                  "in-flight",
+                                                                  "days",
+                                                                  "pool-events",
+                                                                  "rate",
+                                                                  "baseline",
+                                                                  "redis",
+                                                                  "baseline-prefix",
+                                                                  "server-pid",
+                                                                  "concurrency",
+                                                                  "ingest-rate",
+                                                                  "day",
+                                                                  "baseline-window",
+                                                                  "message",
+                                                                  "lag-target"},
+                                                .switches = {"json", "no-lag-probe"}};
   absl::StatusOr<client::CommandLine> line = client::CommandLine::Parse(argc, argv, kSpec);
   if (!line.ok()) UsageError(std::string(line.status().message()));
   if (line->help()) {
@@ -168,6 +189,10 @@ Flags ParseFlags(int argc, char** argv) {
       UsageError(absl::StrCat("--redis: ", valid.message()));
     }
   }
+  if (const std::string message = line->Value("message", "packed");
+      message != "packed" && message != "events") {
+    UsageError(absl::StrCat("--message must be packed or events, got '", message, "'"));
+  }
   if (absl::CivilDay day; line->Has("day") && !absl::ParseCivilTime(line->Value("day"), &day)) {
     UsageError(absl::StrCat("--day must be YYYY-MM-DD, got '", line->Value("day"), "'"));
   }
@@ -176,15 +201,6 @@ Flags ParseFlags(int argc, char** argv) {
   flags.json = line->Has("json");
   flags.line = *std::move(line);
   return flags;
-}
-
-void Progress(const std::string& line) {
-  std::fprintf(stderr, "hubstats-bench: %s\n", line.c_str());
-}
-
-int64_t TodayStart() {
-  const int64_t now = absl::ToUnixSeconds(absl::Now());
-  return now - now % 86400;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,102 +251,41 @@ int RunCatalog(const Flags& flags, const Hub& hub) {
 // ingest
 // ---------------------------------------------------------------------------------------------
 
-struct IngestResult {
-  int64_t events = 0;  // Acknowledged.
-  double seconds = 0;
-  std::vector<double> ack_ms;
-  int64_t failed_streams = 0;
-};
+// The ingest load's settings from the command line.
+IngestLoadOptions LoadOptions(const Flags& flags, double rate) {
+  IngestLoadOptions options;
+  options.target = flags.Get("target", "localhost:50051");
+  options.connections = static_cast<int>(flags.Int("connections", 4));
+  options.batch_size = static_cast<int>(flags.Int("batch-size", 1000));
+  options.in_flight = static_cast<int>(flags.Int("in-flight", 16));
+  options.days = static_cast<int>(flags.Int("days", 1));
+  options.pool_events = flags.Int("pool-events", 1'000'000);
+  options.max_events = flags.Int("events", 0);
+  options.rate = rate;
+  options.packed = flags.Get("message", "packed") == "packed";
+  if (!flags.line.Has("no-lag-probe")) options.lag_target = flags.Get("lag-target", options.target);
+  return options;
+}
 
-// Streams events until `stop` (or `max_events`), optionally rate-limited; returns when every
-// batch sent has been acknowledged.
-IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>& stop,
-                           int64_t max_events, double rate) {
-  const int connections = static_cast<int>(flags.Int("connections", 4));
-  const int batch_size = static_cast<int>(flags.Int("batch-size", 1000));
-  const int in_flight = static_cast<int>(flags.Int("in-flight", 16));
-  const int days = static_cast<int>(flags.Int("days", 1));
-  const int64_t pool_events = flags.Int("pool-events", 1'000'000);
-  const int pool_per_connection =
-      static_cast<int>(std::max<int64_t>(1, pool_events / batch_size / connections));
-  const std::string run_id = absl::StrCat(absl::ToUnixNanos(absl::Now()));
-
-  IngestResult result;
-  std::mutex result_mutex;
-  std::atomic<int64_t> sent_events{0};
-  const auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      std::mt19937_64 random(1000 + c);
-      std::vector<v1::IngestRequest> pool(pool_per_connection);
-      for (v1::IngestRequest& batch : pool) {
-        hub.FillBatch(batch, batch_size, days, TodayStart(), random);
-        batch.set_producer_id(absl::StrCat("bench-", run_id, "-", c));
-      }
-      auto stub = v1::IngestService::NewStub(
-          client::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
-      grpc::ClientContext context;
-      auto stream = stub->StreamEvents(&context);
-      std::mutex mutex;
-      std::condition_variable acked;
-      int outstanding = 0;
-      std::vector<Clock::time_point> sent_at(in_flight * 2 + 8);
-      std::vector<double> latencies;
-      int64_t acked_events = 0;
-
-      std::thread writer([&] {
-        uint64_t sequence = 0;
-        const double per_connection_rate = rate / connections;
-        const auto writer_start = Clock::now();
-        int64_t my_events = 0;
-        while (!stop.load()) {
-          if (max_events > 0 && sent_events.fetch_add(batch_size) >= max_events) break;
-          {
-            std::unique_lock lock(mutex);
-            acked.wait(lock, [&] { return outstanding < in_flight; });
-            ++outstanding;
-          }
-          if (per_connection_rate > 0) {
-            const auto due =
-                writer_start + std::chrono::duration<double>(my_events / per_connection_rate);
-            std::this_thread::sleep_until(due);
-          }
-          v1::IngestRequest& batch = pool[sequence % pool.size()];
-          batch.set_sequence(++sequence);
-          {
-            std::lock_guard lock(mutex);
-            sent_at[sequence % sent_at.size()] = Clock::now();
-          }
-          if (!stream->Write(batch)) break;
-          my_events += batch_size;
-        }
-        stream->WritesDone();
-      });
-      v1::IngestResponse response;
-      while (stream->Read(&response)) {
-        std::lock_guard lock(mutex);
-        latencies.push_back(std::chrono::duration<double, std::milli>(
-                                Clock::now() - sent_at[response.sequence() % sent_at.size()])
-                                .count());
-        acked_events += response.accepted();
-        --outstanding;
-        acked.notify_all();
-      }
-      writer.join();
-      grpc::Status status = stream->Finish();
-      std::lock_guard lock(result_mutex);
-      if (!status.ok()) {
-        ++result.failed_streams;
-        Progress(absl::StrCat("stream ", c, " ended: ", status.error_message()));
-      }
-      result.events += acked_events;
-      result.ack_ms.insert(result.ack_ms.end(), latencies.begin(), latencies.end());
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return result;
+// The freshness probe's figures, for the text and JSON outputs; empty without samples.
+std::string LagText(IngestResult& result) {
+  if (result.lag_ms.empty()) return "";
+  return absl::StrFormat("  freshness lag p50 %.1f ms  p99 %.1f ms (%d probes)",
+                         Percentile(result.lag_ms, 50), Percentile(result.lag_ms, 99),
+                         result.lag_ms.size());
+}
+std::string LagJson(IngestResult& result) {
+  if (result.lag_ms.empty()) return "";
+  return absl::StrFormat(",\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_probes\":%d",
+                         Percentile(result.lag_ms, 50), Percentile(result.lag_ms, 99),
+                         result.lag_ms.size());
+}
+// A run whose probe failed is not a result: say why.
+bool LagFailed(const IngestResult& result) {
+  if (result.lag_failures == 0) return false;
+  Progress(absl::StrCat("freshness probe: ", result.lag_failures,
+                        " calls failed; the first: ", result.first_lag_failure));
+  return true;
 }
 
 // The same workload applied straight to Redis by a baseline (service/store/baselines): each
@@ -417,7 +372,7 @@ int RunIngest(const Flags& flags, const Hub& hub) {
   Progress(absl::StrCat("ingest: ", flags.Int("connections", 4), " streams, batches of ",
                         flags.Int("batch-size", 1000), ", Zipf ", flags.Double("exponent", 1.1),
                         " over ", hub.size(), " models"));
-  IngestResult result = RunIngestLoad(flags, hub, stop, max_events, flags.Double("rate", 0));
+  IngestResult result = RunIngestLoad(LoadOptions(flags, flags.Double("rate", 0)), hub, stop);
   if (stopper.joinable()) stopper.join();
   sampling = false;
   sampler.join();
@@ -445,8 +400,9 @@ int RunIngest(const Flags& flags, const Hub& hub) {
   if (flags.json) {
     std::string json = absl::StrFormat(
         "{\"events\":%d,\"seconds\":%.3f,\"events_per_s\":%.1f,\"ack_p50_ms\":%.3f,"
-        "\"ack_p99_ms\":%.3f,\"failed_streams\":%d",
-        result.events, result.seconds, events_per_s, p50, p99, result.failed_streams);
+        "\"ack_p99_ms\":%.3f,\"failed_streams\":%d%s",
+        result.events, result.seconds, events_per_s, p50, p99, result.failed_streams,
+        LagJson(result));
     if (server_pid > 0)
       absl::StrAppendFormat(&json, ",\"server_peak_rss_mib\":%.1f", peak_rss / 1024.0);
     if (redis_bytes > 0)
@@ -463,7 +419,8 @@ int RunIngest(const Flags& flags, const Hub& hub) {
     }
     std::printf("%s}\n", json.c_str());
   } else {
-    std::printf("events/s %.0f  ack p50 %.2f ms  p99 %.2f ms", events_per_s, p50, p99);
+    std::printf("events/s %.0f  ack p50 %.2f ms  p99 %.2f ms%s", events_per_s, p50, p99,
+                LagText(result).c_str());
     if (server_pid > 0) std::printf("  server peak RSS %.1f MiB", peak_rss / 1024.0);
     if (redis_bytes > 0) std::printf("  redis %.1f MiB", redis_bytes / 1048576.0);
     for (const auto& [name, rate] : baseline_rates) {
@@ -471,7 +428,8 @@ int RunIngest(const Flags& flags, const Hub& hub) {
     }
     std::printf("\n");
   }
-  return result.failed_streams == 0 ? 0 : 1;
+  const bool lag_failed = LagFailed(result);
+  return result.failed_streams == 0 && !lag_failed ? 0 : 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,64 +447,44 @@ void SetDate(v1::Date* date, absl::CivilDay day) {
   date->set_day(day.day());
 }
 
+// The report's four queries (modality share, size distribution, top-50 models and
+// organisations), each for all time, the one day `day` and the rolling 30 days ending on it.
 std::vector<QueryKind> QueryKinds(absl::CivilDay day) {
-  auto one_day = [day](v1::DateRange* range) {
-    SetDate(range->mutable_start(), day);
-    SetDate(range->mutable_end(), day);
-  };
-  auto thirty_days = [day](v1::DateRange* range) {
-    SetDate(range->mutable_start(), day - 29);
-    SetDate(range->mutable_end(), day);
+  struct Scope {
+    std::string suffix;
+    int days;  // 0: all time.
   };
   std::vector<QueryKind> kinds;
-  kinds.push_back({"modality_share", [](auto& stub, auto& context) {
-                     v1::ModalityShareResponse response;
-                     return stub.GetModalityShare(&context, v1::ModalityShareRequest(), &response);
-                   }});
-  kinds.push_back({"size_distribution", [](auto& stub, auto& context) {
-                     v1::SizeDistributionResponse response;
-                     return stub.GetSizeDistribution(&context, v1::SizeDistributionRequest(),
-                                                     &response);
-                   }});
-  kinds.push_back({"top50_models", [](auto& stub, auto& context) {
-                     v1::TopNRequest request;
-                     request.set_n(50);
-                     v1::TopNResponse response;
-                     return stub.GetTopN(&context, request, &response);
-                   }});
-  kinds.push_back({"top50_authors", [](auto& stub, auto& context) {
-                     v1::TopNRequest request;
-                     request.set_n(50);
-                     request.set_by(v1::RANK_BY_AUTHOR);
-                     v1::TopNResponse response;
-                     return stub.GetTopN(&context, request, &response);
-                   }});
-  kinds.push_back({"modality_share_day", [one_day](auto& stub, auto& context) {
-                     v1::ModalityShareRequest request;
-                     one_day(request.mutable_range());
-                     v1::ModalityShareResponse response;
-                     return stub.GetModalityShare(&context, request, &response);
-                   }});
-  kinds.push_back({"size_distribution_day", [one_day](auto& stub, auto& context) {
-                     v1::SizeDistributionRequest request;
-                     one_day(request.mutable_range());
-                     v1::SizeDistributionResponse response;
-                     return stub.GetSizeDistribution(&context, request, &response);
-                   }});
-  kinds.push_back({"top50_models_day", [one_day](auto& stub, auto& context) {
-                     v1::TopNRequest request;
-                     request.set_n(50);
-                     one_day(request.mutable_range());
-                     v1::TopNResponse response;
-                     return stub.GetTopN(&context, request, &response);
-                   }});
-  kinds.push_back({"top50_models_30d", [thirty_days](auto& stub, auto& context) {
-                     v1::TopNRequest request;
-                     request.set_n(50);
-                     thirty_days(request.mutable_range());
-                     v1::TopNResponse response;
-                     return stub.GetTopN(&context, request, &response);
-                   }});
+  for (const Scope& scope : {Scope{"", 0}, Scope{"_day", 1}, Scope{"_30d", 30}}) {
+    auto range = [day, scope](auto& request) {
+      if (scope.days == 0) return;
+      SetDate(request.mutable_range()->mutable_start(), day - (scope.days - 1));
+      SetDate(request.mutable_range()->mutable_end(), day);
+    };
+    kinds.push_back({"modality_share" + scope.suffix, [range](auto& stub, auto& context) {
+                       v1::ModalityShareRequest request;
+                       range(request);
+                       v1::ModalityShareResponse response;
+                       return stub.GetModalityShare(&context, request, &response);
+                     }});
+    kinds.push_back({"size_distribution" + scope.suffix, [range](auto& stub, auto& context) {
+                       v1::SizeDistributionRequest request;
+                       range(request);
+                       v1::SizeDistributionResponse response;
+                       return stub.GetSizeDistribution(&context, request, &response);
+                     }});
+    for (const auto by : {v1::RANK_BY_MODEL, v1::RANK_BY_AUTHOR}) {
+      const std::string name = by == v1::RANK_BY_MODEL ? "top50_models" : "top50_authors";
+      kinds.push_back({name + scope.suffix, [range, by](auto& stub, auto& context) {
+                         v1::TopNRequest request;
+                         request.set_n(50);
+                         request.set_by(by);
+                         range(request);
+                         v1::TopNResponse response;
+                         return stub.GetTopN(&context, request, &response);
+                       }});
+    }
+  }
   return kinds;
 }
 
@@ -565,7 +503,7 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   IngestResult ingest_result;
   if (ingest_rate > 0) {
     ingest = std::thread(
-        [&] { ingest_result = RunIngestLoad(flags, hub, ingest_stop, 0, ingest_rate); });
+        [&] { ingest_result = RunIngestLoad(LoadOptions(flags, ingest_rate), hub, ingest_stop); });
     std::this_thread::sleep_for(std::chrono::seconds(2));  // Let ingest reach its rate.
   }
   std::mutex mutex;
@@ -632,14 +570,15 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   if (ingest_rate > 0) {
     const double rate = ingest_result.events / ingest_result.seconds;
     if (flags.json) {
-      absl::StrAppendFormat(&json, ",\"ingest_events_per_s\":%.1f", rate);
+      absl::StrAppendFormat(&json, ",\"ingest_events_per_s\":%.1f%s", rate, LagJson(ingest_result));
     } else {
-      std::printf("ingest meanwhile: %.0f events/s\n", rate);
+      std::printf("ingest meanwhile: %.0f events/s%s\n", rate, LagText(ingest_result).c_str());
     }
   }
   if (flags.json) std::printf("%s}\n", json.c_str());
   // Latencies of failed calls are not measured: a run with failures is not a result.
-  int status = 0;
+  int status =
+      ingest_rate > 0 && (ingest_result.failed_streams > 0 || LagFailed(ingest_result)) ? 1 : 0;
   for (const auto& [name, text] : first_error) {
     Progress(absl::StrCat(name, ": ", errors[name], " calls failed; the first: ", text));
     status = 1;

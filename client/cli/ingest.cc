@@ -11,11 +11,11 @@
 #include <random>
 #include <thread>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/channel.h"
 #include "common/command_line.h"
+#include "common/packed_events.h"
 #include "core/version.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
@@ -28,56 +28,6 @@ struct Batch {
   v1::IngestRequest request;
   std::vector<int> lines;  // Line of each event, in the request's order.
 };
-
-// Moves `events` into `request` in columns (IngestRequest.packed): a third of the bytes, and much
-// cheaper for the server to decode. A column is sent only when some event needs it; an event
-// without a timestamp in a batch whose others have one stays an `events` entry (which comes
-// first: `lines` is reordered to match). The result depends only on the events, so a re-run
-// sends the same batches.
-void Pack(std::vector<v1::DownloadEvent>& events, std::vector<int>& lines,
-          v1::IngestRequest& request) {
-  bool any_time = false, any_count = false, any_revision = false;
-  for (const v1::DownloadEvent& event : events) {
-    any_time |= event.has_timestamp();
-    any_count |= event.has_count();
-    any_revision |= !event.revision().empty();
-  }
-  std::vector<int> packed_lines;
-  v1::PackedEvents& packed = *request.mutable_packed();
-  absl::flat_hash_map<std::string, uint32_t> ids, revisions;
-  if (any_revision) {
-    packed.add_revisions("");
-    revisions.emplace("", 0);
-  }
-  std::vector<int> listed_lines;
-  for (size_t i = 0; i < events.size(); ++i) {
-    v1::DownloadEvent& event = events[i];
-    if (any_time && !event.has_timestamp()) {
-      listed_lines.push_back(lines[i]);
-      *request.add_events() = std::move(event);
-      continue;
-    }
-    auto [id, new_id] =
-        ids.try_emplace(event.model_id(), static_cast<uint32_t>(packed.model_ids_size()));
-    if (new_id) packed.add_model_ids(event.model_id());
-    packed.add_model_index(id->second);
-    if (any_time) {
-      packed.add_timestamp_seconds(event.timestamp().seconds());
-      packed.add_timestamp_nanos(event.timestamp().nanos());
-    }
-    if (any_count) packed.add_counts(event.has_count() ? event.count() : 1);
-    if (any_revision) {
-      auto [revision, new_revision] =
-          revisions.try_emplace(event.revision(), static_cast<uint32_t>(packed.revisions_size()));
-      if (new_revision) packed.add_revisions(event.revision());
-      packed.add_revision_index(revision->second);
-    }
-    packed_lines.push_back(lines[i]);
-  }
-  if (packed.model_index_size() == 0) request.clear_packed();
-  listed_lines.insert(listed_lines.end(), packed_lines.begin(), packed_lines.end());
-  lines = std::move(listed_lines);
-}
 
 // Cuts the input into numbered batches; lines that do not make an event become errors here.
 // The cut depends only on the input and the settings, so a re-run makes the same batches.
@@ -108,7 +58,7 @@ class BatchReader {
       held_.reset();
     }
     if (events.empty()) return false;
-    Pack(events, batch.lines, batch.request);
+    client::PackEvents(events, batch.lines, batch.request);
     batch.sequence = ++sequence_;
     batch.request.set_producer_id(settings_.producer_id);
     batch.request.set_sequence(batch.sequence);

@@ -41,7 +41,9 @@ TEST_F(TopTrackerTest, GrowthKeepsTheExactFirstMembers) {
     // Small increments make many ties at the cut.
     scores[member] += 1 + static_cast<int64_t>(random() % 2);
     tracker.Grow(member, scores[member]);
-    if (step % 97 == 0) ASSERT_EQ(tracker.Top(10), Expected(scores, 10)) << "step " << step;
+    if (step % 97 == 0) {
+      ASSERT_EQ(tracker.Top(10), Expected(scores, 10)) << "step " << step;
+    }
   }
   EXPECT_TRUE(tracker.valid());
   EXPECT_EQ(tracker.Top(10), Expected(scores, 10));

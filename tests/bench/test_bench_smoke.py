@@ -4,8 +4,10 @@ and print well-formed results. No timing is asserted (that is docs/BENCHMARKS.md
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
+import hubstats
 from hubstats._local import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,12 +38,63 @@ def test_bench_tool_ingest_baseline_and_query(server, redis):
     assert ingest["server_peak_rss_mib"] > 0 and ingest["redis_used_memory_mib"] > 0
     query = run("query", "--target", target, "--models", "2000", "--duration", "2s",
                 "--concurrency", "2", "--ingest-rate", "2000", "--batch-size", "100")
-    for name in ("modality_share", "size_distribution", "top50_models", "top50_authors",
-                 "modality_share_day", "size_distribution_day", "top50_models_day",
-                 "top50_models_30d"):
-        assert query[name]["count"] > 0 and query[name]["errors"] == 0, name
-        assert query[name]["p999_ms"] >= query[name]["p50_ms"] > 0, name
+    for query_name in ("modality_share", "size_distribution", "top50_models", "top50_authors"):
+        for scope in ("", "_day", "_30d"):
+            name = query_name + scope
+            assert query[name]["count"] > 0 and query[name]["errors"] == 0, name
+            assert query[name]["p999_ms"] >= query[name]["p50_ms"] > 0, name
     assert query["ingest_events_per_s"] > 0
+    # The freshness probe ran under that ingest: acks reached the read model's answers.
+    assert query["lag_probes"] > 0 and query["lag_p99_ms"] >= query["lag_p50_ms"] > 0
+
+
+def totals(target):
+    with hubstats.Client(target) as client:
+        return client.totals(fresh=True)["total_downloads"]
+
+
+def test_bench_ingest_ends_after_events_with_every_one_counted(server):
+    """--events N: the run ends on its own once N events were sent and all of them were
+    acknowledged, whatever the days spread; the server counts exactly what was acknowledged."""
+    target = server.target
+    run("catalog", "--target", target, "--models", "500")
+    for message in ("packed", "events"):
+        before = totals(target)
+        ingest = run("ingest", "--target", target, "--models", "500", "--events", "20000",
+                     "--days", "30", "--batch-size", "500", "--connections", "3",
+                     "--message", message)
+        assert ingest["failed_streams"] == 0
+        # Whole batches: each stream stops at the first batch past the total.
+        assert 20000 <= ingest["events"] < 20000 + 3 * 500, message
+        assert ingest["events"] % 500 == 0
+        assert ingest["lag_probes"] > 0
+        # Counts of 1..3 per event: the downloads added lie between the two bounds.
+        added = totals(target) - before
+        assert ingest["events"] <= added <= 3 * ingest["events"], message
+
+
+def test_bench_ingest_ends_after_its_duration(server):
+    started = time.monotonic()
+    ingest = run("ingest", "--target", server.target, "--models", "500", "--duration", "2s",
+                 "--batch-size", "100", "--connections", "2", "--no-lag-probe")
+    assert 2 <= time.monotonic() - started < 60
+    assert ingest["events"] > 0 and ingest["failed_streams"] == 0
+    assert "lag_probes" not in ingest
+
+
+def test_bench_ingest_ends_with_an_error_when_the_server_goes_away(make_server):
+    """The server is killed mid-run: every stream ends, the run exits non-zero and says why,
+    instead of waiting forever for acknowledgements."""
+    server = make_server()
+    process = subprocess.Popen([BENCH, "ingest", "--target", server.target, "--models", "500",
+                                "--duration", "60s", "--batch-size", "100", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    server.kill()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    assert "stream 0 ended" in err or "stream 1 ended" in err, err
+    assert json.loads(out)["failed_streams"] >= 1
 
 
 def test_bench_tool_rejects_bad_flags_before_running():

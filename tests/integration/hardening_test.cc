@@ -1,7 +1,8 @@
 // The server process under input and conditions that broke promises before (issue 9): a
 // refused batch behind a committed one while Redis is stopped, malformed messages on every RPC,
 // memory held by many streams while Redis is stopped (measured as the process's peak RSS),
-// queries while Redis is stopped, and credentials in a bad Redis URL.
+// queries while Redis is stopped, queries that must write nothing to Redis, and credentials
+// in a bad Redis URL.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +14,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
@@ -306,6 +309,140 @@ TEST(HardeningTest, QueriesDoNotWaitForAStoppedRedis) {
       grpc::StatusCode::UNAVAILABLE);
   redis.Resume();
   EXPECT_EQ(TotalDownloads(*query), 5);
+}
+
+// One field of `INFO persistence` (or any INFO line "name:value") as a number.
+int64_t RedisInfo(const RedisServer& redis, const std::string& field) {
+  std::istringstream info(redis.Cli("INFO persistence"));
+  std::string line;
+  while (std::getline(info, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
+  }
+  ADD_FAILURE() << "no " << field << " in INFO persistence";
+  return -1;
+}
+
+// Issue 9, defect 6: queries wrote to Redis (cache keys, revision rankings). Every query kind,
+// over all time and many date ranges, fresh and not, must leave the AOF, the key count and
+// Redis' change counter exactly where they were.
+TEST(HardeningTest, QueriesWriteNothingToRedis) {
+  RedisServer redis;
+  redis.Cli("CONFIG SET appendonly yes");
+  redis.Cli("CONFIG SET appendfsync always");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (RedisInfo(redis, "aof_enabled") != 1 || RedisInfo(redis, "aof_rewrite_in_progress") != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "AOF did not start";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ServerProcess server(ServerBinary(), {"--store", "redis", "--redis", redis.url()});
+  auto channel = Channel(server);
+  // 30 days of downloads of a few models, some with revisions, and their catalog records.
+  const int64_t last_day = 1'727'654'400;  // 2024-09-30, midnight UTC.
+  std::vector<v1::IngestRequest> batches;
+  for (int day = 0; day < 30; ++day) {
+    v1::IngestRequest batch = Events(20, absl::StrCat("org", day % 4, "/model", day % 7),
+                                     day % 3 ? "" : absl::StrCat("rev", day % 2));
+    for (v1::DownloadEvent& event : *batch.mutable_events()) {
+      event.mutable_timestamp()->set_seconds(last_day - day * 86400);
+    }
+    batches.push_back(batch);
+  }
+  ASSERT_TRUE(Stream(channel, batches).status.ok());
+  v1::UpsertModelsRequest catalog;
+  for (int m = 0; m < 7; ++m) {
+    v1::ModelRecord* record = catalog.add_models();
+    record->set_model_id(absl::StrCat("org", m % 4, "/model", m));
+    record->set_pipeline_tag(m % 2 ? "text-generation" : "image-classification");
+    record->set_num_parameters(int64_t{1} << (20 + m));
+  }
+  {
+    auto ingest = v1::IngestService::NewStub(channel);
+    grpc::ClientContext context;
+    v1::UpsertModelsResponse upserted;
+    ASSERT_TRUE(ingest->UpsertModels(&context, catalog, &upserted).ok());
+  }
+  auto query = v1::QueryService::NewStub(channel);
+  ASSERT_EQ(TotalDownloads(*query), 600);  // Fresh: everything written is applied.
+
+  const int64_t aof_before = RedisInfo(redis, "aof_current_size");
+  const int64_t changes_before = RedisInfo(redis, "rdb_changes_since_last_save");
+  const std::string keys_before = redis.Cli("DBSIZE");
+  int calls = 0;
+  for (int first = 0; first < 30; first += 3) {
+    for (int length : {1, 7, 30}) {
+      for (bool fresh : {false, true}) {
+        auto scoped = [&](auto& request) {
+          if (fresh) request.mutable_freshness()->set_fresh(true);
+          const absl::CivilDay start = absl::ToCivilDay(
+              absl::FromUnixSeconds(last_day - first * 86400), absl::UTCTimeZone());
+          auto set = [](v1::Date* date, absl::CivilDay day) {
+            date->set_year(static_cast<int32_t>(day.year()));
+            date->set_month(day.month());
+            date->set_day(day.day());
+          };
+          set(request.mutable_range()->mutable_start(), start - (length - 1));
+          set(request.mutable_range()->mutable_end(), start);
+        };
+        auto check = [&](const grpc::Status& status) {
+          ++calls;
+          EXPECT_TRUE(status.ok()) << status.error_message();
+        };
+        {
+          grpc::ClientContext context;
+          v1::ModalityShareRequest request;
+          scoped(request);
+          v1::ModalityShareResponse response;
+          check(query->GetModalityShare(&context, request, &response));
+        }
+        {
+          grpc::ClientContext context;
+          v1::SizeDistributionRequest request;
+          scoped(request);
+          v1::SizeDistributionResponse response;
+          check(query->GetSizeDistribution(&context, request, &response));
+        }
+        for (const auto by : {v1::RANK_BY_MODEL, v1::RANK_BY_AUTHOR}) {
+          grpc::ClientContext context;
+          v1::TopNRequest request;
+          scoped(request);
+          request.set_by(by);
+          v1::TopNResponse response;
+          check(query->GetTopN(&context, request, &response));
+        }
+        {
+          grpc::ClientContext context;
+          v1::BreakdownRequest request;
+          scoped(request);
+          request.set_dimension(v1::DIMENSION_TASK);
+          v1::BreakdownResponse response;
+          check(query->GetBreakdown(&context, request, &response));
+        }
+        {
+          grpc::ClientContext context;
+          v1::TotalsRequest request;
+          scoped(request);
+          v1::TotalsResponse response;
+          check(query->GetTotals(&context, request, &response));
+        }
+        {
+          grpc::ClientContext context;
+          v1::ModelStatsRequest request;
+          request.set_model_id(absl::StrCat("org", first % 4, "/model", first % 7));
+          scoped(request);
+          v1::ModelStatsResponse response;
+          check(query->GetModelStats(&context, request, &response));
+        }
+      }
+    }
+  }
+  EXPECT_EQ(calls, 10 * 3 * 2 * 7);
+  EXPECT_EQ(RedisInfo(redis, "aof_current_size"), aof_before);
+  EXPECT_EQ(RedisInfo(redis, "rdb_changes_since_last_save"), changes_before);
+  EXPECT_EQ(redis.Cli("DBSIZE"), keys_before);
+  // The counters would have seen a write: one more batch moves all three.
+  ASSERT_TRUE(Stream(channel, {Events(1, "org0/model0")}).status.ok());
+  EXPECT_GT(RedisInfo(redis, "aof_current_size"), aof_before);
+  EXPECT_GT(RedisInfo(redis, "rdb_changes_since_last_save"), changes_before);
 }
 
 // Issue 9, defect 10: a malformed --redis URL must not print its password.
