@@ -126,28 +126,17 @@ struct Flags {
 };
 
 Flags ParseFlags(int argc, char** argv) {
-  static const client::CommandLineSpec kSpec = {.value_options = {"target",
-                                                                  "models",
-                                                                  "exponent",
-                                                                  "duration",
-                                                                  "events",
-                                                                  "batch-size",
-                                                                  "connections",
-                                                                  "in-flight",
-                                                                  "days",
-                                                                  "pool-events",
-                                                                  "rate",
-                                                                  "baseline",
-                                                                  "redis",
-                                                                  "baseline-prefix",
-                                                                  "server-pid",
-                                                                  "concurrency",
-                                                                  "ingest-rate",
-                                                                  "day",
-                                                                  "baseline-window",
-                                                                  "message",
-                                                                  "lag-target"},
-                                                .switches = {"json", "no-lag-probe"}};
+  static const client::CommandLineSpec kSpec = [] {
+    client::CommandLineSpec spec;
+    // clang-format off
+    spec.value_options = {"target", "models", "exponent", "duration", "events", "batch-size",
+                          "connections", "in-flight", "days", "pool-events", "rate", "baseline",
+                          "redis", "baseline-prefix", "server-pid", "concurrency", "ingest-rate",
+                          "day", "baseline-window", "message", "lag-target"};
+    // clang-format on
+    spec.switches = {"json", "no-lag-probe"};
+    return spec;
+  }();
   absl::StatusOr<client::CommandLine> line = client::CommandLine::Parse(argc, argv, kSpec);
   if (!line.ok()) UsageError(std::string(line.status().message()));
   if (line->help()) {

@@ -182,8 +182,6 @@ class IngestServiceImpl::Stream final
   // On the committer's thread, in submission order.
   void Committed(Batch* batch, absl::StatusOr<IngestOutcome> outcome) {
     std::unique_lock lock(mutex_);
-    --committing_;
-    std::vector<Batch*> later;
     if (outcome.ok()) {
       v1::IngestResponse response;
       ToProto(*outcome, &response);
@@ -193,17 +191,24 @@ class IngestServiceImpl::Stream final
       grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::IngestResponse>(response, &batch->answer,
                                                                           &own_buffer);
       batch->state = Batch::State::kAnswered;
-    } else {
-      batch->state = Batch::State::kFailed;
-      if (error_.ok()) error_ = outcome.status();
-      // The stream ends here: its later batches must not commit, or they would count without
-      // an answer. They are still queued (this runs between commit windows), so they can be
-      // taken back.
-      for (Batch& other : batches_) {
-        if (&other != batch && other.state == Batch::State::kCommitting) later.push_back(&other);
-      }
+      --committing_;
+      Perform(std::move(lock));
+      return;
     }
+    batch->state = Batch::State::kFailed;
+    if (error_.ok()) error_ = outcome.status();
+    // The stream ends here: its later batches must not commit, or they would count without an
+    // answer. They are still queued (this runs between commit windows), so they can be taken
+    // back.
+    std::vector<Batch*> later;
+    for (Batch& other : batches_) {
+      if (&other != batch && other.state == Batch::State::kCommitting) later.push_back(&other);
+    }
+    // This batch still counts as committing while the lock is released to withdraw the later
+    // ones: otherwise another reaction could see nothing in progress, finish the stream and
+    // delete it under us.
     lock.unlock();
+    if (owner_.hooks_.after_failed_commit) owner_.hooks_.after_failed_commit();
     std::vector<Batch*> withdrawn;
     for (Batch* other : later) {
       if (owner_.committer_.Withdraw(&other->prepared)) withdrawn.push_back(other);
@@ -213,6 +218,7 @@ class IngestServiceImpl::Stream final
       other->state = Batch::State::kWithdrawn;
       --committing_;
     }
+    --committing_;
     Perform(std::move(lock));
   }
 
@@ -336,6 +342,11 @@ void IngestServiceImpl::Register(Stream* stream) {
 void IngestServiceImpl::Unregister(Stream* stream) {
   std::lock_guard lock(streams_mutex_);
   streams_.erase(stream);
+}
+
+size_t IngestServiceImpl::open_streams() {
+  std::lock_guard lock(streams_mutex_);
+  return streams_.size();
 }
 
 void IngestServiceImpl::Drain() {

@@ -52,6 +52,9 @@ struct IngestHooks {
   // After the `batch`-th batch of a stream (from 1) was decoded and validated, before it is
   // submitted; `status` is why it was refused, or OK.
   std::function<void(uint64_t batch, const absl::Status& status)> after_prepare;
+  // After a batch's commit failed, while its stream has released its lock to withdraw its later
+  // batches from the committer: other reactions of the stream may run meanwhile.
+  std::function<void()> after_failed_commit;
 };
 
 class IngestServiceImpl final
@@ -73,6 +76,9 @@ class IngestServiceImpl final
   // UNAVAILABLE ("retry elsewhere"); new streams end at once the same way. Thread-safe.
   void Drain();
   bool draining() const { return draining_.load(); }
+
+  // Streams not yet done (OnDone). Thread-safe.
+  size_t open_streams();
 
   // Used by the streams (internal).
   class Stream;

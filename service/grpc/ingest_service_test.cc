@@ -104,6 +104,7 @@ class Harness {
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   StatsService& service() { return service_; }
   IngestBudget& budget() { return budget_; }
+  IngestServiceImpl& ingest() { return *ingest_; }
 
   int64_t TotalDownloads() {
     EXPECT_TRUE(follower_.CatchUp().ok());
@@ -333,6 +334,54 @@ TEST(IngestStreamTest, BatchesAfterAFailedCommitAreWithdrawn) {
     EXPECT_EQ(forwarded, 2) << "the second batch should have been queued behind the first";
   }
   EXPECT_EQ(harness.TotalDownloads(), 0) << "a batch was committed without being answered";
+}
+
+// A reaction that runs while a failed commit withdraws the stream's later batches (here the
+// client's cancellation) must not end the stream, which would delete it under the commit's
+// callback (seen as a use-after-free under AddressSanitizer with CPU load). The hook holds the
+// callback in that window until the cancellation had every chance to end the stream.
+TEST(IngestStreamTest, AStreamOutlivesTheFailedCommitThatEndsIt) {
+  std::atomic<Harness*> harness_of_hook{nullptr};
+  std::atomic<grpc::ClientContext*> client{nullptr};
+  std::atomic<bool> hook_ran{false}, hook_done{false}, ended_in_window{false};
+  HarnessOptions options;
+  options.failing_model = "fail/me";
+  options.commit.store_retry_for = absl::ZeroDuration();
+  options.hooks.after_failed_commit = [&] {
+    hook_ran = true;
+    while (client.load() == nullptr) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    client.load()->TryCancel();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (std::chrono::steady_clock::now() < deadline && !ended_in_window) {
+      // Gone: the callback that called us would touch freed memory.
+      ended_in_window = harness_of_hook.load()->ingest().open_streams() == 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    hook_done = true;
+  };
+  Harness harness(std::move(options));
+  harness_of_hook = &harness;
+  grpc::ClientContext context;
+  client = &context;
+  auto stream = harness.stub().StreamEvents(&context);
+  ASSERT_TRUE(stream->Write(Batch("", 0, 5, "fail/me")));
+  v1::IngestResponse response;
+  while (stream->Read(&response)) {
+  }
+  EXPECT_FALSE(stream->Finish().ok());
+  // The client's side ends at its own cancellation; the server's hook may still be waiting.
+  const auto hook_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!hook_done && std::chrono::steady_clock::now() < hook_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(hook_ran.load());
+  EXPECT_FALSE(ended_in_window.load()) << "the stream ended while its failed commit was running";
+  // And it does end once the commit's callback is done.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (harness.ingest().open_streams() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(harness.ingest().open_streams(), 0u);
 }
 
 // Issue 9, defect 3: a message that is not an IngestRequest ends the stream with
