@@ -1,0 +1,97 @@
+#include "app/metered_store.h"
+
+#include <chrono>
+
+namespace hubstats {
+namespace {
+
+const absl::Status& StatusOf(const absl::Status& status) { return status; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
+  return result.status();
+}
+
+}  // namespace
+
+MeteredStore::MeteredStore(Store& inner, telemetry::Registry& registry)
+    : inner_(inner),
+      latency_(registry.AddHistogram("hubstats_store_call_seconds",
+                                     "Duration of each call to the store (Redis), by call.",
+                                     telemetry::LatencyBuckets(), {"call"})),
+      calls_(registry.AddCounter("hubstats_store_calls_total",
+                                 "Calls to the store (Redis), by call and status code.",
+                                 {"call", "code"})) {}
+
+template <typename Call>
+auto MeteredStore::Meter(std::string_view name, Call call) {
+  const auto start = std::chrono::steady_clock::now();
+  auto result = call();
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  Record(name, took.count(), StatusOf(result));
+  return result;
+}
+
+void MeteredStore::Record(std::string_view name, double seconds, const absl::Status& status) {
+  latency_.WithLabels({name}).Observe(seconds);
+  calls_.WithLabels({name, absl::StatusCodeToString(status.code())}).Increment();
+}
+
+absl::StatusOr<std::vector<WindowShardResult>> MeteredStore::ApplyWindow(
+    absl::Span<const WindowShard> shards) {
+  return Meter("ApplyWindow", [&] { return inner_.ApplyWindow(shards); });
+}
+
+absl::StatusOr<std::vector<ProducerVerdict>> MeteredStore::CheckProducers(
+    absl::Span<const BatchIdentity> identities) {
+  return Meter("CheckProducers", [&] { return inner_.CheckProducers(identities); });
+}
+
+absl::Status MeteredStore::CommitProducers(absl::Span<const BatchIdentity> identities) {
+  return Meter("CommitProducers", [&] { return inner_.CommitProducers(identities); });
+}
+
+absl::StatusOr<std::vector<int64_t>> MeteredStore::ReadAuthorTotals(
+    absl::Span<const absl::string_view> authors) {
+  return Meter("ReadAuthorTotals", [&] { return inner_.ReadAuthorTotals(authors); });
+}
+
+absl::Status MeteredStore::Ping() {
+  return Meter("Ping", [&] { return inner_.Ping(); });
+}
+
+absl::StatusOr<UpsertResult> MeteredStore::UpsertModels(absl::Span<const CatalogEntry> entries) {
+  return Meter("UpsertModels", [&] { return inner_.UpsertModels(entries); });
+}
+
+absl::StatusOr<AggregateCounts> MeteredStore::ReadAggregates(const DayRange& range) {
+  return Meter("ReadAggregates", [&] { return inner_.ReadAggregates(range); });
+}
+
+absl::StatusOr<TopCandidates> MeteredStore::ReadTop(const DayRange& range, RankBy by,
+                                                    std::optional<Modality> modality, int n) {
+  return Meter("ReadTop", [&] { return inner_.ReadTop(range, by, modality, n); });
+}
+
+absl::StatusOr<Population> MeteredStore::ReadPopulation(const DayRange& range) {
+  return Meter("ReadPopulation", [&] { return inner_.ReadPopulation(range); });
+}
+
+absl::Status MeteredStore::ForEachCatalogRecord(
+    const std::function<absl::Status(const CatalogRecord&)>& visit) {
+  return Meter("ForEachCatalogRecord", [&] { return inner_.ForEachCatalogRecord(visit); });
+}
+
+absl::StatusOr<std::string> MeteredStore::ReadSetting(absl::string_view name) {
+  return Meter("ReadSetting", [&] { return inner_.ReadSetting(name); });
+}
+
+absl::Status MeteredStore::WriteSetting(absl::string_view name, absl::string_view value) {
+  return Meter("WriteSetting", [&] { return inner_.WriteSetting(name, value); });
+}
+
+absl::StatusOr<ModelData> MeteredStore::ReadModel(absl::string_view model_id,
+                                                  const DayRange& range) {
+  return Meter("ReadModel", [&] { return inner_.ReadModel(model_id, range); });
+}
+
+}  // namespace hubstats

@@ -1,0 +1,57 @@
+// MeteredStore: a Store that times and counts every call to the Store it wraps (in production
+// the RedisStore, so these are Redis' latency and errors as the service sees them), without
+// knowing anything of that store's internals.
+//
+//   hubstats_store_call_seconds{call}        histogram of each call's duration
+//   hubstats_store_calls_total{call,code}    calls by outcome: OK, UNAVAILABLE, ...
+//
+// `call` is the Store method (ApplyWindow, ReadTop, Ping, ...). Thread-safe as the wrapped
+// store is; borrows the store and the registry, which must outlive it.
+#ifndef HUBSTATS_SERVICE_APP_METERED_STORE_H_
+#define HUBSTATS_SERVICE_APP_METERED_STORE_H_
+
+#include <string_view>
+
+#include "store/store.h"
+#include "telemetry/metrics.h"
+
+namespace hubstats {
+
+class MeteredStore final : public Store {
+ public:
+  MeteredStore(Store& inner, telemetry::Registry& registry);
+
+  uint32_t shard_count() const override { return inner_.shard_count(); }
+  absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
+      absl::Span<const WindowShard> shards) override;
+  absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
+      absl::Span<const BatchIdentity> identities) override;
+  absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) override;
+  absl::StatusOr<std::vector<int64_t>> ReadAuthorTotals(
+      absl::Span<const absl::string_view> authors) override;
+  absl::Status Ping() override;
+  absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
+  absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;
+  absl::StatusOr<TopCandidates> ReadTop(const DayRange& range, RankBy by,
+                                        std::optional<Modality> modality, int n) override;
+  absl::StatusOr<Population> ReadPopulation(const DayRange& range) override;
+  absl::Status ForEachCatalogRecord(
+      const std::function<absl::Status(const CatalogRecord&)>& visit) override;
+  absl::StatusOr<std::string> ReadSetting(absl::string_view name) override;
+  absl::Status WriteSetting(absl::string_view name, absl::string_view value) override;
+  absl::StatusOr<ModelData> ReadModel(absl::string_view model_id, const DayRange& range) override;
+
+ private:
+  // Runs `call` (named `name`), recording its duration and outcome.
+  template <typename Call>
+  auto Meter(std::string_view name, Call call);
+  void Record(std::string_view name, double seconds, const absl::Status& status);
+
+  Store& inner_;
+  telemetry::Family<telemetry::Histogram>& latency_;
+  telemetry::Family<telemetry::Counter>& calls_;
+};
+
+}  // namespace hubstats
+
+#endif  // HUBSTATS_SERVICE_APP_METERED_STORE_H_
