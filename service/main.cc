@@ -29,6 +29,15 @@
 #include "grpc/query_service.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
+// Operations: logs, metrics, health, connections (each wired below in a few marked lines).
+#include "app/ingest_metrics.h"
+#include "app/metered_store.h"
+#include "grpc/connection_options.h"
+#include "grpc/health.h"
+#include "grpc/rpc_metrics.h"
+#include "telemetry/log.h"
+#include "telemetry/metrics.h"
+#include "telemetry/metrics_http.h"
 
 namespace hubstats {
 namespace {
@@ -70,6 +79,20 @@ std::map<std::string, Flag> DefaultFlags() {
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
   add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
+  // Operations (docs/OPERATIONS.md): logs, metrics, connections for load balancers.
+  add("log-format", "text", "text or json: one line per event with level, time and fields");
+  add("metrics-listen", "127.0.0.1:9464",
+      "address of the Prometheus endpoint /metrics (port 0 picks a free one; empty: off)");
+  add("max-connection-age-ms", "0",
+      "close connections after this long (GOAWAY; 0: never), so clients re-balance");
+  add("max-connection-age-grace-ms", "0",
+      "calls in progress on an aged connection get this much longer (0: no limit)");
+  add("keepalive-time-ms", "60000", "ping a connection that was quiet this long");
+  add("keepalive-timeout-ms", "20000", "close a connection whose ping is unanswered this long");
+  add("keepalive-min-ping-interval-ms", "10000",
+      "refuse client pings more frequent than this (too_many_pings)");
+  add("keepalive-permit-without-calls", "0",
+      "1: accept client pings on connections without calls (and ping those too)");
   return flags;
 }
 
@@ -77,7 +100,7 @@ void PrintHelp(const std::map<std::string, Flag>& flags) {
   std::printf("%s\n\nFlags (each also read from HUBSTATS_<NAME>, e.g. HUBSTATS_REDIS_PREFIX):\n",
               kUsage);
   for (const auto& [name, flag] : flags) {
-    std::printf("  --%-20s %s%s\n", name.c_str(), flag.help.c_str(),
+    std::printf("  --%-31s %s%s\n", name.c_str(), flag.help.c_str(),
                 flag.value.empty() ? "" : absl::StrCat(" [", flag.value, "]").c_str());
   }
 }
@@ -127,10 +150,19 @@ int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, i
   return value;
 }
 
-void Log(const std::string& message) {
-  std::fprintf(stderr, "%s hubstats-server: %s\n",
-               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
-               message.c_str());
+// The server's log (--log-format); text on stderr until main configures it.
+telemetry::Logger& Logger(std::optional<telemetry::LogFormat> format = std::nullopt) {
+  static telemetry::Logger logger(stderr, format.value_or(telemetry::LogFormat::kText),
+                                  "hubstats-server");
+  return logger;
+}
+
+void Log(const std::string& message, telemetry::LogLevel level = telemetry::LogLevel::kInfo) {
+  Logger().Log(level, message);
+}
+
+absl::Duration MillisecondsFlag(const std::map<std::string, Flag>& flags, const std::string& name) {
+  return absl::Milliseconds(IntFlag(flags, name, 0));
 }
 
 }  // namespace
@@ -139,6 +171,28 @@ void Log(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace hubstats;
   const std::map<std::string, Flag> flags = ParseFlags(argc, argv);
+  // Operations: the log's format, the metrics registry and its endpoint (fails fast when the
+  // port is taken), build information.
+  const std::optional<telemetry::LogFormat> log_format =
+      telemetry::ParseLogFormat(flags.at("log-format").value);
+  if (!log_format) Fail("--log-format must be text or json");
+  Logger(log_format);
+  telemetry::Registry metrics;
+  std::unique_ptr<telemetry::MetricsHttpServer> metrics_http;
+  if (const std::string& address = flags.at("metrics-listen").value; !address.empty()) {
+    absl::StatusOr<std::unique_ptr<telemetry::MetricsHttpServer>> started =
+        telemetry::MetricsHttpServer::Start(address, metrics);
+    if (!started.ok()) Fail(std::string(started.status().message()));
+    metrics_http = *std::move(started);
+  }
+  metrics
+      .AddGauge("hubstats_build_info", "Always 1; the labels say what runs.", {"version", "grpc"})
+      .WithLabels({HUBSTATS_VERSION, grpc::Version()})
+      .Set(1);
+  const double start_time = static_cast<double>(absl::ToUnixMillis(absl::Now())) / 1000;
+  metrics.AddGaugeCallback("hubstats_process_start_time_seconds",
+                           "When the server started, in Unix seconds.",
+                           [start_time] { return start_time; });
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t stop_signals;
@@ -165,6 +219,9 @@ int main(int argc, char** argv) {
   if (store_kind == "redis") {
     RedisStoreOptions options;
     if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
+    if (auto endpoint = ParseRedisUrl(options.url); endpoint.ok()) {
+      Logger().Redact(endpoint->password);  // Whatever a log line quotes, never the password.
+    }
     options.key_prefix = flags.at("redis-prefix").value;
     if (!flags.at("shards").value.empty()) {
       options.shard_count = static_cast<uint32_t>(IntFlag(flags, "shards", 1));
@@ -190,11 +247,15 @@ int main(int argc, char** argv) {
       Fail("--redis is set but the store is not redis: add --store redis");
     }
     Log("WARNING: store: MEMORY. Counters live only in this process: they are lost on exit and "
-        "not shared with other replicas. Use --store redis --redis URL in production.");
+        "not shared with other replicas. Use --store redis --redis URL in production.",
+        telemetry::LogLevel::kWarning);
     store = std::make_unique<MemoryStore>();
   } else {
     Fail(absl::StrCat("--store must be memory or redis, got '", store_kind, "'"));
   }
+
+  // Operations: every store call timed and counted, whatever store was built.
+  store = std::make_unique<MeteredStore>(std::move(store), metrics);
 
   StatsService service(*store, *tasks);
   // A changed task table re-classifies the stored catalog before anything is served.
@@ -229,10 +290,13 @@ int main(int argc, char** argv) {
                       " MB with --max-message-mb ", limits.max_message_bytes >> 20));
   }
   auto budget = std::make_unique<IngestBudget>(budget_bytes);
+  IngestMetrics ingest_metrics(metrics);  // Operations: ingest outcomes, windows, the budget.
+  ingest_metrics.WatchBudget(*budget);
   GroupCommitOptions commit_options;
   commit_options.window = absl::Milliseconds(IntFlag(flags, "commit-window-ms", 0));
   commit_options.max_window_events = IntFlag(flags, "commit-window-events", 1);
   commit_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
+  commit_options.on_window = [&](const CommittedWindow& window) { ingest_metrics.Record(window); };
   auto committer = std::make_unique<GroupCommitter>(service, commit_options);
   IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits);
   QueryServiceImpl query(service, *query_workers);
@@ -250,6 +314,18 @@ int main(int argc, char** argv) {
   // window (64 KB): the budget's reservations then bound what ingest streams hold. A pending
   // read still opens the window to the whole message it waits for.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  // Operations: connection age and keepalive for balancers; per-RPC metrics.
+  ApplyConnectionOptions(
+      {.max_age = MillisecondsFlag(flags, "max-connection-age-ms"),
+       .max_age_grace = MillisecondsFlag(flags, "max-connection-age-grace-ms"),
+       .keepalive_time = MillisecondsFlag(flags, "keepalive-time-ms"),
+       .keepalive_timeout = MillisecondsFlag(flags, "keepalive-timeout-ms"),
+       .min_client_ping_interval = MillisecondsFlag(flags, "keepalive-min-ping-interval-ms"),
+       .permit_pings_without_calls = IntFlag(flags, "keepalive-permit-without-calls", 0) != 0},
+      builder);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RpcMetrics>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) Fail(absl::StrCat("cannot listen on ", flags.at("listen").value));
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
@@ -258,39 +334,31 @@ int main(int argc, char** argv) {
   std::printf("listening on port %d\n", port);
   std::fflush(stdout);
 
-  // Health follows the store: NOT_SERVING while it does not answer, and from shutdown on.
-  std::mutex health_mutex;
-  std::condition_variable health_wakeup;
-  bool stopping = false;
-  std::thread health_monitor([&] {
-    std::optional<bool> serving;
-    std::unique_lock lock(health_mutex);
-    while (!stopping) {
-      lock.unlock();
-      const absl::Status ping = store->Ping();
-      lock.lock();
-      if (stopping) break;
-      if (serving != ping.ok()) {
-        serving = ping.ok();
-        health->SetServingStatus(*serving);
-        Log(*serving ? "store answers: SERVING"
-                     : absl::StrCat("store does not answer (", ping.message(), "): NOT_SERVING"));
-      }
-      health_wakeup.wait_for(lock, std::chrono::milliseconds(500));
-    }
-  });
+  if (metrics_http) {
+    Log(absl::StrCat("metrics on ", flags.at("metrics-listen").value, " (port ",
+                     metrics_http->port(), "), path /metrics"));
+    std::printf("metrics on port %d\n", metrics_http->port());
+    std::fflush(stdout);
+  }
+
+  // Health per service (grpc/health.h): ingest follows the store, queries this replica's
+  // readiness, liveness only the process; NOT_SERVING everywhere from shutdown on.
+  ServingHealthOptions health_options;
+  health_options.ping = [&store] { return store->Ping(); };
+  health_options.ready = [] { return true; };  // Queries are answered from the store.
+  health_options.log = [](bool problem, const std::string& message) {
+    Log(message, problem ? telemetry::LogLevel::kWarning : telemetry::LogLevel::kInfo);
+  };
+  ServingHealth serving(*health, std::move(health_options));
+  serving.Start();
+  metrics.AddGaugeCallback("hubstats_store_up", "1 while the store (Redis) answers its ping.",
+                           [&serving] { return serving.store_answers() ? 1.0 : 0.0; });
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   Log(absl::StrCat("got ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                    ", draining: answering what was read, then ending streams"));
-  {
-    std::lock_guard lock(health_mutex);
-    stopping = true;
-  }
-  health_wakeup.notify_all();
-  health_monitor.join();
-  health->SetServingStatus(false);
+  serving.BeginShutdown();
   const absl::Time deadline =
       absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0));
   ingest.Drain();
@@ -298,6 +366,7 @@ int main(int argc, char** argv) {
   committer->StopRetryingAt(deadline - absl::Milliseconds(500));
   server->Shutdown(absl::ToChronoTime(deadline));
   server->Wait();
+  metrics_http.reset();  // No scrape from here on: the budget and the store may go.
   // Every call is over: the pools and the committer run nothing more of theirs.
   const GroupCommitStats commits = committer->stats();
   committer.reset();

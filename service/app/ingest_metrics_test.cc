@@ -32,9 +32,8 @@ class DownStore : public MemoryStore {
 };
 
 TEST(IngestMetricsTest, CountsEventsBatchesAndWindowsOfWhatWasCommitted) {
-  DownStore memory;
   telemetry::Registry registry;
-  MeteredStore store(memory, registry);
+  MeteredStore store(std::make_unique<DownStore>(), registry);
   StatsService service(store, TaskTable::BuiltIn());
   IngestMetrics metrics(registry);
   IngestBudget budget(1 << 20);

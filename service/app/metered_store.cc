@@ -13,8 +13,8 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
 
 }  // namespace
 
-MeteredStore::MeteredStore(Store& inner, telemetry::Registry& registry)
-    : inner_(inner),
+MeteredStore::MeteredStore(std::unique_ptr<Store> inner, telemetry::Registry& registry)
+    : inner_(std::move(inner)),
       latency_(registry.AddHistogram("hubstats_store_call_seconds",
                                      "Duration of each call to the store (Redis), by call.",
                                      telemetry::LatencyBuckets(), {"call"})),
@@ -38,60 +38,60 @@ void MeteredStore::Record(std::string_view name, double seconds, const absl::Sta
 
 absl::StatusOr<std::vector<WindowShardResult>> MeteredStore::ApplyWindow(
     absl::Span<const WindowShard> shards) {
-  return Meter("ApplyWindow", [&] { return inner_.ApplyWindow(shards); });
+  return Meter("ApplyWindow", [&] { return inner_->ApplyWindow(shards); });
 }
 
 absl::StatusOr<std::vector<ProducerVerdict>> MeteredStore::CheckProducers(
     absl::Span<const BatchIdentity> identities) {
-  return Meter("CheckProducers", [&] { return inner_.CheckProducers(identities); });
+  return Meter("CheckProducers", [&] { return inner_->CheckProducers(identities); });
 }
 
 absl::Status MeteredStore::CommitProducers(absl::Span<const BatchIdentity> identities) {
-  return Meter("CommitProducers", [&] { return inner_.CommitProducers(identities); });
+  return Meter("CommitProducers", [&] { return inner_->CommitProducers(identities); });
 }
 
 absl::StatusOr<std::vector<int64_t>> MeteredStore::ReadAuthorTotals(
     absl::Span<const absl::string_view> authors) {
-  return Meter("ReadAuthorTotals", [&] { return inner_.ReadAuthorTotals(authors); });
+  return Meter("ReadAuthorTotals", [&] { return inner_->ReadAuthorTotals(authors); });
 }
 
 absl::Status MeteredStore::Ping() {
-  return Meter("Ping", [&] { return inner_.Ping(); });
+  return Meter("Ping", [&] { return inner_->Ping(); });
 }
 
 absl::StatusOr<UpsertResult> MeteredStore::UpsertModels(absl::Span<const CatalogEntry> entries) {
-  return Meter("UpsertModels", [&] { return inner_.UpsertModels(entries); });
+  return Meter("UpsertModels", [&] { return inner_->UpsertModels(entries); });
 }
 
 absl::StatusOr<AggregateCounts> MeteredStore::ReadAggregates(const DayRange& range) {
-  return Meter("ReadAggregates", [&] { return inner_.ReadAggregates(range); });
+  return Meter("ReadAggregates", [&] { return inner_->ReadAggregates(range); });
 }
 
 absl::StatusOr<TopCandidates> MeteredStore::ReadTop(const DayRange& range, RankBy by,
                                                     std::optional<Modality> modality, int n) {
-  return Meter("ReadTop", [&] { return inner_.ReadTop(range, by, modality, n); });
+  return Meter("ReadTop", [&] { return inner_->ReadTop(range, by, modality, n); });
 }
 
 absl::StatusOr<Population> MeteredStore::ReadPopulation(const DayRange& range) {
-  return Meter("ReadPopulation", [&] { return inner_.ReadPopulation(range); });
+  return Meter("ReadPopulation", [&] { return inner_->ReadPopulation(range); });
 }
 
 absl::Status MeteredStore::ForEachCatalogRecord(
     const std::function<absl::Status(const CatalogRecord&)>& visit) {
-  return Meter("ForEachCatalogRecord", [&] { return inner_.ForEachCatalogRecord(visit); });
+  return Meter("ForEachCatalogRecord", [&] { return inner_->ForEachCatalogRecord(visit); });
 }
 
 absl::StatusOr<std::string> MeteredStore::ReadSetting(absl::string_view name) {
-  return Meter("ReadSetting", [&] { return inner_.ReadSetting(name); });
+  return Meter("ReadSetting", [&] { return inner_->ReadSetting(name); });
 }
 
 absl::Status MeteredStore::WriteSetting(absl::string_view name, absl::string_view value) {
-  return Meter("WriteSetting", [&] { return inner_.WriteSetting(name, value); });
+  return Meter("WriteSetting", [&] { return inner_->WriteSetting(name, value); });
 }
 
 absl::StatusOr<ModelData> MeteredStore::ReadModel(absl::string_view model_id,
                                                   const DayRange& range) {
-  return Meter("ReadModel", [&] { return inner_.ReadModel(model_id, range); });
+  return Meter("ReadModel", [&] { return inner_->ReadModel(model_id, range); });
 }
 
 }  // namespace hubstats

@@ -6,10 +6,11 @@
 //   hubstats_store_calls_total{call,code}    calls by outcome: OK, UNAVAILABLE, ...
 //
 // `call` is the Store method (ApplyWindow, ReadTop, Ping, ...). Thread-safe as the wrapped
-// store is; borrows the store and the registry, which must outlive it.
+// store is. Owns the store it wraps; borrows the registry, which must outlive it.
 #ifndef HUBSTATS_SERVICE_APP_METERED_STORE_H_
 #define HUBSTATS_SERVICE_APP_METERED_STORE_H_
 
+#include <memory>
 #include <string_view>
 
 #include "store/store.h"
@@ -19,9 +20,9 @@ namespace hubstats {
 
 class MeteredStore final : public Store {
  public:
-  MeteredStore(Store& inner, telemetry::Registry& registry);
+  MeteredStore(std::unique_ptr<Store> inner, telemetry::Registry& registry);
 
-  uint32_t shard_count() const override { return inner_.shard_count(); }
+  uint32_t shard_count() const override { return inner_->shard_count(); }
   absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
       absl::Span<const WindowShard> shards) override;
   absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
@@ -47,7 +48,7 @@ class MeteredStore final : public Store {
   auto Meter(std::string_view name, Call call);
   void Record(std::string_view name, double seconds, const absl::Status& status);
 
-  Store& inner_;
+  const std::unique_ptr<Store> inner_;
   telemetry::Family<telemetry::Histogram>& latency_;
   telemetry::Family<telemetry::Counter>& calls_;
 };

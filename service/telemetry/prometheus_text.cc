@@ -31,8 +31,10 @@ std::string FormatNumber(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   char buffer[64];
-  // std::to_chars without a precision writes the shortest text that reads back exactly.
-  auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  // The shortest text that reads back exactly, in %g style (0.0005, 1e-05, 2.5), as
+  // Prometheus' own clients write bucket bounds.
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value,
+                                    std::chars_format::general);
   return std::string(buffer, end);
 }
 

@@ -52,6 +52,8 @@ TEST(PrometheusTextTest, HistogramHasCumulativeBucketsInfSumAndCount) {
 TEST(PrometheusTextTest, NumbersReadBackExactlyAndSpecialValuesAreSpelledAsTheFormatSays) {
   EXPECT_EQ(FormatNumber(1), "1");
   EXPECT_EQ(FormatNumber(-2.5), "-2.5");
+  EXPECT_EQ(FormatNumber(0.0005), "0.0005");
+  EXPECT_EQ(FormatNumber(1e-5), "1e-05");
   EXPECT_EQ(FormatNumber(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(FormatNumber(-std::numeric_limits<double>::infinity()), "-Inf");
   EXPECT_EQ(FormatNumber(std::nan("")), "NaN");
