@@ -33,8 +33,8 @@ std::string FormatNumber(double value) {
   char buffer[64];
   // The shortest text that reads back exactly, in %g style (0.0005, 1e-05, 2.5), as
   // Prometheus' own clients write bucket bounds.
-  auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value,
-                                    std::chars_format::general);
+  auto [end, error] =
+      std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::general);
   return std::string(buffer, end);
 }
 
