@@ -36,9 +36,19 @@ MAX_BATCH_SIZE = 100_000
 MAX_BATCHES_IN_FLIGHT = 8
 #: Large enough for a response listing a rejection for each of MAX_BATCH_SIZE items.
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: Keepalive as docs/OPERATIONS.md ("Keepalive") agrees it with the server: a ping after 30 s
+#: without data finds a dead server or a dropped proxy connection within 40 s, and the server
+#: accepts pings every 10 s or slower (--keepalive-min-ping-interval-ms) during calls.
+KEEPALIVE_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 0),
+    ("grpc.http2.max_pings_without_data", 0),
+]
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+    *KEEPALIVE_OPTIONS,
 ]
 #: Ingest streams that fail with these codes are re-opened (to the next target) and every
 #: unacknowledged batch re-sent; any other code ends the ingest at once.
