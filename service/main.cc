@@ -82,7 +82,8 @@ std::map<std::string, Flag> DefaultFlags() {
   // Operations (docs/OPERATIONS.md): logs, metrics, connections for load balancers.
   add("log-format", "text", "text or json: one line per event with level, time and fields");
   add("metrics-listen", "127.0.0.1:9464",
-      "address of the Prometheus endpoint /metrics (port 0 picks a free one; empty: off)");
+      "address of the Prometheus endpoint /metrics (port 0 picks a free one; empty: off; when "
+      "the default is taken the server runs without metrics and says so)");
   add("max-connection-age-ms", "0",
       "close connections after this long (GOAWAY; 0: never), so clients re-balance");
   add("max-connection-age-grace-ms", "0",
@@ -182,8 +183,17 @@ int main(int argc, char** argv) {
   if (const std::string& address = flags.at("metrics-listen").value; !address.empty()) {
     absl::StatusOr<std::unique_ptr<telemetry::MetricsHttpServer>> started =
         telemetry::MetricsHttpServer::Start(address, metrics);
-    if (!started.ok()) Fail(std::string(started.status().message()));
-    metrics_http = *std::move(started);
+    // The default address is best effort (several servers on one machine, tests); an address
+    // that was asked for must work.
+    if (!started.ok() && address != DefaultFlags().at("metrics-listen").value) {
+      Fail(std::string(started.status().message()));
+    }
+    if (!started.ok()) {
+      Log(absl::StrCat(started.status().message(), ": running without metrics"),
+          telemetry::LogLevel::kWarning);
+    } else {
+      metrics_http = *std::move(started);
+    }
   }
   metrics
       .AddGauge("hubstats_build_info", "Always 1; the labels say what runs.", {"version", "grpc"})

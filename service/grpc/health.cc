@@ -50,9 +50,10 @@ void ServingHealth::CheckNow() {
   if (options_.log && ready_ != ready && (ready_.has_value() || !ready)) {
     options_.log(!ready, ready ? "ready to answer queries" : "not ready to answer queries");
   }
+  // Only changes are published: gRPC's health service sends every update to every watcher.
+  if (store_ok_ != ping.ok() || ready_ != ready) Publish(ping.ok(), ready);
   store_ok_ = ping.ok();
   ready_ = ready;
-  Publish(ping.ok(), ready);
 }
 
 void ServingHealth::Publish(bool store_ok, bool ready) {
