@@ -14,9 +14,9 @@ import pytest
 from conftest import HERE, OVERLAYS, REPO, SERVER_BIN, render, the
 
 SERVER_LABELS = {"app.kubernetes.io/name": "hubstats", "app.kubernetes.io/component": "server"}
-# Settings the manifests carry before the server has the flag (the metrics endpoint comes later;
-# until then the server ignores the variable). Remove an entry once `--help` lists the flag.
-PENDING_FLAGS = {"HUBSTATS_METRICS_LISTEN"}
+# Settings the manifests carry before the server has the flag (the server ignores the variable
+# until then). Remove an entry once `--help` lists the flag.
+PENDING_FLAGS = set()
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)
@@ -110,7 +110,14 @@ def test_server_ports_probes_and_scrape_annotations_agree(overlay):
     assert int(annotations["prometheus.io/port"]) == ports["metrics"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["grpc"]["port"] == ports["grpc"], probe
-        assert container[probe]["grpc"].get("service", "") == ""   # the overall status
+    # Startup and readiness follow the whole server (Redis too); liveness only the process.
+    assert container["startupProbe"]["grpc"].get("service", "") == ""
+    assert container["readinessProbe"]["grpc"].get("service", "") == ""
+    assert container["livenessProbe"]["grpc"]["service"] == "liveness"
+    # Liveness turns NOT_SERVING at SIGTERM: it must not restart a pod during its grace period.
+    liveness = container["livenessProbe"]
+    grace = template["spec"]["terminationGracePeriodSeconds"]
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] > grace
     assert deployment["spec"]["replicas"] == 3
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
