@@ -192,7 +192,11 @@ int main(int argc, char** argv) {
       Log(absl::StrCat(started.status().message(), ": running without metrics"),
           telemetry::LogLevel::kWarning);
     } else {
+      // Only the log tells the metrics port: scripts read the gRPC port from stdout's first
+      // line. Logged before that line is printed.
       metrics_http = *std::move(started);
+      Log(absl::StrCat("metrics on ", address, " (port ", metrics_http->port(),
+                       "), path /metrics"));
     }
   }
   metrics
@@ -343,13 +347,6 @@ int main(int argc, char** argv) {
   Log(absl::StrCat("listening on ", listen.substr(0, listen.rfind(':')), ":", port));
   std::printf("listening on port %d\n", port);
   std::fflush(stdout);
-
-  if (metrics_http) {
-    Log(absl::StrCat("metrics on ", flags.at("metrics-listen").value, " (port ",
-                     metrics_http->port(), "), path /metrics"));
-    std::printf("metrics on port %d\n", metrics_http->port());
-    std::fflush(stdout);
-  }
 
   // Health per service (grpc/health.h): ingest follows the store, queries this replica's
   // readiness, liveness only the process; NOT_SERVING everywhere from shutdown on.

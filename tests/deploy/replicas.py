@@ -29,12 +29,14 @@ class Replica:
         self.process = subprocess.Popen(
             [SERVER_BIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", *args],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
-        first, second = self.process.stdout.readline(), self.process.stdout.readline()
-        if not first.startswith("listening on port ") or not second.startswith("metrics on port"):
+        first = self.process.stdout.readline()
+        # The log names the metrics port (logged before the gRPC port is printed).
+        metrics_port = re.search(r"metrics on \S+ \(port (\d+)\)", self.logs())
+        if not first.startswith("listening on port ") or not metrics_port:
             self.stop()
-            raise RuntimeError(f"server did not start: {first}{second}{self.logs()}")
+            raise RuntimeError(f"server did not start: {first}{self.logs()}")
         self.target = f"127.0.0.1:{int(first.split()[-1])}"
-        self.metrics_url = f"http://127.0.0.1:{int(second.split()[-1])}/metrics"
+        self.metrics_url = f"http://127.0.0.1:{int(metrics_port.group(1))}/metrics"
 
     def logs(self):
         if hasattr(self, "final_logs"):
