@@ -151,11 +151,12 @@ int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, i
   return value;
 }
 
-// The server's log (--log-format); text on stderr until main configures it.
+// The server's log, in the format of the first call (main passes --log-format). Never
+// destroyed, so threads still logging while the process exits find it.
 telemetry::Logger& Logger(std::optional<telemetry::LogFormat> format = std::nullopt) {
-  static telemetry::Logger logger(stderr, format.value_or(telemetry::LogFormat::kText),
-                                  "hubstats-server");
-  return logger;
+  static telemetry::Logger* logger = new telemetry::Logger(
+      stderr, format.value_or(telemetry::LogFormat::kText), "hubstats-server");
+  return *logger;
 }
 
 void Log(const std::string& message, telemetry::LogLevel level = telemetry::LogLevel::kInfo) {
