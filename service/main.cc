@@ -33,6 +33,7 @@
 #include "app/ingest_metrics.h"
 #include "app/metered_store.h"
 #include "grpc/connection_options.h"
+#include "grpc/grpc_log.h"
 #include "grpc/health.h"
 #include "grpc/rpc_metrics.h"
 #include "telemetry/log.h"
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
   const std::optional<telemetry::LogFormat> log_format =
       telemetry::ParseLogFormat(flags.at("log-format").value);
   if (!log_format) Fail("--log-format must be text or json");
-  Logger(log_format);
+  RouteGrpcLogs(Logger(log_format));
   telemetry::Registry metrics;
   std::unique_ptr<telemetry::MetricsHttpServer> metrics_http;
   if (const std::string& address = flags.at("metrics-listen").value; !address.empty()) {
