@@ -12,6 +12,8 @@ packages=(
   python3-pytest
   # Container image and deployment tests (scripts/image.sh, tests/deploy)
   podman runc catatonit debootstrap python3-yaml
+  # The Python package's install test: a venv with pip, offline, on these packages.
+  python3-venv python3-pip python3-setuptools python3-wheel
   # The load-balancer test (tests/deploy/test_load_balancer.py): an L7 gRPC proxy
   nginx
 )

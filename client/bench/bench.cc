@@ -28,8 +28,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "channel.h"
-#include "command_line.h"
+#include "common/channel.h"
+#include "common/command_line.h"
 #include "core/delta.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 #include "store/redis_client.h"
@@ -93,7 +93,7 @@ constexpr NumericFlag kNumericFlags[] = {
 // The parsed command line. Values were validated by ParseFlags, so the getters cannot fail.
 struct Flags {
   std::string mode;
-  cli::CommandLine line;
+  client::CommandLine line;
   bool json = false;
 
   std::string Get(const std::string& name, const std::string& fallback) const {
@@ -111,13 +111,13 @@ struct Flags {
 };
 
 Flags ParseFlags(int argc, char** argv) {
-  static const cli::CommandLineSpec kSpec = {
+  static const client::CommandLineSpec kSpec = {
       .value_options = {"target", "models", "exponent", "duration", "events", "batch-size",
                         "connections", "in-flight", "days", "pool-events", "rate", "baseline",
                         "redis", "baseline-prefix", "server-pid", "concurrency", "ingest-rate",
                         "day"},
       .switches = {"json"}};
-  absl::StatusOr<cli::CommandLine> line = cli::CommandLine::Parse(argc, argv, kSpec);
+  absl::StatusOr<client::CommandLine> line = client::CommandLine::Parse(argc, argv, kSpec);
   if (!line.ok()) UsageError(std::string(line.status().message()));
   if (line->help()) {
     std::fputs(kHelp, stdout);
@@ -185,7 +185,7 @@ int RunCatalog(const Flags& flags, const Hub& hub) {
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&] {
       auto stub = v1::IngestService::NewStub(
-          cli::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
+          client::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
       while (true) {
         const int64_t first = next.fetch_add(10'000);
         if (first >= hub.size()) return;
@@ -255,7 +255,7 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
         batch.set_producer_id(absl::StrCat("bench-", run_id, "-", c));
       }
       auto stub = v1::IngestService::NewStub(
-          cli::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
+          client::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
       grpc::ClientContext context;
       auto stream = stub->StreamEvents(&context);
       std::mutex mutex;
@@ -601,7 +601,7 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&, t] {
       auto stub = v1::QueryService::NewStub(
-          cli::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
+          client::NewChannel(flags.Get("target", "localhost:50051"), /*own_connection=*/true));
       std::map<std::string, std::vector<double>> mine;
       std::map<std::string, int64_t> my_errors;
       std::map<std::string, std::string> my_first_error;

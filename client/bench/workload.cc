@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "core/modality.h"
+#include "common/enum_names.h"
 #include "core/size_class.h"
 
 namespace hubstats::bench {
@@ -133,9 +133,7 @@ void Hub::FillBatch(v1::IngestRequest& request, int events, int days, int64_t la
   }
 }
 
-std::string ModalityKey(v1::Modality modality) {
-  return std::string(ModalityName(static_cast<Modality>(static_cast<int>(modality) - 1)));
-}
+std::string ModalityKey(v1::Modality modality) { return client::ModalityName(modality); }
 
 std::string SizeKey(int64_t parameters) {
   return parameters == 0 ? "u" : absl::StrCat(FineBucketOf(parameters));

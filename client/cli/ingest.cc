@@ -2,18 +2,20 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
-#include "channel.h"
+#include "absl/strings/str_join.h"
+#include "common/channel.h"
+#include "common/command_line.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
-#include "input.h"
 
 namespace hubstats::cli {
 namespace {
@@ -24,55 +26,87 @@ struct Batch {
   std::vector<int> lines;  // Line of each event.
 };
 
-// Reads the file into numbered batches; lines that do not parse become errors here.
+// Cuts the input into numbered batches; lines that do not make an event become errors here.
+// The cut depends only on the input and the settings, so a re-run makes the same batches.
 class BatchReader {
  public:
-  BatchReader(std::istream& input, const std::string& producer_id, int batch_size)
-      : input_(input), producer_id_(producer_id), batch_size_(batch_size) {}
+  BatchReader(InputReader& input, const IngestSettings& settings)
+      : input_(input),
+        settings_(settings),
+        // The request's own fields: the producer id and the sequence, with their tags.
+        request_overhead_(static_cast<int64_t>(settings.producer_id.size()) + 16) {}
 
   // The next batch, or false at the end of the input.
   bool Next(Batch& batch, IngestSummary& summary) {
     batch = Batch();
-    std::string line;
-    while (batch.request.events_size() < batch_size_ && std::getline(input_, line)) {
-      ++line_number_;
-      if (absl::StripAsciiWhitespace(line).empty()) continue;
-      absl::StatusOr<v1::DownloadEvent> event = ParseEventLine(line);
-      if (!event.ok()) {
-        ++summary.rejected;
-        summary.errors.push_back({line_number_, std::string(event.status().message())});
-        continue;
+    int64_t bytes = request_overhead_;
+    while (batch.request.events_size() < settings_.batch_size) {
+      if (!held_) {
+        if (!ReadEvent(summary)) break;
       }
-      *batch.request.add_events() = *std::move(event);
-      batch.lines.push_back(line_number_);
+      const int64_t size = FramedSize(held_->event);
+      if (batch.request.events_size() > 0 && bytes + size > settings_.batch_bytes) break;
+      bytes += size;
+      *batch.request.add_events() = std::move(held_->event);
+      batch.lines.push_back(held_->line);
+      held_.reset();
     }
     if (batch.request.events_size() == 0) return false;
     batch.sequence = ++sequence_;
-    batch.request.set_producer_id(producer_id_);
+    batch.request.set_producer_id(settings_.producer_id);
     batch.request.set_sequence(batch.sequence);
     return true;
   }
 
  private:
-  std::istream& input_;
-  const std::string producer_id_;
-  const int batch_size_;
-  int line_number_ = 0;
+  struct LineEvent {
+    int line = 0;
+    v1::DownloadEvent event;
+  };
+
+  // Reads up to the next good event into held_; false at the end of the input.
+  bool ReadEvent(IngestSummary& summary) {
+    InputItem item;
+    while (input_.Next(item)) {
+      absl::StatusOr<v1::DownloadEvent> event = item.error.ok()
+                                                    ? EventFromFields(item.fields)
+                                                    : absl::StatusOr<v1::DownloadEvent>(item.error);
+      if (event.ok() && request_overhead_ + FramedSize(*event) > settings_.batch_bytes) {
+        event = absl::InvalidArgumentError(absl::StrCat(
+            "the event takes ", client::HumanBytes(FramedSize(*event)), ", more than the ",
+            client::HumanBytes(settings_.batch_bytes), " a batch may hold (--batch-bytes)"));
+      }
+      if (!event.ok()) {
+        ++summary.rejected;
+        summary.errors.push_back({item.line, std::string(event.status().message())});
+        continue;
+      }
+      held_ = LineEvent{item.line, *std::move(event)};
+      return true;
+    }
+    return false;
+  }
+
+  InputReader& input_;
+  const IngestSettings& settings_;
+  const int64_t request_overhead_;
+  std::optional<LineEvent> held_;  // Read, and left for the next batch.
   uint64_t sequence_ = 0;
 };
 
 // One run over the input, across as many streams as it takes.
 class Ingestion {
  public:
-  Ingestion(std::istream& input, const IngestSettings& settings,
+  Ingestion(InputReader& input, const IngestSettings& settings,
             const std::function<void(const std::string&)>& log)
-      : settings_(settings), log_(log), reader_(input, settings.producer_id, settings.batch_size) {}
+      : settings_(settings), log_(log), reader_(input, settings) {}
 
   IngestSummary Run() {
     std::mt19937_64 random(std::random_device{}());
     absl::Duration backoff = absl::Milliseconds(100);
     absl::Time last_progress = absl::Now();
     size_t target = 0;
+    size_t unreached = 0;  // Targets tried in a row without any server ever answering.
     while (true) {
       {
         std::lock_guard lock(mutex_);
@@ -90,10 +124,19 @@ class Ingestion {
         summary_.status = status;
         break;
       }
+      if (!contacted_ && !settings_.retry_before_contact &&
+          ++unreached >= settings_.targets.size()) {
+        summary_.status = grpc::Status(
+            status.error_code(),
+            absl::StrCat("no server answered at ", absl::StrJoin(settings_.targets, ", "), " (",
+                         status.error_message(),
+                         "); give --retry-for to wait for a server that is starting"));
+        break;
+      }
       if (absl::Now() - last_progress > settings_.retry_for) {
         summary_.status =
             grpc::Status(status.error_code(),
-                         absl::StrCat("gave up after ", absl::FormatDuration(settings_.retry_for),
+                         absl::StrCat("gave up after ", client::HumanDuration(settings_.retry_for),
                                       " without progress; last error: ", status.error_message()));
         break;
       }
@@ -101,17 +144,16 @@ class Ingestion {
       const absl::Duration jittered =
           backoff * std::uniform_real_distribution<double>(0.5, 1.0)(random);
       log_(absl::StrCat("stream failed (", status.error_message(), "); retrying on ",
-                        settings_.targets[target], " in ", absl::FormatDuration(jittered)));
+                        settings_.targets[target], " in ", client::HumanDuration(jittered)));
       ++summary_.reconnects;
       absl::SleepFor(jittered);
       backoff = std::min(backoff * 2, absl::Seconds(5));
     }
-    std::sort(summary_.errors.begin(), summary_.errors.end(),
-              [](const LineError& a, const LineError& b) { return a.line < b.line; });
+    std::stable_sort(summary_.errors.begin(), summary_.errors.end(),
+                     [](const LineError& a, const LineError& b) { return a.line < b.line; });
     return std::move(summary_);
   }
 
- private:
   // Reads batches until the window is full or the input ends. Requires mutex_.
   void FillWindow() {
     while (!input_done_ && unacked_.size() < static_cast<size_t>(settings_.max_in_flight)) {
@@ -128,7 +170,12 @@ class Ingestion {
   // takes the answers. Returns the stream's final status.
   grpc::Status RunStream(const std::string& target) {
     // A new channel per stream re-resolves DNS names, so a replica that went away is dropped.
-    auto stub = v1::IngestService::NewStub(NewChannel(target));
+    std::shared_ptr<grpc::Channel> channel = client::NewChannel(target);
+    auto stub = v1::IngestService::NewStub(channel);
+    // A server answered once the channel is connected; a wrong address never gets there.
+    auto note_contact = [&] {
+      if (channel->GetState(false) == GRPC_CHANNEL_READY) contacted_ = true;
+    };
     grpc::ClientContext context;
     auto stream = stub->StreamEvents(&context);
 
@@ -157,6 +204,7 @@ class Ingestion {
         const bool written = stream->Write(request);
         lock.lock();
         if (!written) break;
+        note_contact();
       }
       const bool clean = !stream_failed_;
       lock.unlock();
@@ -178,6 +226,7 @@ class Ingestion {
         context.TryCancel();
         break;
       }
+      contacted_ = true;
       Account(unacked_.front(), response);
       unacked_.pop_front();
       ++acknowledged_;
@@ -193,6 +242,10 @@ class Ingestion {
     // could replace the server's final status with CANCELLED.
     writer.join();
     grpc::Status status = stream->Finish();
+    {
+      std::lock_guard lock(mutex_);
+      note_contact();
+    }
     if (!protocol_error.ok()) return protocol_error;
     std::lock_guard lock(mutex_);
     if (status.ok() && !unacked_.empty() && input_done_) {
@@ -229,15 +282,22 @@ class Ingestion {
   std::deque<Batch> unacked_;  // Read from the input, not yet acknowledged; oldest first.
   bool input_done_ = false;
   bool stream_failed_ = false;
+  bool contacted_ = false;  // Some server answered during this run.
   int64_t acknowledged_ = 0;
   IngestSummary summary_;
 };
 
 }  // namespace
 
-IngestSummary IngestEvents(std::istream& input, const IngestSettings& settings,
+IngestSummary IngestEvents(InputReader& input, const IngestSettings& settings,
                            const std::function<void(const std::string&)>& log) {
   return Ingestion(input, settings, log).Run();
+}
+
+int64_t FramedSize(const v1::DownloadEvent& event) {
+  const size_t size = event.ByteSizeLong();
+  return static_cast<int64_t>(1 + google::protobuf::io::CodedOutputStream::VarintSize64(size) +
+                              size);
 }
 
 std::string RejectionText(const v1::Rejection& rejection) {

@@ -1,65 +1,105 @@
-// Reading the CLI's input files: download events (JSON Lines) and catalog records (JSON Lines
-// or CSV with a header row). Each parser turns one line into a proto message or explains,
-// in one sentence, why it cannot.
+// The input rules of the CLI: files of download events or catalog records, as JSON lines or CSV.
+//
+// These are the rules docs/API.md states ("Input files") and the Python client applies too
+// (hubstats/_input.py); tests/input_rules holds the cases both run.
+//
+// * Format: --format jsonl|csv, else the file's extension (.jsonl, .ndjson, .json: JSON lines;
+//   .csv: CSV with a header row).
+// * Keys: events take model_id, timestamp, count, revision; catalog records take model_id
+//   (also modelId), pipeline_tag, modality, num_parameters, architecture, library_name (also
+//   library). Any other key is an error: of that line in JSON lines, of the header (line 1,
+//   the whole file) in CSV. A JSON null and an empty CSV cell leave the field out.
+// * Values: in JSON lines a number must be a JSON number and text a JSON string; in CSV every
+//   cell is text read as the field's type.
+// * timestamp: an RFC 3339 time (2024-09-20T12:00:00Z; 'T', 't' or ' ' between date and time;
+//   no offset means UTC), a YYYY-MM-DD date (midnight UTC), or Unix seconds (a number, or a
+//   numeric CSV cell).
+// * count and num_parameters: whole numbers; num_parameters also as "7B", "1.5B", "110M".
+// * modality and architecture: see common/enum_names.h.
+// Ranges and id rules are the server's to check; it names the field.
+//
+// Thread-compatible: a reader is used by one thread at a time.
 #ifndef HUBSTATS_CLIENT_CLI_INPUT_H_
 #define HUBSTATS_CLIENT_CLI_INPUT_H_
 
+#include <istream>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "csv.h"
 #include "hubstats/v1/hubstats.pb.h"
 
 namespace hubstats::cli {
 
-// One JSON object per line with keys model_id (required), timestamp (RFC 3339 string, a
-// YYYY-MM-DD date meaning midnight UTC, or Unix seconds as a number), count (integer) and
-// revision. Other keys are ignored. INVALID_ARGUMENT with the reason for malformed lines;
-// value checks (ranges, id rules) are left to the server, which names the field.
-absl::StatusOr<v1::DownloadEvent> ParseEventLine(absl::string_view line);
+enum class InputFormat { kJsonLines, kCsv };
+enum class ItemKind { kEvent, kRecord };
 
-// One JSON object per line with keys model_id (or modelId), pipeline_tag, modality (e.g.
-// "nlp", "computer_vision"), num_parameters (integer or "7B"-style string), architecture
-// ("encoder", "decoder", "encoder-decoder", "other") and library_name (or library).
-absl::StatusOr<v1::ModelRecord> ParseRecordJson(absl::string_view line);
+// `format_option` ("jsonl", "json", "ndjson" or "csv") when not empty, else by the extension
+// of `path`. INVALID_ARGUMENT naming --format otherwise.
+absl::StatusOr<InputFormat> ChooseFormat(absl::string_view path, absl::string_view format_option);
 
-// CSV (RFC 4180: quoted fields may hold commas, quotes and newlines) with a header row naming
-// the same columns as ParseRecordJson; other columns are ignored; empty cells are unset.
-class RecordCsvReader {
- public:
-  // INVALID_ARGUMENT when the header has no model_id/modelId column.
-  static absl::StatusOr<RecordCsvReader> FromHeader(absl::string_view header_line);
-  absl::StatusOr<v1::ModelRecord> Parse(const std::vector<std::string>& cells) const;
+// The keys an item of `kind` takes, for messages: "model_id, timestamp, count, revision".
+std::string KeysOf(ItemKind kind);
 
- private:
-  std::vector<std::string> columns_;
+// One value of an item as the file gives it.
+struct InputValue {
+  enum class Type { kText, kNumber, kOther };  // kOther: a JSON true/false, array or object.
+  Type type = Type::kText;
+  std::string text;   // kText; the JSON text for kOther.
+  double number = 0;  // kNumber.
+  bool csv = false;   // A CSV cell: text that may stand for a number.
 };
 
-// Splits CSV text into records of cells; each record remembers the line it starts on.
-struct CsvRecord {
+// An item's fields under their canonical names, in file order.
+using InputFields = std::vector<std::pair<std::string, InputValue>>;
+
+// One item of a file: the line it starts on and its fields, or why the line cannot be read
+// (INVALID_ARGUMENT; core's FieldOf names the key when one is to blame).
+struct InputItem {
   int line = 0;
-  std::vector<std::string> cells;
+  absl::Status error;
+  InputFields fields;
 };
-class CsvSplitter {
+
+// A problem with one line of a file, for summaries: "line 13: <reason>".
+struct LineError {
+  int line = 0;
+  std::string reason;  // "<field>: <reason>" when a field is to blame.
+};
+
+class InputReader {
  public:
-  // Feeds one physical line (without its newline). Returns true when a record is complete.
-  bool Feed(absl::string_view line, int line_number);
-  CsvRecord Take() { return std::move(current_); }
-  // True when a quoted field is still open (at end of input: a malformed record).
-  bool open() const { return in_quotes_; }
+  // Reads a CSV header at once: INVALID_ARGUMENT "line N: ..." when it cannot be used (a
+  // malformed line, an unknown or repeated column, no model_id column). Lines (CSV records)
+  // longer than `max_item_bytes` are items with an error.
+  static absl::StatusOr<std::unique_ptr<InputReader>> Open(std::istream& input, InputFormat format,
+                                                           ItemKind kind, size_t max_item_bytes);
+
+  // The next item, false at the end. Blank lines are skipped.
+  bool Next(InputItem& item);
 
  private:
-  CsvRecord current_;
-  std::string cell_;
-  bool in_quotes_ = false;
-  bool started_ = false;
+  InputReader(std::istream& input, InputFormat format, ItemKind kind, size_t max_item_bytes);
+
+  const InputFormat format_;
+  const ItemKind kind_;
+  const size_t max_item_bytes_;
+  LineReader lines_;
+  CsvReader csv_;
+  std::vector<std::string> columns_;  // CSV: canonical key of each column.
 };
 
-// "nlp" -> MODALITY_NLP (also "cv", "rl"); INVALID_ARGUMENT listing the valid names.
-absl::StatusOr<v1::Modality> ParseModalityName(absl::string_view name);
-// MODALITY_NLP -> "nlp".
-std::string ModalityShortName(v1::Modality modality);
+// The event or record an item's fields describe; INVALID_ARGUMENT naming the field otherwise.
+absl::StatusOr<v1::DownloadEvent> EventFromFields(const InputFields& fields);
+absl::StatusOr<v1::ModelRecord> RecordFromFields(const InputFields& fields);
+
+// A timestamp as text: an RFC 3339 time or a YYYY-MM-DD date (see above). INVALID_ARGUMENT
+// otherwise.
+absl::StatusOr<absl::Time> ParseTimestampText(absl::string_view text);
 
 }  // namespace hubstats::cli
 

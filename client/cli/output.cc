@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "input.h"
 
 namespace hubstats::cli {
 
@@ -101,6 +102,14 @@ JsonWriter& JsonWriter::Null() {
   Separate();
   text_ += "null";
   return *this;
+}
+
+void WriteLineErrors(JsonWriter& json, const std::vector<LineError>& errors) {
+  json.BeginArray();
+  for (const LineError& error : errors) {
+    json.BeginObject().Key("line").Int(error.line).Key("reason").String(error.reason).EndObject();
+  }
+  json.EndArray();
 }
 
 std::string FormatDouble(double value) {

@@ -32,6 +32,10 @@ class JsonWriter {
   bool need_comma_ = false;
 };
 
+// Writes `errors` as [{line, reason}, ...].
+struct LineError;
+void WriteLineErrors(JsonWriter& json, const std::vector<LineError>& errors);
+
 // Shortest round-trip text of a double ("66.66666666666667").
 std::string FormatDouble(double value);
 // 1234567 -> "1,234,567".

@@ -286,7 +286,11 @@ function toJson(value) {
   return `{${parts.join(',')}}`;
 }
 
-/** The JSON document of --json: exactly the documented fields. */
+/**
+ * The JSON document of --json: exactly the documented fields. Each part has the fields, in the
+ * same order, of the C++ CLI's --json answer to the same query (`hubstats modality`, `sizes`,
+ * `top --by author --n 50`).
+ */
 function headlineDocument(h) {
   return {
     modality: {
@@ -298,6 +302,7 @@ function headlineDocument(h) {
       total_downloads: h.sizes.total_downloads,
       known_downloads: h.sizes.known_downloads,
       unknown_downloads: h.sizes.unknown_downloads,
+      unknown_share_pct: h.sizes.unknown_share_pct,
       rows: h.sizes.rows.map((r) => ({
         label: r.label,
         lower: r.lower,
@@ -310,6 +315,7 @@ function headlineDocument(h) {
     },
     top_authors: {
       total_downloads: h.top_authors.total_downloads,
+      top_downloads: h.top_authors.top_downloads,
       top_share_pct: h.top_authors.top_share_pct,
       rows: h.top_authors.rows.map((r) => ({
         rank: r.rank,

@@ -426,8 +426,15 @@ absl::StatusOr<ModelStats> StatsService::GetModelStats(absl::string_view model_i
   stats.rank_in_range = data->rank_in_range;
   stats.days = std::move(data->days);
   std::map<std::string, int64_t> by_revision;
+  int64_t with_revision = 0;
   for (const RevisionDownloads& revision : data->revisions) {
     by_revision[revision.revision] += revision.downloads;
+    with_revision += revision.downloads;
+  }
+  // Downloads without a revision get a row of their own, so the rows add up to the range's
+  // downloads. Revisions are printable ASCII without spaces: the name cannot collide.
+  if (stats.downloads_in_range > with_revision) {
+    by_revision[std::string(kNoRevision)] = stats.downloads_in_range - with_revision;
   }
   stats.revisions.assign(by_revision.begin(), by_revision.end());
   std::stable_sort(stats.revisions.begin(), stats.revisions.end(),

@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "core/batch.h"
@@ -68,6 +69,9 @@ struct UpsertOutcome {
   std::vector<ItemRejection> rejections;  // By index.
 };
 
+// The revisions row of downloads whose events named no revision.
+inline constexpr absl::string_view kNoRevision = "(no revision)";
+
 struct ModelStats {
   std::string model_id;
   std::string author;
@@ -78,7 +82,9 @@ struct ModelStats {
   int64_t downloads_in_range = 0;
   int64_t rank_all_time = 0;
   int64_t rank_in_range = 0;
-  std::vector<std::pair<std::string, int64_t>> revisions;  // Downloads descending.
+  // Downloads in the range per revision, descending (ties by name); downloads of events
+  // without a revision are the row kNoRevision, so the rows add up to downloads_in_range.
+  std::vector<std::pair<std::string, int64_t>> revisions;
   std::vector<DayDownloads> days;
 };
 

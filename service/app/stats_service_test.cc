@@ -76,6 +76,27 @@ TEST_F(StatsServiceTest, UpsertValidatesAndLastRecordWins) {
   EXPECT_EQ(stats->model_class.modality, Modality::kComputerVision);
 }
 
+TEST_F(StatsServiceTest, RevisionRowsAddUpWithARowForEventsWithoutOne) {
+  ASSERT_TRUE(service_
+                  .Ingest({{.model_id = "org/r", .count = 5, .revision = "main"},
+                           {.model_id = "org/r", .count = 7},
+                           {.model_id = "org/r", .count = 2, .revision = "v2"},
+                           {.model_id = "org/r", .count = 3, .revision = "main"},
+                           {.model_id = "org/s", .count = 4, .revision = "main"}},
+                          kNow)
+                  .ok());
+  absl::StatusOr<ModelStats> stats = service_.GetModelStats("org/r", {});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_THAT(stats->revisions,
+              ElementsAre(std::pair<std::string, int64_t>("main", 8),
+                          std::pair<std::string, int64_t>(std::string(kNoRevision), 7),
+                          std::pair<std::string, int64_t>("v2", 2)));
+  // Every event named a revision: no such row.
+  stats = service_.GetModelStats("org/s", {});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_THAT(stats->revisions, ElementsAre(std::pair<std::string, int64_t>("main", 4)));
+}
+
 TEST_F(StatsServiceTest, QueryArgumentsAreCheckedWithFieldNames) {
   const DayRange reversed{*Day::Parse("2024-09-02"), *Day::Parse("2024-09-01")};
   EXPECT_EQ(FieldOf(service_.GetModalityShare(reversed).status()), "range.end");

@@ -59,7 +59,9 @@ void ExpectSame(const test::WireRequest& expected, const DecodedBatch& actual,
       EXPECT_EQ(got.timestamp_nanos, want.timestamp().nanos()) << context << " " << i;
     }
     EXPECT_EQ(got.count.has_value(), want.has_count()) << context << " event " << i;
-    if (want.has_count()) EXPECT_EQ(*got.count, want.count()) << context << " event " << i;
+    if (want.has_count()) {
+      EXPECT_EQ(*got.count, want.count()) << context << " event " << i;
+    }
   }
 }
 

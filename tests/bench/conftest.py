@@ -1,15 +1,4 @@
-"""Reuses the server fixtures of the Python client's tests (real redis-server, real servers)."""
+"""The suite's fixtures come from the one process harness (hubstats._local via
+hubstats._fixtures): a real redis-server and real servers on free loopback ports."""
 
-import importlib.util
-from pathlib import Path
-
-_path = Path(__file__).resolve().parents[2] / "client" / "python" / "tests" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("hubstats_server_fixtures", _path)
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-
-REPO = _fixtures.REPO
-free_port = _fixtures.free_port
-redis = _fixtures.redis
-make_server = _fixtures.make_server
-server = _fixtures.server
+from hubstats._fixtures import local, make_server, redis, server, session_stack  # noqa: F401

@@ -4,8 +4,11 @@ and print well-formed results. No timing is asserted (that is docs/BENCHMARKS.md
 import json
 import os
 import subprocess
+from pathlib import Path
 
-from conftest import REPO, free_port
+from hubstats._local import free_port
+
+REPO = Path(__file__).resolve().parents[2]
 
 BENCH = os.environ.get("HUBSTATS_BENCH_BIN", str(REPO / "build/client/bench/hubstats-bench"))
 MICRO = os.environ.get("HUBSTATS_MICROBENCH_BIN",

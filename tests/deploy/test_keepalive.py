@@ -19,7 +19,7 @@ def server_defaults():
 
 
 def cli_options():
-    source = (REPO / "client/cli/channel.cc").read_text()
+    source = (REPO / "client/common/channel.cc").read_text()
     names = {"GRPC_ARG_KEEPALIVE_TIME_MS": "grpc.keepalive_time_ms",
              "GRPC_ARG_KEEPALIVE_TIMEOUT_MS": "grpc.keepalive_timeout_ms",
              "GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS": "grpc.keepalive_permit_without_calls",

@@ -2,12 +2,11 @@
 the small data set written here."""
 
 import json
-import os
 import subprocess
 
-from conftest import REPO
+from hubstats._local import cli_binary
 
-CLI = os.environ.get("HUBSTATS_CLI_BIN", str(REPO / "build" / "client" / "cli" / "hubstats"))
+CLI = str(cli_binary())
 
 CATALOG = [
     {"model_id": "org/enc", "pipeline_tag": "fill-mask", "num_parameters": "110M",

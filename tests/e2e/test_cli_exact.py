@@ -9,15 +9,14 @@ import collections
 import csv
 import datetime
 import json
-import os
 import random
 import subprocess
 
 import pytest
 
-from conftest import REPO
+from hubstats._local import cli_binary
 
-CLI = os.environ.get("HUBSTATS_CLI_BIN", str(REPO / "build" / "client" / "cli" / "hubstats"))
+CLI = str(cli_binary())
 
 # The subset of the Hub's task table these files use; anything else is "other".
 TASKS = {
@@ -105,17 +104,17 @@ def write_catalog(path, models, random_source, truth, bad_every=0):
     bad_lines = set()
     with open(path, "w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["model_id", "pipeline_tag", "num_parameters", "library_name", "notes"])
+        writer.writerow(["model_id", "pipeline_tag", "num_parameters", "library_name"])
         line = 1
         for index, model in enumerate(models):
             line += 1
             if bad_every and index % bad_every == bad_every - 1:
-                writer.writerow([model, "Bad Tag", "", "", "has, a comma"])
+                writer.writerow([model, "Bad Tag", "", "has, a comma"])
                 bad_lines.add(line)
                 continue
             tag = random_source.choice(TAGS)
             parameters = random_source.choice(SIZES)
-            writer.writerow([model, tag, parameters or "", "transformers", ""])
+            writer.writerow([model, tag, parameters or "", "transformers"])
             truth.catalog[model] = (tag, parameters)
     return bad_lines
 

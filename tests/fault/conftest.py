@@ -1,123 +1,21 @@
-"""Processes for fault tests: redis-server with AOF, hubstats-server replicas, a TCP proxy
-that drops connections, and the CLI. Everything runs on free loopback ports and is stopped
-when the test ends."""
+"""Fault tests: redis-server with an append-only file, hubstats-server replicas (the process
+harness of hubstats._local), a TCP proxy that drops connections, and the CLI. Everything runs
+on free loopback ports and is stopped when the test ends."""
 
 import itertools
 import json
-import os
 import random
-import shutil
-import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SERVER_BIN = os.environ.get("HUBSTATS_SERVER_BIN", str(REPO / "build/service/hubstats-server"))
-CLI_BIN = os.environ.get("HUBSTATS_CLI_BIN", str(REPO / "build/client/cli/hubstats"))
+from hubstats._fixtures import local  # noqa: F401
+from hubstats._local import LocalStack, cli_binary
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-class Redis:
-    """redis-server with an append-only file fsynced on every write; restartable in place."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.port = free_port()
-        self.process = None
-        self.start()
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}"
-
-    def start(self):
-        log = open(os.path.join(self.directory, "redis.log"), "ab")
-        self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir",
-             self.directory, "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
-            stdout=log, stderr=log)
-        wait_for_port(self.port)
-
-    def kill9(self):
-        self.process.kill()
-        self.process.wait()
-
-    def pause(self):
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self):
-        self.process.send_signal(signal.SIGCONT)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait()
-
-
-class Server:
-    """A hubstats-server replica on a fixed port, so it can come back at the same address."""
-
-    def __init__(self, redis_url, directory, name, extra=()):
-        self.port = free_port()
-        self.redis_url = redis_url
-        self.log_path = os.path.join(directory, f"{name}.log")
-        self.extra = list(extra)
-        self.process = None
-        self.start()
-
-    @property
-    def target(self):
-        return f"127.0.0.1:{self.port}"
-
-    def start(self):
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [SERVER_BIN, "--listen", self.target, "--store", "redis", "--redis", self.redis_url,
-             "--redis-timeout-ms", "1000", *self.extra],
-            stdout=log, stderr=log)
-        wait_for_port(self.port)
-
-    def kill9(self):
-        self.process.kill()
-        self.process.wait()
-
-    def terminate(self, timeout=30):
-        """SIGTERM; returns the exit code."""
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
-
-    def rss_kib(self):
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+CLI_BIN = str(cli_binary())
 
 
 class Proxy:
@@ -210,37 +108,35 @@ class Proxy:
 class Cluster:
     """What one test started; everything is stopped at the end."""
 
-    def __init__(self, directory):
-        self.directory = directory
-        self.owned = []
+    def __init__(self, stack: LocalStack):
+        self.stack = stack
+        self.proxies = []
 
     def redis(self):
-        node = Redis(self.directory)
-        self.owned.append(node)
-        return node
+        """redis-server with an append-only file fsynced on every write; restart() replays it."""
+        return self.stack.start_redis(aof=True)
 
     def server(self, redis_url, name="server", extra=()):
-        node = Server(redis_url, self.directory, name, extra)
-        self.owned.append(node)
-        return node
+        """A hubstats-server replica (the default key prefix, so replicas share the data);
+        restart() brings it back at the same port."""
+        return self.stack.start_server(redis_url, name=name,
+                                       extra_args=["--redis-timeout-ms", "1000", *extra])
 
     def proxy(self, target_port):
         proxy = Proxy(target_port)
-        self.owned.append(proxy)
+        self.proxies.append(proxy)
         return proxy
 
     def close(self):
-        for thing in reversed(self.owned):
-            (thing.close if isinstance(thing, Proxy) else thing.stop)()
+        for proxy in reversed(self.proxies):
+            proxy.close()
 
 
 @pytest.fixture
-def cluster():
-    directory = tempfile.mkdtemp(prefix="hubstats-fault-")
-    owned = Cluster(directory)
+def cluster(local):
+    owned = Cluster(local)
     yield owned
     owned.close()
-    shutil.rmtree(directory, ignore_errors=True)
 
 
 # --- data and checks ------------------------------------------------------------------------

@@ -618,7 +618,7 @@ void CheckModel(Connection& connection, const Truth& truth, const Range& range,
   for (const TruthEvent& event : truth.events) {
     if (event.model != model || !range.Contains(event.day)) continue;
     days[event.day] += event.count;
-    if (!event.revision.empty()) revisions[event.revision] += event.count;
+    revisions[event.revision.empty() ? "(no revision)" : event.revision] += event.count;
   }
   std::map<std::string, int64_t> got_days, got_revisions;
   for (const auto& day : response.days()) {

@@ -30,6 +30,8 @@ MODALITY_NAMES: tuple[str, ...] = tuple(
 _MODALITY_BY_NAME = {name.removeprefix("MODALITY_").lower(): number
                      for name, number in pb.Modality.items() if number}
 _MODALITY_ALIASES = {"cv": "computer_vision", "rl": "reinforcement_learning"}
+#: The modality names and aliases as errors and help list them (as the CLI does).
+MODALITY_CHOICES = f"{', '.join(MODALITY_NAMES)} (aliases: {', '.join(_MODALITY_ALIASES)})"
 
 #: Architecture names as the server reports them in breakdowns.
 ARCHITECTURE_NAMES: tuple[str, ...] = tuple(
@@ -45,6 +47,15 @@ _PARAMETERS_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([K
 EVENT_FIELDS = ("model_id", "timestamp", "count", "revision")
 RECORD_FIELDS = ("model_id", "pipeline_tag", "modality", "num_parameters", "architecture",
                  "library_name")
+#: Other names a catalog record's keys go by (the Hub's "modelId", and "library").
+RECORD_ALIASES = {"modelId": "model_id", "library": "library_name"}
+
+
+def keys_text(allowed: tuple[str, ...]) -> str:
+    """The keys as messages list them: "model_id (or modelId), pipeline_tag, ..."."""
+    others = {name: alias for alias, name in RECORD_ALIASES.items()} \
+        if allowed == RECORD_FIELDS else {}
+    return ", ".join(f"{key} (or {others[key]})" if key in others else key for key in allowed)
 
 
 class ItemError(Exception):
@@ -127,7 +138,7 @@ def modality_number(value: Any, name: str = "modality") -> int:
     key = _MODALITY_ALIASES.get(key, key)
     if key not in _MODALITY_BY_NAME:
         raise ValueError(f"{name}: '{value}' is not a modality; expected one of "
-                         f"{', '.join(MODALITY_NAMES)} (or cv, rl)")
+                         f"{MODALITY_CHOICES}")
     return _MODALITY_BY_NAME[key]
 
 
@@ -169,7 +180,7 @@ def parameter_count(value: Any, name: str) -> int:
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value) or value != math.floor(value):
-            raise ValueError(f"{name}: {value!r} is not a whole number of parameters")
+            raise ValueError(f"{name}: must be a whole number, got {value!r}")
         return int(value)
     if isinstance(value, str):
         match = _PARAMETERS_RE.fullmatch(value)
@@ -180,7 +191,7 @@ def parameter_count(value: Any, name: str) -> int:
                 exact = None
             if exact is not None and exact == exact.to_integral_value():
                 return int(exact)
-        raise ValueError(f"{name}: '{value}' is not a whole parameter count "
+        raise ValueError(f"{name}: '{value}' is not a parameter count "
                          "(e.g. 200M, 1.5B, 1T, 500000000)")
     raise ValueError(f"{name}: expected a parameter count such as 200e6 or '200M', "
                      f"got {type(value).__name__}")
@@ -190,14 +201,22 @@ def parameter_count(value: Any, name: str) -> int:
 # Ingest items
 # ---------------------------------------------------------------------------------------------
 
-def check_fields(item: Any, allowed: tuple[str, ...]) -> None:
-    """Raises ItemError unless `item` is a mapping whose keys are all in `allowed`."""
+def canonical_fields(item: Any, allowed: tuple[str, ...]) -> dict:
+    """`item` with its keys under their canonical names (see RECORD_ALIASES). Raises ItemError
+    unless it is a mapping whose keys are all allowed (or an alias of one), each given once."""
     if not hasattr(item, "keys"):
-        raise ItemError("", f"expected a dict with keys {', '.join(allowed)}, "
+        raise ItemError("", f"expected a dict with keys {keys_text(allowed)}, "
                             f"got {type(item).__name__}")
+    aliases = RECORD_ALIASES if allowed == RECORD_FIELDS else {}
+    fields = {}
     for key in item.keys():
-        if key not in allowed:
-            raise ItemError(str(key), f"unknown field; expected {', '.join(allowed)}")
+        name = aliases.get(key, key)
+        if name not in allowed:
+            raise ItemError(str(key), f"unknown key; expected {keys_text(allowed)}")
+        if name in fields:
+            raise ItemError(str(key), "is given twice (also by another name)")
+        fields[name] = item[key]
+    return fields
 
 
 def _text(item: dict, field: str) -> str:
@@ -213,21 +232,44 @@ def _text(item: dict, field: str) -> str:
     return value
 
 
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+                      r"([Zz]|[+-]\d{2}:\d{2})?)?", re.ASCII)
+
+
+def parse_timestamp_text(text: str) -> timestamp_pb2.Timestamp:
+    """An RFC 3339 time ('T', 't' or ' ' between date and time; no offset means UTC) or a
+    YYYY-MM-DD date (midnight UTC), as the CLI reads them. Raises ItemError otherwise."""
+    match = _RFC3339.fullmatch(text.strip())
+    try:
+        if not match:
+            raise ValueError
+        year, month, day, hour, minute, second = (int(part or 0) for part in match.groups()[:6])
+        offset = match[8] or "Z"
+        zone = UTC if offset in "Zz" else dt.timezone(
+            (1 if offset[0] == "+" else -1) * dt.timedelta(hours=int(offset[1:3]),
+                                                           minutes=int(offset[4:6])))
+        moment = dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
+    except ValueError:
+        raise ItemError("timestamp", f"'{text}' is not an RFC 3339 time (e.g. "
+                                     "2024-09-20T12:00:00Z), a YYYY-MM-DD date or Unix seconds"
+                        ) from None
+    since_epoch = moment - _EPOCH
+    nanos = int((match[7] or "0")[:9].ljust(9, "0"))
+    return timestamp_pb2.Timestamp(seconds=since_epoch.days * 86400 + since_epoch.seconds,
+                                   nanos=nanos)
+
+
 def timestamp_message(value: Any) -> timestamp_pb2.Timestamp | None:
     """An event time as a Timestamp; None when it is left out (the server's receive time).
 
     Accepts datetimes (naive ones are UTC; pandas Timestamps keep their nanoseconds), dates
-    (midnight UTC), RFC 3339 / ISO 8601 strings ("2024-05-01T12:00:00Z"; without an offset:
-    UTC) and Unix seconds (int or float).
+    (midnight UTC), RFC 3339 strings and YYYY-MM-DD dates (see parse_timestamp_text) and Unix
+    seconds (int or float).
     """
     if is_missing(value):
         return None
     if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ItemError("timestamp", f"'{value}' is not an RFC 3339 time "
-                                         "(e.g. 2024-05-01T12:00:00Z)") from None
+        return parse_timestamp_text(value)
     if isinstance(value, dt.datetime):
         extra_nanos = getattr(value, "nanosecond", 0)  # pandas.Timestamp
         aware = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
@@ -245,8 +287,8 @@ def timestamp_message(value: Any) -> timestamp_pb2.Timestamp | None:
         seconds = _int64("timestamp", math.floor(value))
         nanos = min(round((value - seconds) * 1e9), 999_999_999)
         return timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
-    raise ItemError("timestamp", "expected a datetime, date, RFC 3339 string or Unix seconds, "
-                                 f"got {type(value).__name__}")
+    raise ItemError("timestamp", "must be an RFC 3339 time, a YYYY-MM-DD date or Unix seconds "
+                                 f"(or a datetime or date), got {type(value).__name__}")
 
 
 def _int64(field: str, value: int) -> int:
@@ -266,9 +308,15 @@ def _whole_number(item: dict, field: str) -> int | None:
     raise ItemError(field, f"must be a whole number, got {value!r}")
 
 
+def _required_id(item: dict) -> None:
+    if is_missing(item.get("model_id")):
+        raise ItemError("model_id", "is missing")
+
+
 def event_fields(item: Any) -> dict:
     """The DownloadEvent fields of one ingest item (keyword arguments for the message)."""
-    check_fields(item, EVENT_FIELDS)
+    item = canonical_fields(item, EVENT_FIELDS)
+    _required_id(item)
     fields = {"model_id": _text(item, "model_id"), "revision": _text(item, "revision")}
     timestamp = timestamp_message(item.get("timestamp"))
     if timestamp is not None:
@@ -281,7 +329,8 @@ def event_fields(item: Any) -> dict:
 
 def record_fields(item: Any) -> dict:
     """The ModelRecord fields of one catalog record (keyword arguments for the message)."""
-    check_fields(item, RECORD_FIELDS)
+    item = canonical_fields(item, RECORD_FIELDS)
+    _required_id(item)
     fields = {field: _text(item, field) for field in ("model_id", "pipeline_tag", "library_name")}
     try:
         modality = item.get("modality")

@@ -1,20 +1,39 @@
-"""Report figures drawn from hubstats queries, as matplotlib Figures (Agg; no display needed).
+"""Report figures drawn from hubstats queries, as pyplot-managed matplotlib Figures.
 
 Each chart function takes either a `hubstats.Client` (it then runs the query, with `start` and
 `end` as in the client) or the DataFrame the matching client method returned:
 
     modality_share_chart     Client.modality_share()            share of downloads per modality
     size_share_chart         Client.size_distribution()         cumulative share by model size
-    concentration_chart      Client.top_n(n, by="model")        share held by the top k models
+    concentration_chart      Client.top_n(n, by=...)            share held by the top k models
+                                                                or organisations
     top_organisations_chart  Client.top_n(n, by="author")       largest organisations
     breakdown_chart          Client.breakdown(by=...)           largest tasks, architectures
                                                                 or libraries
 
 modality_share_numbers, size_share_numbers, concentration_numbers and breakdown_numbers
 return the values their chart draws, as a DataFrame (the top organisations chart draws the
-top_n DataFrame as it is).
+first n rows of the top_n DataFrame as they are).
 
-Command line (writes four PNGs at 150 dpi and prints the numbers behind them):
+How the charts read:
+* Bar charts grow with their bars: the figure is 8 inches wide and 4.5 high, or higher when
+  the bars need it, and fonts shrink for long lists, so no two labels overlap. `n` limits the
+  bars whether the chart runs the query or gets a DataFrame.
+* Subtitles state the data's first and last day: the chart asks the Client for them
+  (Client.data_span), or takes `span=(first, last)`, or the DataFrame's attrs "first_day" and
+  "last_day"; a DataFrame without them says which range it asked for, or "All time".
+* Every modality has one colour in every chart (MODALITY_COLORS).
+* Labels are the DataFrame's keys, except modality names, which read as MODALITY_LABELS says
+  ("nlp" -> "NLP"). Breakdowns keep the keys "(none)" (records that leave the field empty) and
+  "unknown" (models without a catalog record) and explain them in a footnote.
+* Shares are shown with two decimals ("92.48%"), "<0.01%" and ">99.99%" at the ends.
+* A chart with nothing to show (no downloads, no known sizes, only "(none)" and "unknown"
+  classes) says so in a note instead of drawing an empty bar.
+
+Figures are pyplot figures (`fig.show()` works in a notebook); close them with
+`matplotlib.pyplot.close(fig)` when done.
+
+Command line (writes five PNGs at 150 dpi and prints the numbers behind them):
 
     python -m hubstats.charts --target HOST:PORT --out DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 """
@@ -22,13 +41,14 @@ Command line (writes four PNGs at 150 dpi and prints the numbers behind them):
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -37,11 +57,19 @@ from hubstats.errors import HubstatsError
 
 #: The report's palette, strongest first.
 PALETTE = ("#ffd21e", "#371b6b", "#7b2cbf", "#9d4edd", "#c77dff")
-#: Size, in inches, of every figure; at DPI it is 1200 x 675 pixels.
-FIGURE_SIZE = (8.0, 4.5)
-DPI = 150
-DEFAULT_MARKS = (10, 50, 100)
-
+#: One colour per modality, the same in every chart.
+MODALITY_COLORS = {
+    "nlp": "#ffd21e",
+    "computer_vision": "#371b6b",
+    "audio": "#7b2cbf",
+    "multimodal": "#c77dff",
+    "time_series": "#2a9d8f",
+    "tabular": "#e76f51",
+    "reinforcement_learning": "#457b9d",
+    "other": "#8d99ae",
+    "unknown": "#c9c9c9",
+}
+#: How modality names read in charts.
 MODALITY_LABELS = {
     "nlp": "NLP",
     "computer_vision": "Computer vision",
@@ -53,6 +81,12 @@ MODALITY_LABELS = {
     "other": "Other",
     "unknown": "Unknown (no catalog record)",
 }
+#: Width and smallest height, in inches, of every figure: 1200 x 675 pixels at DPI.
+FIGURE_SIZE = (8.0, 4.5)
+DPI = 150
+DEFAULT_MARKS = (10, 50, 100)
+#: The report's headline: the share of the top 50 organisations.
+HEADLINE_K = 50
 
 _TEXT = "#1f1f1f"
 _MUTED = "#5f5f5f"
@@ -60,10 +94,6 @@ _GRID = "#e4e4e4"
 _STYLE = {
     "font.family": "DejaVu Sans",
     "font.size": 10.5,
-    "axes.titlesize": 13.5,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.titlepad": 26,
     "axes.labelsize": 10.5,
     "axes.labelcolor": _TEXT,
     "axes.edgecolor": "#8a8a8a",
@@ -73,6 +103,9 @@ _STYLE = {
     "ytick.color": _TEXT,
     "text.color": _TEXT,
 }
+_BREAKDOWN_NAMES = {"task": ("task", "tasks"), "architecture": ("architecture", "architectures"),
+                    "library": ("library", "libraries")}
+_NO_CLASS = ("(none)", "unknown")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,43 +123,87 @@ def format_parameters(count: int) -> str:
     return str(count)
 
 
-def _pct(value: float) -> str:
-    """One decimal; a share that would round to 0.0% (or 100.0%) without being it says so."""
-    if 0 < value < 0.05:
-        return "<0.1%"
-    if 99.95 <= value < 100:
-        return ">99.9%"
-    return f"{value:.1f}%"
+def format_share(value: float) -> str:
+    """Two decimals; a share that would round to 0.00% (or 100.00%) without being it says so."""
+    if 0 < value < 0.005:
+        return "<0.01%"
+    if 99.995 <= value < 100:
+        return ">99.99%"
+    return f"{value:.2f}%"
 
 
-def _day(day) -> str:
+def _day(day: dt.date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+def _days(first: dt.date, last: dt.date) -> str:
+    return _day(first) if first == last else f"{_day(first)} – {_day(last)}"
+
+
 def _period(frame: pd.DataFrame) -> str:
-    """The date range a query result covers, from the attrs the client sets."""
-    start, end = frame.attrs.get("start"), frame.attrs.get("end")
-    if start is None and end is None:
-        return "All time"
-    if end is None:
-        return f"{_day(start)} onwards"
-    if start is None:
-        return f"Up to {_day(end)}"
-    return f"{_day(start)} – {_day(end)}"
+    """The days a query result covers: the data's first and last day when known (see the
+    module docstring), else the range it asked for."""
+    attrs = frame.attrs
+    if attrs.get("first_day") and attrs.get("last_day"):
+        return _days(attrs["first_day"], attrs["last_day"])
+    start, end = attrs.get("start"), attrs.get("end")
+    asked = ("All time" if start is None and end is None else
+             f"{_day(start)} onwards" if end is None else
+             f"Up to {_day(end)}" if start is None else _days(start, end))
+    if "data_span" in attrs:  # An empty answer: say where the data lies.
+        span = attrs["data_span"]
+        return f"{asked}: no downloads" + (f"; the data spans {_days(*span)}" if span else "")
+    return asked
 
 
-def _new_figure() -> tuple[Figure, "matplotlib.axes.Axes"]:
-    figure = Figure(figsize=FIGURE_SIZE, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
+def _fetch(source: Client | pd.DataFrame, query, span, **arguments) -> pd.DataFrame:
+    """The DataFrame to draw, with attrs first_day/last_day set when they can be known."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+    elif isinstance(source, Client):
+        frame = query(source, **arguments)
+        if span is None and not frame.empty:
+            span = source.data_span(arguments.get("start"), arguments.get("end"))
+    else:
+        raise TypeError(f"expected a hubstats.Client or a DataFrame, got {type(source).__name__}")
+    if span is not None:
+        frame.attrs["first_day"], frame.attrs["last_day"] = span
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout
+# ---------------------------------------------------------------------------------------------
+
+def _new_figure(bars: int = 0) -> tuple[Figure, matplotlib.axes.Axes, float]:
+    """A figure tall enough for `bars` horizontal bars, its axes and the font size for one bar's
+    labels: up to 15 bars get 0.3 inch each, more get 0.22 inch and smaller text."""
+    per_bar = 0.3 if bars <= 15 else 0.22
+    height = max(FIGURE_SIZE[1], 1.9 + bars * per_bar)
+    figure = plt.figure(figsize=(FIGURE_SIZE[0], height), dpi=DPI, layout="constrained")
     figure.get_layout_engine().set(w_pad=0.15, h_pad=0.12)
-    return figure, figure.add_subplot()
+    # A label's line takes about 1.2 times its font size; keep it within its bar's slot.
+    font = min(10.5, per_bar * 72 / 1.45)
+    return figure, figure.add_subplot(), font
 
 
 def _titles(axes, title: str, subtitle: str) -> None:
-    axes.set_title(title)
-    axes.annotate(subtitle, xy=(0, 1), xycoords="axes fraction", xytext=(0, 8),
-                  textcoords="offset points", ha="left", va="bottom", fontsize=10,
-                  color=_MUTED, annotation_clip=False)
+    """Title and subtitle above the axes, from the figure's left edge: long bar labels push the
+    axes right, and the titles must not run off the figure then."""
+    where = {"xy": (0.015, 1), "xycoords": ("figure fraction", "axes fraction"),
+             "textcoords": "offset points", "ha": "left", "va": "bottom",
+             "annotation_clip": False}
+    axes.annotate(title, xytext=(0, 26), fontsize=13.5, fontweight="bold", **where)
+    axes.annotate(subtitle, xytext=(0, 8), fontsize=10, color=_MUTED, **where)
+
+
+def add_footnote(figure: Figure, text: str) -> None:
+    """Adds a line under the chart (the layout makes room for it); later lines go below."""
+    notes = getattr(figure, "_hubstats_notes", [])
+    notes.append(text)
+    figure._hubstats_notes = notes
+    figure.supxlabel("\n".join(notes), x=0.01, ha="left", fontsize=8.5, color=_MUTED,
+                     fontstyle="italic")
 
 
 def _no_data(axes, message: str = "No downloads in this period") -> None:
@@ -139,29 +216,21 @@ def _no_data(axes, message: str = "No downloads in this period") -> None:
 
 
 def _horizontal_bars(axes, labels: list[str], values: list[float], colors: list[str],
-                     xlabel: str) -> None:
-    """Bars top to bottom in the given order, each labelled with its percentage."""
+                     xlabel: str, font: float) -> None:
+    """Bars top to bottom in the given order, each labelled with its share."""
     positions = range(len(labels))
     bars = axes.barh(positions, values, color=colors, height=0.68, zorder=2)
     axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
-    axes.tick_params(axis="y", length=0, pad=6)
+    axes.set_ylim(len(labels) - 0.5, -0.5)
+    axes.tick_params(axis="y", length=0, pad=6, labelsize=font)
     axes.set_xlabel(xlabel)
-    limit = max(values) * 1.16 if max(values) > 0 else 1
-    axes.set_xlim(0, limit)
+    axes.set_xlim(0, max(values) * 1.22 if max(values) > 0 else 1)
     axes.xaxis.grid(True, color=_GRID, zorder=0)
     axes.set_axisbelow(True)
     axes.spines["left"].set_visible(False)
-    axes.bar_label(bars, labels=[_pct(v) for v in values], padding=4, fontsize=10,
+    axes.bar_label(bars, labels=[format_share(v) for v in values], padding=4, fontsize=font,
                    color=_TEXT)
-
-
-def _fetch(source: Client | pd.DataFrame, query, **arguments) -> pd.DataFrame:
-    if isinstance(source, pd.DataFrame):
-        return source
-    if isinstance(source, Client):
-        return query(source, **arguments)
-    raise TypeError(f"expected a hubstats.Client or a DataFrame, got {type(source).__name__}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,22 +248,22 @@ def modality_share_numbers(share: pd.DataFrame) -> pd.DataFrame:
     }).astype({"downloads": "int64", "share_pct": "float64"})
 
 
-def modality_share_chart(source: Client | pd.DataFrame, *, start=None, end=None) -> Figure:
+def modality_share_chart(source: Client | pd.DataFrame, *, start=None, end=None,
+                         span=None) -> Figure:
     """Horizontal bars of each modality's share of downloads (modalities without downloads are
-    left out), in the report's palette."""
-    share = _fetch(source, Client.modality_share, start=start, end=end)
+    left out), each modality in its colour (MODALITY_COLORS)."""
+    share = _fetch(source, Client.modality_share, span, start=start, end=end)
     numbers = modality_share_numbers(share)
     with matplotlib.rc_context(_STYLE):
-        figure, axes = _new_figure()
+        figure, axes, font = _new_figure(len(numbers))
         total = share.attrs.get("total_downloads", int(share["downloads"].sum()))
-        _titles(axes, "Share of downloads by modality",
-                f"{_period(share)} · {total:,} downloads")
+        _titles(axes, "Share of downloads by modality", f"{_period(share)} · {total:,} downloads")
         if numbers.empty:
             _no_data(axes)
             return figure
-        colors = [PALETTE[min(i, len(PALETTE) - 1)] for i in range(len(numbers))]
+        colors = [MODALITY_COLORS.get(name, _MUTED) for name in numbers["modality"]]
         _horizontal_bars(axes, numbers["label"].to_list(), numbers["share_pct"].to_list(),
-                         colors, "Share of downloads (%)")
+                         colors, "Share of downloads (%)", font)
     return figure
 
 
@@ -214,14 +283,15 @@ def size_share_numbers(sizes: pd.DataFrame) -> pd.DataFrame:
 
 
 def size_share_chart(source: Client | pd.DataFrame, *, boundaries=(200e6, 500e6, 1e9),
-                     start=None, end=None) -> Figure:
+                     start=None, end=None, span=None) -> Figure:
     """Bars of the share of known-size downloads held by models below each boundary
-    (<200M, <500M, <1B), with the share of downloads of unknown size noted on the chart."""
-    sizes = _fetch(source, Client.size_distribution, boundaries=boundaries, start=start, end=end)
+    (<200M, <500M, <1B), with the share of downloads of unknown size in a footnote."""
+    sizes = _fetch(source, Client.size_distribution, span, boundaries=boundaries, start=start,
+                   end=end)
     numbers = size_share_numbers(sizes)
     known, unknown_pct = sizes.attrs["known_downloads"], sizes.attrs["unknown_share_pct"]
     with matplotlib.rc_context(_STYLE):
-        figure, axes = _new_figure()
+        figure, axes, _ = _new_figure()
         _titles(axes, "Cumulative share of downloads by model size",
                 f"{_period(sizes)} · {known:,} downloads of models with a known parameter count")
         if known == 0:
@@ -230,8 +300,8 @@ def size_share_chart(source: Client | pd.DataFrame, *, boundaries=(200e6, 500e6,
         colors = [PALETTE[(i + 1) % len(PALETTE)] for i in range(len(numbers))]
         bars = axes.bar(numbers["label"], numbers["cumulative_pct"], color=colors, width=0.58,
                         zorder=2)
-        axes.bar_label(bars, labels=[_pct(v) for v in numbers["cumulative_pct"]], padding=4,
-                       fontsize=11, fontweight="bold")
+        axes.bar_label(bars, labels=[format_share(v) for v in numbers["cumulative_pct"]],
+                       padding=4, fontsize=11, fontweight="bold")
         axes.set_ylim(0, 112)
         axes.set_yticks(range(0, 101, 20))
         axes.yaxis.grid(True, color=_GRID, zorder=0)
@@ -240,11 +310,8 @@ def size_share_chart(source: Client | pd.DataFrame, *, boundaries=(200e6, 500e6,
         axes.set_ylabel("Share of known-size downloads (%)")
         axes.tick_params(axis="x", length=0, labelsize=11.5)
         unknown = sizes.attrs["unknown_downloads"]
-        axes.annotate(f"Not included: {_pct(unknown_pct)} of all downloads ({unknown:,}) are "
-                      "of models of unknown size.",
-                      xy=(0, 0), xycoords="axes fraction", xytext=(0, -40),
-                      textcoords="offset points", ha="left", va="top", fontsize=9.5,
-                      color=_MUTED, fontstyle="italic", annotation_clip=False)
+        add_footnote(figure, f"Not included: {format_share(unknown_pct)} of all downloads "
+                             f"({unknown:,}) are of models of unknown size.")
     return figure
 
 
@@ -265,17 +332,23 @@ def concentration_numbers(top: pd.DataFrame, marks: Sequence[int] = DEFAULT_MARK
 
 
 def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str = "model",
-                        marks: Sequence[int] = DEFAULT_MARKS, start=None, end=None) -> Figure:
-    """The share of all downloads held by the top k models (or authors) against k on a log
-    scale, with the values at `marks` (10, 50, 100) called out."""
-    top = _fetch(source, Client.top_n, n=n, by=by, start=start, end=end)
+                        marks: Sequence[int] = DEFAULT_MARKS, start=None, end=None,
+                        span=None) -> Figure:
+    """The share of all downloads held by the top k models (or organisations, by="author")
+    against k on a log scale, with the values at `marks` (10, 50, 100) in a box. For
+    organisations the subtitle states the headline: the top 50's share."""
+    top = _fetch(source, Client.top_n, span, n=n, by=by, start=start, end=end).head(n)
     noun = "organisations" if top.attrs.get("by", by) == "author" else "models"
     numbers = concentration_numbers(top, marks)
     with matplotlib.rc_context(_STYLE):
-        figure, axes = _new_figure()
+        figure, axes, _ = _new_figure()
         total = top.attrs.get("total_downloads", 0)
+        headline = numbers[numbers["k"] == HEADLINE_K] if noun == "organisations" else []
+        held = (f"the top {HEADLINE_K} {noun} hold "
+                f"{format_share(float(headline['cumulative_pct'].iloc[0]))} of"
+                if len(headline) else f"share held by the top k {noun}, of")
         _titles(axes, f"Concentration of downloads among {noun}",
-                f"{_period(top)} · share of {total:,} downloads held by the top k {noun}")
+                f"{_period(top)} · {held} {total:,} downloads")
         if top.empty:
             _no_data(axes)
             return figure
@@ -293,16 +366,19 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
         axes.grid(True, which="major", color=_GRID, zorder=0)
         axes.set_xlabel(f"Top k {noun} (log scale)")
         axes.set_ylabel("Share of all downloads (%)")
+        lines = []
         for k, pct in zip(numbers["k"], numbers["cumulative_pct"]):
             axes.vlines(k, 0, pct, colors=PALETTE[2], linestyles=(0, (3, 3)), linewidth=1,
                         zorder=3)
             axes.plot([k], [pct], marker="o", markersize=7, color=PALETTE[0],
                       markeredgecolor=PALETTE[1], markeredgewidth=1.5, zorder=4)
-            axes.annotate(f"Top {k}: {_pct(pct)}", xy=(k, pct), xytext=(-6, 9),
-                          textcoords="offset points", ha="right", va="bottom", fontsize=10,
-                          fontweight="bold", color=PALETTE[1],
-                          bbox={"boxstyle": "round,pad=0.2", "facecolor": "white",
-                                "edgecolor": "none", "alpha": 0.85})
+            lines.append(f"Top {k}: {format_share(pct)}")
+        if lines:  # One box for every mark: no label can cover another.
+            axes.text(0.98, 0.05, "\n".join(lines), transform=axes.transAxes, ha="right",
+                      va="bottom", fontsize=10, fontweight="bold", color=PALETTE[1],
+                      linespacing=1.5, zorder=5,
+                      bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
+                            "edgecolor": _GRID, "alpha": 0.95})
     return figure
 
 
@@ -311,23 +387,23 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
 # ---------------------------------------------------------------------------------------------
 
 def top_organisations_chart(source: Client | pd.DataFrame, *, n: int = 15, start=None,
-                            end=None) -> Figure:
+                            end=None, span=None) -> Figure:
     """Horizontal bars of the n organisations (authors) with the most downloads, largest
-    first, each labelled with its share of all downloads."""
-    top = _fetch(source, Client.top_n, n=n, by="author", start=start, end=end)
+    first, each labelled with its share of all downloads; the chart grows with n."""
+    top = _fetch(source, Client.top_n, span, n=n, by="author", start=start, end=end)
+    shown = top.head(n)
     with matplotlib.rc_context(_STYLE):
-        figure, axes = _new_figure()
+        figure, axes, font = _new_figure(len(shown))
         total = top.attrs.get("total_downloads", 0)
-        held = top.attrs.get("top_share_pct", float(top["share_pct"].sum()))
-        _titles(axes, f"Top {len(top)} organisations by downloads",
-                f"{_period(top)} · together {_pct(held)} of {total:,} downloads")
-        if top.empty:
+        held = float(shown["share_pct"].sum())
+        _titles(axes, f"Top {len(shown)} organisations by downloads",
+                f"{_period(top)} · together {format_share(held)} of {total:,} downloads")
+        if shown.empty:
             _no_data(axes)
             return figure
-        colors = [PALETTE[1] if i else PALETTE[0] for i in range(len(top))]
-        _horizontal_bars(axes, top["id"].to_list(), top["share_pct"].to_list(), colors,
-                         "Share of all downloads (%)")
-        axes.tick_params(axis="y", labelsize=9.5 if len(top) > 12 else 10.5)
+        colors = [PALETTE[1] if i else PALETTE[0] for i in range(len(shown))]
+        _horizontal_bars(axes, shown["id"].to_list(), shown["share_pct"].to_list(), colors,
+                         "Share of all downloads (%)", font)
     return figure
 
 
@@ -335,22 +411,9 @@ def top_organisations_chart(source: Client | pd.DataFrame, *, n: int = 15, start
 # (e) Breakdown by task, architecture or library
 # ---------------------------------------------------------------------------------------------
 
-_BREAKDOWN_NAMES = {"task": ("task", "tasks"), "architecture": ("architecture", "architectures"),
-                    "library": ("library", "libraries")}
-
-
-def _breakdown_label(key: str, by: str | None) -> str:
-    if key == "(none)":
-        return "(no pipeline tag)" if by == "task" else "(not given)"
-    if key == "unknown":
-        return "(no catalog record)"
-    return key
-
-
 def breakdown_numbers(breakdown: pd.DataFrame, n: int = 12) -> pd.DataFrame:
     """The n largest keys, then one "all other ..." row for the rest when there is a rest:
-    [key, label, downloads, share_pct]. Keys without downloads are left out; the label names
-    the "(none)" and "unknown" keys in words."""
+    [key, downloads, share_pct]. Keys without downloads are left out."""
     if n < 1:
         raise ValueError(f"n: must be at least 1, got {n}")
     by = breakdown.attrs.get("by")
@@ -358,42 +421,52 @@ def breakdown_numbers(breakdown: pd.DataFrame, n: int = 12) -> pd.DataFrame:
     head, rest = shown.iloc[:n], shown.iloc[n:]
     keys, downloads, shares = (head["key"].to_list(), head["downloads"].to_list(),
                                head["share_pct"].to_list())
-    labels = [_breakdown_label(key, by) for key in keys]
     if not rest.empty:
         plural = _BREAKDOWN_NAMES.get(by, ("key", "keys"))[1]
         keys.append(f"all {len(rest)} other {plural}")
-        labels.append(keys[-1])
         downloads.append(int(rest["downloads"].sum()))
         shares.append(float(rest["share_pct"].sum()))
-    return pd.DataFrame({"key": keys, "label": labels, "downloads": downloads,
-                         "share_pct": shares}).astype(
-        {"key": "object", "label": "object", "downloads": "int64", "share_pct": "float64"})
+    return pd.DataFrame({"key": keys, "downloads": downloads, "share_pct": shares}).astype(
+        {"key": "object", "downloads": "int64", "share_pct": "float64"})
 
 
 def breakdown_chart(source: Client | pd.DataFrame, *, by: str = "task", n: int = 12,
-                    start=None, end=None, modality=None) -> Figure:
+                    start=None, end=None, modality=None, span=None) -> Figure:
     """Horizontal bars of the n pipeline tags (by="task"), architectures or libraries with the
-    most downloads, then the rest as one bar, each labelled with its share of all downloads."""
-    breakdown = _fetch(source, Client.breakdown, by=by, start=start, end=end, modality=modality)
+    most downloads, then the rest as one bar, each labelled with its share of all downloads.
+    Filtered by a modality, the bars take its colour. A breakdown whose downloads are all
+    "(none)" or "unknown" shows a note instead."""
+    breakdown = _fetch(source, Client.breakdown, span, by=by, start=start, end=end,
+                       modality=modality)
     by = breakdown.attrs.get("by", by)
     singular, plural = _BREAKDOWN_NAMES.get(by, ("key", "keys"))
     numbers = breakdown_numbers(breakdown, n)
+    informative = [key for key in numbers["key"] if key not in _NO_CLASS]
     with matplotlib.rc_context(_STYLE):
-        figure, axes = _new_figure()
+        figure, axes, font = _new_figure(len(numbers) if informative else 0)
         total = breakdown.attrs.get("total_downloads", int(breakdown["downloads"].sum()))
         scope = breakdown.attrs.get("modality")
-        scope = f" · {MODALITY_LABELS.get(scope, scope)} only" if scope else ""
+        scope_text = f" · {MODALITY_LABELS.get(scope, scope)} only" if scope else ""
         _titles(axes, f"Share of downloads by {singular}",
-                f"{_period(breakdown)}{scope} · {total:,} downloads")
+                f"{_period(breakdown)}{scope_text} · {total:,} downloads")
         if numbers.empty:
             _no_data(axes)
             return figure
-        colors = [PALETTE[0] if i == 0 else PALETTE[1] for i in range(len(numbers))]
+        if not informative:
+            _no_data(axes, f"No {singular} is known for these downloads (the catalog gives "
+                           "none)")
+            return figure
+        base = MODALITY_COLORS.get(str(scope), PALETTE[1]) if scope else PALETTE[1]
+        colors = [PALETTE[0] if i == 0 and not scope else base for i in range(len(numbers))]
         if len(numbers) > n:
             colors[-1] = PALETTE[4]  # the "all other ..." bar
-        _horizontal_bars(axes, numbers["label"].to_list(), numbers["share_pct"].to_list(),
-                         colors, "Share of all downloads (%)")
-        axes.tick_params(axis="y", labelsize=9.5 if len(numbers) > 12 else 10.5)
+        _horizontal_bars(axes, numbers["key"].to_list(), numbers["share_pct"].to_list(),
+                         colors, "Share of all downloads (%)", font)
+        notes = {"(none)": f"(none): catalog records without a {singular}",
+                 "unknown": "unknown: models without a catalog record"}
+        present = [notes[key] for key in _NO_CLASS if key in set(numbers["key"])]
+        if present:
+            add_footnote(figure, "; ".join(present) + ".")
     return figure
 
 
@@ -410,17 +483,30 @@ def _print_table(title: str, frame: pd.DataFrame, note: str = "") -> None:
     print()
 
 
+def save(figures: dict[str, Figure], out: Path) -> list[Path]:
+    """Writes each figure as `out`/name at DPI on white, closes it, returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, figure in figures.items():
+        path = out / name
+        figure.savefig(path, dpi=DPI, facecolor="white")
+        plt.close(figure)
+        paths.append(path)
+    return paths
+
+
 def write_report(client: Client, out: Path, start=None, end=None, *, organisations: int = 15,
                  concentration_n: int = 1000) -> list[Path]:
-    """Writes the four charts as PNGs (150 dpi) into `out`, prints the numbers behind each
-    and returns the paths."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Writes the report's five charts as PNGs (150 dpi) into `out`, prints the numbers behind
+    each and returns the paths."""
     share = client.modality_share(start, end)
     sizes = client.size_distribution(start=start, end=end)
     top_models = client.top_n(concentration_n, by="model", start=start, end=end)
-    top_orgs = client.top_n(organisations, by="author", start=start, end=end)
+    top_orgs = client.top_n(concentration_n, by="author", start=start, end=end)
+    span = client.data_span(start, end)
 
-    _print_table(f"Modality share ({_period(share)}; {share.attrs['total_downloads']:,} downloads)",
+    total = share.attrs["total_downloads"]
+    _print_table(f"Modality share ({total:,} downloads)",
                  modality_share_numbers(share)[["modality", "downloads", "share_pct"]])
     _print_table("Cumulative share of known-size downloads",
                  size_share_numbers(sizes)[["label", "cumulative_pct"]],
@@ -428,22 +514,22 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
                  f"{sizes.attrs['unknown_downloads']:,} ({sizes.attrs['unknown_share_pct']:.2f}% "
                  "of all downloads)")
     _print_table("Share held by the top k models", concentration_numbers(top_models))
-    _print_table(f"Top {len(top_orgs)} organisations",
-                 top_orgs[["rank", "id", "downloads", "share_pct"]],
-                 f"together: {top_orgs.attrs['top_share_pct']:.2f}% of "
+    _print_table("Share held by the top k organisations", concentration_numbers(top_orgs))
+    shown = top_orgs.head(organisations)
+    _print_table(f"Top {len(shown)} organisations",
+                 shown[["rank", "id", "downloads", "share_pct"]],
+                 f"together: {float(shown['share_pct'].sum()):.2f}% of "
                  f"{top_orgs.attrs['total_downloads']:,} downloads")
 
     figures = {
-        "modality_share.png": modality_share_chart(share),
-        "size_share.png": size_share_chart(sizes),
-        "top_concentration.png": concentration_chart(top_models),
-        "top_organisations.png": top_organisations_chart(top_orgs),
+        "modality_share.png": modality_share_chart(share, span=span),
+        "size_share.png": size_share_chart(sizes, span=span),
+        "top_concentration.png": concentration_chart(top_models, span=span),
+        "organisation_concentration.png": concentration_chart(top_orgs, by="author", span=span),
+        "top_organisations.png": top_organisations_chart(top_orgs, n=organisations, span=span),
     }
-    paths = []
-    for name, figure in figures.items():
-        path = out / name
-        figure.savefig(path, dpi=DPI, facecolor="white")
-        paths.append(path)
+    paths = save(figures, out)
+    for path in paths:
         print(f"wrote {path}")
     return paths
 
@@ -451,7 +537,7 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hubstats.charts",
-        description="Draw the report's four charts from a hubstats server.")
+        description="Draw the report's five charts from a hubstats server.")
     parser.add_argument("--target", default="localhost:50051", help="server host:port")
     parser.add_argument("--out", type=Path, required=True, help="directory for the PNG files")
     parser.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: first data)")

@@ -3,37 +3,38 @@
 Queries return pandas DataFrames (or dicts) of exact counts; shares are percentages (0..100)
 computed by the server. Ingestion streams batches without holding the caller's whole input,
 exactly once: batches carry a producer id and sequence, and unacknowledged ones are re-sent
-after failures, to the same or another server (see `Client.ingest`).
+after failures, to the same or another server (see `Client.ingest`; the machinery is in
+hubstats._ingest, file reading in hubstats._input).
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
-import itertools
-import logging
 import os
-import random
 import re
 import secrets
 import socket
-import threading
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
 
 import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
-from hubstats.errors import HubstatsError, error_of, from_rpc_error
+from hubstats._ingest import (DEFAULT_RETRY_FOR, MAX_BATCHES_IN_FLIGHT, RETRYABLE_CODES,  # noqa: F401
+                              Batcher, Ingestion, Progress)
+from hubstats._input import DEFAULT_ITEM_BYTES, FileReader, choose_format
+from hubstats.errors import HubstatsError, from_rpc_error
 from hubstats.v1 import hubstats_pb2 as pb
 from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
 
 #: The most events or records the server takes in one request.
 MAX_BATCH_SIZE = 100_000
-#: Ingest batches read from the caller's input and not yet answered, at most.
-MAX_BATCHES_IN_FLIGHT = 8
+#: The default batch_bytes: a request's bytes, at most; well below the server's message limit
+#: (--max-message-mb, 16 MiB by default).
+DEFAULT_BATCH_BYTES = DEFAULT_ITEM_BYTES
+#: The largest batch_bytes.
+MAX_BATCH_BYTES = 16 << 20
 #: Large enough for a response listing a rejection for each of MAX_BATCH_SIZE items.
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 #: Keepalive as docs/OPERATIONS.md ("Keepalive") agrees it with the server: a ping after 30 s
@@ -50,23 +51,12 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
     *KEEPALIVE_OPTIONS,
 ]
-#: Ingest streams that fail with these codes are re-opened (to the next target) and every
-#: unacknowledged batch re-sent; any other code ends the ingest at once.
-RETRYABLE_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
-    grpc.StatusCode.CANCELLED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-})
-_FIRST_BACKOFF = 0.1   # Seconds before the first reconnect; doubles up to _MAX_BACKOFF.
-_MAX_BACKOFF = 5.0
 _PRODUCER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 _RANK_BY = {"model": pb.RANK_BY_MODEL, "author": pb.RANK_BY_AUTHOR}
 _DIMENSIONS = {"task": pb.DIMENSION_TASK, "architecture": pb.DIMENSION_ARCHITECTURE,
                "library": pb.DIMENSION_LIBRARY}
 
-Progress = Callable[[dict], Any]
-_log = logging.getLogger("hubstats")
 
 
 def _frame(columns: dict[str, tuple[list, str]], attrs: dict) -> pd.DataFrame:
@@ -86,6 +76,13 @@ def _check_batch_size(batch_size: int) -> None:
             or not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be an int between 1 and {MAX_BATCH_SIZE}, "
                          f"got {batch_size!r}")
+
+
+def _check_batch_bytes(batch_bytes: int) -> None:
+    if isinstance(batch_bytes, bool) or not isinstance(batch_bytes, int) \
+            or not 1024 <= batch_bytes <= MAX_BATCH_BYTES:
+        raise ValueError(f"batch_bytes must be an int between 1024 and {MAX_BATCH_BYTES}, "
+                         f"got {batch_bytes!r}")
 
 
 def _split_targets(target: str) -> list[str]:
@@ -115,20 +112,14 @@ def _items(data: Iterable[dict] | pd.DataFrame, allowed: tuple[str, ...]) -> Ite
     """The caller's items one by one; DataFrame rows become dicts of their columns."""
     if not isinstance(data, pd.DataFrame):
         return iter(data)
-    unknown = [str(column) for column in data.columns if column not in allowed]
+    aliases = convert.RECORD_ALIASES if allowed == convert.RECORD_FIELDS else {}
+    unknown = [str(column) for column in data.columns
+               if aliases.get(column, column) not in allowed]
     if unknown:
-        raise ValueError(f"unknown columns {', '.join(unknown)}; expected {', '.join(allowed)}")
+        raise ValueError(f"unknown columns {', '.join(unknown)}; expected "
+                         f"{convert.keys_text(allowed)}")
     columns = list(data.columns)
     return (dict(zip(columns, row)) for row in data.itertuples(index=False, name=None))
-
-
-def _batches(items: Iterator[Any], size: int) -> Iterator[list]:
-    while batch := list(itertools.islice(items, size)):
-        yield batch
-
-
-def _error(index: int, field: str, reason: str) -> dict:
-    return {"index": index, "field": field, "reason": reason}
 
 
 def _new_channel(target: str) -> grpc.Channel:
@@ -145,243 +136,6 @@ class _Stubs:
     def of(cls, target: str) -> _Stubs:
         channel = _new_channel(target)
         return cls(channel, pb_grpc.IngestServiceStub(channel), pb_grpc.QueryServiceStub(channel))
-
-
-@dataclass
-class _SentBatch:
-    """An ingest or upsert batch: where its items are in the caller's input."""
-
-    first: int                  # Input position of the batch's first item.
-    size: int                   # Items of the input in the batch, sent or not.
-    sent: list[int] = field(default_factory=list)     # Input position of each item sent.
-    errors: list[dict] = field(default_factory=list)  # Items the client could not encode.
-    sequence: int = 0                                  # Ingest: the batch's number, from 1.
-    request: Any = None                                # Ingest: the IngestRequest to (re-)send.
-    read_at: float = 0.0                               # Ingest: time.monotonic() when read.
-
-    def add_rejections(self, summary: dict, response) -> None:
-        """Adds the batch's rejections, the client's and those in the server's answer (an
-        IngestResponse or UpsertModelsResponse), to `summary`, by input position."""
-        summary["rejected"] += response.rejected + len(self.errors)
-        server_errors = [_error(self.sent[r.index], r.field, r.reason) for r in response.rejections]
-        summary["errors"].extend(sorted(self.errors + server_errors, key=lambda e: e["index"]))
-
-
-def _encode(items: list, first: int, to_fields: Callable[[Any], dict],
-            message: Callable[..., Any]) -> tuple[_SentBatch, list]:
-    """Encodes a batch of items; items that cannot be encoded become client-side rejections."""
-    batch = _SentBatch(first, len(items))
-    messages = []
-    for offset, item in enumerate(items):
-        try:
-            messages.append(message(**to_fields(item)))
-        except convert.ItemError as error:
-            batch.errors.append(_error(first + offset, error.field, error.reason))
-        except (ValueError, TypeError) as error:  # protobuf refused a value, e.g. bad UTF-8.
-            batch.errors.append(_error(first + offset, "", str(error)))
-        else:
-            batch.sent.append(first + offset)
-    return batch, messages
-
-
-class _Ingestion:
-    """One Client.ingest call.
-
-    A reader thread cuts the input into numbered batches, keeping at most
-    MAX_BATCHES_IN_FLIGHT read and unacknowledged. The calling thread opens streams, one after
-    the other, each on a new channel; each stream's request iterator (run by gRPC) sends the
-    unacknowledged batches in order, then new ones as they are read, and half-closes once the
-    input is exhausted and everything was sent. Answers must come in order: each one
-    acknowledges the oldest unacknowledged batch.
-    """
-
-    def __init__(self, targets: list[str], first_target: int, items: Iterator[Any],
-                 batch_size: int, producer_id: str, retry_for: float,
-                 progress: Progress | None):
-        self.targets = targets
-        self.first_target = first_target
-        self.items = items
-        self.batch_size = batch_size
-        self.producer_id = producer_id
-        self.retry_for = retry_for
-        self.progress = progress
-        self.changed = threading.Condition()
-        # Guarded by `changed`:
-        self.unacked: collections.deque[_SentBatch] = collections.deque()  # Oldest first.
-        self.input_done = False      # The reader added its last batch.
-        self.stopping = False        # The ingest is over: the reader must stop.
-        self.input_failure: BaseException | None = None
-        # Used by the calling thread only:
-        self.acknowledged = 0        # Batches acknowledged.
-        self.last_ack = time.monotonic()
-        self.summary = {"accepted": 0, "duplicates": 0, "rejected": 0, "accepted_downloads": 0,
-                        "duplicate_downloads": 0, "errors": [], "producer_id": producer_id,
-                        "reconnects": 0}
-
-    def run(self) -> dict:
-        reader = threading.Thread(target=self._read, name="hubstats-ingest-reader", daemon=True)
-        reader.start()
-        try:
-            self._deliver()
-        except BaseException as error:
-            # The reader stops after the chunk it may be reading (it is not waited for: the
-            # caller's iterable may block).
-            with self.changed:
-                self.stopping = True
-                self.changed.notify_all()
-            if isinstance(error, HubstatsError):
-                error.partial_summary = self.summary
-            raise
-        reader.join()
-        if self.input_failure is not None:
-            raise self.input_failure
-        return self.summary
-
-    # --- the reader thread --------------------------------------------------------------------
-
-    def _read(self) -> None:
-        first = sequence = 0
-        try:
-            while True:
-                with self.changed:
-                    while len(self.unacked) >= MAX_BATCHES_IN_FLIGHT and not self.stopping:
-                        self.changed.wait()
-                    if self.stopping:
-                        return
-                chunk = list(itertools.islice(self.items, self.batch_size))
-                if not chunk:
-                    return
-                batch, messages = _encode(chunk, first, convert.event_fields, pb.DownloadEvent)
-                first += batch.size
-                sequence += 1
-                batch.sequence = sequence
-                batch.request = pb.IngestRequest(events=messages, producer_id=self.producer_id,
-                                                 sequence=sequence)
-                batch.read_at = time.monotonic()
-                with self.changed:
-                    self.unacked.append(batch)
-                    self.changed.notify_all()
-        except BaseException as error:  # The caller's iterable failed; see Client.ingest.
-            self.input_failure = error
-        finally:
-            with self.changed:
-                self.input_done = True
-                self.changed.notify_all()
-
-    # --- the calling thread -------------------------------------------------------------------
-
-    def _deliver(self) -> None:
-        """Streams until every batch is acknowledged; raises HubstatsError on giving up."""
-        backoff = _FIRST_BACKOFF
-        target = self.first_target
-        while True:
-            with self.changed:
-                while not self.unacked and not self.input_done:
-                    self.changed.wait()
-                if not self.unacked:
-                    return  # The input is exhausted and every batch acknowledged.
-            acknowledged_before = self.acknowledged
-            failure = self._stream(self.targets[target])
-            if self.acknowledged > acknowledged_before:
-                backoff = _FIRST_BACKOFF
-            if failure is None:
-                continue
-            if failure.code not in RETRYABLE_CODES:
-                raise failure
-            with self.changed:
-                waiting_since = max(self.last_ack, self.unacked[0].read_at) if self.unacked \
-                    else None
-            if waiting_since is not None and time.monotonic() - waiting_since > self.retry_for:
-                raise error_of(failure.code, f"gave up after {self.retry_for:g} s without an "
-                                             f"acknowledgement; last error: {failure.details}")
-            failed_target = self.targets[target]
-            target = (target + 1) % len(self.targets)
-            delay = backoff * random.uniform(0.5, 1.0)
-            _log.warning("hubstats ingest: stream to %s failed (%s: %s); re-sending the "
-                         "unacknowledged batches to %s in %.2f s", failed_target,
-                         failure.code.name, failure.details, self.targets[target], delay)
-            self.summary["reconnects"] += 1
-            time.sleep(delay)
-            backoff = min(backoff * 2, _MAX_BACKOFF)
-
-    def _stream(self, target: str) -> HubstatsError | None:
-        """One stream: the error it failed with, or None when it ended with everything sent on
-        it acknowledged."""
-        channel = _new_channel(target)  # New per stream, so DNS names are resolved again.
-        stream = _StreamState()
-        call = None
-        try:
-            call = pb_grpc.IngestServiceStub(channel).StreamEvents(self._requests(stream))
-            try:
-                for response in call:
-                    with self.changed:
-                        expected = self.unacked[0].sequence if self.unacked else None
-                        if response.sequence != expected:
-                            # Not retried: a server that does not echo sequences (one older
-                            # than exactly-once ingestion) would count re-sent batches again.
-                            raise error_of(grpc.StatusCode.INTERNAL, (
-                                f"{target} answered sequence {response.sequence}, expected "
-                                f"{expected}: the server does not support exactly-once "
-                                f"ingestion (or broke the protocol); the batches sent from "
-                                f"sequence {expected} on may have been counted"))
-                        batch = self.unacked.popleft()
-                        self.changed.notify_all()  # Room for the reader.
-                    self.acknowledged += 1
-                    self.last_ack = time.monotonic()
-                    self._account(batch, response)
-            except grpc.RpcError as error:
-                return from_rpc_error(error)
-            with self.changed:
-                if self.unacked:  # Ended with OK but not everything answered: re-send.
-                    return error_of(grpc.StatusCode.UNAVAILABLE,
-                                    "the stream ended with batches unanswered")
-            return None
-        finally:
-            with self.changed:
-                stream.over = True  # Ends the request iterator if it waits for batches.
-                self.changed.notify_all()
-            if call is not None:
-                call.cancel()  # No-op once the call has ended.
-            channel.close()
-
-    def _requests(self, stream: _StreamState) -> Iterator[pb.IngestRequest]:
-        """The requests of one stream (run on gRPC's sending thread): every unacknowledged
-        batch in order, then each new one; returns (half-closes) after the last batch."""
-        next_sequence = 0
-        while True:
-            with self.changed:
-                while True:
-                    if stream.over:
-                        return
-                    batch = next((b for b in self.unacked if b.sequence >= next_sequence), None)
-                    if batch is not None:
-                        break
-                    if self.input_done:
-                        return
-                    self.changed.wait()
-                next_sequence = batch.sequence + 1
-            yield batch.request
-
-    def _account(self, batch: _SentBatch, response) -> None:
-        """Adds an acknowledged batch to the summary."""
-        summary = self.summary
-        if response.duplicate:
-            summary["duplicates"] += response.accepted
-            summary["duplicate_downloads"] += response.accepted_downloads
-        else:
-            summary["accepted"] += response.accepted
-            summary["accepted_downloads"] += response.accepted_downloads
-        batch.add_rejections(summary, response)
-        if self.progress is not None:
-            self.progress({"processed": batch.first + batch.size,
-                           **{key: summary[key] for key in
-                              ("accepted", "rejected", "accepted_downloads")}})
-
-
-class _StreamState:
-    """Shared by a stream's reading loop and its request iterator."""
-
-    over = False  # Guarded by _Ingestion.changed.
 
 
 class Client:
@@ -401,7 +155,10 @@ class Client:
     Arguments the client can check cheaply (dates, modality names, boundaries, `by`) raise
     ValueError before any call. Every query takes `start`/`end` (inclusive UTC days:
     `datetime.date` or "YYYY-MM-DD"); leaving one out runs from the first / through the last
-    day with data.
+    day with data. A DataFrame query over a range without downloads answers an empty
+    DataFrame (the same columns, no rows) whose attrs["data_span"] is the (first, last) day of
+    the server's data, or None when it holds none: "no downloads in June; data spans
+    2024-08-01..2024-09-30".
     """
 
     def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0):
@@ -444,6 +201,14 @@ class Client:
             return response
         raise AssertionError("unreachable")
 
+    def _rows(self, response) -> tuple[list, dict]:
+        """The answer's rows, and the attrs an empty answer adds: no rows when the range holds
+        no downloads, and attrs["data_span"] = data_span() of all the data, so the caller sees
+        where the data lies."""
+        if response.total_downloads > 0:
+            return list(response.rows), {}
+        return [], {"data_span": self.data_span()}
+
     # -----------------------------------------------------------------------------------------
     # Queries
     # -----------------------------------------------------------------------------------------
@@ -457,12 +222,12 @@ class Client:
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         response = self._call("query", "GetModalityShare",
                               pb.ModalityShareRequest(range=convert.date_range(start, end)))
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "modality": ([row.name for row in rows], "object"),
             "downloads": ([row.downloads for row in rows], "int64"),
             "share_pct": ([row.share_pct for row in rows], "float64"),
-        }, {"total_downloads": response.total_downloads, **_range_attrs(start, end)})
+        }, {"total_downloads": response.total_downloads, **_range_attrs(start, end), **empty})
 
     def size_distribution(self, boundaries=(200e6, 500e6, 1e9), start=None, end=None,
                           modality=None) -> pd.DataFrame:
@@ -495,7 +260,7 @@ class Client:
                         for i, b in enumerate(boundaries)],
             modality=convert.modality_number(modality))
         response = self._call("query", "GetSizeDistribution", request)
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "label": ([row.label for row in rows], "object"),
             "lower": ([row.lower for row in rows], "int64"),
@@ -512,6 +277,7 @@ class Client:
             "boundaries": list(response.boundaries),
             "modality": modality,
             **_range_attrs(start, end),
+            **empty,
         })
 
     def top_n(self, n: int = 50, by: str = "model", start=None, end=None,
@@ -531,7 +297,7 @@ class Client:
         request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by],
                                  modality=convert.modality_number(modality))
         response = self._call("query", "GetTopN", request)
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "rank": ([row.rank for row in rows], "int64"),
             "id": ([row.id for row in rows], "object"),
@@ -545,6 +311,7 @@ class Client:
             "by": by,
             "modality": modality,
             **_range_attrs(start, end),
+            **empty,
         })
 
     def breakdown(self, by: str = "task", start=None, end=None, modality=None) -> pd.DataFrame:
@@ -561,13 +328,13 @@ class Client:
                                       dimension=_DIMENSIONS[by],
                                       modality=convert.modality_number(modality))
         response = self._call("query", "GetBreakdown", request)
-        rows = response.rows
+        rows, empty = self._rows(response)
         return _frame({
             "key": ([row.key for row in rows], "object"),
             "downloads": ([row.downloads for row in rows], "int64"),
             "share_pct": ([row.share_pct for row in rows], "float64"),
         }, {"total_downloads": response.total_downloads, "by": by, "modality": modality,
-            **_range_attrs(start, end)})
+            **_range_attrs(start, end), **empty})
 
     def totals(self, start=None, end=None) -> dict:
         """Population counts: {total_downloads, models_with_downloads, authors_with_downloads,
@@ -586,6 +353,12 @@ class Client:
             "last_day": convert.date_of(response.last_day) if response.HasField("last_day")
                         else None,
         }
+
+    def data_span(self, start=None, end=None) -> tuple[dt.date, dt.date] | None:
+        """The first and last day with downloads in the range (all time by default), or None
+        when it has none. Charts state it in their subtitles."""
+        totals = self.totals(start, end)
+        return (totals["first_day"], totals["last_day"]) if totals["first_day"] else None
 
     def model(self, model_id: str, start=None, end=None) -> dict:
         """Statistics of one model. Raises NotFoundError when it has neither downloads nor a
@@ -626,33 +399,42 @@ class Client:
     # -----------------------------------------------------------------------------------------
 
     def ingest(self, events: Iterable[dict] | pd.DataFrame, batch_size: int = 1000, *,
-               producer_id: str | None = None, retry_for: float = 300.0,
-               progress: Progress | None = None) -> dict:
+               batch_bytes: int = DEFAULT_BATCH_BYTES, producer_id: str | None = None,
+               retry_for: float | None = None, progress: Progress | None = None) -> dict:
         """Streams download events to the server(s), exactly once.
 
         `events` is any iterable of dicts (a generator is read lazily, batch by batch, so
         inputs of any length need bounded memory) or a DataFrame with those columns:
           model_id (str, required), timestamp (datetime [naive = UTC], date [midnight UTC],
-          RFC 3339 string or Unix seconds; None = the server's receive time),
-          count (int >= 1; None = 1), revision (str or None).
+          an RFC 3339 string or "YYYY-MM-DD" date, or Unix seconds; None = the server's
+          receive time), count (int >= 1; None = 1), revision (str or None).
+        Any other key is rejected (the item, naming the key); a DataFrame with another column
+        raises ValueError. `ingest_file` reads files of events.
 
-        Delivery: the input is cut into batches of `batch_size` items, the n-th batch carrying
-        sequence n under `producer_id`. The server acknowledges a batch once it is committed,
-        and recognises a batch it committed before (the answer is marked duplicate and nothing
-        is counted again). At most MAX_BATCHES_IN_FLIGHT batches are read and not yet
-        acknowledged. When a stream fails with a retryable status (UNAVAILABLE,
-        DEADLINE_EXCEEDED, ABORTED, CANCELLED, INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED) the
-        client reconnects after a jittered exponential backoff (0.1 s .. 5 s), to the next of
-        the client's targets, on a new channel, and re-sends every unacknowledged batch in
-        order. It gives up after `retry_for` seconds without an acknowledgement; any other
-        status (e.g. FailedPreconditionError) raises at once, and so does an answer that does
-        not echo the oldest unacknowledged batch's sequence (a server too old for exactly-once
-        ingestion: re-sending to it would count batches twice).
+        Delivery: the input is cut into batches of at most `batch_size` items whose request
+        takes at most `batch_bytes` bytes (default 4 MiB, at most MAX_BATCH_BYTES: the
+        server's default message limit, --max-message-mb 16; an event too large for any batch is rejected), the n-th batch carrying
+        sequence n under `producer_id`. The cut depends only on the input and these two
+        settings. The server acknowledges a batch once it is committed, and recognises a
+        batch it committed before (the answer is marked duplicate and nothing is counted
+        again). At most MAX_BATCHES_IN_FLIGHT batches are read and not yet acknowledged. When
+        a stream fails with a retryable status (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
+        CANCELLED, INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED) the client reconnects after a
+        jittered exponential backoff (0.1 s .. 5 s), to the next of the client's targets, on a
+        new channel, and re-sends every unacknowledged batch in order. It gives up after
+        `retry_for` seconds without an acknowledgement. With `retry_for` None (the default)
+        it retries for DEFAULT_RETRY_FOR (5 minutes) once some server has answered, but fails
+        at once (UnavailableError, after trying each target) while none ever has: a wrong
+        address does not wait for minutes; give `retry_for` to wait for a server that is
+        starting. Any other status (e.g. FailedPreconditionError) raises at once, and so does
+        an answer that does not echo the oldest unacknowledged batch's sequence (a server too
+        old for exactly-once ingestion: re-sending to it would count batches twice).
 
         `producer_id` (1-128 characters of [A-Za-z0-9._:-]): None makes one unique to this
-        call. Give a job a fixed id to make re-running it safe: the same id with the same input
-        and batch size re-sends batches that were committed as duplicates. The same id with
-        another input or batch size raises FailedPreconditionError (field "sequence").
+        call. Give a job a fixed id to make re-running it safe: the same id with the same
+        input, batch_size and batch_bytes re-sends batches that were committed as duplicates.
+        The same id with another input or batch size raises FailedPreconditionError (field
+        "sequence").
 
         Returns {accepted, duplicates, rejected, accepted_downloads, duplicate_downloads,
         errors, producer_id, reconnects}:
@@ -663,8 +445,9 @@ class Client:
           rejected: invalid events; accepted + duplicates + rejected == items in the input;
           accepted_downloads / duplicate_downloads: the sums of their counts;
           errors: {index, field, reason} for each rejected event, `index` being its position
-            in the whole input. Events the client cannot encode (unknown key, a timestamp that
-            is no time, ...) are rejected like the server's rejections;
+            in the whole input (and `line`, its line, for ingest_file). Events the client
+            cannot encode (unknown key, a timestamp that is no time, ...) are rejected like
+            the server's rejections;
           producer_id: the id used (to re-run the job after a failure);
           reconnects: how many times a stream was re-opened.
 
@@ -678,41 +461,71 @@ class Client:
         counted (the partly read batch is dropped), then the exception propagates.
         """
         _check_batch_size(batch_size)
+        _check_batch_bytes(batch_bytes)
         if producer_id is None:
             producer_id = new_producer_id()
         _check_producer_id(producer_id)
-        if isinstance(retry_for, bool) or not isinstance(retry_for, (int, float)) \
-                or not retry_for >= 0:
-            raise ValueError(f"retry_for must be a number of seconds >= 0, got {retry_for!r}")
+        if retry_for is not None and (isinstance(retry_for, bool)
+                                      or not isinstance(retry_for, (int, float))
+                                      or not retry_for >= 0):
+            raise ValueError(f"retry_for must be a number of seconds >= 0 or None, "
+                             f"got {retry_for!r}")
         if self._closed:
             raise ValueError("the client is closed")
         items = _items(events, convert.EVENT_FIELDS)
-        return _Ingestion(self.targets, self._preferred, items, batch_size, producer_id,
-                          float(retry_for), progress).run()
+        return Ingestion(self.targets, self._preferred, items, batch_size, batch_bytes,
+                         producer_id, None if retry_for is None else float(retry_for), progress,
+                         _new_channel).run()
+
+    def ingest_file(self, path: str | os.PathLike, *, format: str | None = None,
+                    **options) -> dict:
+        """Streams the download events of a file, exactly once: `ingest` on its items.
+
+        The file is JSON lines (.jsonl, .ndjson, .json) or CSV with a header row (.csv), or as
+        `format` ("jsonl" or "csv") says, read by the same rules as the CLI's `hubstats
+        ingest` (docs/API.md, "Input files"): keys model_id, timestamp, count, revision; an
+        unknown key rejects its line; in CSV a numeric timestamp cell is Unix seconds. A line
+        that cannot be read is rejected like an invalid event. `options` are ingest's
+        (batch_size, batch_bytes, producer_id, retry_for, progress). Every error of the
+        summary also has the event's `line`. Raises ValueError for an unusable CSV header
+        ("line 1: unknown column ...") before anything is sent.
+        """
+        batch_bytes = options.get("batch_bytes", DEFAULT_BATCH_BYTES)
+        _check_batch_bytes(batch_bytes)
+        file_format = choose_format(path, format)
+        with open(path, "rb") as stream:
+            reader = FileReader(stream, "events", file_format, batch_bytes)
+            return self.ingest(iter(reader), **options)
 
     def upsert_models(self, records: Iterable[dict] | pd.DataFrame,
-                      batch_size: int = 1000) -> dict:
-        """Inserts or replaces catalog records, `batch_size` per UpsertModels call.
+                      batch_size: int = 1000, *, batch_bytes: int = DEFAULT_BATCH_BYTES) -> dict:
+        """Inserts or replaces catalog records, in calls of at most `batch_size` records and
+        `batch_bytes` bytes.
 
         `records` is an iterable of dicts (read lazily) or a DataFrame with the keys:
-          model_id (str, required), pipeline_tag (str or None),
-          modality (short name such as "nlp" or "cv", or None to derive it from pipeline_tag),
+          model_id (str, required; also "modelId"), pipeline_tag (str or None),
+          modality (a name such as "nlp", "computer_vision" or the aliases "cv", "rl", in any
+            letter case, with '-' or ' ' for '_'; None to derive it from pipeline_tag),
           num_parameters (int, integral float or "7B"-style string; None = unknown),
           architecture ("encoder", "decoder", "encoder-decoder", "other" or None),
-          library_name (str or None).
-        Every record replaces the model's whole record; history moves with the new
-        classification.
+          library_name (str or None; also "library").
+        Any other key is rejected. Every record replaces the model's whole record; history
+        moves with the new classification. `upsert_models_file` reads files of records.
 
         Returns {accepted, rejected, reclassified, errors}, errors listing {index, field, reason}
-        with `index` the record's position in the whole input. A failing call raises a
-        HubstatsError whose `partial_summary` covers the batches written before it.
+        with `index` the record's position in the whole input (and `line` for
+        upsert_models_file). A failing call raises a HubstatsError whose `partial_summary`
+        covers the batches written before it.
         """
         _check_batch_size(batch_size)
+        _check_batch_bytes(batch_bytes)
         summary = {"accepted": 0, "rejected": 0, "reclassified": 0, "errors": []}
-        first = 0
-        for chunk in _batches(_items(records, convert.RECORD_FIELDS), batch_size):
-            batch, messages = _encode(chunk, first, convert.record_fields, pb.ModelRecord)
-            first += batch.size
+        batcher = Batcher(_items(records, convert.RECORD_FIELDS), convert.record_fields,
+                           pb.ModelRecord, batch_size, batch_bytes, 0, "record")
+        while True:
+            batch, messages = batcher.next()
+            if batch.size == 0:
+                return summary
             try:
                 response = self._call("ingest", "UpsertModels",
                                       pb.UpsertModelsRequest(models=messages))
@@ -722,4 +535,15 @@ class Client:
             summary["accepted"] += response.accepted
             batch.add_rejections(summary, response)
             summary["reclassified"] += response.reclassified
-        return summary
+
+    def upsert_models_file(self, path: str | os.PathLike, *, format: str | None = None,
+                           batch_size: int = 1000,
+                           batch_bytes: int = DEFAULT_BATCH_BYTES) -> dict:
+        """Upserts the catalog records of a file (JSON lines or CSV, as for ingest_file; the
+        keys of upsert_models): the CLI's `hubstats catalog`. Every error of the summary also
+        has the record's `line`. Raises ValueError for an unusable CSV header."""
+        _check_batch_bytes(batch_bytes)
+        file_format = choose_format(path, format)
+        with open(path, "rb") as stream:
+            reader = FileReader(stream, "catalog", file_format, batch_bytes)
+            return self.upsert_models(iter(reader), batch_size, batch_bytes=batch_bytes)

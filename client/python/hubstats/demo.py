@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import sys
@@ -35,9 +34,7 @@ from pathlib import Path
 
 from hubstats import _local, snapshot, synth
 
-REPO_DIR = Path(__file__).resolve().parents[3]
-DEFAULT_SERVER_BIN = Path(os.environ.get("HUBSTATS_SERVER_BIN",
-                                         REPO_DIR / "build" / "service" / "hubstats-server"))
+DEFAULT_SERVER_BIN = _local.server_binary()
 PREFIXES = {"snapshot": "hubstats-demo-snapshot", "synthetic": "hubstats-demo-synthetic"}
 
 
@@ -121,31 +118,31 @@ def snapshot_table(local: dict, service: dict, problems: list[str], head: int = 
 # ---------------------------------------------------------------------------------------------
 
 def write_charts(client, out: Path, caption: str) -> list[Path]:
-    """The report's four charts of one data set (hubstats.charts) and its task breakdown,
-    captioned, as PNGs. A data set without parameter counts (the real snapshot) gets no size
-    chart: it would be empty."""
+    """The report's charts of one data set (hubstats.charts) and its task breakdown, captioned,
+    as PNGs. A data set without parameter counts (the real snapshot) gets no size chart: it
+    would be empty."""
     from hubstats import charts
 
-    out.mkdir(parents=True, exist_ok=True)
+    span = client.data_span()
     sizes = client.size_distribution()
-    figures = {"modality_share.png": charts.modality_share_chart(client.modality_share())}
+    figures = {"modality_share.png": charts.modality_share_chart(client.modality_share(),
+                                                                 span=span)}
     if sizes.attrs["known_downloads"] > 0:
-        figures["size_share.png"] = charts.size_share_chart(sizes)
+        figures["size_share.png"] = charts.size_share_chart(sizes, span=span)
     else:
         _log(f"{out.name}: no model has a known parameter count, so no size chart")
+    authors = client.top_n(1000, by="author")
     figures.update({
-        "top_concentration.png": charts.concentration_chart(client.top_n(1000, by="model")),
-        "top_organisations.png": charts.top_organisations_chart(client.top_n(15, by="author")),
-        "task_share.png": charts.breakdown_chart(client.breakdown(by="task")),
+        "top_concentration.png": charts.concentration_chart(client.top_n(1000, by="model"),
+                                                            span=span),
+        "organisation_concentration.png": charts.concentration_chart(authors, by="author",
+                                                                     span=span),
+        "top_organisations.png": charts.top_organisations_chart(authors, n=15, span=span),
+        "task_share.png": charts.breakdown_chart(client.breakdown(by="task"), span=span),
     })
-    paths = []
-    for name, figure in figures.items():
-        # A figure-level x label: the constrained layout makes room for it below the axes.
-        figure.supxlabel(caption, x=0.99, ha="right", fontsize=8, color="#5f5f5f")
-        path = out / name
-        figure.savefig(path, dpi=charts.DPI, facecolor="white")
-        paths.append(path)
-    return paths
+    for figure in figures.values():
+        charts.add_footnote(figure, caption)
+    return charts.save(figures, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,7 +169,7 @@ def run(args) -> int:
         _log(f"started redis-server pid {redis.pid} on {redis.url}")
         servers = {}
         for name, prefix in PREFIXES.items():
-            server = stack.start_server(args.server_bin, redis.url, prefix)
+            server = stack.start_server(redis.url, prefix, server_bin=args.server_bin)
             servers[name] = server
             _log(f"started hubstats-server pid {server.pid} on {server.target} "
                  f"(prefix {prefix}: {name})")

@@ -4,7 +4,7 @@
     python3 -m hubstats.snapshot --target HOST:PORT     # load it, compare the service's answers
 
 The file is data/hf_models_top10k_2024-09.csv in the repository (provenance in
-data/README.md). Each row becomes:
+data/README.md); the package ships it (hubstats/data), so this works after `pip install` too. Each row becomes:
 
 * a catalog record: model_id, pipeline_tag (left out when the row has none) and library_name;
   the file has no parameter counts and no architectures, so those stay unknown, and the
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.resources
 import csv
 import datetime as dt
 import os
@@ -39,12 +40,12 @@ from typing import Iterable, Iterator
 
 from hubstats._checks import require_all_accepted, require_downloads
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-#: The repository root when the package runs from its source tree (client/python/hubstats).
-REPO_DIR = _PACKAGE_DIR.parents[2]
+#: The package's data (hubstats/data: in the source tree, links to data/ and to the server's
+#: service/core/task_modality.tsv; an installed package holds copies).
+_DATA = importlib.resources.files("hubstats") / "data"
 DEFAULT_CSV = Path(os.environ.get("HUBSTATS_SNAPSHOT_CSV",
-                                  REPO_DIR / "data" / "hf_models_top10k_2024-09.csv"))
-DEFAULT_TASK_TABLE = REPO_DIR / "service" / "core" / "task_modality.tsv"
+                                  str(_DATA / "hf_models_top10k_2024-09.csv")))
+DEFAULT_TASK_TABLE = Path(str(_DATA / "task_modality.tsv"))
 
 CRAWL_DAY = dt.date(2024, 9, 20)
 #: Every snapshot event is stamped at noon UTC of the crawl day.

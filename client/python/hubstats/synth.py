@@ -617,7 +617,9 @@ class SyntheticHub:
         self.authors[tail[order]] = TOP_AUTHORS_N + user
         if idle:
             self.authors[active:] = TOP_AUTHORS_N + rng.integers(0, users, size=idle)
-        self.author_count = TOP_AUTHORS_N + users
+        self.author_count = TOP_AUTHORS_N + users  # Author slots, some of them idle.
+        #: Authors with at least one downloaded model: what the service counts.
+        self.authors_with_downloads = int(np.unique(self.authors[:active]).size)
         self._major_names = self._make_major_names()
         self._scramble = (int(self._rng(3, 0).integers(1, 2**31)) * 2 + 1,
                           int(self._rng(3, 1).integers(0, 2**32)))
@@ -1015,7 +1017,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     print(f"synthetic hub: seed {hub.seed}, {hub.models:,} models ({hub.catalog_count:,} "
-          f"catalogued, {hub.active:,} with downloads), {hub.author_count:,} authors, "
+          f"catalogued, {hub.active:,} with downloads), {hub.authors_with_downloads:,} authors "
+          f"with downloads, "
           f"{hub.event_count:,} events, {hub.total_downloads:,} downloads, "
           f"{hub.start_day}..{hub.end_day}; built in {time.monotonic() - started:.1f}s",
           file=sys.stderr)

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import matplotlib.colors
-import pandas as pd
+import matplotlib.pyplot as plt
 import matplotlib.text
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -104,10 +106,49 @@ def texts_of(figure: Figure) -> list[str]:
     return [text.get_text() for text in figure.findobj(matplotlib.text.Text) if text.get_text()]
 
 
+def drawn_texts(figure: Figure) -> list[matplotlib.text.Text]:
+    """Every text the rendered figure shows: titles, annotations, bar labels, axis labels,
+    footnotes and the tick labels within each axis's view."""
+    figure.canvas.draw()
+    texts = [t for t in figure.texts]
+    for axes in figure.axes:
+        texts += [axes.title, axes._left_title, axes._right_title, axes.xaxis.label,
+                  axes.yaxis.label, *axes.texts]
+        for axis in (axes.xaxis, axes.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if low <= tick.get_loc() <= high:
+                    texts.append(tick.label1)
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def assert_no_overlaps(figure: Figure) -> int:
+    """No two drawn texts overlap, and each lies inside the figure; returns how many."""
+    renderer = figure.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(figure)]
+    bounds = figure.bbox
+    for text, box in boxes:
+        assert box.x0 >= bounds.x0 - 1 and box.x1 <= bounds.x1 + 1, f"{text!r} leaves the figure"
+        assert box.y0 >= bounds.y0 - 1 and box.y1 <= bounds.y1 + 1, f"{text!r} leaves the figure"
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+        height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+        assert width <= 0.5 or height <= 0.5, f"{a!r} overlaps {b!r}"
+    return len(boxes)
+
+
 def assert_good_png(figure: Figure, path: Path) -> None:
     figure.savefig(path, dpi=charts.DPI)
-    assert png_size(path) == (charts.FIGURE_SIZE[0] * charts.DPI, charts.FIGURE_SIZE[1] * charts.DPI)
+    width, height = png_size(path)
+    assert width == charts.FIGURE_SIZE[0] * charts.DPI
+    assert height >= charts.FIGURE_SIZE[1] * charts.DPI
     assert path.stat().st_size > 20_000
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
 
 
 def test_modality_share_chart(report, tmp_path):
@@ -119,12 +160,18 @@ def test_modality_share_chart(report, tmp_path):
     texts = texts_of(figure)
     assert "Share of downloads by modality" in texts
     assert "Share of downloads (%)" in texts
+    assert f"1 May 2024 – 3 May 2024 · {expected['total']:,} downloads" in texts
     for modality, pct in expected["modality_pct"].items():
         assert charts.MODALITY_LABELS[modality] in texts
-        assert f"{pct:.1f}%" in texts
-    bars = figure.axes[0].patches
-    assert [bar.get_facecolor() for bar in bars][:5] == [
-        matplotlib.colors.to_rgba(color) for color in charts.PALETTE]
+        assert f"{pct:.2f}%" in texts
+    # Each modality in its own colour, whatever its rank.
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    by_label = {charts.MODALITY_LABELS[m]: m for m in charts.MODALITY_LABELS}
+    assert [bar.get_facecolor() for bar in figure.axes[0].patches] == [
+        matplotlib.colors.to_rgba(charts.MODALITY_COLORS[by_label[label]]) for label in labels]
+    # pyplot-managed: fig.show() works in a notebook.
+    assert figure.canvas.manager is not None and plt.fignum_exists(figure.number)
+    assert_no_overlaps(figure)
     assert_good_png(figure, tmp_path / "modality.png")
 
 
@@ -140,9 +187,10 @@ def test_size_share_chart_notes_unknown_share(report, tmp_path):
         [expected["cumulative_pct"][label] for label in numbers["label"]])
     texts = texts_of(figure)
     for pct in expected["cumulative_pct"].values():
-        assert f"{pct:.1f}%" in texts
-    assert any(f"{expected['unknown_pct']:.1f}% of all downloads" in text for text in texts)
+        assert f"{pct:.2f}%" in texts
+    assert any(f"{expected['unknown_pct']:.2f}% of all downloads" in text for text in texts)
     assert "Share of known-size downloads (%)" in texts
+    assert_no_overlaps(figure)
     assert_good_png(figure, tmp_path / "sizes.png")
 
 
@@ -158,12 +206,63 @@ def test_concentration_chart_marks_10_50_100(report, tmp_path):
     assert numbers["k"].tolist() == [10, 50, 100]
     assert numbers["cumulative_pct"].tolist() == pytest.approx(
         [expected["top_k_pct"][k] for k in (10, 50, 100)])
-    texts = texts_of(figure)
-    for k, pct in expected["top_k_pct"].items():
-        assert f"Top {k}: {pct:.1f}%" in texts
+    box = "\n".join(f"Top {k}: {pct:.2f}%" for k, pct in expected["top_k_pct"].items())
+    assert box in texts_of(figure)
     assert figure.axes[0].get_xscale() == "log"
-    assert "Share of all downloads (%)" in texts
+    assert "Share of all downloads (%)" in texts_of(figure)
+    assert_no_overlaps(figure)
     assert_good_png(figure, tmp_path / "concentration.png")
+
+
+def organisations(count: int, long_names: bool = False) -> pd.DataFrame:
+    """A top_n(by="author") DataFrame of `count` organisations with falling downloads."""
+    names = [(f"organisation-with-a-rather-long-name-{i:03d}" if long_names else f"org{i:03d}")
+             for i in range(count)]
+    downloads = [10_000_000 // (i + 1) ** 1.1 + 1 for i in range(count)]
+    total = int(sum(downloads)) + 1_000_000  # A tail of smaller organisations besides.
+    frame = pd.DataFrame({"rank": range(1, count + 1), "id": names,
+                          "downloads": [int(d) for d in downloads]})
+    frame["share_pct"] = frame["downloads"] * 100 / total
+    frame["cumulative_pct"] = frame["downloads"].cumsum() * 100 / total
+    frame.attrs.update({"total_downloads": total, "by": "author", "start": None, "end": None,
+                        "first_day": dt.date(2024, 5, 1), "last_day": dt.date(2024, 8, 31)})
+    return frame
+
+
+def test_organisation_concentration_marks_the_top_50(tmp_path):
+    top = organisations(120)
+    expected = float(top["downloads"].iloc[:50].sum()) * 100 / top.attrs["total_downloads"]
+    figure = charts.concentration_chart(top, by="author")
+    texts = texts_of(figure)
+    assert "Concentration of downloads among organisations" in texts
+    assert (f"1 May 2024 – 31 Aug 2024 · the top 50 organisations hold {expected:.2f}% of "
+            f"{top.attrs['total_downloads']:,} downloads") in texts
+    assert any(f"Top 50: {expected:.2f}%" in text for text in texts)
+    assert_no_overlaps(figure)
+
+
+@pytest.mark.parametrize("n", [5, 15, 50, 100])
+def test_bar_charts_grow_with_n_and_no_labels_overlap(n):
+    top = organisations(120, long_names=True)
+    figure = charts.top_organisations_chart(top, n=n)  # n applies to a DataFrame too.
+    assert len(figure.axes[0].patches) == n
+    assert f"Top {n} organisations by downloads" in texts_of(figure)
+    assert assert_no_overlaps(figure) > 2 * n  # Every bar's name and share is drawn.
+    height = figure.get_size_inches()[1]
+    assert height >= charts.FIGURE_SIZE[1] and (n <= 15 or height > 0.2 * n)
+
+    keys = [f"library-number-{i}" for i in range(130)]
+    downloads = [1_000_000 // (i + 1) + 5 for i in range(130)]
+    breakdown = pd.DataFrame({"key": keys, "downloads": downloads,
+                              "share_pct": [d * 100 / sum(downloads) for d in downloads]})
+    breakdown.attrs.update({"total_downloads": sum(downloads), "by": "library"})
+    figure = charts.breakdown_chart(breakdown, n=n)
+    assert len(figure.axes[0].patches) == n + 1  # The rest as one bar.
+    assert assert_no_overlaps(figure) > 2 * n
+
+    figure = charts.concentration_chart(top, by="author", n=n)
+    assert len(figure.axes[0].lines[0].get_xdata()) == n
+    assert_no_overlaps(figure)
 
 
 def test_top_organisations_chart(report, tmp_path):
@@ -171,13 +270,17 @@ def test_top_organisations_chart(report, tmp_path):
     expected = expected_numbers(events, facts)
 
     figure = charts.top_organisations_chart(client, n=10)
+    from_frame = charts.top_organisations_chart(client.top_n(12, by="author"), n=10)
 
-    texts = texts_of(figure)
-    assert "Top 10 organisations by downloads" in texts
-    tick_labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
-    assert tick_labels == [org for org, _, _ in expected["orgs"][:10]]
-    for _, _, pct in expected["orgs"][:10]:
-        assert f"{pct:.1f}%" in texts
+    for chart in (figure, from_frame):
+        texts = texts_of(chart)
+        assert "Top 10 organisations by downloads" in texts
+        tick_labels = [label.get_text() for label in chart.axes[0].get_yticklabels()]
+        assert tick_labels == [org for org, _, _ in expected["orgs"][:10]]
+        for _, _, pct in expected["orgs"][:10]:
+            assert f"{pct:.2f}%" in texts
+    held = sum(pct for _, _, pct in expected["orgs"][:10])
+    assert any(f"together {held:.2f}% of {expected['total']:,}" in t for t in texts_of(figure))
     assert_good_png(figure, tmp_path / "orgs.png")
 
 
@@ -207,22 +310,42 @@ def test_breakdown_chart_shows_the_largest_tasks_and_the_rest(report, tmp_path):
         [pct for _, pct in expected[:4]] + [sum(pct for _, pct in expected[4:])])
     texts = texts_of(figure)
     assert "Share of downloads by task" in texts
-    words = {"(none)": "(no pipeline tag)", "unknown": "(no catalog record)"}
-    assert numbers["label"].tolist() == [words.get(key, key) for key in numbers["key"]]
     tick_labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
-    assert tick_labels == numbers["label"].tolist()
+    assert tick_labels == numbers["key"].tolist()  # Labels are the DataFrame's keys.
     for pct in numbers["share_pct"]:
-        assert f"{pct:.1f}%" in texts
+        assert f"{pct:.2f}%" in texts
     colors = [bar.get_facecolor() for bar in figure.axes[0].patches]
     assert colors[0] == matplotlib.colors.to_rgba(charts.PALETTE[0])
     assert colors[-1] == matplotlib.colors.to_rgba(charts.PALETTE[4])
+    assert_no_overlaps(figure)
     assert_good_png(figure, tmp_path / "tasks.png")
 
-    # Everything fits: no "other" bar.
+    # Everything fits: no "other" bar, and the footnote explains "(none)" and "unknown".
     every = charts.breakdown_numbers(client.breakdown(by="task"), n=20)
     assert every["key"].tolist() == [task for task, _ in expected]
+    texts = texts_of(charts.breakdown_chart(client, by="task", n=20))
+    assert ("(none): catalog records without a task; unknown: models without a catalog "
+            "record.") in texts
     with pytest.raises(ValueError, match="n: must be at least 1"):
         charts.breakdown_numbers(client.breakdown(by="task"), n=0)
+
+
+def test_a_breakdown_of_only_empty_classes_says_no_data():
+    frame = pd.DataFrame({"key": ["(none)", "unknown"], "downloads": [90, 10],
+                          "share_pct": [90.0, 10.0]})
+    frame.attrs.update({"total_downloads": 100, "by": "architecture"})
+    figure = charts.breakdown_chart(frame)
+    assert not figure.axes[0].patches
+    assert "No architecture is known for these downloads (the catalog gives none)" in \
+        texts_of(figure)
+
+
+def test_breakdown_for_a_modality_takes_its_colour(report):
+    client, _, _ = report
+    figure = charts.breakdown_chart(client, by="task", modality="audio")
+    assert {bar.get_facecolor() for bar in figure.axes[0].patches} == {
+        matplotlib.colors.to_rgba(charts.MODALITY_COLORS["audio"])}
+    assert any("Audio only" in text for text in texts_of(figure))
 
 
 def test_charts_of_an_empty_server_say_so(server, tmp_path):
@@ -231,8 +354,22 @@ def test_charts_of_an_empty_server_say_so(server, tmp_path):
                       charts.concentration_chart, charts.top_organisations_chart,
                       charts.breakdown_chart):
             figure = chart(client)
-            assert any(text.startswith("No downloads") for text in texts_of(figure))
+            texts = texts_of(figure)
+            assert any(text.startswith("No downloads") for text in texts)
+            assert any(text.startswith("All time: no downloads") for text in texts)
             figure.savefig(tmp_path / "empty.png", dpi=charts.DPI)
+
+
+def test_subtitles_state_the_days_of_the_data(report):
+    client, _, _ = report
+    one_day = charts.modality_share_chart(client, start=DAYS[1], end=DAYS[1])
+    assert any(text.startswith("2 May 2024 · ") for text in texts_of(one_day))
+    given = charts.top_organisations_chart(client.top_n(5, by="author"),
+                                           span=(DAYS[0], DAYS[2]))
+    assert any(text.startswith("1 May 2024 – 3 May 2024 · ") for text in texts_of(given))
+    later = charts.modality_share_chart(client, start=dt.date(2024, 6, 1))
+    assert any(text.startswith("1 Jun 2024 onwards: no downloads; the data spans 1 May 2024 – "
+                               "3 May 2024") for text in texts_of(later))
 
 
 def test_chart_rejects_other_sources():
@@ -246,8 +383,9 @@ def test_tiny_shares_are_not_shown_as_zero(tmp_path):
                           "share_pct": [99.996, 0.0039, 0.0001]})
     share.attrs["total_downloads"] = 1_000_000
     texts = texts_of(charts.modality_share_chart(share))
-    assert ">99.9%" in texts and texts.count("<0.1%") == 2
-    assert "0.0%" not in texts and "100.0%" not in texts
+    assert ">99.99%" in texts and texts.count("<0.01%") == 2
+    assert "0.00%" not in texts and "100.00%" not in texts
+    assert charts.format_share(92.48) == "92.48%"
 
 
 def test_format_parameters():
@@ -273,7 +411,7 @@ def line_with(output: str, first_word: str) -> list[str]:
     raise AssertionError(f"no line starts with {first_word!r} in:\n{output}")
 
 
-def test_cli_writes_four_pngs_and_prints_the_numbers(report, tmp_path):
+def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
     client, events, facts = report
     days = DAYS[1:]
     expected = expected_numbers(events, facts, days)
@@ -286,10 +424,11 @@ def test_cli_writes_four_pngs_and_prints_the_numbers(report, tmp_path):
 
     assert run.returncode == 0, run.stderr
     files = sorted(path.name for path in out.iterdir())
-    assert files == ["modality_share.png", "size_share.png", "top_concentration.png",
-                     "top_organisations.png"]
+    assert files == ["modality_share.png", "organisation_concentration.png", "size_share.png",
+                     "top_concentration.png", "top_organisations.png"]
     for name in files:
-        assert png_size(out / name) == (1200, 675)
+        width, height = png_size(out / name)
+        assert width == 1200 and height >= 675
         assert (out / name).stat().st_size > 20_000
     modalities = section(run.stdout, "Modality share")
     assert f"{expected['total']:,} downloads" in modalities
@@ -300,7 +439,7 @@ def test_cli_writes_four_pngs_and_prints_the_numbers(report, tmp_path):
     for label, pct in expected["cumulative_pct"].items():
         assert line_with(sizes, label)[1:] == [f"{pct:.2f}"]
     assert f"({expected['unknown_pct']:.2f}% of all downloads)" in sizes
-    concentration = section(run.stdout, "Share held by the top k")
+    concentration = section(run.stdout, "Share held by the top k models")
     for k, pct in expected["top_k_pct"].items():
         assert line_with(concentration, str(k))[-1] == f"{pct:.2f}"
     organisations = section(run.stdout, "Top ")

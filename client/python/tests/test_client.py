@@ -304,6 +304,26 @@ def test_totals_of_an_empty_server(client):
                                "first_day": None, "last_day": None}
 
 
+def test_a_range_without_downloads_answers_empty_frames_with_the_data_span(loaded):
+    client, events = loaded
+    span = (min(e["timestamp"].date() for e in events), max(e["timestamp"].date() for e in events))
+    later = span[1] + dt.timedelta(days=30)
+    answers = [client.modality_share(later, later), client.size_distribution(start=later),
+               client.top_n(10, start=later), client.breakdown("library", start=later),
+               client.top_n(10, modality="tabular")]  # No tabular downloads at all.
+    for frame in answers:
+        assert frame.empty and list(frame.columns)
+        assert frame.attrs["total_downloads"] == 0
+        assert frame.attrs["data_span"] == span
+    # An answer with downloads has rows and no data_span.
+    assert "data_span" not in client.modality_share(span[0], span[0]).attrs
+
+
+def test_an_empty_server_has_no_data_span(client):
+    share = client.modality_share()
+    assert share.empty and share.attrs["data_span"] is None
+
+
 def test_model(loaded):
     client, events = loaded
     model_id = "acme/whisper-small"
@@ -312,9 +332,8 @@ def test_model(loaded):
     in_range_days = set(DAYS[1:3])
     in_range = [e for e in mine if e["timestamp"].date() in in_range_days]
     revisions = collections.Counter()
-    for event in in_range:
-        if event["revision"]:
-            revisions[event["revision"]] += event["count"]
+    for event in in_range:  # Events without a revision add up in a row of their own.
+        revisions[event["revision"] or "(no revision)"] += event["count"]
     per_day = downloads_by(in_range, lambda e: e["timestamp"].date())
     range_ranking = [m for m, _ in ranked(downloads_by(events, lambda e: e["model_id"],
                                                        in_range_days))]
@@ -338,6 +357,8 @@ def test_model(loaded):
         "days": sorted(per_day.items()),
     }
     assert list(stats["revisions"].values()) == sorted(revisions.values(), reverse=True)
+    assert sum(stats["revisions"].values()) == stats["downloads_in_range"]
+    assert "(no revision)" in stats["revisions"]
 
 
 def test_model_without_record_and_unknown_model(loaded):
@@ -635,15 +656,10 @@ def test_upsert_reports_rejections_by_input_index(client):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def own_redis_server():
+def own_redis_server(local):
     """A server on a Redis of its own (which the test may stop): yields (redis, server)."""
-    from conftest import Redis, Server
-
-    redis = Redis()
-    server = Server(redis.url)
-    yield redis, server
-    server.stop()
-    redis.stop()
+    redis = local.start_redis()
+    yield redis, local.start_server(redis.url)
 
 
 def test_unavailable_when_redis_is_down(own_redis_server):
@@ -655,8 +671,7 @@ def test_unavailable_when_redis_is_down(own_redis_server):
         def generate():
             for i in range(batch_size * 10):
                 if i == batch_size * 3:
-                    redis.process.kill()
-                    redis.process.wait()
+                    redis.kill()
                 yield {"model_id": "down/model", "timestamp": DAYS[0]}
 
         # retry_for=0: give up at the first failure instead of retrying for five minutes.

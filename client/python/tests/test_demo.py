@@ -22,10 +22,10 @@ SERVER_BIN = Path(os.environ.get("HUBSTATS_SERVER_BIN",
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The snapshot has no parameter counts, so it gets no (empty) size chart.
 CHARTS = {
-    "synthetic": ["modality_share.png", "size_share.png", "task_share.png",
-                  "top_concentration.png", "top_organisations.png"],
-    "snapshot": ["modality_share.png", "task_share.png", "top_concentration.png",
-                 "top_organisations.png"],
+    "synthetic": ["modality_share.png", "organisation_concentration.png", "size_share.png",
+                  "task_share.png", "top_concentration.png", "top_organisations.png"],
+    "snapshot": ["modality_share.png", "organisation_concentration.png", "task_share.png",
+                 "top_concentration.png", "top_organisations.png"],
 }
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -25,16 +25,13 @@ import grpc
 import pandas as pd
 import pytest
 
-from conftest import Server, free_port
+from hubstats._local import LocalStack, cli_binary, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 NODE_DIR = REPO / "client" / "node"
 CLI = NODE_DIR / "hubstats.js"
 NODE = shutil.which("node")
 NODE_PACKAGES = ("@grpc/grpc-js", "@grpc/proto-loader", "protobufjs")
-
-if str(REPO / "client" / "python") not in sys.path:  # Also when pytest runs from elsewhere.
-    sys.path.insert(0, str(REPO / "client" / "python"))
 
 import hubstats  # noqa: E402
 from hubstats.v1 import hubstats_pb2 as pb  # noqa: E402
@@ -234,11 +231,11 @@ def brute_force(records, events, start, end) -> dict:
 
 
 @pytest.fixture(scope="module")
-def loaded(redis):
+def loaded(redis, tmp_path_factory):
     """A server (own Redis prefix) loaded with the data set through hubstats.Client."""
-    server = Server(redis.url)
-    records, events, uncatalogued = catalog_and_events()
-    try:
+    with LocalStack(tmp_path_factory.mktemp("node")) as stack:
+        server = stack.start_server(redis.url, f"node{os.getpid()}")
+        records, events, uncatalogued = catalog_and_events()
         with hubstats.Client(server.target) as client:
             upserted = client.upsert_models(records)
             assert (upserted["accepted"], upserted["rejected"]) == (len(records), 0), upserted
@@ -246,8 +243,6 @@ def loaded(redis):
             assert (ingested["accepted"], ingested["rejected"]) == (len(events), 0), ingested
             assert ingested["accepted_downloads"] == sum(e.get("count", 1) for e in events)
         yield server, records, events
-    finally:
-        server.stop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +274,11 @@ def compare_with_python(doc: dict, py: dict) -> None:
     modality, frame = doc["modality"], py["modality"]
     assert set(modality) == {"total_downloads", "rows"}
     assert_int(modality["total_downloads"], frame.attrs["total_downloads"], "modality total")
+    if frame.empty:  # Python answers a range without downloads with no rows.
+        assert frame.attrs["data_span"] is not None
+        assert all(row["downloads"] == 0 for row in modality["rows"])
+        frame = pd.DataFrame({"modality": [r["modality"] for r in modality["rows"]],
+                              "downloads": 0, "share_pct": 0.0})
     assert [r["modality"] for r in modality["rows"]] == list(frame["modality"])
     for row, expected in zip(modality["rows"], frame.to_dict("records"), strict=True):
         assert set(row) == {"modality", "downloads", "share_pct"}
@@ -287,9 +287,14 @@ def compare_with_python(doc: dict, py: dict) -> None:
         assert_share(row["share_pct"], expected["share_pct"], what)
 
     sizes, frame = doc["sizes"], py["sizes"]
-    assert set(sizes) == {"total_downloads", "known_downloads", "unknown_downloads", "rows"}
+    assert set(sizes) == {"total_downloads", "known_downloads", "unknown_downloads",
+                          "unknown_share_pct", "rows"}
     for key in ("total_downloads", "known_downloads", "unknown_downloads"):
         assert_int(sizes[key], frame.attrs[key], f"sizes {key}")
+    assert_share(sizes["unknown_share_pct"], frame.attrs["unknown_share_pct"], "unknown share")
+    if frame.empty:
+        assert all(row["downloads"] == 0 for row in sizes["rows"])
+        return compare_top(doc, py)
     assert [r["label"] for r in sizes["rows"]] == list(frame["label"])
     for row, expected in zip(sizes["rows"], frame.to_dict("records"), strict=True):
         assert set(row) == {"label", "lower", "upper", "downloads", "share_pct",
@@ -304,9 +309,14 @@ def compare_with_python(doc: dict, py: dict) -> None:
         for key in ("share_pct", "share_of_known_pct", "cumulative_pct"):
             assert_share(row[key], expected[key], f"{what} {key}")
 
+    compare_top(doc, py)
+
+
+def compare_top(doc: dict, py: dict) -> None:
     top, frame = doc["top_authors"], py["top"]
-    assert set(top) == {"total_downloads", "top_share_pct", "rows"}
+    assert set(top) == {"total_downloads", "top_downloads", "top_share_pct", "rows"}
     assert_int(top["total_downloads"], frame.attrs["total_downloads"], "top total")
+    assert_int(top["top_downloads"], frame.attrs["top_downloads"], "top downloads")
     assert_share(top["top_share_pct"], frame.attrs["top_share_pct"], "top_share_pct")
     assert [r["id"] for r in top["rows"]] == list(frame["id"])
     for row, expected in zip(top["rows"], frame.to_dict("records"), strict=True):
@@ -475,3 +485,49 @@ def test_int64_above_2_pow_53_is_exact(node_cli, make_server):
     assert result.returncode == 0, result.stderr
     assert "9,099,999,000,000,001 downloads" in result.stdout
     assert "9,099,999,000,000,000" in result.stdout  # nlp and >=1B rows.
+
+
+def readme_example(name: str) -> str:
+    """The code block of client/node/README.md marked <!-- name -->, as written."""
+    readme = (NODE_DIR / "README.md").read_text()
+    marker = f"<!-- {name} -->\n```js\n"
+    assert marker in readme, f"README.md has no {name} example"
+    start = readme.index(marker) + len(marker)
+    return readme[start:readme.index("```", start)]
+
+
+@pytest.mark.parametrize("name", ["example.cjs", "example.mjs"])
+def test_readme_examples_run_as_written(node_cli, loaded, tmp_path, name):
+    """The README's library examples, saved "in this folder" (beside hubstats.js: here a
+    symlink to it), print what the Python client answers."""
+    server = loaded[0]
+    (tmp_path / "hubstats.js").symlink_to(CLI)
+    (tmp_path / name).write_text(readme_example(name))
+    result = subprocess.run([NODE, name], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "HUBSTATS_TARGET": server.target})
+    assert result.returncode == 0, result.stderr
+    with hubstats.Client(server.target) as client:
+        share = client.modality_share("2024-06-01", "2024-06-30")
+        top = client.top_n(10)
+    expected = [f"{row.modality}\t{row.downloads}\t{row.share_pct:.2f}%"
+                for row in share.itertuples()]
+    expected += [f"{row.rank}\t{row.id}\t{row.downloads}" for row in top.itertuples()]
+    assert len(share) == 9 and len(top) == 10
+    assert result.stdout.splitlines() == expected
+
+
+def test_json_parts_equal_the_cpp_clis(node_cli, loaded):
+    """Node's --json document holds, part by part, exactly the C++ CLI's --json answers."""
+    server = loaded[0]
+    doc = node_json(node_cli, server.target)
+
+    def cli(*args):
+        result = subprocess.run([str(cli_binary()), "--target", server.target, *args, "--json"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert doc["modality"] == cli("modality")
+    assert doc["sizes"] == cli("sizes")
+    assert doc["top_authors"] == cli("top", "--by", "author", "--n", "50")
+    assert list(doc["sizes"]) == list(cli("sizes"))  # The same fields in the same order.

@@ -123,6 +123,7 @@ def test_service_answers_the_report_figures(server):
     assert totals["total_downloads"] == expected["total"]
     assert totals["models_with_downloads"] == expected["models_with_downloads"]
     assert totals["authors_with_downloads"] == expected["authors"]
+    assert hub.authors_with_downloads == expected["authors"]  # What the generator reports.
     assert totals["catalogued_models"] == expected["catalogued"]
     assert totals["first_day"] == dt.date(2024, 8, 22)
     assert totals["last_day"] == dt.date(2024, 9, 20)

@@ -1,4 +1,4 @@
-#include "command_line.h"
+#include "common/command_line.h"
 
 #include <initializer_list>
 #include <vector>
@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace hubstats::cli {
+namespace hubstats::client {
 namespace {
 
 using ::testing::ElementsAre;
@@ -115,5 +115,42 @@ TEST(ParseDurationTest, TakesAbslDurationsAndPlainSeconds) {
   EXPECT_EQ(*ParseDuration("0"), absl::ZeroDuration());
 }
 
+TEST(ByteSizeTest, ParsesAndPrints) {
+  EXPECT_EQ(*ParseByteSize("4MiB"), 4 << 20);
+  EXPECT_EQ(*ParseByteSize("4M"), 4 << 20);
+  EXPECT_EQ(*ParseByteSize("512KiB"), 512 << 10);
+  EXPECT_EQ(*ParseByteSize("1048576"), 1 << 20);
+  EXPECT_EQ(*ParseByteSize("100B"), 100);
+  EXPECT_FALSE(ParseByteSize("4GB").ok());
+  EXPECT_FALSE(ParseByteSize("-1").ok());
+  EXPECT_FALSE(ParseByteSize("MiB").ok());
+  EXPECT_EQ(HumanBytes(4 << 20), "4 MiB");
+  EXPECT_EQ(HumanBytes(3 << 19), "1.5 MiB");
+  EXPECT_EQ(HumanBytes(512 << 10), "512 KiB");
+  EXPECT_EQ(HumanBytes(900), "900 bytes");
+  absl::StatusOr<CommandLine> line = ParseWords({"--rate", "2KiB"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(*line->Bytes("rate", 0, 1024, 4096), 2048);
+  EXPECT_THAT(line->Bytes("rate", 0, 4096, 8192).status().message(),
+              HasSubstr("--rate must be a size from 4 KiB to 8 KiB"));
+}
+
+TEST(HumanDurationTest, PrintsWhatPeopleRead) {
+  EXPECT_EQ(HumanDuration(absl::Milliseconds(1184.3400425)), "1.2s");
+  EXPECT_EQ(HumanDuration(absl::Milliseconds(850)), "850ms");
+  EXPECT_EQ(HumanDuration(absl::Microseconds(99'600)), "100ms");
+  EXPECT_EQ(HumanDuration(absl::Seconds(2)), "2s");
+  EXPECT_EQ(HumanDuration(absl::Seconds(42.4)), "42s");
+  EXPECT_EQ(HumanDuration(absl::Minutes(5)), "5m");
+  EXPECT_EQ(HumanDuration(absl::Seconds(330)), "5m30s");
+  EXPECT_EQ(HumanDuration(absl::Minutes(90)), "1h30m");
+  EXPECT_EQ(HumanDuration(absl::Hours(2)), "2h");
+  EXPECT_EQ(HumanDuration(absl::ZeroDuration()), "0ms");
+  // Every printed form reads back.
+  for (absl::Duration duration : {absl::Milliseconds(850), absl::Seconds(330), absl::Minutes(90)}) {
+    EXPECT_EQ(*ParseDuration(HumanDuration(duration)), duration);
+  }
+}
+
 }  // namespace
-}  // namespace hubstats::cli
+}  // namespace hubstats::client

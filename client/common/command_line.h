@@ -5,8 +5,8 @@
 // Anything else starting with "--" is an error, so a mistyped option never passes silently.
 //
 // Thread-safety: a parsed CommandLine is immutable; const methods may be called from any thread.
-#ifndef HUBSTATS_CLIENT_CLI_COMMAND_LINE_H_
-#define HUBSTATS_CLIENT_CLI_COMMAND_LINE_H_
+#ifndef HUBSTATS_CLIENT_COMMON_COMMAND_LINE_H_
+#define HUBSTATS_CLIENT_COMMON_COMMAND_LINE_H_
 
 #include <cstdint>
 #include <map>
@@ -18,7 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace hubstats::cli {
+namespace hubstats::client {
 
 struct CommandLineSpec {
   std::set<std::string> value_options;  // Names (without "--") that take a value.
@@ -48,6 +48,10 @@ class CommandLine {
   // >= minimum.
   absl::StatusOr<absl::Duration> Duration(const std::string& name, absl::Duration fallback,
                                           absl::Duration minimum) const;
+  // INVALID_ARGUMENT naming the option unless the value is a byte size (see ParseByteSize) in
+  // [minimum, maximum].
+  absl::StatusOr<int64_t> Bytes(const std::string& name, int64_t fallback, int64_t minimum,
+                                int64_t maximum) const;
 
  private:
   bool help_ = false;
@@ -59,7 +63,15 @@ class CommandLine {
 // "250ms", "30s", "5m", "1h30m", or plain seconds ("300"); not negative. INVALID_ARGUMENT
 // otherwise.
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
+// "4MiB", "512KiB", "4M" (M and K are binary too), "1048576" (bytes); INVALID_ARGUMENT
+// otherwise.
+absl::StatusOr<int64_t> ParseByteSize(absl::string_view text);
+// "4 MiB", "512 KiB", "1.5 MiB", "900 bytes": for messages.
+std::string HumanBytes(int64_t bytes);
+// A duration as people read it, in the forms ParseDuration takes: "850ms", "1.2s", "42s",
+// "5m", "5m30s", "1h30m" (rounded to what the unit shows).
+std::string HumanDuration(absl::Duration duration);
 
-}  // namespace hubstats::cli
+}  // namespace hubstats::client
 
-#endif  // HUBSTATS_CLIENT_CLI_COMMAND_LINE_H_
+#endif  // HUBSTATS_CLIENT_COMMON_COMMAND_LINE_H_

@@ -1,0 +1,364 @@
+// The query commands: modality, sizes, top, breakdown, totals, model. Each builds its request,
+// makes one call through the Query skeleton and prints JSON or a table.
+#include <cstdio>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "command.h"
+#include "common/enum_names.h"
+#include "core/size_class.h"
+#include "output.h"
+
+namespace hubstats::cli {
+namespace {
+
+std::string Percent(double value) { return absl::StrFormat("%.2f%%", value); }
+
+std::string DateText(const v1::Date& date) {
+  return absl::StrFormat("%04d-%02d-%02d", date.year(), date.month(), date.day());
+}
+
+// What every query command does: check its options, connect, make one call over the
+// --from/--to range, print JSON or a table, and say so when the range holds no downloads.
+class Query {
+ public:
+  Query(const Options& options, std::set<std::string> allowed) : options_(options) {
+    AllowOnly(options, std::move(allowed));
+    connection_.emplace(options);
+  }
+
+  // Calls `method` with `request`, its range set from --from/--to; a failure (exit 1) naming
+  // `what` when the call fails.
+  template <typename Request, typename Response>
+  Response Call(grpc::Status (v1::QueryService::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                               Response*),
+                Request request, absl::string_view what) {
+    if (!connection_->FillRange(request.mutable_range())) request.clear_range();
+    Response response;
+    connection_->Check(
+        (connection_->query().*method)(connection_->Context().get(), request, &response), what);
+    return response;
+  }
+
+  bool json() const { return options_.json; }
+
+  int PrintJson(const JsonWriter& json) const {
+    std::printf("%s\n", json.text().c_str());
+    return 0;
+  }
+
+  // For the table form: when `total_downloads` is 0, prints "no downloads in <range>; data
+  // spans <first>..<last>" (asking the server for its span) and returns true.
+  bool ReportedEmpty(int64_t total_downloads, absl::string_view scope = "") {
+    if (total_downloads > 0) return false;
+    v1::TotalsResponse totals;
+    connection_->Check(
+        connection_->query().GetTotals(connection_->Context().get(), v1::TotalsRequest(), &totals),
+        "totals");
+    const std::string where = absl::StrCat(RangeLabel(options_), scope);
+    if (!totals.has_first_day()) {
+      std::printf("no downloads in %s: the server holds no downloads yet\n", where.c_str());
+    } else {
+      std::printf("no downloads in %s; data spans %s..%s\n", where.c_str(),
+                  DateText(totals.first_day()).c_str(), DateText(totals.last_day()).c_str());
+    }
+    return true;
+  }
+
+ private:
+  const Options& options_;
+  std::optional<Connection> connection_;
+};
+
+// ", nlp only" for a --modality filter, "" without.
+std::string ModalityScope(const Options& options) {
+  const v1::Modality modality = ModalityOption(options);
+  return modality == v1::MODALITY_UNSPECIFIED
+             ? ""
+             : absl::StrCat(", ", client::ModalityName(modality), " only");
+}
+
+}  // namespace
+
+int RunModality(const Options& options) {
+  NoArguments(options);
+  Query query(options, {"from", "to"});
+  const auto response = query.Call(&v1::QueryService::Stub::GetModalityShare,
+                                   v1::ModalityShareRequest(), "modality share");
+  if (query.json()) {
+    JsonWriter json;
+    json.BeginObject().Key("total_downloads").Int(response.total_downloads());
+    json.Key("rows").BeginArray();
+    for (const auto& row : response.rows()) {
+      json.BeginObject().Key("modality").String(row.name()).Key("downloads").Int(row.downloads());
+      json.Key("share_pct").Double(row.share_pct()).EndObject();
+    }
+    json.EndArray().EndObject();
+    return query.PrintJson(json);
+  }
+  if (query.ReportedEmpty(response.total_downloads())) return 0;
+  Table table({"modality", "downloads", "share"}, {false, true, true});
+  for (const auto& row : response.rows()) {
+    table.AddRow({row.name(), GroupThousands(row.downloads()), Percent(row.share_pct())});
+  }
+  table.AddRow({"total", GroupThousands(response.total_downloads()), Percent(100.0)});
+  std::printf("Download share by modality (%s)\n\n%s", RangeLabel(options).c_str(),
+              table.Render().c_str());
+  return 0;
+}
+
+int RunSizes(const Options& options) {
+  NoArguments(options);
+  Query query(options, {"from", "to", "boundaries", "modality"});
+  v1::SizeDistributionRequest request;
+  request.set_modality(ModalityOption(options));
+  const std::string boundaries = Option(options, "boundaries");
+  if (!boundaries.empty()) {
+    int index = 0;
+    for (absl::string_view text : absl::StrSplit(boundaries, ',')) {
+      absl::StatusOr<int64_t> value =
+          ParseParameters(text, absl::StrCat("--boundaries item ", ++index));
+      if (!value.ok()) UsageError(std::string(value.status().message()));
+      request.add_boundaries(*value);
+    }
+  }
+  const auto response = query.Call(&v1::QueryService::Stub::GetSizeDistribution, std::move(request),
+                                   "size distribution");
+  if (query.json()) {
+    JsonWriter json;
+    json.BeginObject().Key("total_downloads").Int(response.total_downloads());
+    json.Key("known_downloads").Int(response.known_downloads());
+    json.Key("unknown_downloads").Int(response.unknown_downloads());
+    json.Key("unknown_share_pct").Double(response.unknown_share_pct());
+    json.Key("rows").BeginArray();
+    for (const auto& row : response.rows()) {
+      json.BeginObject().Key("label").String(row.label()).Key("lower").Int(row.lower());
+      json.Key("upper");
+      if (row.has_upper()) {
+        json.Int(row.upper());
+      } else {
+        json.Null();
+      }
+      json.Key("downloads").Int(row.downloads()).Key("share_pct").Double(row.share_pct());
+      json.Key("share_of_known_pct").Double(row.share_of_known_pct());
+      json.Key("cumulative_pct").Double(row.cumulative_pct()).EndObject();
+    }
+    json.EndArray().EndObject();
+    return query.PrintJson(json);
+  }
+  const std::string scope = ModalityScope(options);
+  if (query.ReportedEmpty(response.total_downloads(), scope)) return 0;
+  Table table({"size", "downloads", "share", "of known", "cumulative"},
+              {false, true, true, true, true});
+  for (const auto& row : response.rows()) {
+    table.AddRow({row.label(), GroupThousands(row.downloads()), Percent(row.share_pct()),
+                  Percent(row.share_of_known_pct()), Percent(row.cumulative_pct())});
+  }
+  table.AddRow({"unknown", GroupThousands(response.unknown_downloads()),
+                Percent(response.unknown_share_pct()), "", ""});
+  std::printf("Downloads by model size (%s%s); known size: %s of %s downloads\n\n%s",
+              RangeLabel(options).c_str(), scope.c_str(),
+              GroupThousands(response.known_downloads()).c_str(),
+              GroupThousands(response.total_downloads()).c_str(), table.Render().c_str());
+  return 0;
+}
+
+int RunTop(const Options& options) {
+  NoArguments(options);
+  Query query(options, {"from", "to", "n", "by", "modality"});
+  v1::TopNRequest request;
+  request.set_modality(ModalityOption(options));
+  request.set_n(IntOption(options, "n", 50, 1));
+  const std::string by = Option(options, "by", "model");
+  if (by == "model") {
+    request.set_by(v1::RANK_BY_MODEL);
+  } else if (by == "author") {
+    request.set_by(v1::RANK_BY_AUTHOR);
+  } else {
+    UsageError(absl::StrCat("--by must be model or author for 'top', got '", by, "'"));
+  }
+  const auto response = query.Call(&v1::QueryService::Stub::GetTopN, std::move(request), "top-N");
+  if (query.json()) {
+    JsonWriter json;
+    json.BeginObject().Key("total_downloads").Int(response.total_downloads());
+    json.Key("top_downloads").Int(response.top_downloads());
+    json.Key("top_share_pct").Double(response.top_share_pct()).Key("rows").BeginArray();
+    for (const auto& row : response.rows()) {
+      json.BeginObject().Key("rank").Int(row.rank()).Key("id").String(row.id());
+      json.Key("downloads").Int(row.downloads()).Key("share_pct").Double(row.share_pct());
+      json.Key("cumulative_pct").Double(row.cumulative_pct()).EndObject();
+    }
+    json.EndArray().EndObject();
+    return query.PrintJson(json);
+  }
+  const std::string scope = ModalityScope(options);
+  if (query.ReportedEmpty(response.total_downloads(), scope)) return 0;
+  Table table({"rank", by, "downloads", "share", "cumulative"}, {true, false, true, true, true});
+  for (const auto& row : response.rows()) {
+    table.AddRow({absl::StrCat(row.rank()), row.id(), GroupThousands(row.downloads()),
+                  Percent(row.share_pct()), Percent(row.cumulative_pct())});
+  }
+  std::printf("Top %d %ss (%s%s): %s of %s downloads\n\n%s", response.rows_size(), by.c_str(),
+              RangeLabel(options).c_str(), scope.c_str(), Percent(response.top_share_pct()).c_str(),
+              GroupThousands(response.total_downloads()).c_str(), table.Render().c_str());
+  return 0;
+}
+
+int RunBreakdown(const Options& options) {
+  NoArguments(options);
+  Query query(options, {"from", "to", "by", "modality"});
+  v1::BreakdownRequest request;
+  request.set_modality(ModalityOption(options));
+  const std::string by = Option(options, "by");
+  if (by == "task") {
+    request.set_dimension(v1::DIMENSION_TASK);
+  } else if (by == "architecture") {
+    request.set_dimension(v1::DIMENSION_ARCHITECTURE);
+  } else if (by == "library") {
+    request.set_dimension(v1::DIMENSION_LIBRARY);
+  } else {
+    UsageError("breakdown needs --by task, --by architecture or --by library");
+  }
+  const auto response =
+      query.Call(&v1::QueryService::Stub::GetBreakdown, std::move(request), "breakdown");
+  if (query.json()) {
+    JsonWriter json;
+    json.BeginObject().Key("total_downloads").Int(response.total_downloads());
+    json.Key("rows").BeginArray();
+    for (const auto& row : response.rows()) {
+      json.BeginObject().Key("key").String(row.key()).Key("downloads").Int(row.downloads());
+      json.Key("share_pct").Double(row.share_pct()).EndObject();
+    }
+    json.EndArray().EndObject();
+    return query.PrintJson(json);
+  }
+  const std::string scope = ModalityScope(options);
+  if (query.ReportedEmpty(response.total_downloads(), scope)) return 0;
+  Table table({by, "downloads", "share"}, {false, true, true});
+  for (const auto& row : response.rows()) {
+    table.AddRow({row.key(), GroupThousands(row.downloads()), Percent(row.share_pct())});
+  }
+  std::printf("Downloads by %s (%s%s)\n\n%s", by.c_str(), RangeLabel(options).c_str(),
+              scope.c_str(), table.Render().c_str());
+  return 0;
+}
+
+int RunTotals(const Options& options) {
+  NoArguments(options);
+  Query query(options, {"from", "to"});
+  const auto response =
+      query.Call(&v1::QueryService::Stub::GetTotals, v1::TotalsRequest(), "totals");
+  if (query.json()) {
+    JsonWriter json;
+    json.BeginObject().Key("total_downloads").Int(response.total_downloads());
+    json.Key("models_with_downloads").Int(response.models_with_downloads());
+    json.Key("authors_with_downloads").Int(response.authors_with_downloads());
+    json.Key("catalogued_models").Int(response.catalogued_models());
+    json.Key("first_day");
+    response.has_first_day() ? json.String(DateText(response.first_day())) : json.Null();
+    json.Key("last_day");
+    response.has_last_day() ? json.String(DateText(response.last_day())) : json.Null();
+    json.EndObject();
+    return query.PrintJson(json);
+  }
+  if (response.total_downloads() == 0) query.ReportedEmpty(0);
+  Table table({"", ""}, {false, true});
+  table.AddRow({"total downloads", GroupThousands(response.total_downloads())});
+  table.AddRow({"models with downloads", GroupThousands(response.models_with_downloads())});
+  table.AddRow({"authors with downloads", GroupThousands(response.authors_with_downloads())});
+  table.AddRow({"catalogued models", GroupThousands(response.catalogued_models())});
+  table.AddRow({"first day", response.has_first_day() ? DateText(response.first_day()) : "-"});
+  table.AddRow({"last day", response.has_last_day() ? DateText(response.last_day()) : "-"});
+  std::printf("Totals (%s)\n%s", RangeLabel(options).c_str(), table.Render().c_str());
+  return 0;
+}
+
+int RunModel(const Options& options) {
+  if (options.arguments.size() != 1) UsageError("'model' takes one model ID");
+  Query query(options, {"from", "to"});
+  v1::ModelStatsRequest request;
+  request.set_model_id(options.arguments[0]);
+  const auto response =
+      query.Call(&v1::QueryService::Stub::GetModelStats, std::move(request), "model stats");
+  const v1::ModelRecord& record = response.record();
+  if (query.json()) {
+    JsonWriter json;
+    json.BeginObject().Key("model_id").String(response.model_id());
+    json.Key("author").String(response.author()).Key("catalogued").Bool(response.catalogued());
+    json.Key("record");
+    if (response.catalogued()) {
+      json.BeginObject().Key("pipeline_tag").String(record.pipeline_tag());
+      json.Key("modality").String(client::ModalityName(record.modality()));
+      json.Key("num_parameters").Int(record.num_parameters());
+      json.Key("architecture").String(client::ArchitectureName(record.architecture()));
+      json.Key("library_name").String(record.library_name()).EndObject();
+    } else {
+      json.Null();
+    }
+    json.Key("modality").String(response.modality_name());
+    json.Key("size_class").String(response.size_class());
+    json.Key("downloads_all_time").Int(response.downloads_all_time());
+    json.Key("downloads_in_range").Int(response.downloads_in_range());
+    json.Key("rank_all_time").Int(response.rank_all_time());
+    json.Key("rank_in_range").Int(response.rank_in_range());
+    json.Key("revisions").BeginArray();
+    for (const auto& revision : response.revisions()) {
+      json.BeginObject().Key("revision").String(revision.revision());
+      json.Key("downloads").Int(revision.downloads()).EndObject();
+    }
+    json.EndArray().Key("days").BeginArray();
+    for (const auto& day : response.days()) {
+      json.BeginObject().Key("day").String(DateText(day.day()));
+      json.Key("downloads").Int(day.downloads()).EndObject();
+    }
+    json.EndArray().EndObject();
+    return query.PrintJson(json);
+  }
+  Table table({"", ""}, {false, false});
+  table.AddRow({"model", response.model_id()});
+  table.AddRow({"author", response.author()});
+  table.AddRow({"catalogued", response.catalogued() ? "yes" : "no"});
+  if (response.catalogued()) {
+    table.AddRow({"pipeline tag", record.pipeline_tag().empty() ? "-" : record.pipeline_tag()});
+    table.AddRow({"parameters", record.num_parameters() == 0
+                                    ? "unknown"
+                                    : GroupThousands(record.num_parameters())});
+    table.AddRow({"architecture", record.architecture() == v1::ARCHITECTURE_UNSPECIFIED
+                                      ? std::string("-")
+                                      : client::ArchitectureName(record.architecture())});
+    table.AddRow({"library", record.library_name().empty() ? "-" : record.library_name()});
+  }
+  table.AddRow({"modality", response.modality_name()});
+  table.AddRow({"size class", response.size_class()});
+  table.AddRow({"downloads (all time)", GroupThousands(response.downloads_all_time())});
+  table.AddRow({"rank (all time)",
+                response.rank_all_time() == 0 ? "-" : absl::StrCat("#", response.rank_all_time())});
+  if (!Option(options, "from").empty() || !Option(options, "to").empty()) {
+    table.AddRow({absl::StrCat("downloads (", RangeLabel(options), ")"),
+                  GroupThousands(response.downloads_in_range())});
+    table.AddRow({"rank (range)", response.rank_in_range() == 0
+                                      ? "-"
+                                      : absl::StrCat("#", response.rank_in_range())});
+  }
+  std::printf("%s", table.Render().c_str());
+  if (response.revisions_size() > 0) {
+    Table revisions({"revision", "downloads"}, {false, true});
+    for (const auto& revision : response.revisions()) {
+      revisions.AddRow({revision.revision(), GroupThousands(revision.downloads())});
+    }
+    std::printf("\n%s", revisions.Render().c_str());
+  }
+  if (response.days_size() > 0) {
+    Table days({"day", "downloads"}, {false, true});
+    for (const auto& day : response.days()) {
+      days.AddRow({DateText(day.day()), GroupThousands(day.downloads())});
+    }
+    std::printf("\n%s", days.Render().c_str());
+  }
+  return 0;
+}
+
+}  // namespace hubstats::cli
