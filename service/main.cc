@@ -7,22 +7,23 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "app/follower.h"
+#include "app/read_model.h"
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
 #include "grpc/ingest_service.h"
@@ -32,6 +33,7 @@
 // Operations: logs, metrics, health, connections (each wired below in a few marked lines).
 #include "app/ingest_metrics.h"
 #include "app/metered_store.h"
+#include "app/read_model_metrics.h"
 #include "grpc/connection_options.h"
 #include "grpc/grpc_log.h"
 #include "grpc/health.h"
@@ -59,6 +61,14 @@ std::map<std::string, Flag> DefaultFlags() {
   add("listen", "0.0.0.0:50051", "address to serve gRPC on (port 0 picks a free port)");
   add("store", "", "memory or redis; without it the server keeps everything in memory");
   add("redis", "", "redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)");
+  add("redis-cluster", "",
+      "a Redis Cluster instead of --redis: seed nodes host:port,... (or redis:// URLs)");
+  add("redis-wait-replicas", "0",
+      "each write waits until this many replicas of its master have it (WAIT), so acknowledged "
+      "batches survive a failover; 0: off");
+  add("change-log-seconds", "60", "how long each shard's change records are kept in Redis");
+  add("open-days", "2",
+      "days (today backwards) whose counters Redis keeps as dense arrays; older days are sparse");
   add("redis-prefix", "hubstats", "prefix of every Redis key");
   add("shards", "", "logical shards for a new Redis prefix (default 16; fixed once chosen)");
   add("redis-pool", "8", "Redis connections per process");
@@ -77,6 +87,9 @@ std::map<std::string, Flag> DefaultFlags() {
       "until it is answered");
   add("max-message-mb", "16", "largest request message (an ingest batch, a catalog upsert)");
   add("max-batch-events", "100000", "most events in one ingest batch (at most 100000)");
+  add("follow-interval-ms", "10", "how often the read model polls the store's change log");
+  add("max-version-wait-ms", "2000",
+      "how long a query waits for this replica to reach the version it asks for");
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
   add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
@@ -245,6 +258,13 @@ int main(int argc, char** argv) {
     options.pool_size = IntFlag(flags, "redis-pool", 1);
     options.command_timeout = absl::Milliseconds(IntFlag(flags, "redis-timeout-ms", 1));
     options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
+    options.wait_replicas = IntFlag(flags, "redis-wait-replicas", 0);
+    options.change_log_retention = absl::Seconds(IntFlag(flags, "change-log-seconds", 1));
+    options.dense_days = IntFlag(flags, "open-days", 0);
+    if (const std::string& seeds = flags.at("redis-cluster").value; !seeds.empty()) {
+      if (!flags.at("redis").value.empty()) Fail("give --redis or --redis-cluster, not both");
+      options.cluster_seeds = absl::StrSplit(seeds, ',', absl::SkipEmpty());
+    }
     // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
     const absl::Time give_up =
         absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
@@ -255,17 +275,21 @@ int main(int argc, char** argv) {
       redis = RedisStore::Open(options);
     }
     if (!redis.ok()) Fail(absl::StrCat("cannot open the Redis store: ", redis.status().ToString()));
-    Log(absl::StrCat("store: redis ", ParseRedisUrl(options.url)->ToDisplayString(), ", prefix '",
-                     options.key_prefix, "', ", (*redis)->shard_count(), " shards"));
+    const std::string where =
+        options.cluster_seeds.empty()
+            ? ParseRedisUrl(options.url)->ToDisplayString()
+            : absl::StrCat("cluster via ", RedactRedisUrl(flags.at("redis-cluster").value));
+    Log(absl::StrCat("store: redis ", where, ", prefix '", options.key_prefix, "', ",
+                     (*redis)->shard_count(), " shards"));
     store = *std::move(redis);
   } else if (store_kind == "memory" || store_kind.empty()) {
-    if (!flags.at("redis").value.empty()) {
-      Fail("--redis is set but the store is not redis: add --store redis");
+    if (!flags.at("redis").value.empty() || !flags.at("redis-cluster").value.empty()) {
+      Fail("--redis or --redis-cluster is set but the store is not redis: add --store redis");
     }
     Log("WARNING: store: MEMORY. Counters live only in this process: they are lost on exit and "
         "not shared with other replicas. Use --store redis --redis URL in production.",
         telemetry::LogLevel::kWarning);
-    store = std::make_unique<MemoryStore>();
+    store = std::make_unique<MemoryStore>(MemoryStoreOptions{.shard_count = 16});
   } else {
     Fail(absl::StrCat("--store must be memory or redis, got '", store_kind, "'"));
   }
@@ -273,21 +297,43 @@ int main(int argc, char** argv) {
   // Operations: every store call timed and counted, whatever store was built.
   store = std::make_unique<MeteredStore>(std::move(store), metrics);
 
-  StatsService service(*store, *tasks);
-  // A changed task table re-classifies the stored catalog before anything is served.
-  absl::StatusOr<int64_t> reclassified = service.ApplyTaskTable();
+  // Every replica answers queries from its own read model: loaded from the store, then kept
+  // current by following the store's change log.
+  ReadModel model(*tasks, store->shard_count());
+  ReadModelMetrics model_metrics(metrics, model);  // Operations: how far behind the store.
+  FollowerOptions follower_options;
+  follower_options.poll_interval = absl::Milliseconds(IntFlag(flags, "follow-interval-ms", 1));
+  follower_options.on_error = [&model_metrics](const absl::Status& status) {
+    model_metrics.RecordError(status);
+    Log(absl::StrCat("following the store failed (retrying): ", status.ToString()),
+        telemetry::LogLevel::kWarning);
+  };
+  follower_options.on_progress = [&model_metrics](const FollowerProgress& progress) {
+    model_metrics.Record(progress);
+  };
+  Follower follower(*store, model, follower_options);
+  StatsServiceOptions service_options;
+  service_options.max_version_wait = absl::Milliseconds(IntFlag(flags, "max-version-wait-ms", 0));
+  service_options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
+  service_options.committed = [&follower] { follower.Nudge(); };
+  StatsService service(*store, *tasks, model, service_options);
+  absl::StatusOr<bool> table_changed = service.NoteTaskTable();
   for (int attempt = 0;
-       attempt < 20 && !reclassified.ok() && IsRetryableStoreError(reclassified.status());
+       attempt < 20 && !table_changed.ok() && IsRetryableStoreError(table_changed.status());
        ++attempt) {
     absl::SleepFor(absl::Milliseconds(500));
-    reclassified = service.ApplyTaskTable();
+    table_changed = service.NoteTaskTable();
   }
-  if (!reclassified.ok()) {
-    Fail(absl::StrCat("applying the task table failed: ", reclassified.status().ToString()));
+  if (!table_changed.ok()) {
+    Fail(absl::StrCat("reading the store's settings failed: ", table_changed.status().ToString()));
   }
-  if (*reclassified > 0) {
-    Log(absl::StrCat("task table changed: ", *reclassified, " models reclassified"));
+  if (*table_changed) {
+    Log("the task table differs from the one the last replica started with: this replica "
+        "classifies every model with its own table (replicas must run the same table to answer "
+        "alike)");
   }
+  const absl::Time loading_since = absl::Now();
+  follower.Start();
 
   // Ingest and queries get separate threads: batches waiting out a Redis outage must not
   // hold up queries (which fail fast instead).
@@ -350,11 +396,19 @@ int main(int argc, char** argv) {
   std::printf("listening on port %d\n", port);
   std::fflush(stdout);
 
-  // Health per service (grpc/health.h): ingest follows the store, queries this replica's
-  // readiness, liveness only the process; NOT_SERVING everywhere from shutdown on.
+  // Health per service (grpc/health.h): ingest, queries and the whole server are SERVING while
+  // the store answers and the read model is loaded; liveness only follows the process;
+  // NOT_SERVING everywhere from shutdown on.
   ServingHealthOptions health_options;
   health_options.ping = [&store] { return store->Ping(); };
-  health_options.ready = [] { return true; };  // Queries are answered from the store.
+  health_options.ready = [&model, loading_since, loaded = false]() mutable {
+    if (!model.ready()) return false;
+    if (!loaded) {
+      loaded = true;
+      Log(absl::StrCat("read model loaded in ", absl::FormatDuration(absl::Now() - loading_since)));
+    }
+    return true;
+  };
   health_options.log = [](bool problem, const std::string& message) {
     Log(message, problem ? telemetry::LogLevel::kWarning : telemetry::LogLevel::kInfo);
   };

@@ -18,8 +18,9 @@ namespace hubstats::cli {
 const client::CommandLineSpec& CliOptions() {
   static const client::CommandLineSpec kSpec = {
       .value_options = {"target", "from", "to", "timeout", "boundaries", "modality", "n", "by",
-                        "batch-size", "batch-bytes", "producer-id", "retry-for", "format"},
-      .switches = {"json"}};
+                        "batch-size", "batch-bytes", "producer-id", "retry-for", "format",
+                        "min-version"},
+      .switches = {"json", "no-fresh"}};
   return kSpec;
 }
 

@@ -34,7 +34,8 @@ class DownStore : public MemoryStore {
 TEST(IngestMetricsTest, CountsEventsBatchesAndWindowsOfWhatWasCommitted) {
   telemetry::Registry registry;
   MeteredStore store(std::make_unique<DownStore>(), registry);
-  StatsService service(store, TaskTable::BuiltIn());
+  ReadModel model(TaskTable::BuiltIn(), store.shard_count());
+  StatsService service(store, TaskTable::BuiltIn(), model);
   IngestMetrics metrics(registry);
   IngestBudget budget(1 << 20);
   metrics.WatchBudget(budget);
@@ -87,6 +88,10 @@ TEST(IngestMetricsTest, CountsEventsBatchesAndWindowsOfWhatWasCommitted) {
   EXPECT_EQ(SampleOf(scrape, "hubstats_store_call_seconds_count{call=\"Ping\"}"), 1);
   EXPECT_GE(SampleOf(scrape, "hubstats_store_calls_total{call=\"ApplyWindow\",code=\"OK\"}"), 2);
   EXPECT_EQ(SampleOf(scrape, "hubstats_store_calls_total{call=\"CheckProducers\",code=\"OK\"}"), 3);
+  EXPECT_EQ(SampleOf(scrape, "hubstats_store_calls_total{call=\"CommitProducers\",code=\"OK\"}"),
+            2);
+  // The first window's new model got its index (the model knew none: it never loaded).
+  EXPECT_GE(SampleOf(scrape, "hubstats_store_calls_total{call=\"AssignIndexes\",code=\"OK\"}"), 1);
   budget.Release(4096);
 }
 

@@ -36,9 +36,19 @@ void MeteredStore::Record(std::string_view name, double seconds, const absl::Sta
   calls_.WithLabels({name, absl::StatusCodeToString(status.code())}).Increment();
 }
 
+absl::StatusOr<std::vector<uint32_t>> MeteredStore::AssignIndexes(
+    uint32_t shard, absl::Span<const std::string> model_ids) {
+  return Meter("AssignIndexes", [&] { return inner_->AssignIndexes(shard, model_ids); });
+}
+
 absl::StatusOr<std::vector<WindowShardResult>> MeteredStore::ApplyWindow(
     absl::Span<const WindowShard> shards) {
   return Meter("ApplyWindow", [&] { return inner_->ApplyWindow(shards); });
+}
+
+absl::StatusOr<std::vector<int64_t>> MeteredStore::ReadAuthorTotals(
+    absl::Span<const absl::string_view> authors) {
+  return Meter("ReadAuthorTotals", [&] { return inner_->ReadAuthorTotals(authors); });
 }
 
 absl::StatusOr<std::vector<ProducerVerdict>> MeteredStore::CheckProducers(
@@ -50,35 +60,33 @@ absl::Status MeteredStore::CommitProducers(absl::Span<const BatchIdentity> ident
   return Meter("CommitProducers", [&] { return inner_->CommitProducers(identities); });
 }
 
-absl::StatusOr<std::vector<int64_t>> MeteredStore::ReadAuthorTotals(
-    absl::Span<const absl::string_view> authors) {
-  return Meter("ReadAuthorTotals", [&] { return inner_->ReadAuthorTotals(authors); });
+absl::StatusOr<UpsertResult> MeteredStore::UpsertModels(absl::Span<const CatalogRecord> records) {
+  return Meter("UpsertModels", [&] { return inner_->UpsertModels(records); });
+}
+
+absl::StatusOr<ShardSnapshot> MeteredStore::LoadShard(uint32_t shard) {
+  return Meter("LoadShard", [&] { return inner_->LoadShard(shard); });
+}
+
+absl::StatusOr<std::vector<ShardChanges>> MeteredStore::ReadChanges(
+    absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) {
+  return Meter("ReadChanges", [&] { return inner_->ReadChanges(after, limit); });
+}
+
+absl::StatusOr<VersionVector> MeteredStore::ReadVersions(absl::Time deadline) {
+  return Meter("ReadVersions", [&] { return inner_->ReadVersions(deadline); });
+}
+
+absl::StatusOr<std::vector<RevisionDownloads>> MeteredStore::ReadRevisions(uint32_t shard,
+                                                                           uint32_t index,
+                                                                           const DayRange& range,
+                                                                           absl::Time deadline) {
+  return Meter("ReadRevisions",
+               [&] { return inner_->ReadRevisions(shard, index, range, deadline); });
 }
 
 absl::Status MeteredStore::Ping() {
   return Meter("Ping", [&] { return inner_->Ping(); });
-}
-
-absl::StatusOr<UpsertResult> MeteredStore::UpsertModels(absl::Span<const CatalogEntry> entries) {
-  return Meter("UpsertModels", [&] { return inner_->UpsertModels(entries); });
-}
-
-absl::StatusOr<AggregateCounts> MeteredStore::ReadAggregates(const DayRange& range) {
-  return Meter("ReadAggregates", [&] { return inner_->ReadAggregates(range); });
-}
-
-absl::StatusOr<TopCandidates> MeteredStore::ReadTop(const DayRange& range, RankBy by,
-                                                    std::optional<Modality> modality, int n) {
-  return Meter("ReadTop", [&] { return inner_->ReadTop(range, by, modality, n); });
-}
-
-absl::StatusOr<Population> MeteredStore::ReadPopulation(const DayRange& range) {
-  return Meter("ReadPopulation", [&] { return inner_->ReadPopulation(range); });
-}
-
-absl::Status MeteredStore::ForEachCatalogRecord(
-    const std::function<absl::Status(const CatalogRecord&)>& visit) {
-  return Meter("ForEachCatalogRecord", [&] { return inner_->ForEachCatalogRecord(visit); });
 }
 
 absl::StatusOr<std::string> MeteredStore::ReadSetting(absl::string_view name) {
@@ -87,11 +95,6 @@ absl::StatusOr<std::string> MeteredStore::ReadSetting(absl::string_view name) {
 
 absl::Status MeteredStore::WriteSetting(absl::string_view name, absl::string_view value) {
   return Meter("WriteSetting", [&] { return inner_->WriteSetting(name, value); });
-}
-
-absl::StatusOr<ModelData> MeteredStore::ReadModel(absl::string_view model_id,
-                                                  const DayRange& range) {
-  return Meter("ReadModel", [&] { return inner_->ReadModel(model_id, range); });
 }
 
 }  // namespace hubstats

@@ -57,9 +57,11 @@ void ServingHealth::CheckNow() {
 }
 
 void ServingHealth::Publish(bool store_ok, bool ready) {
-  health_.SetServingStatus(kIngestHealthService, store_ok);
-  health_.SetServingStatus(kQueryHealthService, ready);
-  health_.SetServingStatus("", store_ok && ready);
+  // Every service needs both (v2): ingest needs the model's indexes and the store, queries
+  // the model and, to know they are current, the store.
+  for (const char* service : {"", kIngestHealthService, kQueryHealthService}) {
+    health_.SetServingStatus(service, store_ok && ready);
+  }
 }
 
 void ServingHealth::BeginShutdown() {

@@ -2,12 +2,16 @@
 // probes, load balancers and clients.
 //
 //   service                      SERVING while
-//   hubstats.v1.IngestService    the store answers a ping, and the server is not shutting down
-//   hubstats.v1.QueryService     `ready()` (the replica can answer queries), and not shutting down
-//   ""  (the whole server)       both of the above
+//   hubstats.v1.IngestService    the store answers a ping and `ready()` (the replica's read model
+//   hubstats.v1.QueryService     is loaded), and the server is not shutting down; a balancer
+//   ""  (the whole server)       sends nothing to a replica that cannot both commit and answer
+//                                at the store's current version
 //   liveness                     the process runs and is not shutting down (for liveness probes:
 //                                it does not follow the store, so a long store outage does not
 //                                get replicas restarted)
+//
+// Queries keep answering from the read model while the store is down (unless `fresh`), but the
+// replica then cannot tell how far behind it is, so it does not invite new traffic.
 //
 // Everything but `liveness` is NOT_SERVING from construction until the first check. Checks run
 // every `period` on the object's thread once started; `BeginShutdown` turns every service
@@ -39,7 +43,7 @@ inline constexpr char kLivenessHealthService[] = "liveness";
 struct ServingHealthOptions {
   // OK while the store answers.
   std::function<absl::Status()> ping;
-  // True while queries can be answered (e.g. a read model has loaded). Always, when empty.
+  // True once queries can be answered (the read model has loaded). Always, when empty.
   std::function<bool()> ready;
   // Told of every change of the store's or the replica's state (`problem` when it got worse).
   std::function<void(bool problem, const std::string& message)> log;

@@ -74,20 +74,20 @@ TEST(ServingHealthTest, NothingButLivenessServesBeforeTheFirstCheck) {
   EXPECT_TRUE(serving.store_answers());
 }
 
-TEST(ServingHealthTest, IngestFollowsTheStoreQueriesFollowReadinessOverallFollowsBoth) {
+TEST(ServingHealthTest, EveryServiceButLivenessNeedsTheStoreAndReadiness) {
   RecordingHealth health;
   World world;
   ServingHealth serving(health, world.Options());
 
   world.store_up = false;
   serving.CheckNow();
-  EXPECT_THAT(All(health), ::testing::ElementsAre(N, N, S, S));
+  EXPECT_THAT(All(health), ::testing::ElementsAre(N, N, N, S));
   EXPECT_FALSE(serving.store_answers());
 
   world.store_up = true;
   world.ready = false;
   serving.CheckNow();
-  EXPECT_THAT(All(health), ::testing::ElementsAre(N, S, N, S));
+  EXPECT_THAT(All(health), ::testing::ElementsAre(N, N, N, S));
 
   world.ready = true;
   serving.CheckNow();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "app/follower.h"
 #include "app/group_commit.h"
 #include "app/ingest_budget.h"
 #include "app/worker_pool.h"
@@ -49,7 +50,10 @@ constexpr char kStream[] = "/hubstats.v1.IngestService/StreamEvents";
 
 TEST(RpcMetricsTest, CountsEveryCallByMethodAndCodeAndEveryMessage) {
   MemoryStore store;
-  StatsService service(store, TaskTable::BuiltIn());
+  ReadModel model(TaskTable::BuiltIn(), store.shard_count());
+  Follower follower(store, model);
+  ASSERT_TRUE(follower.CatchUp().ok());  // Queries answer once the model is loaded.
+  StatsService service(store, TaskTable::BuiltIn(), model);
   WorkerPool workers(2);
   IngestBudget budget(64 << 20);
   GroupCommitter committer(service, {});

@@ -31,7 +31,7 @@ OVERLAYS = ("dev", "production")
 os.environ.setdefault("CONTAINERS_CONF", str(REPO / "deploy/podman/containers.conf"))
 sys.path.insert(0, str(REPO / "client/python"))
 
-# The Python package's test fixtures: a real redis-server on a free port for the session.
+# The one process harness: free loopback ports and a real redis-server (hubstats._local).
 from hubstats._fixtures import redis, session_stack  # noqa: E402,F401
 from hubstats._local import free_port  # noqa: E402,F401
 

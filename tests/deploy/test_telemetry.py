@@ -38,8 +38,18 @@ def replica(redis):
         replica.stop()
 
 
-def test_metrics_scraped_during_a_load_equal_the_events_sent(replica, tmp_path):
-    server = replica("--commit-window-ms", "30")
+def change_log_lengths(redis_url, prefix, shards=16):
+    """The entries of every shard's change log in Redis (XLEN "<prefix>:{<shard>}:log")."""
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    lengths = subprocess.run(["redis-cli", "-p", port], input="".join(
+        f"XLEN {prefix}:{{{shard}}}:log\n" for shard in range(shards)), capture_output=True,
+        text=True, check=True).stdout.split()
+    return sum(map(int, lengths))
+
+
+def test_metrics_scraped_during_a_load_equal_the_events_sent(replica, redis, tmp_path):
+    prefix = f"telemetry{os.getpid()}load"
+    server = replica("--commit-window-ms", "30", prefix=prefix)
     events = tmp_path / "events.jsonl"
     truth = write_events(events, 30_000, seed=7, invalid_every=50)
     batch = 200
@@ -81,6 +91,21 @@ def test_metrics_scraped_during_a_load_equal_the_events_sent(replica, tmp_path):
     assert metric(final, "hubstats_ingest_inflight_limit_bytes") == 512 * 2**20
     assert metric(final, "hubstats_store_up") == 1
     assert metric(final, "hubstats_store_calls_total", call="ApplyWindow", code="OK") > 0
+    # The read model: loaded once per shard at start, then following the change log. It
+    # started on an empty prefix, so it applies every record the log holds (nothing is trimmed
+    # within the log's minute); recomputed from Redis itself.
+    assert metric(final, "hubstats_read_model_ready") == 1
+    assert metric(final, "hubstats_read_model_shard_loads_total", reason="start") == 16
+    assert metric(final, "hubstats_read_model_shard_loads_total", reason="gap") == 0
+    assert metric(final, "hubstats_read_model_follow_errors_total") == 0
+    assert metric(final, "hubstats_store_calls_total", call="LoadShard", code="OK") == 16
+    assert metric(final, "hubstats_store_calls_total", call="ReadChanges", code="OK") > 0
+    logged = change_log_lengths(redis.url, prefix)
+    assert logged >= metric(final, "hubstats_commit_windows_total") > 0
+    wait_until(lambda: metric(server.scrape(), "hubstats_read_model_records_applied_total")
+               == logged, what="every logged change applied")
+    assert 0 <= metric(server.scrape(), "hubstats_read_model_lag_seconds") < 2
+    assert 0 <= metric(server.scrape(), "hubstats_read_model_last_apply_age_seconds") < 60
     # The interceptor: one stream, every batch one message each way.
     assert metric(final, "hubstats_grpc_server_handled_total", method=INGEST, code="OK") == 1
     assert metric(final, "hubstats_grpc_server_msg_received_total", method=INGEST) == batches
@@ -129,15 +154,20 @@ def test_health_per_service_seen_by_a_health_client_we_did_not_write(replica, tm
                    what="SERVING everywhere")
         assert health(server.target, "no.such.Service") == {"no.such.Service": "NOT_FOUND"}
 
-        # Redis gone: ingest and the whole server are NOT_SERVING; queries (answered as long as
-        # the replica is ready) and liveness stay SERVING, so liveness probes restart nothing.
+        # Redis gone: every service but liveness is NOT_SERVING (the replica can neither commit
+        # nor tell how stale its read model is); liveness stays SERVING, so liveness probes
+        # restart nothing. The read model's lag grows and its follower's errors are counted.
+        lag_before = metric(server.scrape(), "hubstats_read_model_lag_seconds")
         redis.send_signal(signal.SIGKILL)
         redis.wait()
         wait_until(lambda: health(server.target, *services) == {
-            "": "NOT_SERVING", "hubstats.v1.IngestService": "NOT_SERVING",
-            "hubstats.v1.QueryService": "SERVING", "liveness": "SERVING"},
-            what="ingest NOT_SERVING")
+            **everything("NOT_SERVING"), "liveness": "SERVING"}, what="NOT_SERVING but liveness")
         assert metric(server.scrape(), "hubstats_store_up") == 0
+        wait_until(lambda: metric(server.scrape(), "hubstats_read_model_lag_seconds") > 1,
+                   what="a growing read model lag")
+        assert lag_before < 1
+        assert metric(server.scrape(), "hubstats_read_model_follow_errors_total") > 0
+        assert metric(server.scrape(), "hubstats_read_model_ready") == 1
         redis = subprocess.Popen(redis_args, stdout=subprocess.DEVNULL)
         wait_until(lambda: health(server.target, *services) == everything("SERVING"),
                    what="SERVING again")

@@ -21,6 +21,7 @@ import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
+from hubstats import _version as version_token
 from hubstats._ingest import (DEFAULT_RETRY_FOR, MAX_BATCHES_IN_FLIGHT, RETRYABLE_CODES,  # noqa: F401
                               Batcher, Ingestion, Progress)
 from hubstats._input import DEFAULT_ITEM_BYTES, FileReader, choose_format
@@ -161,10 +162,15 @@ class Client:
     2024-08-01..2024-09-30".
     """
 
-    def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0):
+    def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0,
+                 fresh: bool = False):
         self.targets = _split_targets(target)
         self.target = target
         self.timeout = timeout
+        # Queries include this client's own writes (the versions its ingest and upsert answers
+        # carried); with `fresh` (here or per query) everything committed anywhere before them.
+        self.fresh = fresh
+        self.written_version = ""
         self._stubs = [_Stubs.of(t) for t in self.targets]
         self._preferred = 0  # Index of the target that answered the last query.
         self._closed = False
@@ -183,6 +189,18 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client({self.target!r}, timeout={self.timeout})"
+
+    def _query(self, method: str, request, fresh: bool | None):
+        """Calls QueryService.`method`, asking for this client's writes (or, `fresh`, for
+        everything committed before the call) to be included."""
+        if self.fresh if fresh is None else fresh:
+            request.freshness.fresh = True
+        elif self.written_version:
+            request.freshness.min_version = self.written_version
+        return self._call("query", method, request)
+
+    def _wrote(self, version: str) -> None:
+        self.written_version = version_token.merge(self.written_version, version)
 
     def _call(self, service: str, method: str, request):
         """Calls `service`.`method` ("query" or "ingest") on the first target that answers."""
@@ -213,15 +231,15 @@ class Client:
     # Queries
     # -----------------------------------------------------------------------------------------
 
-    def modality_share(self, start=None, end=None) -> pd.DataFrame:
+    def modality_share(self, start=None, end=None, *, fresh: bool | None = None) -> pd.DataFrame:
         """Downloads per modality: columns [modality, downloads, share_pct].
 
         All nine modalities ("nlp", "computer_vision", ..., "other", "unknown"), by downloads
         descending. attrs: total_downloads, start, end.
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call("query", "GetModalityShare",
-                              pb.ModalityShareRequest(range=convert.date_range(start, end)))
+        response = self._query("GetModalityShare",
+                               pb.ModalityShareRequest(range=convert.date_range(start, end)), fresh)
         rows, empty = self._rows(response)
         return _frame({
             "modality": ([row.name for row in rows], "object"),
@@ -230,7 +248,7 @@ class Client:
         }, {"total_downloads": response.total_downloads, **_range_attrs(start, end), **empty})
 
     def size_distribution(self, boundaries=(200e6, 500e6, 1e9), start=None, end=None,
-                          modality=None) -> pd.DataFrame:
+                          modality=None, *, fresh: bool | None = None) -> pd.DataFrame:
         """Downloads of known-size models per size class.
 
         Columns [label, lower, upper, downloads, share_pct, share_of_known_pct, cumulative_pct],
@@ -259,7 +277,7 @@ class Client:
             boundaries=[convert.parameter_count(b, f"boundaries[{i}]")
                         for i, b in enumerate(boundaries)],
             modality=convert.modality_number(modality))
-        response = self._call("query", "GetSizeDistribution", request)
+        response = self._query("GetSizeDistribution", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
             "label": ([row.label for row in rows], "object"),
@@ -281,7 +299,7 @@ class Client:
         })
 
     def top_n(self, n: int = 50, by: str = "model", start=None, end=None,
-              modality=None) -> pd.DataFrame:
+              modality=None, *, fresh: bool | None = None) -> pd.DataFrame:
         """The n models (by="model") or authors (by="author") with the most downloads.
 
         Columns [rank, id, downloads, share_pct, cumulative_pct]: ranked by downloads
@@ -296,7 +314,7 @@ class Client:
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by],
                                  modality=convert.modality_number(modality))
-        response = self._call("query", "GetTopN", request)
+        response = self._query("GetTopN", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
             "rank": ([row.rank for row in rows], "int64"),
@@ -314,7 +332,8 @@ class Client:
             **empty,
         })
 
-    def breakdown(self, by: str = "task", start=None, end=None, modality=None) -> pd.DataFrame:
+    def breakdown(self, by: str = "task", start=None, end=None, modality=None, *,
+                  fresh: bool | None = None) -> pd.DataFrame:
         """Downloads per pipeline tag (by="task"), architecture or library.
 
         Columns [key, downloads, share_pct], downloads descending, ties by key. A key is
@@ -327,7 +346,7 @@ class Client:
         request = pb.BreakdownRequest(range=convert.date_range(start, end),
                                       dimension=_DIMENSIONS[by],
                                       modality=convert.modality_number(modality))
-        response = self._call("query", "GetBreakdown", request)
+        response = self._query("GetBreakdown", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
             "key": ([row.key for row in rows], "object"),
@@ -336,13 +355,13 @@ class Client:
         }, {"total_downloads": response.total_downloads, "by": by, "modality": modality,
             **_range_attrs(start, end), **empty})
 
-    def totals(self, start=None, end=None) -> dict:
+    def totals(self, start=None, end=None, *, fresh: bool | None = None) -> dict:
         """Population counts: {total_downloads, models_with_downloads, authors_with_downloads,
         catalogued_models (not limited by the range), first_day, last_day} with the days as
         `datetime.date`, or None when the range has no downloads."""
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call("query", "GetTotals",
-                              pb.TotalsRequest(range=convert.date_range(start, end)))
+        response = self._query("GetTotals", pb.TotalsRequest(range=convert.date_range(start, end)),
+                               fresh)
         return {
             "total_downloads": response.total_downloads,
             "models_with_downloads": response.models_with_downloads,
@@ -354,13 +373,14 @@ class Client:
                         else None,
         }
 
-    def data_span(self, start=None, end=None) -> tuple[dt.date, dt.date] | None:
+    def data_span(self, start=None, end=None, *,
+                  fresh: bool | None = None) -> tuple[dt.date, dt.date] | None:
         """The first and last day with downloads in the range (all time by default), or None
         when it has none. Charts state it in their subtitles."""
-        totals = self.totals(start, end)
+        totals = self.totals(start, end, fresh=fresh)
         return (totals["first_day"], totals["last_day"]) if totals["first_day"] else None
 
-    def model(self, model_id: str, start=None, end=None) -> dict:
+    def model(self, model_id: str, start=None, end=None, *, fresh: bool | None = None) -> dict:
         """Statistics of one model. Raises NotFoundError when it has neither downloads nor a
         catalog record.
 
@@ -376,8 +396,8 @@ class Client:
           days: [(datetime.date, downloads), ...] for days with downloads, oldest first.
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call("query", "GetModelStats", pb.ModelStatsRequest(
-            model_id=model_id, range=convert.date_range(start, end)))
+        response = self._query("GetModelStats", pb.ModelStatsRequest(
+            model_id=model_id, range=convert.date_range(start, end)), fresh)
         return {
             "model_id": response.model_id,
             "author": response.author,
@@ -473,9 +493,16 @@ class Client:
         if self._closed:
             raise ValueError("the client is closed")
         items = _items(events, convert.EVENT_FIELDS)
-        return Ingestion(self.targets, self._preferred, items, batch_size, batch_bytes,
-                         producer_id, None if retry_for is None else float(retry_for), progress,
-                         _new_channel).run()
+        try:
+            summary = Ingestion(self.targets, self._preferred, items, batch_size, batch_bytes,
+                                producer_id, None if retry_for is None else float(retry_for),
+                                progress, _new_channel).run()
+        except HubstatsError as error:
+            if error.partial_summary:
+                self._wrote(error.partial_summary.get("version", ""))
+            raise
+        self._wrote(summary["version"])
+        return summary
 
     def ingest_file(self, path: str | os.PathLike, *, format: str | None = None,
                     **options) -> dict:
@@ -535,6 +562,7 @@ class Client:
             summary["accepted"] += response.accepted
             batch.add_rejections(summary, response)
             summary["reclassified"] += response.reclassified
+            self._wrote(response.version)
 
     def upsert_models_file(self, path: str | os.PathLike, *, format: str | None = None,
                            batch_size: int = 1000,
