@@ -166,7 +166,9 @@ def test_health_per_service_seen_by_a_health_client_we_did_not_write(replica, tm
         wait_until(lambda: metric(server.scrape(), "hubstats_read_model_lag_seconds") > 1,
                    what="a growing read model lag")
         assert lag_before < 1
-        assert metric(server.scrape(), "hubstats_read_model_follow_errors_total") > 0
+        # A poll fails once Redis' timeout (--redis-timeout-ms, 5 s) has passed.
+        wait_until(lambda: metric(server.scrape(), "hubstats_read_model_follow_errors_total") > 0,
+                   what="a counted follower error")
         assert metric(server.scrape(), "hubstats_read_model_ready") == 1
         redis = subprocess.Popen(redis_args, stdout=subprocess.DEVNULL)
         wait_until(lambda: health(server.target, *services) == everything("SERVING"),
