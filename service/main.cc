@@ -29,6 +29,7 @@
 #include "grpc/ingest_service.h"
 #include "grpc/query_service.h"
 #include "store/memory_store.h"
+#include "store/redis_cluster.h"
 #include "store/redis_store.h"
 // Operations: logs, metrics, health, connections (each wired below in a few marked lines).
 #include "app/ingest_metrics.h"
@@ -263,6 +264,9 @@ int main(int argc, char** argv) {
     options.dense_days = IntFlag(flags, "open-days", 0);
     if (const std::string& seeds = flags.at("redis-cluster").value; !seeds.empty()) {
       if (!flags.at("redis").value.empty()) Fail("give --redis or --redis-cluster, not both");
+      if (auto endpoints = ParseClusterSeeds(seeds); endpoints.ok()) {
+        for (const RedisEndpoint& endpoint : *endpoints) Logger().Redact(endpoint.password);
+      }
       options.cluster_seeds = absl::StrSplit(seeds, ',', absl::SkipEmpty());
     }
     // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
