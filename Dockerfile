@@ -15,7 +15,7 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake ninja-build g++ pkg-config protobuf-compiler protobuf-compiler-grpc libprotobuf-dev \
-      libgrpc++-dev libabsl-dev libhiredis-dev \
+      libgrpc++-dev libabsl-dev libhiredis-dev libcivetweb-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -34,10 +34,11 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHUBSTATS_BUILD_TES
 FROM ${BASE_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libhiredis0.14 libabsl20220623 \
+      libgrpc++1.51 libprotobuf32 libhiredis0.14 libabsl20220623 libcivetweb1 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log
 COPY --from=build /src/build/service/hubstats-server /src/build/client/cli/hubstats /usr/local/bin/
 # A numeric user, so Kubernetes' runAsNonRoot can check it without a passwd entry.
 USER 65532:65532
-EXPOSE 50051
+# gRPC, and the Prometheus endpoint (HUBSTATS_METRICS_LISTEN=0.0.0.0:9464 to reach it).
+EXPOSE 50051 9464
 ENTRYPOINT ["hubstats-server"]

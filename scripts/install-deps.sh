@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config ccache clang-format
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libabsl-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libabsl-dev libhiredis-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools
   python3 python3-grpcio python3-protobuf python3-pandas python3-numpy python3-matplotlib
   python3-pytest
@@ -14,6 +14,8 @@ packages=(
   podman runc catatonit debootstrap python3-yaml
   # The Python package's install test: a venv with pip, offline, on these packages.
   python3-venv python3-pip python3-setuptools python3-wheel
+  # The load-balancer test (tests/deploy/test_load_balancer.py): an L7 gRPC proxy
+  nginx
 )
 # The deploy tests also need kubectl 1.21+ (kustomize v4+, for `kubectl kustomize`), which Debian
 # 12 does not have (its kubernetes-client is 1.20): they say so when it is missing.

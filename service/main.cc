@@ -7,16 +7,14 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -31,7 +29,19 @@
 #include "grpc/ingest_service.h"
 #include "grpc/query_service.h"
 #include "store/memory_store.h"
+#include "store/redis_cluster.h"
 #include "store/redis_store.h"
+// Operations: logs, metrics, health, connections (each wired below in a few marked lines).
+#include "app/ingest_metrics.h"
+#include "app/metered_store.h"
+#include "app/read_model_metrics.h"
+#include "grpc/connection_options.h"
+#include "grpc/grpc_log.h"
+#include "grpc/health.h"
+#include "grpc/rpc_metrics.h"
+#include "telemetry/log.h"
+#include "telemetry/metrics.h"
+#include "telemetry/metrics_http.h"
 
 namespace hubstats {
 namespace {
@@ -84,6 +94,21 @@ std::map<std::string, Flag> DefaultFlags() {
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
   add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
+  // Operations (docs/OPERATIONS.md): logs, metrics, connections for load balancers.
+  add("log-format", "text", "text or json: one line per event with level, time and fields");
+  add("metrics-listen", "127.0.0.1:9464",
+      "address of the Prometheus endpoint /metrics (port 0 picks a free one; empty: off; when "
+      "the default is taken the server runs without metrics and says so)");
+  add("max-connection-age-ms", "0",
+      "close connections after this long (GOAWAY; 0: never), so clients re-balance");
+  add("max-connection-age-grace-ms", "0",
+      "calls in progress on an aged connection get this much longer (0: no limit)");
+  add("keepalive-time-ms", "60000", "ping a connection that was quiet this long");
+  add("keepalive-timeout-ms", "20000", "close a connection whose ping is unanswered this long");
+  add("keepalive-min-ping-interval-ms", "10000",
+      "refuse client pings more frequent than this (too_many_pings)");
+  add("keepalive-permit-without-calls", "0",
+      "1: accept client pings on connections without calls (and ping those too)");
   return flags;
 }
 
@@ -91,7 +116,7 @@ void PrintHelp(const std::map<std::string, Flag>& flags) {
   std::printf("%s\n\nFlags (each also read from HUBSTATS_<NAME>, e.g. HUBSTATS_REDIS_PREFIX):\n",
               kUsage);
   for (const auto& [name, flag] : flags) {
-    std::printf("  --%-20s %s%s\n", name.c_str(), flag.help.c_str(),
+    std::printf("  --%-31s %s%s\n", name.c_str(), flag.help.c_str(),
                 flag.value.empty() ? "" : absl::StrCat(" [", flag.value, "]").c_str());
   }
 }
@@ -141,10 +166,20 @@ int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, i
   return value;
 }
 
-void Log(const std::string& message) {
-  std::fprintf(stderr, "%s hubstats-server: %s\n",
-               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
-               message.c_str());
+// The server's log, in the format of the first call (main passes --log-format). Never
+// destroyed, so threads still logging while the process exits find it.
+telemetry::Logger& Logger(std::optional<telemetry::LogFormat> format = std::nullopt) {
+  static telemetry::Logger* logger = new telemetry::Logger(
+      stderr, format.value_or(telemetry::LogFormat::kText), "hubstats-server");
+  return *logger;
+}
+
+void Log(const std::string& message, telemetry::LogLevel level = telemetry::LogLevel::kInfo) {
+  Logger().Log(level, message);
+}
+
+absl::Duration MillisecondsFlag(const std::map<std::string, Flag>& flags, const std::string& name) {
+  return absl::Milliseconds(IntFlag(flags, name, 0));
 }
 
 }  // namespace
@@ -153,6 +188,41 @@ void Log(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace hubstats;
   const std::map<std::string, Flag> flags = ParseFlags(argc, argv);
+  // Operations: the log's format, the metrics registry and its endpoint (fails fast when the
+  // port is taken), build information.
+  const std::optional<telemetry::LogFormat> log_format =
+      telemetry::ParseLogFormat(flags.at("log-format").value);
+  if (!log_format) Fail("--log-format must be text or json");
+  RouteGrpcLogs(Logger(log_format));
+  telemetry::Registry metrics;
+  std::unique_ptr<telemetry::MetricsHttpServer> metrics_http;
+  if (const std::string& address = flags.at("metrics-listen").value; !address.empty()) {
+    absl::StatusOr<std::unique_ptr<telemetry::MetricsHttpServer>> started =
+        telemetry::MetricsHttpServer::Start(address, metrics);
+    // The default address is best effort (several servers on one machine, tests); an address
+    // that was asked for must work.
+    if (!started.ok() && address != DefaultFlags().at("metrics-listen").value) {
+      Fail(std::string(started.status().message()));
+    }
+    if (!started.ok()) {
+      Log(absl::StrCat(started.status().message(), ": running without metrics"),
+          telemetry::LogLevel::kWarning);
+    } else {
+      // Only the log tells the metrics port: scripts read the gRPC port from stdout's first
+      // line. Logged before that line is printed.
+      metrics_http = *std::move(started);
+      Log(absl::StrCat("metrics on ", address, " (port ", metrics_http->port(),
+                       "), path /metrics"));
+    }
+  }
+  metrics
+      .AddGauge("hubstats_build_info", "Always 1; the labels say what runs.", {"version", "grpc"})
+      .WithLabels({HUBSTATS_VERSION, grpc::Version()})
+      .Set(1);
+  const double start_time = static_cast<double>(absl::ToUnixMillis(absl::Now())) / 1000;
+  metrics.AddGaugeCallback("hubstats_process_start_time_seconds",
+                           "When the server started, in Unix seconds.",
+                           [start_time] { return start_time; });
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t stop_signals;
@@ -179,6 +249,9 @@ int main(int argc, char** argv) {
   if (store_kind == "redis") {
     RedisStoreOptions options;
     if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
+    if (auto endpoint = ParseRedisUrl(options.url); endpoint.ok()) {
+      Logger().Redact(endpoint->password);  // Whatever a log line quotes, never the password.
+    }
     options.key_prefix = flags.at("redis-prefix").value;
     if (!flags.at("shards").value.empty()) {
       options.shard_count = static_cast<uint32_t>(IntFlag(flags, "shards", 1));
@@ -191,6 +264,9 @@ int main(int argc, char** argv) {
     options.dense_days = IntFlag(flags, "open-days", 0);
     if (const std::string& seeds = flags.at("redis-cluster").value; !seeds.empty()) {
       if (!flags.at("redis").value.empty()) Fail("give --redis or --redis-cluster, not both");
+      if (auto endpoints = ParseClusterSeeds(seeds); endpoints.ok()) {
+        for (const RedisEndpoint& endpoint : *endpoints) Logger().Redact(endpoint.password);
+      }
       options.cluster_seeds = absl::StrSplit(seeds, ',', absl::SkipEmpty());
     }
     // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
@@ -215,19 +291,29 @@ int main(int argc, char** argv) {
       Fail("--redis or --redis-cluster is set but the store is not redis: add --store redis");
     }
     Log("WARNING: store: MEMORY. Counters live only in this process: they are lost on exit and "
-        "not shared with other replicas. Use --store redis --redis URL in production.");
+        "not shared with other replicas. Use --store redis --redis URL in production.",
+        telemetry::LogLevel::kWarning);
     store = std::make_unique<MemoryStore>(MemoryStoreOptions{.shard_count = 16});
   } else {
     Fail(absl::StrCat("--store must be memory or redis, got '", store_kind, "'"));
   }
 
+  // Operations: every store call timed and counted, whatever store was built.
+  store = std::make_unique<MeteredStore>(std::move(store), metrics);
+
   // Every replica answers queries from its own read model: loaded from the store, then kept
   // current by following the store's change log.
   ReadModel model(*tasks, store->shard_count());
+  ReadModelMetrics model_metrics(metrics, model);  // Operations: how far behind the store.
   FollowerOptions follower_options;
   follower_options.poll_interval = absl::Milliseconds(IntFlag(flags, "follow-interval-ms", 1));
-  follower_options.on_error = [](const absl::Status& status) {
-    Log(absl::StrCat("following the store failed (retrying): ", status.ToString()));
+  follower_options.on_error = [&model_metrics](const absl::Status& status) {
+    model_metrics.RecordError(status);
+    Log(absl::StrCat("following the store failed (retrying): ", status.ToString()),
+        telemetry::LogLevel::kWarning);
+  };
+  follower_options.on_progress = [&model_metrics](const FollowerProgress& progress) {
+    model_metrics.Record(progress);
   };
   Follower follower(*store, model, follower_options);
   StatsServiceOptions service_options;
@@ -270,10 +356,13 @@ int main(int argc, char** argv) {
                       " MB with --max-message-mb ", limits.max_message_bytes >> 20));
   }
   auto budget = std::make_unique<IngestBudget>(budget_bytes);
+  IngestMetrics ingest_metrics(metrics);  // Operations: ingest outcomes, windows, the budget.
+  ingest_metrics.WatchBudget(*budget);
   GroupCommitOptions commit_options;
   commit_options.window = absl::Milliseconds(IntFlag(flags, "commit-window-ms", 0));
   commit_options.max_window_events = IntFlag(flags, "commit-window-events", 1);
   commit_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
+  commit_options.on_window = [&](const CommittedWindow& window) { ingest_metrics.Record(window); };
   auto committer = std::make_unique<GroupCommitter>(service, commit_options);
   IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits);
   QueryServiceImpl query(service, *query_workers);
@@ -291,6 +380,18 @@ int main(int argc, char** argv) {
   // window (64 KB): the budget's reservations then bound what ingest streams hold. A pending
   // read still opens the window to the whole message it waits for.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  // Operations: connection age and keepalive for balancers; per-RPC metrics.
+  ApplyConnectionOptions(
+      {.max_age = MillisecondsFlag(flags, "max-connection-age-ms"),
+       .max_age_grace = MillisecondsFlag(flags, "max-connection-age-grace-ms"),
+       .keepalive_time = MillisecondsFlag(flags, "keepalive-time-ms"),
+       .keepalive_timeout = MillisecondsFlag(flags, "keepalive-timeout-ms"),
+       .min_client_ping_interval = MillisecondsFlag(flags, "keepalive-min-ping-interval-ms"),
+       .permit_pings_without_calls = IntFlag(flags, "keepalive-permit-without-calls", 0) != 0},
+      builder);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RpcMetrics>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) Fail(absl::StrCat("cannot listen on ", flags.at("listen").value));
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
@@ -299,51 +400,32 @@ int main(int argc, char** argv) {
   std::printf("listening on port %d\n", port);
   std::fflush(stdout);
 
-  // Health follows the store: NOT_SERVING while it does not answer, and from shutdown on.
-  std::mutex health_mutex;
-  std::condition_variable health_wakeup;
-  bool stopping = false;
-  std::thread health_monitor([&] {
-    std::optional<bool> serving;
-    bool served_before = false;
-    std::unique_lock lock(health_mutex);
-    while (!stopping) {
-      lock.unlock();
-      const absl::Status ping = store->Ping();
-      const bool loaded = model.ready();
-      lock.lock();
-      if (stopping) break;
-      const bool now_serving = ping.ok() && loaded;
-      if (serving != now_serving) {
-        serving = now_serving;
-        health->SetServingStatus(*serving);
-        if (*serving && !served_before) {
-          served_before = true;
-          Log(absl::StrCat("read model loaded in ",
-                           absl::FormatDuration(absl::Now() - loading_since),
-                           ", store answers: SERVING"));
-        } else if (*serving) {
-          Log("store answers again: SERVING");
-        } else {
-          Log(!ping.ok() ? absl::StrCat("store does not answer (", ping.message(), "): NOT_SERVING")
-                         : "loading the read model: NOT_SERVING");
-        }
-      }
-      health_wakeup.wait_for(lock, std::chrono::milliseconds(500));
+  // Health per service (grpc/health.h): ingest, queries and the whole server are SERVING while
+  // the store answers and the read model is loaded; liveness only follows the process;
+  // NOT_SERVING everywhere from shutdown on.
+  ServingHealthOptions health_options;
+  health_options.ping = [&store] { return store->Ping(); };
+  health_options.ready = [&model, loading_since, loaded = false]() mutable {
+    if (!model.ready()) return false;
+    if (!loaded) {
+      loaded = true;
+      Log(absl::StrCat("read model loaded in ", absl::FormatDuration(absl::Now() - loading_since)));
     }
-  });
+    return true;
+  };
+  health_options.log = [](bool problem, const std::string& message) {
+    Log(message, problem ? telemetry::LogLevel::kWarning : telemetry::LogLevel::kInfo);
+  };
+  ServingHealth serving(*health, std::move(health_options));
+  serving.Start();
+  metrics.AddGaugeCallback("hubstats_store_up", "1 while the store (Redis) answers its ping.",
+                           [&serving] { return serving.store_answers() ? 1.0 : 0.0; });
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   Log(absl::StrCat("got ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                    ", draining: answering what was read, then ending streams"));
-  {
-    std::lock_guard lock(health_mutex);
-    stopping = true;
-  }
-  health_wakeup.notify_all();
-  health_monitor.join();
-  health->SetServingStatus(false);
+  serving.BeginShutdown();
   const absl::Time deadline =
       absl::Now() + absl::Milliseconds(IntFlag(flags, "shutdown-grace-ms", 0));
   ingest.Drain();
@@ -351,6 +433,7 @@ int main(int argc, char** argv) {
   committer->StopRetryingAt(deadline - absl::Milliseconds(500));
   server->Shutdown(absl::ToChronoTime(deadline));
   server->Wait();
+  metrics_http.reset();  // No scrape from here on: the budget and the store may go.
   // Every call is over: the pools and the committer run nothing more of theirs.
   const GroupCommitStats commits = committer->stats();
   committer.reset();

@@ -18,6 +18,13 @@ const PROTO_DIR = process.env.HUBSTATS_PROTO_DIR || path.resolve(__dirname, '..'
 const MODALITY_PREFIX = 'MODALITY_';
 const DEFAULT_TOP_N = 50;
 const DEFAULT_TIMEOUT_SECONDS = 30;
+// Keepalive as docs/OPERATIONS.md ("Keepalive") agrees it with the server: ping after 30 s
+// without data, give up after 10 s more; the server accepts pings every 10 s or slower.
+const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 30000,
+  'grpc.keepalive_timeout_ms': 10000,
+  'grpc.keepalive_permit_without_calls': 0,
+};
 
 // ---------------------------------------------------------------------------------------------
 // API loading
@@ -163,7 +170,7 @@ class Client {
     const { QueryService } = loadApi();
     this.target = target;
     this.timeoutSeconds = options.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS;
-    this.query = new QueryService(target, grpc.credentials.createInsecure());
+    this.query = new QueryService(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
 
   close() {
@@ -451,4 +458,6 @@ if (require.main === module) {
     });
 }
 
-module.exports = { Client, HubstatsError, loadApi, makeRange, toJson, headlineDocument, main };
+module.exports = {
+  Client, HubstatsError, loadApi, makeRange, toJson, headlineDocument, main, CHANNEL_OPTIONS,
+};

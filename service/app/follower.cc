@@ -31,17 +31,18 @@ int64_t Follower::reloads() const {
   return reloads_;
 }
 
-absl::Status Follower::LoadAll() {
+absl::Status Follower::LoadAll(FollowerProgress& progress) {
   for (uint32_t shard = 0; shard < store_.shard_count(); ++shard) {
     absl::StatusOr<ShardSnapshot> snapshot = store_.LoadShard(shard);
     if (!snapshot.ok()) return snapshot.status();
     model_.LoadShard(shard, *snapshot);
+    ++progress.shards_loaded;
   }
   model_.SetReady();
   return absl::OkStatus();
 }
 
-absl::Status Follower::Poll(bool* more) {
+absl::Status Follower::Poll(bool* more, FollowerProgress& progress) {
   *more = false;
   const VersionVector versions = model_.versions();
   std::vector<std::pair<uint32_t, Version>> after;
@@ -58,25 +59,30 @@ absl::Status Follower::Poll(bool* more) {
       absl::StatusOr<ShardSnapshot> snapshot = store_.LoadShard(shard);
       if (!snapshot.ok()) return snapshot.status();
       model_.LoadShard(shard, *snapshot);
+      ++progress.shards_reloaded;
       std::lock_guard lock(mutex_);
       ++reloads_;
       continue;
     }
     for (const auto& [version, record] : log.records) model_.Apply(shard, version, record);
+    progress.records_applied += static_cast<int64_t>(log.records.size());
     if (log.records.size() >= options_.records_per_poll) *more = true;
   }
   return absl::OkStatus();
 }
 
 absl::Status Follower::CatchUp() {
+  FollowerProgress progress;
   if (!model_.ready()) {
-    if (absl::Status loaded = LoadAll(); !loaded.ok()) return loaded;
+    if (absl::Status loaded = LoadAll(progress); !loaded.ok()) return loaded;
   }
   // Until a poll applies nothing more.
   bool more = true;
   while (more) {
-    if (absl::Status polled = Poll(&more); !polled.ok()) return polled;
+    if (absl::Status polled = Poll(&more, progress); !polled.ok()) return polled;
   }
+  progress.caught_up = true;
+  if (options_.on_progress) options_.on_progress(progress);
   return absl::OkStatus();
 }
 
@@ -88,9 +94,14 @@ void Follower::Run() {
       if (stopping_) return;
     }
     bool more = false;
-    absl::Status status = model_.ready() ? Poll(&more) : LoadAll();
+    FollowerProgress progress;
+    absl::Status status = model_.ready() ? Poll(&more, progress) : LoadAll(progress);
     if (status.ok()) {
       model_.Maintain();
+      // A load reads each shard at its own version: only a poll after it shows the model at
+      // the store's version.
+      progress.caught_up = !more && progress.shards_loaded == 0 && progress.shards_reloaded == 0;
+      if (options_.on_progress) options_.on_progress(progress);
       backoff = options_.poll_interval;
       if (more) continue;  // Behind: read on without waiting.
     } else {

@@ -19,11 +19,25 @@
 
 namespace hubstats {
 
+// What one successful load or poll did (see FollowerOptions::on_progress).
+struct FollowerProgress {
+  int64_t records_applied = 0;  // Change records applied.
+  int64_t shards_loaded = 0;    // Shards loaded from a snapshot at start.
+  int64_t shards_reloaded = 0;  // Shards loaded again after a gap in their log.
+  // The model reached the end of every shard's log as read (so it was at the store's version
+  // when the read was made).
+  bool caught_up = false;
+};
+
 struct FollowerOptions {
   absl::Duration poll_interval = absl::Milliseconds(10);
   size_t records_per_poll = 256;  // Per shard.
   // Called with every store failure (they are retried); for logs.
   std::function<void(const absl::Status&)> on_error;
+  // Called after every load or poll that succeeded, on the follower's thread (and once at the
+  // end of a CatchUp that succeeded, on its caller's), for metrics: must be quick and must not
+  // call the follower.
+  std::function<void(const FollowerProgress&)> on_progress;
 };
 
 class Follower {
@@ -45,10 +59,10 @@ class Follower {
 
  private:
   void Run();
-  absl::Status LoadAll();
+  absl::Status LoadAll(FollowerProgress& progress);
   // Reads and applies one page of every shard's log; reloads shards with a gap. `more` is set
   // when a shard had more than a page.
-  absl::Status Poll(bool* more);
+  absl::Status Poll(bool* more, FollowerProgress& progress);
 
   Store& store_;
   ReadModel& model_;

@@ -72,7 +72,17 @@ void GroupCommitter::Run() {
     std::vector<PreparedBatch*> batches;
     batches.reserve(window.size());
     for (const Entry& entry : window) batches.push_back(entry.batch);
-    std::vector<absl::StatusOr<IngestOutcome>> outcomes = Commit(batches);
+    const absl::Time closed = absl::Now();
+    int retries = 0;
+    std::vector<absl::StatusOr<IngestOutcome>> outcomes = Commit(batches, retries);
+    if (options_.on_window) {
+      options_.on_window({.batches = batches,
+                          .outcomes = outcomes,
+                          .events = events,
+                          .filling = closed - window.front().arrived,
+                          .committing = absl::Now() - closed,
+                          .retries = retries});
+    }
     for (size_t i = 0; i < window.size(); ++i) window[i].done(std::move(outcomes[i]));
 
     lock.lock();
@@ -83,7 +93,7 @@ void GroupCommitter::Run() {
 }
 
 std::vector<absl::StatusOr<IngestOutcome>> GroupCommitter::Commit(
-    std::vector<PreparedBatch*>& batches) {
+    std::vector<PreparedBatch*>& batches, int& retries) {
   std::vector<absl::StatusOr<IngestOutcome>> outcomes = service_.CommitWindow(batches);
   const absl::Time give_up = absl::Now() + options_.store_retry_for;
   absl::Duration backoff = absl::Milliseconds(50);
@@ -105,6 +115,7 @@ std::vector<absl::StatusOr<IngestOutcome>> GroupCommitter::Commit(
     for (size_t i : failed) again.push_back(batches[i]);
     std::vector<absl::StatusOr<IngestOutcome>> retried = service_.CommitWindow(again);
     for (size_t k = 0; k < failed.size(); ++k) outcomes[failed[k]] = std::move(retried[k]);
+    ++retries;
     std::lock_guard lock(mutex_);
     ++stats_.retries;
   }

@@ -41,10 +41,23 @@ class BatchCommitter {
   virtual bool Withdraw(PreparedBatch* batch) = 0;
 };
 
+// What one commit window did (see GroupCommitOptions::on_window).
+struct CommittedWindow {
+  absl::Span<PreparedBatch* const> batches;
+  absl::Span<const absl::StatusOr<IngestOutcome>> outcomes;  // One per batch, in order.
+  int64_t events = 0;                                        // Valid events of its batches.
+  absl::Duration filling;     // From its first batch's arrival until it closed.
+  absl::Duration committing;  // The commit, store retries included.
+  int retries = 0;
+};
+
 struct GroupCommitOptions {
   absl::Duration window = absl::Milliseconds(20);
   int64_t max_window_events = 500'000;
   absl::Duration store_retry_for = absl::Seconds(20);
+  // Told of every window once it is committed, before its batches are answered, on the
+  // committer's thread (for metrics): must be quick and must not block or call the committer.
+  std::function<void(const CommittedWindow&)> on_window;
 };
 
 // Counters of what the committer did since it started; the server logs them when it stops.
@@ -77,8 +90,10 @@ class GroupCommitter final : public BatchCommitter {
     absl::Time arrived;
   };
   void Run();
-  // Commits one window, retrying while the store is unavailable; returns each outcome.
-  std::vector<absl::StatusOr<IngestOutcome>> Commit(std::vector<PreparedBatch*>& batches);
+  // Commits one window, retrying while the store is unavailable; returns each outcome and
+  // counts the retries in `retries`.
+  std::vector<absl::StatusOr<IngestOutcome>> Commit(std::vector<PreparedBatch*>& batches,
+                                                    int& retries);
 
   StatsService& service_;
   const GroupCommitOptions options_;

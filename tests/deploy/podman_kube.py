@@ -7,6 +7,7 @@ honours the security contexts. What it cannot do is adapted here, and only that:
   free loopback ports; the settings and the Redis command get those ports, container ports are
   dropped (podman maps no ports on the host network). The hubstats replicas share one port, as
   behind a Service: gRPC listens with SO_REUSEPORT, so the kernel spreads connections over them.
+  Their metrics endpoints (which do not share a port) each get a free one (port 0, logged).
 * no Secret objects: the Secret becomes a podman secret of the same name (podman reads
   secretKeyRef from those), its URL pointed at the loopback Redis;
 * no StatefulSet: its pod template becomes a Pod named like the set's first pod, each volume
@@ -36,7 +37,7 @@ PLAYED_KINDS = {"ConfigMap", "Deployment", "StatefulSet"}
 class Played:
     """The objects of one overlay running under podman; `down()` removes everything."""
 
-    def __init__(self, objects, suffix, images, hubstats_port, redis_port, metrics_port):
+    def __init__(self, objects, suffix, images, hubstats_port, redis_port):
         self.suffix = suffix
         self.directory = Path(tempfile.mkdtemp(prefix="hubstats-kube-"))
         self.secrets, self.volumes = [], []
@@ -54,7 +55,7 @@ class Played:
             o["metadata"].pop("namespace", None)
             if o["kind"] == "ConfigMap":
                 o["data"]["HUBSTATS_LISTEN"] = f"127.0.0.1:{hubstats_port}"
-                o["data"]["HUBSTATS_METRICS_LISTEN"] = f"127.0.0.1:{metrics_port}"
+                o["data"]["HUBSTATS_METRICS_LISTEN"] = "127.0.0.1:0"
                 self.objects.append(o)
                 continue
             pod = o["spec"]["template"]["spec"]

@@ -38,7 +38,7 @@ def pause_images():
 
 @pytest.fixture(scope="module")
 def played(image, redis_image):
-    ports = {"hubstats_port": free_port(), "redis_port": free_port(), "metrics_port": free_port()}
+    ports = {"hubstats_port": free_port(), "redis_port": free_port()}
     deployment = Played(render("dev"), f"t{os.getpid()}",
                         {"hubstats": image, "redis": redis_image}, **ports)
     had_pause_images = pause_images()

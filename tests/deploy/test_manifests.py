@@ -14,9 +14,9 @@ import pytest
 from conftest import HERE, OVERLAYS, REPO, SERVER_BIN, render, the
 
 SERVER_LABELS = {"app.kubernetes.io/name": "hubstats", "app.kubernetes.io/component": "server"}
-# Settings the manifests carry before the server has the flag (the metrics endpoint comes later;
-# until then the server ignores the variable). Remove an entry once `--help` lists the flag.
-PENDING_FLAGS = {"HUBSTATS_METRICS_LISTEN"}
+# Settings the manifests carry before the server has the flag (the server ignores the variable
+# until then). Remove an entry once `--help` lists the flag.
+PENDING_FLAGS = set()
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)
@@ -98,6 +98,39 @@ def test_every_setting_is_a_server_flag(overlay):
     assert not unknown, f"not flags of hubstats-server: {unknown}"
 
 
+def server_flags():
+    """{flag name: default} from `hubstats-server --help` ("" when it prints none)."""
+    help_text = subprocess.run([SERVER_BIN, "--help"], capture_output=True, text=True,
+                               check=True).stdout
+    return {name: default or "" for name, default in
+            re.findall(r"^\s+--([a-z-]+)\s.*?(?:\[([^\]]*)\])?$", help_text, re.M)}
+
+
+def test_operations_documents_every_server_flag_and_no_other():
+    # docs/OPERATIONS.md's settings table: | `--flag` | `HUBSTATS_FLAG` | default | ... |
+    rows = re.findall(r"^\| `--([a-z-]+)` \| `(HUBSTATS_[A-Z_]+)` \|",
+                      (REPO / "docs/OPERATIONS.md").read_text(), re.M)
+    documented = {flag for flag, _ in rows}
+    flags = server_flags()
+    assert len(flags) > 20, flags
+    assert documented == set(flags), (set(flags) - documented, documented - set(flags))
+    for flag, variable in rows:
+        assert variable == "HUBSTATS_" + flag.upper().replace("-", "_")
+
+
+def test_the_read_model_settings_hold_together(overlay):
+    _, objects = overlay
+    config = {**{"HUBSTATS_" + name.upper().replace("-", "_"): value
+                 for name, value in server_flags().items()}, **settings(objects)}
+    follow_ms = int(config["HUBSTATS_FOLLOW_INTERVAL_MS"])
+    version_wait_ms = int(config["HUBSTATS_MAX_VERSION_WAIT_MS"])
+    change_log_ms = int(config["HUBSTATS_CHANGE_LOG_SECONDS"]) * 1000
+    # A read-your-writes query waits for at least a few polls, and a replica that fell as far
+    # behind as a query may wait still finds the records it missed in the log (no reload).
+    assert 0 < follow_ms * 5 <= version_wait_ms
+    assert version_wait_ms * 10 <= change_log_ms
+
+
 def test_server_ports_probes_and_scrape_annotations_agree(overlay):
     _, objects = overlay
     deployment, template, container = server(objects)
@@ -110,7 +143,14 @@ def test_server_ports_probes_and_scrape_annotations_agree(overlay):
     assert int(annotations["prometheus.io/port"]) == ports["metrics"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["grpc"]["port"] == ports["grpc"], probe
-        assert container[probe]["grpc"].get("service", "") == ""   # the overall status
+    # Startup and readiness follow the whole server (Redis too); liveness only the process.
+    assert container["startupProbe"]["grpc"].get("service", "") == ""
+    assert container["readinessProbe"]["grpc"].get("service", "") == ""
+    assert container["livenessProbe"]["grpc"]["service"] == "liveness"
+    # Liveness turns NOT_SERVING at SIGTERM: it must not restart a pod during its grace period.
+    liveness = container["livenessProbe"]
+    grace = template["spec"]["terminationGracePeriodSeconds"]
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] > grace
     assert deployment["spec"]["replicas"] == 3
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 

@@ -38,9 +38,19 @@ DEFAULT_BATCH_BYTES = DEFAULT_ITEM_BYTES
 MAX_BATCH_BYTES = 16 << 20
 #: Large enough for a response listing a rejection for each of MAX_BATCH_SIZE items.
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: Keepalive as docs/OPERATIONS.md ("Keepalive") agrees it with the server: a ping after 30 s
+#: without data finds a dead server or a dropped proxy connection within 40 s, and the server
+#: accepts pings every 10 s or slower (--keepalive-min-ping-interval-ms) during calls.
+KEEPALIVE_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 0),
+    ("grpc.http2.max_pings_without_data", 0),
+]
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+    *KEEPALIVE_OPTIONS,
 ]
 _PRODUCER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
