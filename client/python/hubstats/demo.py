@@ -46,7 +46,11 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+_stop_signal: list[int] = []  # The stop signal that arrived, if any.
+
+
 def _raise_interrupted(signum, frame):
+    _stop_signal.append(signum)
     raise Interrupted(signum)
 
 
@@ -265,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"interrupted ({stop}); every process stopped")
         return 128 + stop.signum
     except (HubstatsError, ValueError, RuntimeError, OSError) as error:
+        if _stop_signal:
+            # The signal's exception surfaced inside a library that wrapped it (gRPC turns an
+            # exception raised while it serialises a request into INTERNAL): still a stop.
+            name = signal.Signals(_stop_signal[0]).name
+            _log(f"interrupted ({name}); every process stopped")
+            return 128 + _stop_signal[0]
         _log(f"error: {error}")
         return 2
     finally:
