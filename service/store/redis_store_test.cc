@@ -274,9 +274,13 @@ TEST(RedisStoreTest, ErrorRepliesLeaveConnectionsInStep) {
   EXPECT_THAT(redis.Cli("CONFIG SET busy-reply-threshold 10"), HasSubstr("OK"));
   auto blocker = testing::ChildProcess::Start(
       {"redis-cli", "-p", std::to_string(redis.port()), "EVAL", "while true do end", "0"});
-  for (int i = 0; i < 200 && !absl::StrContains(redis.Cli("PING"), "BUSY"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // The script starts when redis-cli gets to run: on a loaded machine that can take seconds.
+  bool busy = false;
+  for (int i = 0; i < 2000 && !busy; ++i) {
+    busy = absl::StrContains(redis.Cli("PING"), "BUSY");
+    if (!busy) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  ASSERT_TRUE(busy) << "the blocking script did not start within 20 s";
   const BatchIdentity second{.producer_id = "p", .sequence = 2};
   absl::StatusOr<store_testing::ApplyResult> refused =
       ApplyEvents(*store, {{"org/a", "2024-09-01", 7, ""}}, &second);
