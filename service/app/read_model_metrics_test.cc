@@ -71,11 +71,14 @@ TEST_F(ReadModelMetricsTest, FollowsLoadsRecordsAndTheClock) {
 
   // Writes through the service: new models (indexes), downloads and catalog records.
   StatsService service(store_, TaskTable::BuiltIn(), model_);
+  // RawEvent views its model id: the ids live here.
+  std::vector<std::string> ids;
+  for (int model = 0; model < 20; ++model) {
+    ids.push_back("org" + std::to_string(model % 7) + "/m" + std::to_string(model));
+  }
   std::vector<RawEvent> events;
   for (int model = 0; model < 20; ++model) {
-    events.push_back(
-        RawEvent{.model_id = "org" + std::to_string(model % 7) + "/m" + std::to_string(model),
-                 .count = model + 1});
+    events.push_back(RawEvent{.model_id = ids[model], .count = model + 1});
   }
   ASSERT_TRUE(service.Ingest(events, now_).ok());
   ASSERT_TRUE(service.Ingest(events, now_ + absl::Hours(24)).ok());
