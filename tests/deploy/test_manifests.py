@@ -192,8 +192,9 @@ def test_the_memory_limit_covers_the_ingest_budget(overlay):
     _, objects = overlay
     _, _, container = server(objects)
     budget = int(settings(objects)["HUBSTATS_MAX_INFLIGHT_MB"])
-    # The rest: 140 MiB measured at 2.2M catalogued models (docs/BENCHMARKS.md), and headroom.
-    assert mebibytes(container["resources"]["limits"]["memory"]) >= budget + 256
+    # The rest: 455 MiB measured at 2.2M catalogued models (v2's read model,
+    # docs/BENCHMARKS.md), and headroom.
+    assert mebibytes(container["resources"]["limits"]["memory"]) >= budget + 512
 
 
 def test_the_redis_url_comes_from_a_secret_and_no_setting_holds_a_password(overlay):
