@@ -34,21 +34,26 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 bench=build/client/bench/hubstats-bench
 
 start_stack() {  # $1: name
-  local redis_port server_port
+  local redis_port
   redis_port=$(free_port)
   redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly yes \
     --appendfsync always --dir "$work" --dbfilename "$1.rdb" --appendfilename "$1.aof" \
     >"$work/$1-redis.log" 2>&1 &
   pids+=($!)
   until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
-  server_port=$(free_port)
-  build/service/hubstats-server --listen "127.0.0.1:$server_port" --store redis \
-    --redis "redis://127.0.0.1:$redis_port" >"$work/$1-server.log" 2>&1 &
-  pids+=($!)
-  server_pid=$!
-  until grep -q "listening on port" "$work/$1-server.log"; do sleep 0.1; done
   redis_url="redis://127.0.0.1:$redis_port"
-  target="127.0.0.1:$server_port"
+  start_server "$1" "$redis_url"
+  server_pid=$started_pid
+  target="127.0.0.1:$started_port"
+}
+
+start_server() {  # $1: name, $2: Redis URL; sets started_pid and started_port
+  started_port=$(free_port)
+  build/service/hubstats-server --listen "127.0.0.1:$started_port" --store redis \
+    --redis "$2" >"$work/$1-server.log" 2>&1 &
+  pids+=($!)
+  started_pid=$!
+  until grep -q "listening on port" "$work/$1-server.log"; do sleep 0.1; done
 }
 
 {
@@ -92,13 +97,11 @@ if [ "$what" = all ] || [ "$what" = query ]; then
   redis-cli -u "$redis_url" info memory | grep -E '^used_memory:' | tee "$out/history-memory.txt"
   # A second replica starting against the loaded Redis: the time until it serves (its log says
   # when the read model was loaded; health is NOT_SERVING until then), and its memory.
-  replica_port=$(free_port)
-  build/service/hubstats-server --listen "127.0.0.1:$replica_port" --store redis \
-    --redis "$redis_url" >"$work/replica.log" 2>&1 &
-  pids+=($!)
-  replica_pid=$!
-  until grep -q "read model loaded" "$work/replica.log"; do sleep 0.1; done
-  grep -o "read model loaded in [^,]*" "$work/replica.log" | tee "$out/replica-start.txt"
+  start_server replica "$redis_url"
+  replica_pid=$started_pid
+  replica_port=$started_port
+  until grep -q "read model loaded" "$work/replica-server.log"; do sleep 0.1; done
+  grep -o "read model loaded in [^,]*" "$work/replica-server.log" | tee "$out/replica-start.txt"
   echo "replica RSS: $(awk '/VmRSS/ {print $2, $3}' "/proc/$replica_pid/status")" \
     | tee -a "$out/replica-start.txt"
   "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s --json \
