@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -25,8 +27,12 @@
 #include "absl/time/clock.h"
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
+#include "grpc/edge_security.h"
 #include "grpc/ingest_service.h"
+#include "grpc/probe_server.h"
 #include "grpc/query_service.h"
+#include "security/files.h"
+#include "security/redis_credentials.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
 
@@ -37,6 +43,7 @@ struct Flag {
   std::string name;
   std::string value;
   std::string help;
+  bool is_switch = false;  // `--name` alone means true; `--name=false` turns it off.
 };
 
 constexpr char kUsage[] = "usage: hubstats-server [--store memory|redis] [--redis URL] [flags]";
@@ -46,7 +53,9 @@ std::map<std::string, Flag> DefaultFlags() {
   auto add = [&](std::string name, std::string value, std::string help) {
     flags[name] = {name, std::move(value), std::move(help)};
   };
-  add("listen", "0.0.0.0:50051", "address to serve gRPC on (port 0 picks a free port)");
+  add("listen", "127.0.0.1:50051",
+      "address to serve gRPC on (port 0 picks a free port); plaintext only on loopback unless "
+      "--allow-insecure");
   add("store", "", "memory or redis; without it the server keeps everything in memory");
   add("redis", "", "redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)");
   add("redis-prefix", "hubstats", "prefix of every Redis key");
@@ -70,6 +79,35 @@ std::map<std::string, Flag> DefaultFlags() {
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
   add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
+  // Security and limits (docs/SECURITY.md).
+  auto add_switch = [&](std::string name, std::string value, std::string help) {
+    flags[name] = {name, std::move(value), std::move(help), true};
+  };
+  add("tls-cert", "", "PEM certificate chain: serve TLS (reloaded when the file changes)");
+  add("tls-key", "", "PEM private key of --tls-cert");
+  add("tls-client-ca", "", "PEM CA bundle: require client certificates it signed (mutual TLS)");
+  add("tls-reload-s", "10", "how often the TLS files are checked for changes");
+  add_switch("allow-insecure", "false", "serve plaintext on a non-loopback --listen address");
+  add("tokens-file", "",
+      "bearer tokens (NAME SCOPES sha256:DIGEST [producers=P,..] [rate=N] per line): calls "
+      "need a token; re-read when it changes");
+  add("tokens-reload-s", "5", "how often --tokens-file is checked for changes");
+  add_switch("public-reads", "false", "queries need no token (with --tokens-file)");
+  add_switch("reflection", "true", "serve gRPC server reflection (--reflection=false: off)");
+  add("health-listen", "",
+      "plaintext port answering only grpc.health.v1.Health/Check, for probes that speak no TLS");
+  add("redis-user", "",
+      "Redis ACL user (the password comes from --redis-password-file or "
+      "$HUBSTATS_REDIS_PASSWORD)");
+  add("redis-password-file", "", "file holding the Redis password (else $HUBSTATS_REDIS_PASSWORD)");
+  add("max-query-kb", "64", "largest query request");
+  add("max-upsert-records", "10000", "most catalog records in one UpsertModels request");
+  add("max-concurrent-calls", "1000", "calls (ingest streams included) in progress at once");
+  add("max-streams-per-connection", "100", "concurrent calls on one HTTP/2 connection");
+  add("stream-idle-timeout-s", "60",
+      "end an ingest stream that waits this long for a batch (0: never)");
+  add("max-client-inflight-mb", "128",
+      "of --max-inflight-mb, what one client (token, or IP without one) may hold");
   return flags;
 }
 
@@ -106,6 +144,8 @@ std::map<std::string, Flag> ParseFlags(int argc, char** argv) {
     if (size_t equals = arg.find('='); equals != std::string::npos) {
       value = arg.substr(equals + 1);
       arg = arg.substr(0, equals);
+    } else if (auto it = flags.find(arg); it != flags.end() && it->second.is_switch) {
+      value = "true";
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
@@ -127,6 +167,34 @@ int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, i
   return value;
 }
 
+bool BoolFlag(const std::map<std::string, Flag>& flags, const std::string& name) {
+  const std::string value = absl::AsciiStrToLower(flags.at(name).value);
+  if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off" || value.empty()) {
+    return false;
+  }
+  Fail(absl::StrCat("--", name, " must be true or false, got '", flags.at(name).value, "'"));
+}
+
+// A Redis password given in a --redis URL on the command line is readable by every local user
+// in /proc/PID/cmdline. Overwrite it there (the parsed flags keep their copy) and say how to
+// pass it instead.
+void HidePasswordsInArguments(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    const size_t scheme = arg.find("redis://");
+    const size_t at = arg.rfind('@');
+    if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) continue;
+    const size_t colon = arg.find(':', scheme + 8);
+    if (colon == std::string_view::npos || colon > at) continue;
+    std::fill(argv[i] + colon + 1, argv[i] + at, '*');
+    std::fprintf(stderr,
+                 "hubstats-server: WARNING: a Redis password was given on the command line, "
+                 "where other local users can read it; use --redis-password-file or "
+                 "$HUBSTATS_REDIS_PASSWORD\n");
+  }
+}
+
 void Log(const std::string& message) {
   std::fprintf(stderr, "%s hubstats-server: %s\n",
                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
@@ -139,6 +207,7 @@ void Log(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace hubstats;
   const std::map<std::string, Flag> flags = ParseFlags(argc, argv);
+  HidePasswordsInArguments(argc, argv);
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t stop_signals;
@@ -165,6 +234,19 @@ int main(int argc, char** argv) {
   if (store_kind == "redis") {
     RedisStoreOptions options;
     if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
+    // Credentials from a file or the environment, kept off the command line.
+    RedisCredentials credentials{flags.at("redis-user").value, ""};
+    if (const std::string& file = flags.at("redis-password-file").value; !file.empty()) {
+      absl::StatusOr<std::string> password = ReadSecretFile(file);
+      if (!password.ok())
+        Fail(absl::StrCat("--redis-password-file: ", password.status().message()));
+      credentials.password = *std::move(password);
+    } else if (const char* password = std::getenv("HUBSTATS_REDIS_PASSWORD"); password != nullptr) {
+      credentials.password = password;
+    }
+    absl::StatusOr<std::string> url = RedisUrlWithCredentials(options.url, credentials);
+    if (!url.ok()) Fail(std::string(url.status().message()));
+    options.url = *std::move(url);
     options.key_prefix = flags.at("redis-prefix").value;
     if (!flags.at("shards").value.empty()) {
       options.shard_count = static_cast<uint32_t>(IntFlag(flags, "shards", 1));
@@ -234,14 +316,45 @@ int main(int argc, char** argv) {
   commit_options.max_window_events = IntFlag(flags, "commit-window-events", 1);
   commit_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
   auto committer = std::make_unique<GroupCommitter>(service, commit_options);
-  IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits);
-  QueryServiceImpl query(service, *query_workers);
+  limits.max_upsert_records = static_cast<size_t>(IntFlag(flags, "max-upsert-records", 1));
+  // Who may call and how much: TLS, tokens, limits (grpc/edge_security.h).
+  EdgeSecuritySettings edge_settings;
+  edge_settings.listen = flags.at("listen").value;
+  edge_settings.tls = {flags.at("tls-cert").value, flags.at("tls-key").value,
+                       flags.at("tls-client-ca").value,
+                       absl::Seconds(IntFlag(flags, "tls-reload-s", 1))};
+  edge_settings.allow_insecure = BoolFlag(flags, "allow-insecure");
+  edge_settings.tokens_file = flags.at("tokens-file").value;
+  edge_settings.tokens_reload_interval = absl::Seconds(IntFlag(flags, "tokens-reload-s", 1));
+  edge_settings.public_reads = BoolFlag(flags, "public-reads");
+  edge_settings.limits = {
+      .max_concurrent_calls = static_cast<size_t>(IntFlag(flags, "max-concurrent-calls", 1)),
+      .max_query_bytes = static_cast<size_t>(IntFlag(flags, "max-query-kb", 1)) << 10,
+      .stream_idle_timeout = absl::Seconds(IntFlag(flags, "stream-idle-timeout-s", 0)),
+      .max_client_inflight_bytes = static_cast<size_t>(IntFlag(flags, "max-client-inflight-mb", 1))
+                                   << 20};
+  if (edge_settings.limits.max_client_inflight_bytes < limits.ReadReservation()) {
+    Fail(absl::StrCat("--max-client-inflight-mb must hold at least one batch read: ",
+                      (limits.ReadReservation() + (1 << 20) - 1) >> 20, " MB"));
+  }
+  absl::StatusOr<std::unique_ptr<EdgeSecurity>> edge =
+      EdgeSecurity::Create(std::move(edge_settings), Log);
+  if (!edge.ok()) Fail(std::string(edge.status().message()));
+  for (const std::string& line : (*edge)->Describe()) Log(line);
+
+  IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits, {},
+                           &(*edge)->guard());
+  QueryServiceImpl query(
+      service, *query_workers,
+      UnaryAdmission{&(*edge)->guard(), Scope::kRead, (*edge)->guard().limits().max_query_bytes});
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (BoolFlag(flags, "reflection")) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(flags.at("listen").value, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(flags.at("listen").value, (*edge)->credentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             IntFlag(flags, "max-streams-per-connection", 1));
   builder.RegisterService(&ingest);
   builder.RegisterService(&query);
   // The ingest budget's reservations assume no message is larger.
@@ -256,6 +369,16 @@ int main(int argc, char** argv) {
   const std::string& listen = flags.at("listen").value;
   Log(absl::StrCat("listening on ", listen.substr(0, listen.rfind(':')), ":", port));
   std::printf("listening on port %d\n", port);
+  std::unique_ptr<ProbeServer> probe;
+  if (const std::string& probe_listen = flags.at("health-listen").value; !probe_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<ProbeServer>> started =
+        ProbeServer::Start(probe_listen, *server);
+    if (!started.ok()) Fail(std::string(started.status().message()));
+    probe = *std::move(started);
+    Log(absl::StrCat("health probes (plaintext, grpc.health.v1.Health/Check only) on ",
+                     probe_listen.substr(0, probe_listen.rfind(':')), ":", probe->port()));
+    std::printf("health port %d\n", probe->port());
+  }
   std::fflush(stdout);
 
   // Health follows the store: NOT_SERVING while it does not answer, and from shutdown on.
@@ -298,6 +421,7 @@ int main(int argc, char** argv) {
   committer->StopRetryingAt(deadline - absl::Milliseconds(500));
   server->Shutdown(absl::ToChronoTime(deadline));
   server->Wait();
+  if (probe != nullptr) probe->Shutdown(std::chrono::system_clock::now());
   // Every call is over: the pools and the committer run nothing more of theirs.
   const GroupCommitStats commits = committer->stats();
   committer.reset();
