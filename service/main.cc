@@ -106,7 +106,7 @@ std::map<std::string, Flag> DefaultFlags() {
   add("max-streams-per-connection", "100", "concurrent calls on one HTTP/2 connection");
   add("stream-idle-timeout-s", "60",
       "end an ingest stream that waits this long for a batch (0: never)");
-  add("max-client-inflight-mb", "128",
+  add("max-client-inflight-mb", "256",
       "of --max-inflight-mb, what one client (token, or IP without one) may hold");
   return flags;
 }
@@ -349,8 +349,9 @@ int main(int argc, char** argv) {
       UnaryAdmission{&(*edge)->guard(), Scope::kRead, (*edge)->guard().limits().max_query_bytes});
 
   grpc::EnableDefaultHealthCheckService(true);
-  if (BoolFlag(flags, "reflection")) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  if (!BoolFlag(flags, "reflection")) builder.SetOption(WithoutReflection());
   int port = 0;
   builder.AddListeningPort(flags.at("listen").value, (*edge)->credentials(), &port);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,

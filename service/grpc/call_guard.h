@@ -36,7 +36,7 @@ struct CallLimits {
   // with UNAVAILABLE. Zero: never.
   absl::Duration stream_idle_timeout = absl::Seconds(60);
   // Of the ingest budget, what one client (token, or IP address without one) may hold.
-  size_t max_client_inflight_bytes = size_t{128} << 20;
+  size_t max_client_inflight_bytes = size_t{256} << 20;
 };
 
 // The scope a method needs ("/hubstats.v1.QueryService/GetTotals" -> read); nullopt for a

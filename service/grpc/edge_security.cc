@@ -1,5 +1,8 @@
 #include "grpc/edge_security.h"
 
+#include <grpcpp/impl/server_builder_plugin.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -85,6 +88,24 @@ std::vector<std::string> EdgeSecurity::Describe() const {
                    absl::FormatDuration(limits.stream_idle_timeout), " closed, ",
                    limits.max_client_inflight_bytes >> 20, " MB of ingest in flight per client"));
   return lines;
+}
+
+namespace {
+
+class DropReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*arguments*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    std::erase_if(*plugins, [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+      return plugin->name() == "proto_server_reflection";
+    });
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::ServerBuilderOption> WithoutReflection() {
+  return std::make_unique<DropReflection>();
 }
 
 }  // namespace hubstats

@@ -7,6 +7,7 @@
 #ifndef HUBSTATS_SERVICE_GRPC_EDGE_SECURITY_H_
 #define HUBSTATS_SERVICE_GRPC_EDGE_SECURITY_H_
 
+#include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include <functional>
@@ -56,6 +57,10 @@ class EdgeSecurity {
   std::unique_ptr<CallGuard> guard_;
   std::unique_ptr<FileWatcher> tokens_watcher_;  // Destroyed first: it updates policy_.
 };
+
+// A ServerBuilder option that drops gRPC server reflection. Linking grpc++_reflection turns
+// reflection on for every server, from a static initializer; this takes it off again.
+std::unique_ptr<grpc::ServerBuilderOption> WithoutReflection();
 
 }  // namespace hubstats
 

@@ -153,6 +153,14 @@ class IngestServiceImpl::Stream final
     owner_.budget_.Release(bytes);
   }
 
+  // Whether a batch was read and not yet handed to a worker. Requires mutex_.
+  bool HasUnpreparedBatch() const {
+    for (const Batch& batch : batches_) {
+      if (batch.state == Batch::State::kRead) return true;
+    }
+    return false;
+  }
+
   // Holds `bytes` of the budget and of the client's quota, or nothing. The quota goes first:
   // a hold taken from the budget and given back at once would wake every waiting stream.
   bool TryHold(size_t bytes) {
@@ -290,7 +298,10 @@ class IngestServiceImpl::Stream final
             batches_.size() < kMaxQueuedBatchesPerStream) {
           const size_t reservation = owner_.limits_.ReadReservation();
           const std::shared_ptr<RateLimiter>& rate = admission_.grant().rate;
-          if (rate != nullptr && rate->Debt(absl::Now()) > absl::ZeroDuration()) {
+          if (rate != nullptr && (preparing_ || HasUnpreparedBatch())) {
+            // A token with a rate reads its next batch only once the last one's events are
+            // taken from its balance: the debt it can run up is one batch per stream.
+          } else if (rate != nullptr && rate->Debt(absl::Now()) > absl::ZeroDuration()) {
             throttled_ = true;  // The ticker resumes the stream once the debt is repaid.
           } else if (TryHold(reservation)) {
             held_bytes_ += reservation;

@@ -1,6 +1,9 @@
 #include "grpc/probe_server.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
+
 #include "absl/strings/str_cat.h"
+#include "grpc/edge_security.h"
 
 namespace hubstats {
 namespace {
@@ -64,6 +67,10 @@ absl::StatusOr<std::unique_ptr<ProbeServer>> ProbeServer::Start(const std::strin
   probe->main_ = std::make_unique<grpc::GenericStub>(main.InProcessChannel({}));
   probe->proxy_ = std::make_unique<HealthProxy>(*probe->main_);
   grpc::ServerBuilder builder;
+  // Neither gRPC's own health service (it would answer for this server, always SERVING) nor
+  // reflection: every call reaches the proxy.
+  builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  builder.SetOption(WithoutReflection());
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &probe->port_);
   builder.RegisterCallbackGenericService(probe->proxy_.get());
   // A probe is a few bytes.
