@@ -26,8 +26,10 @@ run() {
   local target=$1 corpus=$build_dir/corpus/$1 artifacts=$build_dir/artifacts/$1
   mkdir -p "$corpus" "$artifacts"
   local log=$build_dir/fuzz-$target.log
-  # -timeout: an input taking over 10 s is a hang; -rss_limit_mb: one input may not take 2 GB.
-  if "$build_dir/tests/fuzz/hubstats_fuzz_$target" -max_total_time="$seconds" -timeout=10 \
+  # -timeout: an input taking over 30 s is a hang (generous: CI machines are shared and an
+  # input that takes milliseconds alone was seen to take 11 s under load); -rss_limit_mb:
+  # the whole run may not take 2 GB.
+  if "$build_dir/tests/fuzz/hubstats_fuzz_$target" -max_total_time="$seconds" -timeout=30 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" \
       "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1; then
     echo "fuzz $target: ok, $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" |

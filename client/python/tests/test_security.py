@@ -28,6 +28,7 @@ NODE_CLI = REPO / "client" / "node" / "hubstats.js"
 WRITER = "py-writer-5f0c2a9e71d34b86"
 READER = "py-reader-0b7e3d91c4a25f68"
 OTHER = "py-other-8d2f41a6e90c37b5"
+OPS = "py-ops-4c1d8e2a7f6b9035"
 
 
 def _line(name: str, scopes: str, token: str, options: str = "") -> str:
@@ -41,7 +42,7 @@ def material(tmp_path_factory):
     subprocess.run([str(MAKE_CERTS), str(directory)], check=True)
     (directory / "tokens").write_text(
         _line("writer", "ingest", WRITER, "producers=py-,cli-") + _line("reader", "read", READER)
-        + _line("other", "ingest", OTHER, "producers=other-"))
+        + _line("other", "ingest", OTHER, "producers=other-") + _line("ops", "ingest,read", OPS))
     for name, token in (("writer", WRITER), ("reader", READER)):
         (directory / f"{name}.token").write_text(token + "\n")
     return directory
@@ -202,3 +203,31 @@ def test_node_client_with_mutual_tls_and_tokens(secure, material):
     answer = node("--json", env=env_only)
     assert answer.returncode == 0, answer.stderr
     assert json.loads(answer.stdout)["modality"]["total_downloads"] == SENT
+
+
+BENCH = os.environ.get("HUBSTATS_BENCH_BIN", str(REPO / "build/client/bench/hubstats-bench"))
+
+
+@pytest.mark.skipif(not Path(BENCH).exists(), reason="hubstats-bench is not built")
+def test_bench_tool_from_the_environment(secure, material):
+    """hubstats-bench takes TLS and the token from the environment alone."""
+    env = clean_environment(HUBSTATS_CA_FILE=str(material / "ca.pem"),
+                            HUBSTATS_CERT_FILE=str(material / "client.pem"),
+                            HUBSTATS_KEY_FILE=str(material / "client.key"), HUBSTATS_TOKEN=OPS)
+
+    def bench(*args, env=env):
+        return subprocess.run([BENCH, *args, "--target", secure, "--models", "200", "--json"],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    catalog = bench("catalog")
+    assert catalog.returncode == 0, catalog.stderr
+    assert json.loads(catalog.stdout)["records"] == 200
+    query = bench("query", "--duration", "1s", "--concurrency", "1")
+    assert query.returncode == 0, query.stderr
+    assert json.loads(query.stdout)["modality_share"]["errors"] == 0
+    # Without the environment's token it fails.
+    refused = bench("query", "--duration", "1s", "--concurrency", "1",
+                    env=clean_environment(HUBSTATS_CA_FILE=str(material / "ca.pem"),
+                                          HUBSTATS_CERT_FILE=str(material / "client.pem"),
+                                          HUBSTATS_KEY_FILE=str(material / "client.key")))
+    assert refused.returncode != 0
