@@ -23,6 +23,7 @@ COPY cmake cmake
 COPY proto proto
 COPY service service
 COPY client/CMakeLists.txt client/
+COPY client/common client/common
 COPY client/cli client/cli
 COPY client/bench client/bench
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHUBSTATS_BUILD_TESTS=OFF \

@@ -24,7 +24,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "app/follower.h"
+#include "app/read_model.h"
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
 #include "grpc/edge_security.h"
@@ -58,6 +61,14 @@ std::map<std::string, Flag> DefaultFlags() {
       "--allow-insecure");
   add("store", "", "memory or redis; without it the server keeps everything in memory");
   add("redis", "", "redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)");
+  add("redis-cluster", "",
+      "a Redis Cluster instead of --redis: seed nodes host:port,... (or redis:// URLs)");
+  add("redis-wait-replicas", "0",
+      "each write waits until this many replicas of its master have it (WAIT), so acknowledged "
+      "batches survive a failover; 0: off");
+  add("change-log-seconds", "60", "how long each shard's change records are kept in Redis");
+  add("open-days", "2",
+      "days (today backwards) whose counters Redis keeps as dense arrays; older days are sparse");
   add("redis-prefix", "hubstats", "prefix of every Redis key");
   add("shards", "", "logical shards for a new Redis prefix (default 16; fixed once chosen)");
   add("redis-pool", "8", "Redis connections per process");
@@ -76,6 +87,9 @@ std::map<std::string, Flag> DefaultFlags() {
       "until it is answered");
   add("max-message-mb", "16", "largest request message (an ingest batch, a catalog upsert)");
   add("max-batch-events", "100000", "most events in one ingest batch (at most 100000)");
+  add("follow-interval-ms", "10", "how often the read model polls the store's change log");
+  add("max-version-wait-ms", "2000",
+      "how long a query waits for this replica to reach the version it asks for");
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
   add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
   add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
@@ -254,6 +268,13 @@ int main(int argc, char** argv) {
     options.pool_size = IntFlag(flags, "redis-pool", 1);
     options.command_timeout = absl::Milliseconds(IntFlag(flags, "redis-timeout-ms", 1));
     options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
+    options.wait_replicas = IntFlag(flags, "redis-wait-replicas", 0);
+    options.change_log_retention = absl::Seconds(IntFlag(flags, "change-log-seconds", 1));
+    options.dense_days = IntFlag(flags, "open-days", 0);
+    if (const std::string& seeds = flags.at("redis-cluster").value; !seeds.empty()) {
+      if (!flags.at("redis").value.empty()) Fail("give --redis or --redis-cluster, not both");
+      options.cluster_seeds = absl::StrSplit(seeds, ',', absl::SkipEmpty());
+    }
     // Wait out a Redis that is not up yet (or restarting); give up on anything else at once.
     const absl::Time give_up =
         absl::Now() + absl::Milliseconds(IntFlag(flags, "startup-wait-ms", 0));
@@ -264,35 +285,55 @@ int main(int argc, char** argv) {
       redis = RedisStore::Open(options);
     }
     if (!redis.ok()) Fail(absl::StrCat("cannot open the Redis store: ", redis.status().ToString()));
-    Log(absl::StrCat("store: redis ", ParseRedisUrl(options.url)->ToDisplayString(), ", prefix '",
-                     options.key_prefix, "', ", (*redis)->shard_count(), " shards"));
+    const std::string where =
+        options.cluster_seeds.empty()
+            ? ParseRedisUrl(options.url)->ToDisplayString()
+            : absl::StrCat("cluster via ", RedactRedisUrl(flags.at("redis-cluster").value));
+    Log(absl::StrCat("store: redis ", where, ", prefix '", options.key_prefix, "', ",
+                     (*redis)->shard_count(), " shards"));
     store = *std::move(redis);
   } else if (store_kind == "memory" || store_kind.empty()) {
-    if (!flags.at("redis").value.empty()) {
-      Fail("--redis is set but the store is not redis: add --store redis");
+    if (!flags.at("redis").value.empty() || !flags.at("redis-cluster").value.empty()) {
+      Fail("--redis or --redis-cluster is set but the store is not redis: add --store redis");
     }
     Log("WARNING: store: MEMORY. Counters live only in this process: they are lost on exit and "
         "not shared with other replicas. Use --store redis --redis URL in production.");
-    store = std::make_unique<MemoryStore>();
+    store = std::make_unique<MemoryStore>(MemoryStoreOptions{.shard_count = 16});
   } else {
     Fail(absl::StrCat("--store must be memory or redis, got '", store_kind, "'"));
   }
 
-  StatsService service(*store, *tasks);
-  // A changed task table re-classifies the stored catalog before anything is served.
-  absl::StatusOr<int64_t> reclassified = service.ApplyTaskTable();
+  // Every replica answers queries from its own read model: loaded from the store, then kept
+  // current by following the store's change log.
+  ReadModel model(*tasks, store->shard_count());
+  FollowerOptions follower_options;
+  follower_options.poll_interval = absl::Milliseconds(IntFlag(flags, "follow-interval-ms", 1));
+  follower_options.on_error = [](const absl::Status& status) {
+    Log(absl::StrCat("following the store failed (retrying): ", status.ToString()));
+  };
+  Follower follower(*store, model, follower_options);
+  StatsServiceOptions service_options;
+  service_options.max_version_wait = absl::Milliseconds(IntFlag(flags, "max-version-wait-ms", 0));
+  service_options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
+  service_options.committed = [&follower] { follower.Nudge(); };
+  StatsService service(*store, *tasks, model, service_options);
+  absl::StatusOr<bool> table_changed = service.NoteTaskTable();
   for (int attempt = 0;
-       attempt < 20 && !reclassified.ok() && IsRetryableStoreError(reclassified.status());
+       attempt < 20 && !table_changed.ok() && IsRetryableStoreError(table_changed.status());
        ++attempt) {
     absl::SleepFor(absl::Milliseconds(500));
-    reclassified = service.ApplyTaskTable();
+    table_changed = service.NoteTaskTable();
   }
-  if (!reclassified.ok()) {
-    Fail(absl::StrCat("applying the task table failed: ", reclassified.status().ToString()));
+  if (!table_changed.ok()) {
+    Fail(absl::StrCat("reading the store's settings failed: ", table_changed.status().ToString()));
   }
-  if (*reclassified > 0) {
-    Log(absl::StrCat("task table changed: ", *reclassified, " models reclassified"));
+  if (*table_changed) {
+    Log("the task table differs from the one the last replica started with: this replica "
+        "classifies every model with its own table (replicas must run the same table to answer "
+        "alike)");
   }
+  const absl::Time loading_since = absl::Now();
+  follower.Start();
 
   // Ingest and queries get separate threads: batches waiting out a Redis outage must not
   // hold up queries (which fail fast instead).
@@ -344,9 +385,9 @@ int main(int argc, char** argv) {
 
   IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits, {},
                            &(*edge)->guard());
-  QueryServiceImpl query(
-      service, *query_workers,
-      UnaryAdmission{&(*edge)->guard(), Scope::kRead, (*edge)->guard().limits().max_query_bytes});
+  QueryServiceImpl query(service, *query_workers,
+                         UnaryAdmission{&(*edge)->guard(), TokenScope::kRead,
+                                        (*edge)->guard().limits().max_query_bytes});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -388,17 +429,29 @@ int main(int argc, char** argv) {
   bool stopping = false;
   std::thread health_monitor([&] {
     std::optional<bool> serving;
+    bool served_before = false;
     std::unique_lock lock(health_mutex);
     while (!stopping) {
       lock.unlock();
       const absl::Status ping = store->Ping();
+      const bool loaded = model.ready();
       lock.lock();
       if (stopping) break;
-      if (serving != ping.ok()) {
-        serving = ping.ok();
+      const bool now_serving = ping.ok() && loaded;
+      if (serving != now_serving) {
+        serving = now_serving;
         health->SetServingStatus(*serving);
-        Log(*serving ? "store answers: SERVING"
-                     : absl::StrCat("store does not answer (", ping.message(), "): NOT_SERVING"));
+        if (*serving && !served_before) {
+          served_before = true;
+          Log(absl::StrCat("read model loaded in ",
+                           absl::FormatDuration(absl::Now() - loading_since),
+                           ", store answers: SERVING"));
+        } else if (*serving) {
+          Log("store answers again: SERVING");
+        } else {
+          Log(!ping.ok() ? absl::StrCat("store does not answer (", ping.message(), "): NOT_SERVING")
+                         : "loading the read model: NOT_SERVING");
+        }
       }
       health_wakeup.wait_for(lock, std::chrono::milliseconds(500));
     }

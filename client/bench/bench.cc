@@ -1,14 +1,13 @@
-// hubstats-bench: load generator and latency meter for a hubstats server, with a direct-to-Redis
-// baseline measured in the same run.
+// hubstats-bench: load generator and latency meter for a hubstats server, with direct-to-Redis
+// baselines (service/store/baselines) measured in the same run.
 //
 //   hubstats-bench catalog --target T [--models N]
 //   hubstats-bench ingest  --target T [--duration 20s | --events N]
-//                          [--baseline direct-redis --redis URL]
+//                          [--baseline direct-redis,diy-coalesce --redis URL]
 //   hubstats-bench query   --target T [--concurrency 8] [--duration 10s] [--ingest-rate R]
 //
 // Run with --help for every flag. --json prints one JSON object for scripts.
 #include <grpcpp/grpcpp.h>
-#include <hiredis/hiredis.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,7 +31,7 @@
 #include "common/command_line.h"
 #include "core/delta.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
-#include "store/redis_client.h"
+#include "store/baselines/redis_baselines.h"
 #include "workload.h"
 
 namespace hubstats::bench {
@@ -60,9 +59,11 @@ flags:
   --days N                events spread over the N days ending today (UTC) [1]
   --pool-events N         events pre-generated and cycled (>= a commit window) [1000000]
   --rate N                ingest: limit to N events/s in total (0 = as fast as possible) [0]
-  --baseline direct-redis ingest: also apply the same stream per event straight to Redis
-  --redis URL             Redis for the baseline and for memory figures
-  --baseline-prefix P     key prefix of the baseline's writes [hubstats-baseline]
+  --baseline B[,B]        ingest: also apply the same stream straight to Redis, as
+                          direct-redis (per event) and/or diy-coalesce (summed per window)
+  --baseline-window N     diy-coalesce: events summed per connection per flush [100000]
+  --redis URL             Redis for the baselines and for memory figures
+  --baseline-prefix P     key prefix of the baselines' writes [hubstats-baseline]
   --server-pid PID        report the server's resident memory
   --concurrency N         query: parallel callers [8]
   --ingest-rate N         query: run ingest at N events/s meanwhile [0]
@@ -84,10 +85,19 @@ struct NumericFlag {
   bool whole;
 };
 constexpr NumericFlag kNumericFlags[] = {
-    {"models", 1, true},     {"exponent", 0, false},   {"events", 0, true},
-    {"batch-size", 1, true}, {"connections", 1, true}, {"in-flight", 1, true},
-    {"days", 1, true},       {"pool-events", 1, true}, {"rate", 0, false},
-    {"server-pid", 0, true}, {"concurrency", 1, true}, {"ingest-rate", 0, false},
+    {"models", 1, true},
+    {"exponent", 0, false},
+    {"events", 0, true},
+    {"batch-size", 1, true},
+    {"connections", 1, true},
+    {"in-flight", 1, true},
+    {"days", 1, true},
+    {"pool-events", 1, true},
+    {"rate", 0, false},
+    {"server-pid", 0, true},
+    {"concurrency", 1, true},
+    {"ingest-rate", 0, false},
+    {"baseline-window", 1, true},
 };
 
 // The parsed command line. Values were validated by ParseFlags, so the getters cannot fail.
@@ -115,7 +125,7 @@ Flags ParseFlags(int argc, char** argv) {
       .value_options = {"target", "models", "exponent", "duration", "events", "batch-size",
                         "connections", "in-flight", "days", "pool-events", "rate", "baseline",
                         "redis", "baseline-prefix", "server-pid", "concurrency", "ingest-rate",
-                        "day"},
+                        "day", "baseline-window"},
       .switches = {"json"}};
   absl::StatusOr<client::CommandLine> line = client::CommandLine::Parse(argc, argv, kSpec);
   if (!line.ok()) UsageError(std::string(line.status().message()));
@@ -144,13 +154,17 @@ Flags ParseFlags(int argc, char** argv) {
     UsageError(std::string(valid.message()));
   }
   if (const std::string baseline = line->Value("baseline"); !baseline.empty()) {
-    if (baseline != "direct-redis") {
-      UsageError(absl::StrCat("--baseline must be direct-redis, got '", baseline, "'"));
+    for (absl::string_view name : absl::StrSplit(baseline, ',')) {
+      if (!baselines::ParseBaseline(name).ok()) {
+        UsageError(
+            absl::StrCat("--baseline must be direct-redis or diy-coalesce, got '", name, "'"));
+      }
     }
-    if (!line->Has("redis")) UsageError("--baseline direct-redis needs --redis URL");
+    if (!line->Has("redis"))
+      UsageError(absl::StrCat("--baseline ", baseline, " needs --redis URL"));
   }
   if (line->Has("redis")) {
-    if (absl::Status valid = ParseRedisUrl(line->Value("redis")).status(); !valid.ok()) {
+    if (absl::Status valid = baselines::CheckRedisUrl(line->Value("redis")); !valid.ok()) {
       UsageError(absl::StrCat("--redis: ", valid.message()));
     }
   }
@@ -319,83 +333,47 @@ IngestResult RunIngestLoad(const Flags& flags, const Hub& hub, std::atomic<bool>
   return result;
 }
 
-// The same workload applied per event straight to Redis: eight pipelined updates per event
-// (models, authors, modality ranking, size counter; all time and the day) in hubstats' key
-// layout, under its own prefix.
-IngestResult RunBaseline(const Flags& flags, const Hub& hub, absl::Duration duration,
-                         int64_t max_events) {
-  // ParseFlags checked the URL.
-  const RedisEndpoint endpoint = *ParseRedisUrl(flags.Get("redis", ""));
-  const std::string prefix = flags.Get("baseline-prefix", "hubstats-baseline");
-  const int connections = static_cast<int>(flags.Int("connections", 4));
+// The same workload applied straight to Redis by a baseline (service/store/baselines): each
+// connection draws from the same Zipf distribution, with the classes known up front.
+IngestResult RunBaseline(baselines::Baseline baseline, const Flags& flags, const Hub& hub,
+                         absl::Duration duration, int64_t max_events) {
+  baselines::BaselineOptions options;
+  options.redis_url = flags.Get("redis", "");
+  options.key_prefix = flags.Get("baseline-prefix", "hubstats-baseline");
+  options.connections = static_cast<int>(flags.Int("connections", 4));
+  options.coalesce_window = flags.Int("baseline-window", 100'000);
+  options.duration = duration;
+  options.max_events = max_events;
   const int days = static_cast<int>(flags.Int("days", 1));
-  const uint32_t shards = 16;
-  std::atomic<bool> stop{false};
-  std::atomic<int64_t> applied{0};
   // Per-model data the baseline writer would have from its catalog, prepared before timing.
-  struct Known {
-    std::string id, author, size_field, modality;
-    uint32_t shard;
-  };
-  std::vector<Known> known(hub.size());
+  std::vector<baselines::BaselineModel> models(hub.size());
   for (int64_t i = 0; i < hub.size(); ++i) {
     const SyntheticModel model = hub.Model(i);
-    known[i] = {model.id, model.author,
-                absl::StrCat("s|", ModalityKey(model.modality), "|", SizeKey(model.parameters)),
-                ModalityKey(model.modality), ShardOf(model.author, shards)};
+    models[i] = {model.id, model.author, ClassOf(model)};
   }
-  const auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      std::mt19937_64 random(1000 + c);
-      absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
-          RedisConnection::Connect(endpoint, absl::Seconds(2), absl::Seconds(30));
-      if (!connection.ok()) {
-        Progress(std::string(connection.status().message()));
-        std::exit(1);
-      }
-      constexpr int kChunk = 500;  // Events per pipeline flush.
-      while (!stop.load()) {
-        if (max_events > 0 && applied.load() >= max_events) break;
-        for (int e = 0; e < kChunk; ++e) {
-          const int64_t index = hub.Sample(random);
-          const int64_t count = 1 + static_cast<int64_t>(random() % 3);
-          const int64_t day_start = TodayStart() - static_cast<int64_t>(random() % days) * 86400;
-          const std::string day =
-              absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(day_start), absl::UTCTimeZone());
-          const Known& model = known[index];
-          const std::string tag = absl::StrCat(prefix, ":{", model.shard, "}");
-          const std::string minus = absl::StrCat(-count), plus = absl::StrCat(count);
-          for (const std::string& scope : {std::string(":all"), absl::StrCat(":d:", day)}) {
-            (*connection)
-                ->Append({"ZINCRBY", absl::StrCat(tag, scope, ":models"), minus, model.id});
-            (*connection)
-                ->Append({"ZINCRBY", absl::StrCat(tag, scope, ":models:", model.modality), minus,
-                          model.id});
-            (*connection)
-                ->Append({"ZINCRBY", absl::StrCat(tag, scope, ":authors"), minus, model.author});
-            (*connection)
-                ->Append({"HINCRBY", absl::StrCat(tag, scope, ":agg"), model.size_field, plus});
-          }
-        }
-        for (int r = 0; r < kChunk * 8; ++r) {
-          if (!(*connection)->GetReply().ok()) {
-            Progress("baseline: redis connection failed");
-            std::exit(1);
-          }
-        }
-        applied.fetch_add(kChunk);
-      }
-    });
+  std::vector<Day> recent_days;
+  for (int d = 0; d < days; ++d) {
+    recent_days.push_back(Day::FromTime(absl::FromUnixSeconds(TodayStart() - d * 86400)));
   }
-  std::this_thread::sleep_for(absl::ToChronoMilliseconds(duration));
-  stop = true;
-  for (std::thread& thread : threads) thread.join();
-  IngestResult result;
-  result.events = applied.load();
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return result;
+  absl::StatusOr<baselines::BaselineResult> result = baselines::RunBaseline(
+      baseline, options, models, [&](int connection) -> baselines::EventSource {
+        return [&, random = std::mt19937_64(1000 + connection)](
+                   baselines::BaselineEvent& event) mutable {
+          event.model = static_cast<uint32_t>(hub.Sample(random));
+          event.count = 1 + static_cast<int64_t>(random() % 3);
+          event.day = recent_days[random() % recent_days.size()];
+          return true;
+        };
+      });
+  if (!result.ok()) {
+    Progress(absl::StrCat("baseline ", baselines::BaselineName(baseline), ": ",
+                          result.status().message()));
+    std::exit(1);
+  }
+  IngestResult ingest;
+  ingest.events = result->events;
+  ingest.seconds = result->seconds;
+  return ingest;
 }
 
 int64_t ResidentKib(int64_t pid) {
@@ -412,22 +390,8 @@ int64_t ResidentKib(int64_t pid) {
 }
 
 int64_t RedisUsedMemory(const std::string& url) {
-  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(url);
-  if (!endpoint.ok()) return 0;
-  absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
-      RedisConnection::Connect(*endpoint, absl::Seconds(2), absl::Seconds(10));
-  if (!connection.ok()) return 0;
-  absl::StatusOr<RedisReply> reply = (*connection)->Command({"INFO", "memory"});
-  if (!reply.ok() || reply->get()->type != REDIS_REPLY_STRING) return 0;
-  for (absl::string_view line :
-       absl::StrSplit(absl::string_view(reply->get()->str, reply->get()->len), "\r\n")) {
-    if (absl::ConsumePrefix(&line, "used_memory:")) {
-      int64_t bytes = 0;
-      absl::SimpleAtoi(line, &bytes);
-      return bytes;
-    }
-  }
-  return 0;
+  absl::StatusOr<int64_t> bytes = baselines::RedisUsedMemory(url);
+  return bytes.ok() ? *bytes : 0;
 }
 
 int RunIngest(const Flags& flags, const Hub& hub) {
@@ -465,13 +429,19 @@ int RunIngest(const Flags& flags, const Hub& hub) {
   const std::string redis_url = flags.Get("redis", "");
   const int64_t redis_bytes = redis_url.empty() ? 0 : RedisUsedMemory(redis_url);
 
-  double baseline_per_s = 0;
-  if (flags.Get("baseline", "") == "direct-redis") {
-    IngestResult baseline = RunBaseline(flags, hub, duration, max_events);
-    baseline_per_s = baseline.events / baseline.seconds;
-    Progress(absl::StrFormat("baseline direct-redis: %.0f events/s (%d events in %.1f s)",
-                             baseline_per_s, baseline.events, baseline.seconds));
+  // Each baseline named, in order, on the same stream; the first one's figures keep the
+  // original keys (baseline_events_per_s, ratio).
+  std::vector<std::pair<std::string, double>> baseline_rates;
+  if (const std::string names = flags.Get("baseline", ""); !names.empty()) {
+    for (absl::string_view name : absl::StrSplit(names, ',')) {
+      IngestResult baseline =
+          RunBaseline(*baselines::ParseBaseline(name), flags, hub, duration, max_events);
+      baseline_rates.emplace_back(std::string(name), baseline.events / baseline.seconds);
+      Progress(absl::StrFormat("baseline %s: %.0f events/s (%d events in %.1f s)", name,
+                               baseline_rates.back().second, baseline.events, baseline.seconds));
+    }
   }
+  const double baseline_per_s = baseline_rates.empty() ? 0 : baseline_rates.front().second;
   if (flags.json) {
     std::string json = absl::StrFormat(
         "{\"events\":%d,\"seconds\":%.3f,\"events_per_s\":%.1f,\"ack_p50_ms\":%.3f,"
@@ -484,15 +454,20 @@ int RunIngest(const Flags& flags, const Hub& hub) {
     if (baseline_per_s > 0) {
       absl::StrAppendFormat(&json, ",\"baseline_events_per_s\":%.1f,\"ratio\":%.2f", baseline_per_s,
                             events_per_s / baseline_per_s);
+      std::string each;
+      for (const auto& [name, rate] : baseline_rates) {
+        absl::StrAppendFormat(&each, "%s\"%s\":{\"events_per_s\":%.1f,\"ratio\":%.2f}",
+                              each.empty() ? "" : ",", name, rate, events_per_s / rate);
+      }
+      absl::StrAppend(&json, ",\"baselines\":{", each, "}");
     }
     std::printf("%s}\n", json.c_str());
   } else {
     std::printf("events/s %.0f  ack p50 %.2f ms  p99 %.2f ms", events_per_s, p50, p99);
     if (server_pid > 0) std::printf("  server peak RSS %.1f MiB", peak_rss / 1024.0);
     if (redis_bytes > 0) std::printf("  redis %.1f MiB", redis_bytes / 1048576.0);
-    if (baseline_per_s > 0) {
-      std::printf("  baseline %.0f events/s  ratio %.2f", baseline_per_s,
-                  events_per_s / baseline_per_s);
+    for (const auto& [name, rate] : baseline_rates) {
+      std::printf("  %s %.0f events/s  ratio %.2f", name.c_str(), rate, events_per_s / rate);
     }
     std::printf("\n");
   }

@@ -133,10 +133,16 @@ void Hub::FillBatch(v1::IngestRequest& request, int events, int days, int64_t la
   }
 }
 
-std::string ModalityKey(v1::Modality modality) { return client::ModalityName(modality); }
-
-std::string SizeKey(int64_t parameters) {
-  return parameters == 0 ? "u" : absl::StrCat(FineBucketOf(parameters));
+ModelClass ClassOf(const SyntheticModel& model) {
+  ModelClass model_class;
+  model_class.modality = client::ModalityFromProto(model.modality).value_or(Modality::kUnknown);
+  if (model.parameters > 0) model_class.size_bucket = FineBucketOf(model.parameters);
+  model_class.task = model.pipeline_tag;
+  const absl::string_view architecture =
+      ArchitectureName(static_cast<Architecture>(model.architecture));
+  model_class.architecture = std::string(architecture.empty() ? kNoneKey : architecture);
+  model_class.library = std::string(kNoneKey);
+  return model_class;
 }
 
 double Percentile(std::vector<double>& samples, double p) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model_class.h"
 #include "hubstats/v1/hubstats.pb.h"
 
 namespace hubstats::bench {
@@ -45,10 +46,9 @@ class Hub {
   std::vector<std::string> ids_;    // Model ids, built once.
 };
 
-// Modality short name of a model ("nlp", ...) and its fine size bucket value ("7", "u"): the
-// parts of its aggregate counter names, for the direct-to-Redis baseline.
-std::string ModalityKey(v1::Modality modality);
-std::string SizeKey(int64_t parameters);
+// The class a do-it-yourself job knows a model by up front (for the direct-to-Redis
+// baselines): its modality, size bucket, task and architecture; no library.
+ModelClass ClassOf(const SyntheticModel& model);
 
 // p-th percentile (0..100) of `samples` (sorted in place); 0 when empty.
 double Percentile(std::vector<double>& samples, double p);

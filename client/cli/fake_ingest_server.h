@@ -22,6 +22,29 @@
 
 namespace hubstats::cli {
 
+// `request` with its packed events (IngestRequest.packed) as `events` entries after the listed
+// ones, in the order the server numbers them.
+inline v1::IngestRequest Unpacked(const v1::IngestRequest& request) {
+  v1::IngestRequest unpacked = request;
+  unpacked.clear_packed();
+  const v1::PackedEvents& packed = request.packed();
+  for (int i = 0; i < packed.model_index_size(); ++i) {
+    v1::DownloadEvent* event = unpacked.add_events();
+    event->set_model_id(packed.model_ids(static_cast<int>(packed.model_index(i))));
+    if (packed.timestamp_seconds_size() > 0) {
+      event->mutable_timestamp()->set_seconds(packed.timestamp_seconds(i));
+      if (packed.timestamp_nanos_size() > 0) {
+        event->mutable_timestamp()->set_nanos(packed.timestamp_nanos(i));
+      }
+    }
+    if (packed.counts_size() > 0) event->set_count(packed.counts(i));
+    if (packed.revision_index_size() > 0) {
+      event->set_revision(packed.revisions(static_cast<int>(packed.revision_index(i))));
+    }
+  }
+  return unpacked;
+}
+
 class FakeIngestServer final : public v1::IngestService::Service {
  public:
   FakeIngestServer() {
@@ -37,6 +60,8 @@ class FakeIngestServer final : public v1::IngestService::Service {
 
   // Calls to UpsertModels answered UNAVAILABLE before the first one is served.
   std::atomic<int> unavailable_upserts{0};
+  // Requests that came with packed events.
+  std::atomic<int> packed_requests{0};
 
   std::vector<v1::IngestRequest> ingest_requests() {
     std::lock_guard lock(mutex_);
@@ -50,8 +75,11 @@ class FakeIngestServer final : public v1::IngestService::Service {
   grpc::Status StreamEvents(
       grpc::ServerContext*,
       grpc::ServerReaderWriter<v1::IngestResponse, v1::IngestRequest>* stream) override {
-    v1::IngestRequest request;
-    while (stream->Read(&request)) {
+    v1::IngestRequest received;
+    while (stream->Read(&received)) {
+      // Recorded and answered as the events the server sees, packed or not.
+      const v1::IngestRequest request = Unpacked(received);
+      if (received.has_packed()) ++packed_requests;
       {
         std::lock_guard lock(mutex_);
         ingest_requests_.push_back(request);

@@ -5,15 +5,18 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/channel.h"
 #include "common/command_line.h"
+#include "core/version.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 
@@ -23,8 +26,58 @@ namespace {
 struct Batch {
   uint64_t sequence = 0;
   v1::IngestRequest request;
-  std::vector<int> lines;  // Line of each event.
+  std::vector<int> lines;  // Line of each event, in the request's order.
 };
+
+// Moves `events` into `request` in columns (IngestRequest.packed): a third of the bytes, and much
+// cheaper for the server to decode. A column is sent only when some event needs it; an event
+// without a timestamp in a batch whose others have one stays an `events` entry (which comes
+// first: `lines` is reordered to match). The result depends only on the events, so a re-run
+// sends the same batches.
+void Pack(std::vector<v1::DownloadEvent>& events, std::vector<int>& lines,
+          v1::IngestRequest& request) {
+  bool any_time = false, any_count = false, any_revision = false;
+  for (const v1::DownloadEvent& event : events) {
+    any_time |= event.has_timestamp();
+    any_count |= event.has_count();
+    any_revision |= !event.revision().empty();
+  }
+  std::vector<int> packed_lines;
+  v1::PackedEvents& packed = *request.mutable_packed();
+  absl::flat_hash_map<std::string, uint32_t> ids, revisions;
+  if (any_revision) {
+    packed.add_revisions("");
+    revisions.emplace("", 0);
+  }
+  std::vector<int> listed_lines;
+  for (size_t i = 0; i < events.size(); ++i) {
+    v1::DownloadEvent& event = events[i];
+    if (any_time && !event.has_timestamp()) {
+      listed_lines.push_back(lines[i]);
+      *request.add_events() = std::move(event);
+      continue;
+    }
+    auto [id, new_id] =
+        ids.try_emplace(event.model_id(), static_cast<uint32_t>(packed.model_ids_size()));
+    if (new_id) packed.add_model_ids(event.model_id());
+    packed.add_model_index(id->second);
+    if (any_time) {
+      packed.add_timestamp_seconds(event.timestamp().seconds());
+      packed.add_timestamp_nanos(event.timestamp().nanos());
+    }
+    if (any_count) packed.add_counts(event.has_count() ? event.count() : 1);
+    if (any_revision) {
+      auto [revision, new_revision] =
+          revisions.try_emplace(event.revision(), static_cast<uint32_t>(packed.revisions_size()));
+      if (new_revision) packed.add_revisions(event.revision());
+      packed.add_revision_index(revision->second);
+    }
+    packed_lines.push_back(lines[i]);
+  }
+  if (packed.model_index_size() == 0) request.clear_packed();
+  listed_lines.insert(listed_lines.end(), packed_lines.begin(), packed_lines.end());
+  lines = std::move(listed_lines);
+}
 
 // Cuts the input into numbered batches; lines that do not make an event become errors here.
 // The cut depends only on the input and the settings, so a re-run makes the same batches.
@@ -39,19 +92,23 @@ class BatchReader {
   // The next batch, or false at the end of the input.
   bool Next(Batch& batch, IngestSummary& summary) {
     batch = Batch();
+    // Cut by the events' own size (an upper bound of their packed size), so batches stay
+    // under --batch-bytes however they are sent.
     int64_t bytes = request_overhead_;
-    while (batch.request.events_size() < settings_.batch_size) {
+    std::vector<v1::DownloadEvent> events;
+    while (static_cast<int>(events.size()) < settings_.batch_size) {
       if (!held_) {
         if (!ReadEvent(summary)) break;
       }
       const int64_t size = FramedSize(held_->event);
-      if (batch.request.events_size() > 0 && bytes + size > settings_.batch_bytes) break;
+      if (!events.empty() && bytes + size > settings_.batch_bytes) break;
       bytes += size;
-      *batch.request.add_events() = std::move(held_->event);
+      events.push_back(std::move(held_->event));
       batch.lines.push_back(held_->line);
       held_.reset();
     }
-    if (batch.request.events_size() == 0) return false;
+    if (events.empty()) return false;
+    Pack(events, batch.lines, batch.request);
     batch.sequence = ++sequence_;
     batch.request.set_producer_id(settings_.producer_id);
     batch.request.set_sequence(batch.sequence);
@@ -257,6 +314,12 @@ class Ingestion {
 
   // Adds one acknowledged batch to the summary. Requires mutex_.
   void Account(const Batch& batch, const v1::IngestResponse& response) {
+    absl::StatusOr<VersionToken> version =
+        VersionToken::Parse(response.version(), std::numeric_limits<uint32_t>::max());
+    if (version.ok()) {
+      version_.Merge(*version);
+      summary_.version = version_.ToString();
+    }
     if (response.duplicate()) {
       summary_.duplicates += response.accepted();
       summary_.duplicate_downloads += response.accepted_downloads();
@@ -285,6 +348,7 @@ class Ingestion {
   bool contacted_ = false;  // Some server answered during this run.
   int64_t acknowledged_ = 0;
   IngestSummary summary_;
+  VersionToken version_;  // Of every batch acknowledged.
 };
 
 }  // namespace

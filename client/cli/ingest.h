@@ -52,6 +52,8 @@ struct IngestSummary {
   int64_t accepted_downloads = 0;   // Sum of the counts of `accepted`.
   int64_t duplicate_downloads = 0;  // Sum of the counts of `duplicates`.
   int reconnects = 0;
+  // A version token holding every acknowledged batch (a query's min_version reads them).
+  std::string version;
   std::vector<LineError> errors;  // By line.
   grpc::Status status;            // OK, or what ended the run early.
 };

@@ -22,6 +22,7 @@ void PrintSummary(const Options& options, const std::string& file, const std::st
     json.Key("duplicate_downloads").Int(summary.duplicate_downloads);
     json.Key("producer_id").String(producer);
     json.Key("reconnects").Int(summary.reconnects);
+    json.Key("version").String(summary.version);
     json.Key("errors");
     WriteLineErrors(json, summary.errors);
     json.EndObject();

@@ -56,6 +56,8 @@ TEST(IngestTest, CutsBatchesByBytesDeterministically) {
 
   const std::vector<v1::IngestRequest> requests = server.ingest_requests();
   ASSERT_GT(requests.size(), 10u);
+  // Sent in columns (IngestRequest.packed).
+  EXPECT_EQ(server.packed_requests.load(), static_cast<int>(requests.size()));
   int events = 0;
   for (size_t i = 0; i < requests.size(); ++i) {
     const v1::IngestRequest& request = requests[i];

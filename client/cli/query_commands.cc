@@ -26,7 +26,11 @@ std::string DateText(const v1::Date& date) {
 class Query {
  public:
   Query(const Options& options, std::set<std::string> allowed) : options_(options) {
+    allowed.insert({"min-version", "no-fresh"});
     AllowOnly(options, std::move(allowed));
+    if (options.line.Has("min-version") && options.line.Has("no-fresh")) {
+      UsageError("--min-version and --no-fresh exclude each other");
+    }
     connection_.emplace(options);
   }
 
@@ -37,6 +41,13 @@ class Query {
                                                                Response*),
                 Request request, absl::string_view what) {
     if (!connection_->FillRange(request.mutable_range())) request.clear_range();
+    // By default an answer includes everything committed before the command started (a
+    // replica's read model follows the store a few milliseconds behind).
+    if (options_.line.Has("min-version")) {
+      request.mutable_freshness()->set_min_version(options_.line.Value("min-version", ""));
+    } else if (!options_.line.Has("no-fresh")) {
+      request.mutable_freshness()->set_fresh(true);
+    }
     Response response;
     connection_->Check(
         (connection_->query().*method)(connection_->Context().get(), request, &response), what);
@@ -54,10 +65,11 @@ class Query {
   // spans <first>..<last>" (asking the server for its span) and returns true.
   bool ReportedEmpty(int64_t total_downloads, absl::string_view scope = "") {
     if (total_downloads > 0) return false;
+    v1::TotalsRequest request;
+    request.mutable_freshness()->set_fresh(!options_.line.Has("no-fresh"));
     v1::TotalsResponse totals;
     connection_->Check(
-        connection_->query().GetTotals(connection_->Context().get(), v1::TotalsRequest(), &totals),
-        "totals");
+        connection_->query().GetTotals(connection_->Context().get(), request, &totals), "totals");
     const std::string where = absl::StrCat(RangeLabel(options_), scope);
     if (!totals.has_first_day()) {
       std::printf("no downloads in %s: the server holds no downloads yet\n", where.c_str());

@@ -1,16 +1,22 @@
 // StatsService: the service logic behind every RPC, independent of gRPC and of the store.
 //
-// It validates input (naming fields as the API does), classifies catalog records, folds
-// events into per-shard deltas, calls the Store and turns its counters into answers with the
-// core's stats math. Tests drive it directly with a MemoryStore.
+// Ingest: validates events (naming fields as the API does), merges a commit window's batches
+// into per-shard deltas by model index (assigning indexes to new models), and applies them
+// through the Store with exactly-once marks. Catalog: validates records and writes them.
+// Queries: answered from the ReadModel (this replica's in-memory view), exact at the versions
+// each answer reports; a query may ask for a version it must reflect (read your writes), or for
+// everything committed anywhere before it was sent (`fresh`). Tests drive it with a MemoryStore.
 //
-// Thread-safe (as the Store is). Calls block on the store: run them off gRPC's threads.
-// Errors: INVALID_ARGUMENT with a field (see core/field_error.h) for bad arguments,
-// NOT_FOUND for an unknown model, and the store's errors (UNAVAILABLE, ...) unchanged.
+// Thread-safe (as the Store and the ReadModel are). Calls may block on the store or on the
+// read model catching up: run them off gRPC's threads.
+// Errors: INVALID_ARGUMENT with a field (see core/field_error.h) for bad arguments, NOT_FOUND
+// for an unknown model, UNAVAILABLE when this replica is loading or has not reached a version a
+// query asked for in time, and the store's errors (UNAVAILABLE, ...) unchanged.
 #ifndef HUBSTATS_SERVICE_APP_STATS_SERVICE_H_
 #define HUBSTATS_SERVICE_APP_STATS_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,12 +26,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "app/read_model.h"
 #include "core/batch.h"
 #include "core/catalog.h"
 #include "core/day.h"
 #include "core/event.h"
 #include "core/modality.h"
 #include "core/stats.h"
+#include "core/version.h"
 #include "store/store.h"
 
 namespace hubstats {
@@ -48,6 +56,8 @@ struct IngestOutcome {
   std::vector<ItemRejection> rejections;  // By index.
   // The batch had been committed before: nothing was applied now (counts are from validation).
   bool duplicate = false;
+  // Versions holding the batch: a query with this min_version reflects it.
+  VersionToken version;
 };
 
 // A batch validated and ready to commit (see StatsService::Prepare). Its events view the
@@ -56,7 +66,10 @@ struct IngestOutcome {
 struct PreparedBatch {
   std::optional<BatchIdentity> identity;          // Digest filled in for client producers.
   std::vector<std::pair<int, ValidEvent>> valid;  // Index in the batch, event.
-  std::vector<ItemRejection> rejections;          // Refused by validation.
+  // The valid events summed per model, day and revision (what is committed: a batch names its
+  // popular models many times, and this merge runs on the stream's worker, not the committer).
+  std::vector<ValidEvent> merged;
+  std::vector<ItemRejection> rejections;  // Refused by validation.
   // Authors whose events would pass the exact limit, judged once when the batch is first
   // committed and kept for its retries (a retry must not judge against its own first part).
   std::optional<absl::flat_hash_set<std::string>> over_limit;
@@ -67,6 +80,7 @@ struct UpsertOutcome {
   int64_t rejected = 0;
   int64_t reclassified = 0;
   std::vector<ItemRejection> rejections;  // By index.
+  VersionToken version;
 };
 
 // The revisions row of downloads whose events named no revision.
@@ -88,10 +102,37 @@ struct ModelStats {
   std::vector<DayDownloads> days;
 };
 
+// What a query must reflect, beyond what this replica has applied.
+struct Freshness {
+  // Versions the answer must include (an ingest acknowledgement's token).
+  VersionToken min_version;
+  // Everything committed anywhere before the query arrived.
+  bool fresh = false;
+};
+
+// An answer and the versions it is exact at.
+template <typename T>
+struct Answer {
+  T value;
+  AsOf as_of;
+};
+
+struct StatsServiceOptions {
+  // How long a query waits for this replica to reach the versions it asks for.
+  absl::Duration max_version_wait = absl::Seconds(2);
+  // How long a query's own reads of the store may take (per-model revisions).
+  absl::Duration query_timeout = absl::Seconds(2);
+  // Called after every commit that changed the store (the Follower's Nudge).
+  std::function<void()> committed;
+};
+
 class StatsService {
  public:
-  // `store` and `tasks` must outlive the service.
-  StatsService(Store& store, const TaskTable& tasks) : store_(store), tasks_(tasks) {}
+  // `store`, `tasks` and `model` must outlive the service.
+  StatsService(Store& store, const TaskTable& tasks, ReadModel& model,
+               StatsServiceOptions options = {});
+
+  uint32_t shard_count() const { return store_.shard_count(); }
 
   // Validates every event (received at `received`), applies the valid ones atomically per
   // shard and reports the rest: Prepare and CommitWindow for one batch.
@@ -104,8 +145,8 @@ class StatsService {
                                         std::optional<BatchIdentity> identity);
 
   // Commits prepared batches together (group commit): one check of their client producers,
-  // one atomic apply per shard for all of them, one record of the commits. Returns each batch's
-  // outcome, in order.
+  // indexes for their new models, one atomic apply per shard for all of them, one record of
+  // the commits. Returns each batch's outcome, in order.
   //
   // With an identity a batch is applied at most once per shard however often it is retried,
   // and a client producer's batch is checked against what was committed: a committed batch
@@ -115,29 +156,34 @@ class StatsService {
   // applied, and committing them again with the same identities completes them exactly once.
   std::vector<absl::StatusOr<IngestOutcome>> CommitWindow(absl::Span<PreparedBatch* const> batches);
 
-  // Makes the catalog follow the task table given at construction: when the store's records
-  // were classified with another table (or none was recorded), re-classifies every record,
-  // moving history like an upsert, then records this table. Returns the number of models whose
-  // class changed. Run at start, before serving.
-  absl::StatusOr<int64_t> ApplyTaskTable();
+  // Notes the task table this replica classifies with in the store's settings; returns whether
+  // it differs from the one noted before (replicas must run the same table to answer alike).
+  absl::StatusOr<bool> NoteTaskTable();
 
   // Validates and writes records; the last record wins when a model appears twice.
   absl::StatusOr<UpsertOutcome> UpsertModels(absl::Span<const CatalogRecord> records);
 
-  absl::StatusOr<ModalityShare> GetModalityShare(const DayRange& range);
+  absl::StatusOr<Answer<ModalityShare>> GetModalityShare(const DayRange& range,
+                                                         const Freshness& freshness = {});
   // Empty `boundaries`: the report's 200M, 500M, 1B.
-  absl::StatusOr<SizeDistribution> GetSizeDistribution(const DayRange& range,
-                                                       absl::Span<const int64_t> boundaries,
-                                                       std::optional<Modality> modality);
+  absl::StatusOr<Answer<SizeDistribution>> GetSizeDistribution(const DayRange& range,
+                                                               absl::Span<const int64_t> boundaries,
+                                                               std::optional<Modality> modality,
+                                                               const Freshness& freshness = {});
   // n in 1..kMaxTopN.
-  absl::StatusOr<TopN> GetTopN(const DayRange& range, RankBy by, std::optional<Modality> modality,
-                               int n);
+  absl::StatusOr<Answer<TopN>> GetTopN(const DayRange& range, RankBy by,
+                                       std::optional<Modality> modality, int n,
+                                       const Freshness& freshness = {});
   // `dimension` is kTask, kArchitecture or kLibrary.
-  absl::StatusOr<Breakdown> GetBreakdown(const DayRange& range, AggregateKind dimension,
-                                         std::optional<Modality> modality);
-  absl::StatusOr<Population> GetTotals(const DayRange& range);
+  absl::StatusOr<Answer<Breakdown>> GetBreakdown(const DayRange& range, AggregateKind dimension,
+                                                 std::optional<Modality> modality,
+                                                 const Freshness& freshness = {});
+  absl::StatusOr<Answer<Population>> GetTotals(const DayRange& range,
+                                               const Freshness& freshness = {});
   // NOT_FOUND when the model has neither downloads nor a catalog record.
-  absl::StatusOr<ModelStats> GetModelStats(absl::string_view model_id, const DayRange& range);
+  absl::StatusOr<Answer<ModelStats>> GetModelStats(absl::string_view model_id,
+                                                   const DayRange& range,
+                                                   const Freshness& freshness = {});
 
  private:
   // Sets `over_limit` of every batch of `to_apply` (indexes into `batches`) that has none yet:
@@ -145,9 +191,16 @@ class StatsService {
   // downloads past kMaxCounterValue. Reads the authors' totals from the store.
   absl::Status JudgeAuthorLimits(absl::Span<PreparedBatch* const> batches,
                                  absl::Span<const size_t> to_apply);
+  // Gives every model of `windows` its index in its shard (from the read model, else the store).
+  absl::Status Index(std::vector<WindowShard>& windows);
+  // OK once the read model reflects `freshness` (waiting up to max_version_wait); UNAVAILABLE
+  // naming the versions otherwise, or while the model is loading.
+  absl::Status Await(const Freshness& freshness);
 
   Store& store_;
   const TaskTable& tasks_;
+  ReadModel& model_;
+  const StatsServiceOptions options_;
 };
 
 }  // namespace hubstats

@@ -1,10 +1,12 @@
 // Service logic on the in-memory store: validation, partial batches, query arguments.
 #include "app/stats_service.h"
 
+#include "app/follower.h"
 #include "core/field_error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/memory_store.h"
+#include "store/store_test_util.h"
 
 namespace hubstats {
 namespace {
@@ -15,10 +17,27 @@ using ::testing::HasSubstr;
 
 const absl::Time kNow = absl::FromUnixSeconds(1726833600);  // 2024-09-20T12:00:00Z
 
+ReadModelOptions AtNow() {
+  ReadModelOptions options;
+  options.clock = [] { return kNow; };
+  return options;
+}
+
 class StatsServiceTest : public ::testing::Test {
  protected:
-  MemoryStore store_{4};
-  StatsService service_{store_, TaskTable::BuiltIn()};
+  void SetUp() override { ASSERT_TRUE(follower_.CatchUp().ok()); }
+  // Queries reflect every commit at once: the follower catches up after each (in production it
+  // polls; queries may ask for a version instead).
+  StatsServiceOptions Options() {
+    StatsServiceOptions options;
+    options.committed = [this] { ASSERT_TRUE(follower_.CatchUp().ok()); };
+    return options;
+  }
+
+  MemoryStore store_{{.shard_count = 4}};
+  ReadModel model_{TaskTable::BuiltIn(), 4, AtNow()};
+  Follower follower_{store_, model_};
+  StatsService service_{store_, TaskTable::BuiltIn(), model_, Options()};
 };
 
 TEST_F(StatsServiceTest, ValidEventsOfABatchCountOnceAndBadOnesAreListed) {
@@ -42,11 +61,14 @@ TEST_F(StatsServiceTest, ValidEventsOfABatchCountOnceAndBadOnesAreListed) {
   EXPECT_EQ(outcome->rejections[2].field, "count");
   EXPECT_THAT(outcome->rejections[2].reason, HasSubstr("between 1 and 1000000000"));
 
-  absl::StatusOr<Population> totals = service_.GetTotals({});
+  absl::StatusOr<Answer<Population>> totals = service_.GetTotals({});
   ASSERT_TRUE(totals.ok());
-  EXPECT_EQ(totals->total_downloads, 6);
+  EXPECT_EQ(totals->value.total_downloads, 6);
   // No timestamp: the day the batch was received.
-  EXPECT_EQ(totals->first_day, Day::FromTime(kNow));
+  EXPECT_EQ(totals->value.first_day, Day::FromTime(kNow));
+  // The answer reflects the batch's versions.
+  EXPECT_TRUE(outcome->version.ReachedBy(totals->as_of.versions));
+  EXPECT_FALSE(outcome->version.shards.empty());
 }
 
 TEST_F(StatsServiceTest, OversizedBatchIsRefusedWhole) {
@@ -54,7 +76,7 @@ TEST_F(StatsServiceTest, OversizedBatchIsRefusedWhole) {
   absl::StatusOr<IngestOutcome> outcome = service_.Ingest(events, kNow);
   EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldOf(outcome.status()), "events");
-  EXPECT_EQ(service_.GetTotals({})->total_downloads, 0);
+  EXPECT_EQ(service_.GetTotals({})->value.total_downloads, 0);
 }
 
 TEST_F(StatsServiceTest, UpsertValidatesAndLastRecordWins) {
@@ -71,9 +93,9 @@ TEST_F(StatsServiceTest, UpsertValidatesAndLastRecordWins) {
   EXPECT_THAT(outcome->rejections, ElementsAre(Field(&ItemRejection::field, "num_parameters"),
                                                Field(&ItemRejection::field, "modality")));
   EXPECT_EQ(outcome->rejections[0].index, 2);
-  absl::StatusOr<ModelStats> stats = service_.GetModelStats("org/a", {});
+  absl::StatusOr<Answer<ModelStats>> stats = service_.GetModelStats("org/a", {});
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->model_class.modality, Modality::kComputerVision);
+  EXPECT_EQ(stats->value.model_class.modality, Modality::kComputerVision);
 }
 
 TEST_F(StatsServiceTest, RevisionRowsAddUpWithARowForEventsWithoutOne) {
@@ -85,16 +107,16 @@ TEST_F(StatsServiceTest, RevisionRowsAddUpWithARowForEventsWithoutOne) {
                            {.model_id = "org/s", .count = 4, .revision = "main"}},
                           kNow)
                   .ok());
-  absl::StatusOr<ModelStats> stats = service_.GetModelStats("org/r", {});
+  absl::StatusOr<Answer<ModelStats>> stats = service_.GetModelStats("org/r", {});
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_THAT(stats->revisions,
+  EXPECT_THAT(stats->value.revisions,
               ElementsAre(std::pair<std::string, int64_t>("main", 8),
                           std::pair<std::string, int64_t>(std::string(kNoRevision), 7),
                           std::pair<std::string, int64_t>("v2", 2)));
   // Every event named a revision: no such row.
   stats = service_.GetModelStats("org/s", {});
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_THAT(stats->revisions, ElementsAre(std::pair<std::string, int64_t>("main", 4)));
+  EXPECT_THAT(stats->value.revisions, ElementsAre(std::pair<std::string, int64_t>("main", 4)));
 }
 
 TEST_F(StatsServiceTest, QueryArgumentsAreCheckedWithFieldNames) {
@@ -118,7 +140,7 @@ TEST_F(StatsServiceTest, AnswersFollowCatalogChanges) {
                            {.model_id = "gpt2", .count = 10}},
                           kNow)
                   .ok());
-  ModalityShare before = *service_.GetModalityShare({});
+  ModalityShare before = service_.GetModalityShare({})->value;
   EXPECT_EQ(before.rows[0].modality, Modality::kUnknown);
   EXPECT_EQ(before.rows[0].share_pct, 100.0);
 
@@ -130,18 +152,18 @@ TEST_F(StatsServiceTest, AnswersFollowCatalogChanges) {
                 .pipeline_tag = "image-classification",
                 .num_parameters = 86'000'000}})
           .ok());
-  ModalityShare after = *service_.GetModalityShare({});
+  ModalityShare after = service_.GetModalityShare({})->value;
   EXPECT_EQ(after.total_downloads, 100);
   EXPECT_EQ(after.rows[0].modality, Modality::kNlp);
   EXPECT_EQ(after.rows[0].share_pct, 60.0);
   EXPECT_EQ(after.rows[1].modality, Modality::kComputerVision);
   EXPECT_EQ(after.rows[2].modality, Modality::kUnknown);
 
-  SizeDistribution sizes = *service_.GetSizeDistribution({}, {}, {});
+  SizeDistribution sizes = service_.GetSizeDistribution({}, {}, {})->value;
   EXPECT_EQ(sizes.known_downloads, 90);
   EXPECT_EQ(sizes.rows[0].size_class.label, "<200M");
   EXPECT_EQ(sizes.rows[0].cumulative_pct, 100.0);
-  TopN top = *service_.GetTopN({}, RankBy::kAuthor, {}, 1);
+  TopN top = service_.GetTopN({}, RankBy::kAuthor, {}, 1)->value;
   EXPECT_EQ(top.rows.at(0).id, "org");
   EXPECT_EQ(top.top_share_pct, 90.0);
 }
@@ -160,7 +182,7 @@ TEST_F(StatsServiceTest, ProducerBatchesCountOnceAndOutOfOrderIsRefused) {
   EXPECT_TRUE(outcome->duplicate);
   EXPECT_EQ(outcome->accepted, 1);
   EXPECT_EQ(outcome->rejected, 1);
-  EXPECT_EQ(service_.GetTotals({})->total_downloads, 5);
+  EXPECT_EQ(service_.GetTotals({})->value.total_downloads, 5);
   // Same sequence, other events: refused by name.
   absl::Status mismatch = service_.Ingest(second, kNow, one).status();
   EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition);
@@ -173,7 +195,7 @@ TEST_F(StatsServiceTest, ProducerBatchesCountOnceAndOutOfOrderIsRefused) {
       service_.Ingest(second, kNow, BatchIdentity{.producer_id = "job", .sequence = 2}).status();
   EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(ReasonOf(late), HasSubstr("after committing 3"));
-  EXPECT_EQ(service_.GetTotals({})->total_downloads, 12);
+  EXPECT_EQ(service_.GetTotals({})->value.total_downloads, 12);
 }
 
 TEST_F(StatsServiceTest, ServerStreamIdentitiesSkipTheProducerLog) {
@@ -185,13 +207,17 @@ TEST_F(StatsServiceTest, ServerStreamIdentitiesSkipTheProducerLog) {
   absl::StatusOr<IngestOutcome> retry = service_.Ingest(events, kNow, stream);
   ASSERT_TRUE(retry.ok());
   EXPECT_FALSE(retry->duplicate);
-  EXPECT_EQ(service_.GetTotals({})->total_downloads, 5);
-  EXPECT_EQ(store_.CheckProducer({.producer_id = "~server.1", .sequence = 1})->newest_committed,
+  EXPECT_EQ(service_.GetTotals({})->value.total_downloads, 5);
+  EXPECT_EQ(store_testing::CheckProducer(store_, {.producer_id = "~server.1", .sequence = 1})
+                ->newest_committed,
             0u);
 }
 
-TEST_F(StatsServiceTest, ChangedTaskTableReclassifiesTheStoredCatalog) {
-  EXPECT_EQ(*service_.ApplyTaskTable(), 0);  // Empty catalog; records the built-in table.
+// Classification happens in each replica's read model: a replica started with an edited task
+// table answers with it at once, for all history; the table is noted in the store so a
+// mismatch between replicas is seen.
+TEST_F(StatsServiceTest, AnEditedTaskTableReclassifiesAllHistoryOnItsReplica) {
+  EXPECT_EQ(*service_.NoteTaskTable(), false);  // First note.
   ASSERT_TRUE(service_
                   .UpsertModels({{.model_id = "org/a", .pipeline_tag = "fill-mask"},
                                  {.model_id = "org/b", .pipeline_tag = "image-classification"}})
@@ -199,19 +225,19 @@ TEST_F(StatsServiceTest, ChangedTaskTableReclassifiesTheStoredCatalog) {
   ASSERT_TRUE(
       service_.Ingest({{.model_id = "org/a", .count = 7}, {.model_id = "org/b", .count = 3}}, kNow)
           .ok());
-  EXPECT_EQ(*service_.ApplyTaskTable(), 0);  // Same table: nothing to do.
+  EXPECT_EQ(*service_.NoteTaskTable(), false);  // Same table.
 
   const TaskTable edited = *TaskTable::Parse("fill-mask audio\nimage-classification cv\n");
-  StatsService restarted(store_, edited);
-  EXPECT_EQ(*restarted.ApplyTaskTable(), 1);  // Only org/a changes class.
-  ModalityShare share = *restarted.GetModalityShare({});
+  ReadModel restarted_model(edited, 4, AtNow());
+  Follower restarted_follower(store_, restarted_model);
+  ASSERT_TRUE(restarted_follower.CatchUp().ok());
+  StatsService restarted(store_, edited, restarted_model);
+  EXPECT_EQ(*restarted.NoteTaskTable(), true);
+  ModalityShare share = restarted.GetModalityShare({})->value;
   EXPECT_EQ(share.rows[0].modality, Modality::kAudio);
   EXPECT_EQ(share.rows[0].downloads, 7);
   EXPECT_EQ(share.rows[1].modality, Modality::kComputerVision);
-  EXPECT_EQ(*restarted.ApplyTaskTable(), 0);
-  // Back to the built-in table: back to nlp.
-  EXPECT_EQ(*service_.ApplyTaskTable(), 1);
-  EXPECT_EQ(service_.GetModalityShare({})->rows[0].modality, Modality::kNlp);
+  EXPECT_EQ(service_.GetModalityShare({})->value.rows[0].modality, Modality::kNlp);
 }
 
 }  // namespace
@@ -226,14 +252,13 @@ namespace {
 TEST_F(StatsServiceTest, AuthorLimitJudgesEachBatchOfAWindowOnItsOwn) {
   // Bring "big" to 10 short of the limit (stores take deltas as they come).
   const int64_t start = kMaxCounterValue - 10;
-  ModelDelta model{.model_id = "big/m",
+  const uint32_t shard = ShardOf("big", store_.shard_count());
+  ModelDelta model{.index = store_.AssignIndexes(shard, {"big/m"})->front(),
+                   .model_id = "big/m",
                    .author = "big",
                    .total = start,
                    .days = {DayDelta{.day = Day::FromTime(kNow), .count = start}}};
-  ASSERT_TRUE(store_
-                  .ApplyEvents({ShardDelta{.shard = ShardOf("big", store_.shard_count()),
-                                           .models = {model}}})
-                  .ok());
+  ASSERT_TRUE(store_.ApplyWindow({WindowShard{.delta = {.shard = shard, .models = {model}}}}).ok());
   const std::vector<RawEvent> fits = {{.model_id = "big/m", .count = 4}};
   const std::vector<RawEvent> overflows = {{.model_id = "big/n", .count = 7},
                                            {.model_id = "small/m", .count = 3}};
@@ -255,7 +280,7 @@ TEST_F(StatsServiceTest, AuthorLimitJudgesEachBatchOfAWindowOnItsOwn) {
   EXPECT_EQ(outcomes[1]->rejections[0].field, "count");
   // After the refused batch, 4 + 6 = 10 still fits exactly.
   EXPECT_EQ(outcomes[2]->accepted, 1);
-  TopN top = *service_.GetTopN({}, RankBy::kAuthor, {}, 1);
+  TopN top = service_.GetTopN({}, RankBy::kAuthor, {}, 1)->value;
   EXPECT_EQ(top.rows.at(0).downloads, kMaxCounterValue);
 }
 

@@ -1,5 +1,8 @@
 #include "core/day.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -38,7 +41,14 @@ absl::StatusOr<Day> Day::Parse(absl::string_view text, absl::string_view field) 
 }
 
 Day Day::FromTime(absl::Time time) {
-  return Day(static_cast<int32_t>(absl::ToCivilDay(time, absl::UTCTimeZone()) - kEpoch));
+  // Unix time has no leap seconds: a UTC day is 86,400 of its seconds (and this runs for every
+  // event ingested, where a civil-time conversion would cost more than the rest).
+  const int64_t seconds = absl::ToUnixSeconds(time);  // Rounds down.
+  int64_t days = seconds / 86'400;
+  if (seconds % 86'400 < 0) --days;
+  days = std::clamp<int64_t>(days, std::numeric_limits<int32_t>::min(),
+                             std::numeric_limits<int32_t>::max());
+  return Day(static_cast<int32_t>(days));
 }
 
 absl::CivilDay Day::civil() const { return kEpoch + days_since_epoch_; }

@@ -1,5 +1,7 @@
 #include "core/day.h"
 
+#include <random>
+
 #include "core/field_error.h"
 #include "gtest/gtest.h"
 
@@ -48,6 +50,28 @@ TEST(DayRangeTest, RejectsReversedRange) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldOf(status), "range.end");
   EXPECT_TRUE(ValidateDayRange({*Day::Parse("2024-09-01"), *Day::Parse("2024-09-01")}).ok());
+}
+
+}  // namespace
+}  // namespace hubstats
+
+namespace hubstats {
+namespace {
+
+// Day::FromTime divides Unix seconds; it must agree with a civil-time conversion everywhere,
+// midnights, negative times and nanoseconds included.
+TEST(DayTest, FromTimeAgreesWithCivilTime) {
+  const absl::CivilDay epoch(1970, 1, 1);
+  std::mt19937_64 random(5);
+  for (int i = 0; i < 100'000; ++i) {
+    const int64_t seconds = static_cast<int64_t>(random() % 8'000'000'000) - 1'000'000'000;
+    for (const absl::Time time :
+         {absl::FromUnixSeconds(seconds), absl::FromUnixSeconds(seconds) - absl::Nanoseconds(1),
+          absl::FromUnixSeconds(seconds - seconds % 86'400)}) {
+      ASSERT_EQ(Day::FromTime(time).number(), absl::ToCivilDay(time, absl::UTCTimeZone()) - epoch)
+          << absl::FormatTime(time);
+    }
+  }
 }
 
 }  // namespace

@@ -49,19 +49,4 @@ ShardDelta ShardDeltaBuilder::Build(uint32_t shard) const {
   return delta;
 }
 
-void DeltaBuilder::Add(const ValidEvent& event) {
-  shards_[ShardOf(event.author, static_cast<uint32_t>(shards_.size()))].Add(event);
-}
-
-std::vector<ShardDelta> DeltaBuilder::Finish() && {
-  std::vector<ShardDelta> deltas;
-  for (uint32_t shard = 0; shard < shards_.size(); ++shard) {
-    if (shards_[shard].empty()) continue;
-    ShardDelta& delta = deltas.emplace_back(shards_[shard].Build(shard));
-    std::sort(delta.models.begin(), delta.models.end(),
-              [](const ModelDelta& a, const ModelDelta& b) { return a.model_id < b.model_id; });
-  }
-  return deltas;
-}
-
 }  // namespace hubstats

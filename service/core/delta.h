@@ -28,6 +28,7 @@ struct DayDelta {
 };
 
 struct ModelDelta {
+  uint32_t index = 0;  // The model's index in its shard (Store::AssignIndexes).
   std::string model_id;
   std::string author;
   int64_t total = 0;           // Sum over days.
@@ -46,6 +47,8 @@ class ShardDeltaBuilder {
  public:
   void Add(const ValidEvent& event);
   bool empty() const { return models_.empty(); }
+  // Room for `models` models without rehashing.
+  void Reserve(size_t models) { models_.reserve(models); }
 
   // The delta of the events added: models in no particular order, days ascending, revisions
   // by name.
@@ -63,22 +66,6 @@ class ShardDeltaBuilder {
     std::vector<DayCounts> days;  // Unsorted: a model has few days in a batch.
   };
   absl::flat_hash_map<absl::string_view, ModelCounts> models_;
-};
-
-// Folds events of any shards: a ShardDeltaBuilder per shard. Views the events' strings like
-// ShardDeltaBuilder. Not thread-safe.
-class DeltaBuilder {
- public:
-  explicit DeltaBuilder(uint32_t shard_count) : shards_(shard_count) {}
-
-  void Add(const ValidEvent& event);
-
-  // The deltas of all events added, shards ascending (only shards with events), models by id,
-  // days ascending, revisions by name. Deterministic for a given multiset of events.
-  std::vector<ShardDelta> Finish() &&;
-
- private:
-  std::vector<ShardDeltaBuilder> shards_;
 };
 
 }  // namespace hubstats

@@ -21,37 +21,39 @@ TEST(ShardTest, StableAndInRange) {
   }
 }
 
-TEST(DeltaBuilderTest, FoldsEventsPerModelAndDay) {
-  DeltaBuilder builder(4);
+TEST(ShardDeltaBuilderTest, FoldsEventsPerModelAndDay) {
+  ShardDeltaBuilder builder;
   builder.Add(Event("org/a", "org", "2024-09-02", 5, "main"));
   builder.Add(Event("org/a", "org", "2024-09-01", 2));
   builder.Add(Event("org/a", "org", "2024-09-02", 3, "main"));
   builder.Add(Event("org/a", "org", "2024-09-02", 1, "v2"));
-  builder.Add(Event("gpt2", "(canonical)", "2024-09-01", 7));
-  std::vector<ShardDelta> shards = std::move(builder).Finish();
-
+  builder.Add(Event("org/b", "org", "2024-09-01", 7));
+  const ShardDelta shard = builder.Build(3);
+  EXPECT_EQ(shard.shard, 3u);
+  ASSERT_EQ(shard.models.size(), 2u);
   int64_t total = 0;
-  for (const ShardDelta& shard : shards) {
-    ASSERT_FALSE(shard.models.empty());
-    for (const ModelDelta& model : shard.models) {
-      EXPECT_EQ(ShardOf(model.author, 4), shard.shard);
-      total += model.total;
-      if (model.model_id != "org/a") continue;
-      ASSERT_EQ(model.days.size(), 2u);
-      EXPECT_EQ(model.days[0].day.ToString(), "2024-09-01");
-      EXPECT_EQ(model.days[0].count, 2);
-      EXPECT_TRUE(model.days[0].revisions.empty());
-      EXPECT_EQ(model.days[1].count, 9);
-      ASSERT_EQ(model.days[1].revisions.size(), 2u);
-      EXPECT_EQ(model.days[1].revisions[0], (std::pair<std::string, int64_t>{"main", 8}));
-      EXPECT_EQ(model.days[1].revisions[1], (std::pair<std::string, int64_t>{"v2", 1}));
-      EXPECT_EQ(model.total, 11);
-    }
+  for (const ModelDelta& model : shard.models) {
+    EXPECT_EQ(model.author, "org");
+    total += model.total;
+    if (model.model_id != "org/a") continue;
+    ASSERT_EQ(model.days.size(), 2u);
+    EXPECT_EQ(model.days[0].day.ToString(), "2024-09-01");
+    EXPECT_EQ(model.days[0].count, 2);
+    EXPECT_TRUE(model.days[0].revisions.empty());
+    EXPECT_EQ(model.days[1].count, 9);
+    ASSERT_EQ(model.days[1].revisions.size(), 2u);
+    EXPECT_EQ(model.days[1].revisions[0], (std::pair<std::string, int64_t>{"main", 8}));
+    EXPECT_EQ(model.days[1].revisions[1], (std::pair<std::string, int64_t>{"v2", 1}));
+    EXPECT_EQ(model.total, 11);
   }
   EXPECT_EQ(total, 18);
 }
 
-TEST(DeltaBuilderTest, EmptyBatchHasNoShards) { EXPECT_TRUE(DeltaBuilder(16).Finish().empty()); }
+TEST(ShardDeltaBuilderTest, EmptyBuilderBuildsNothing) {
+  ShardDeltaBuilder builder;
+  EXPECT_TRUE(builder.empty());
+  EXPECT_TRUE(builder.Build(0).models.empty());
+}
 
 }  // namespace
 }  // namespace hubstats

@@ -8,15 +8,15 @@
 
 namespace hubstats {
 
-std::optional<Scope> ScopeOfMethod(absl::string_view method) {
+std::optional<TokenScope> ScopeOfMethod(absl::string_view method) {
   if (absl::ConsumePrefix(&method, "/hubstats.v1.IngestService/")) {
-    if (method == "StreamEvents" || method == "UpsertModels") return Scope::kIngest;
+    if (method == "StreamEvents" || method == "UpsertModels") return TokenScope::kIngest;
     return std::nullopt;
   }
   if (absl::ConsumePrefix(&method, "/hubstats.v1.QueryService/")) {
     if (method == "GetModalityShare" || method == "GetSizeDistribution" || method == "GetTopN" ||
         method == "GetBreakdown" || method == "GetTotals" || method == "GetModelStats") {
-      return Scope::kRead;
+      return TokenScope::kRead;
     }
   }
   return std::nullopt;
@@ -44,7 +44,8 @@ Admission::~Admission() {
 CallGuard::CallGuard(const AccessPolicy& policy, CallLimits limits)
     : policy_(policy), limits_(limits), quota_(limits.max_client_inflight_bytes) {}
 
-absl::StatusOr<Admission> CallGuard::Admit(const grpc::ServerContextBase& context, Scope scope) {
+absl::StatusOr<Admission> CallGuard::Admit(const grpc::ServerContextBase& context,
+                                           TokenScope scope) {
   absl::StatusOr<Grant> grant = policy_.Authorize(AuthorizationOf(context), scope);
   if (!grant.ok()) return grant.status();
   if (calls_.fetch_add(1) >= limits_.max_concurrent_calls) {

@@ -41,7 +41,7 @@ struct CallLimits {
 
 // The scope a method needs ("/hubstats.v1.QueryService/GetTotals" -> read); nullopt for a
 // method that is not a hubstats.v1 method.
-std::optional<Scope> ScopeOfMethod(absl::string_view method);
+std::optional<TokenScope> ScopeOfMethod(absl::string_view method);
 
 class CallGuard;
 
@@ -72,7 +72,7 @@ class CallGuard {
   // Admits a call that needs `scope`, from its `authorization` metadata. UNAUTHENTICATED,
   // PERMISSION_DENIED (see AccessPolicy), or RESOURCE_EXHAUSTED when max_concurrent_calls are
   // in progress.
-  absl::StatusOr<Admission> Admit(const grpc::ServerContextBase& context, Scope scope);
+  absl::StatusOr<Admission> Admit(const grpc::ServerContextBase& context, TokenScope scope);
 
   const CallLimits& limits() const { return limits_; }
   ClientQuota& quota() { return quota_; }

@@ -24,9 +24,9 @@ TEST(CallGuardTest, EveryMethodOfTheApiHasAScope) {
 }
 
 TEST(CallGuardTest, ScopesFollowTheService) {
-  EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/StreamEvents"), Scope::kIngest);
-  EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/UpsertModels"), Scope::kIngest);
-  EXPECT_EQ(ScopeOfMethod("/hubstats.v1.QueryService/GetTopN"), Scope::kRead);
+  EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/StreamEvents"), TokenScope::kIngest);
+  EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/UpsertModels"), TokenScope::kIngest);
+  EXPECT_EQ(ScopeOfMethod("/hubstats.v1.QueryService/GetTopN"), TokenScope::kRead);
   EXPECT_EQ(ScopeOfMethod("/hubstats.v1.QueryService/Nothing"), std::nullopt);
   EXPECT_EQ(ScopeOfMethod("/grpc.health.v1.Health/Check"), std::nullopt);
   EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/GetTopN"), std::nullopt);

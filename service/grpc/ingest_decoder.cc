@@ -174,10 +174,147 @@ absl::Status Malformed(absl::string_view where, absl::string_view problem) {
       where, absl::StrCat("the message is not a valid hubstats.v1.IngestRequest: ", problem));
 }
 
+// One repeated scalar column, packed (one length-delimited run) or not (one varint each).
+template <typename T>
+bool AppendScalars(WireReader& reader, WireType type, std::vector<T>& column) {
+  if (type == kVarint) {
+    uint64_t value = 0;
+    if (!reader.Varint(value)) return false;
+    column.push_back(static_cast<T>(value));
+    return true;
+  }
+  absl::string_view run;
+  if (!reader.LengthDelimited(run)) return false;
+  WireReader values(run);
+  while (!values.done()) {
+    uint64_t value = 0;
+    if (!values.Varint(value)) return false;
+    column.push_back(static_cast<T>(value));
+  }
+  return true;
+}
+
+// Events in a PackedEvents message: its model_index entries.
+bool CountPacked(absl::string_view bytes, size_t& events, std::string& error) {
+  WireReader reader(bytes);
+  while (!reader.done()) {
+    uint32_t field = 0;
+    WireType type = kVarint;
+    if (!reader.Tag(field, type)) break;
+    if (field == 2 && type == kLengthDelimited) {
+      absl::string_view run;
+      if (!reader.LengthDelimited(run)) break;
+      for (char byte : run) events += (static_cast<uint8_t>(byte) & 0x80) == 0;
+    } else if (field == 2 && type == kVarint) {
+      ++events;
+      if (!reader.Skip(field, type)) break;
+    } else if (!reader.Skip(field, type)) {
+      break;
+    }
+  }
+  error = reader.error();
+  return error.empty();
+}
+
+// Appends one PackedEvents message's columns (repeated occurrences of the field concatenate, as
+// protobuf merges them).
+bool DecodePacked(absl::string_view bytes, PackedColumns& columns, std::string& error) {
+  WireReader reader(bytes);
+  while (!reader.done()) {
+    uint32_t field = 0;
+    WireType type = kVarint;
+    if (!reader.Tag(field, type)) break;
+    const bool scalar = type == kVarint || type == kLengthDelimited;
+    bool ok = true;
+    if ((field == 1 || field == 6) && type == kLengthDelimited) {
+      absl::string_view value;
+      ok = reader.LengthDelimited(value);
+      (field == 1 ? columns.model_ids : columns.revisions).push_back(value);
+    } else if (field == 2 && scalar) {
+      ok = AppendScalars(reader, type, columns.model_index);
+    } else if (field == 3 && scalar) {
+      ok = AppendScalars(reader, type, columns.timestamp_seconds);
+    } else if (field == 4 && scalar) {
+      ok = AppendScalars(reader, type, columns.timestamp_nanos);
+    } else if (field == 5 && scalar) {
+      ok = AppendScalars(reader, type, columns.counts);
+    } else if (field == 7 && scalar) {
+      ok = AppendScalars(reader, type, columns.revision_index);
+    } else {
+      ok = reader.Skip(field, type);
+    }
+    if (!ok) {
+      error = reader.error().empty() ? absl::StrCat("field ", field, ": malformed packed values")
+                                     : reader.error();
+      return false;
+    }
+  }
+  error.clear();
+  return true;
+}
+
+// The packed events as RawEvents viewing the columns' strings. INVALID_ARGUMENT naming the
+// column when one has the wrong length or an index out of range.
+absl::Status Materialize(const PackedColumns& columns, std::vector<RawEvent>& events) {
+  const size_t count = columns.model_index.size();
+  auto check_length = [&](size_t size, absl::string_view column) -> absl::Status {
+    if (size == 0 || size == count) return absl::OkStatus();
+    return InvalidFieldError(
+        absl::StrCat("packed.", column),
+        absl::StrCat("has ", size, " entries for ", count, " events; give one per event or none"));
+  };
+  for (const auto& [size, column] :
+       {std::pair{columns.timestamp_seconds.size(), "timestamp_seconds"},
+        std::pair{columns.timestamp_nanos.size(), "timestamp_nanos"},
+        std::pair{columns.counts.size(), "counts"},
+        std::pair{columns.revision_index.size(), "revision_index"}}) {
+    if (absl::Status status = check_length(size, column); !status.ok()) return status;
+  }
+  if (!columns.timestamp_nanos.empty() && columns.timestamp_seconds.empty()) {
+    return InvalidFieldError("packed.timestamp_nanos", "needs timestamp_seconds");
+  }
+  for (size_t i = 0; i < count; ++i) {
+    RawEvent& event = events.emplace_back();
+    const uint32_t model = columns.model_index[i];
+    if (model >= columns.model_ids.size()) {
+      return InvalidFieldError(absl::StrCat("packed.model_index[", i, "]"),
+                               absl::StrCat(model, " is not an index of model_ids (",
+                                            columns.model_ids.size(), " ids)"));
+    }
+    event.model_id = columns.model_ids[model];
+    if (!columns.timestamp_seconds.empty()) {
+      event.timestamp_seconds = columns.timestamp_seconds[i];
+      if (!columns.timestamp_nanos.empty()) event.timestamp_nanos = columns.timestamp_nanos[i];
+    }
+    if (!columns.counts.empty()) event.count = columns.counts[i];
+    if (!columns.revision_index.empty()) {
+      const uint32_t revision = columns.revision_index[i];
+      if (revision >= columns.revisions.size()) {
+        return InvalidFieldError(absl::StrCat("packed.revision_index[", i, "]"),
+                                 absl::StrCat(revision, " is not an index of revisions (",
+                                              columns.revisions.size(), " revisions)"));
+      }
+      event.revision = columns.revisions[revision];
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status DecodeIngestRequest(std::string bytes, size_t max_events, DecodedBatch& batch) {
+  PackedColumns columns;
+  if (absl::Status status = DecodeIngestWire(std::move(bytes), max_events, batch, columns);
+      !status.ok()) {
+    return status;
+  }
+  return Materialize(columns, batch.events);
+}
+
+absl::Status DecodeIngestWire(std::string bytes, size_t max_events, DecodedBatch& batch,
+                              PackedColumns& columns) {
   batch = DecodedBatch();
+  columns = PackedColumns();
   batch.bytes = std::move(bytes);
   const absl::string_view view(batch.bytes);
 
@@ -185,11 +322,18 @@ absl::Status DecodeIngestRequest(std::string bytes, size_t max_events, DecodedBa
   // allocated for them.
   WireReader reader(view);
   size_t events = 0;
+  std::string error;
   while (!reader.done()) {
     uint32_t field = 0;
     WireType type = kVarint;
     if (!reader.Tag(field, type)) break;
     if (field == 1 && type == kLengthDelimited) ++events;
+    if (field == 4 && type == kLengthDelimited) {
+      absl::string_view packed;
+      if (!reader.LengthDelimited(packed)) break;
+      if (!CountPacked(packed, events, error)) return Malformed("packed", error);
+      continue;
+    }
     if (!reader.Skip(field, type)) break;
   }
   if (!reader.error().empty()) {
@@ -205,7 +349,6 @@ absl::Status DecodeIngestRequest(std::string bytes, size_t max_events, DecodedBa
 
   batch.events.reserve(events);
   WireReader fields(view);
-  std::string error;
   while (!fields.done()) {
     uint32_t field = 0;
     WireType type = kVarint;
@@ -221,6 +364,10 @@ absl::Status DecodeIngestRequest(std::string bytes, size_t max_events, DecodedBa
       fields.LengthDelimited(batch.producer_id);
     } else if (field == 3 && type == kVarint) {
       fields.Varint(batch.sequence);
+    } else if (field == 4 && type == kLengthDelimited) {
+      absl::string_view packed;
+      fields.LengthDelimited(packed);
+      if (!DecodePacked(packed, columns, error)) return Malformed("packed", error);
     } else {
       fields.Skip(field, type);
     }

@@ -45,12 +45,31 @@ struct DecodedBatch {
   size_t DecodedSize() const { return bytes.size() + event_count * kDecodedBytesPerEvent; }
 };
 
-// Decodes `bytes` (taken over by the batch) into `batch`. INVALID_ARGUMENT naming the place and
-// the problem for bytes that are not an IngestRequest (truncated, bad varint, bad wire type,
-// field number 0, groups nested deeper than kMaxGroupDepth or unbalanced), and INVALID_ARGUMENT
-// on field "events" when the message holds more than `max_events` events (then `event_count`
-// says how many it holds and no RawEvent is kept).
+// The columns of IngestRequest.packed as on the wire (views into the batch's bytes), before they
+// become events.
+struct PackedColumns {
+  std::vector<absl::string_view> model_ids;
+  std::vector<uint32_t> model_index;
+  std::vector<int64_t> timestamp_seconds;
+  std::vector<int32_t> timestamp_nanos;
+  std::vector<int64_t> counts;
+  std::vector<absl::string_view> revisions;
+  std::vector<uint32_t> revision_index;
+};
+
+// Decodes `bytes` (taken over by the batch) into `batch`: `events` then the packed events.
+// INVALID_ARGUMENT naming the place and the problem for bytes that are not an IngestRequest
+// (truncated, bad varint, bad wire type, field number 0, groups nested deeper than kMaxGroupDepth
+// or unbalanced), and INVALID_ARGUMENT on field "events" when the message holds more than
+// `max_events` events (then `event_count` says how many it holds and no RawEvent is kept);
+// INVALID_ARGUMENT naming the column for packed columns of the wrong length or with an index out of
+// range.
 absl::Status DecodeIngestRequest(std::string bytes, size_t max_events, DecodedBatch& batch);
+
+// The wire decoding alone: `events` decoded, the packed columns as they came (for tests that
+// compare the decoding with protobuf's).
+absl::Status DecodeIngestWire(std::string bytes, size_t max_events, DecodedBatch& batch,
+                              PackedColumns& columns);
 
 }  // namespace hubstats
 

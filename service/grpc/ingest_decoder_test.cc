@@ -38,14 +38,51 @@ test::WireRequest RandomRequest(std::mt19937_64& random) {
   }
   if (random() % 2) request.set_producer_id(RandomBytes(random, 12));
   if (random() % 2) request.set_sequence(random());
+  if (random() % 2) {
+    test::WirePacked* packed = request.mutable_packed();
+    const int ids = 1 + static_cast<int>(random() % 3);
+    for (int i = 0; i < ids; ++i) packed->add_model_ids(RandomBytes(random, 12));
+    const int count = static_cast<int>(random() % 6);
+    const bool times = random() % 2, counts = random() % 2, revisions = random() % 2;
+    if (revisions) {
+      packed->add_revisions("");
+      packed->add_revisions(RandomBytes(random, 6));
+    }
+    for (int i = 0; i < count; ++i) {
+      packed->add_model_index(static_cast<uint32_t>(random() % ids));
+      if (times) {
+        packed->add_timestamp_seconds(static_cast<int64_t>(random()));
+        packed->add_timestamp_nanos(static_cast<int32_t>(random()));
+      }
+      if (counts) packed->add_counts(static_cast<int64_t>(random()) >> (random() % 64));
+      if (revisions) packed->add_revision_index(static_cast<uint32_t>(random() % 2));
+    }
+  }
   return request;
+}
+
+// The packed columns must equal protobuf's, entry by entry.
+void ExpectSameColumns(const test::WireRequest& expected, const PackedColumns& actual,
+                       const std::string& context) {
+  const test::WirePacked& want = expected.packed();
+  EXPECT_THAT(actual.model_ids, ::testing::ElementsAreArray(want.model_ids())) << context;
+  EXPECT_THAT(actual.model_index, ::testing::ElementsAreArray(want.model_index())) << context;
+  EXPECT_THAT(actual.timestamp_seconds, ::testing::ElementsAreArray(want.timestamp_seconds()))
+      << context;
+  EXPECT_THAT(actual.timestamp_nanos, ::testing::ElementsAreArray(want.timestamp_nanos()))
+      << context;
+  EXPECT_THAT(actual.counts, ::testing::ElementsAreArray(want.counts())) << context;
+  EXPECT_THAT(actual.revisions, ::testing::ElementsAreArray(want.revisions())) << context;
+  EXPECT_THAT(actual.revision_index, ::testing::ElementsAreArray(want.revision_index())) << context;
 }
 
 // The same content, decoded two ways, must agree field by field.
 void ExpectSame(const test::WireRequest& expected, const DecodedBatch& actual,
                 const std::string& context) {
   ASSERT_EQ(actual.events.size(), static_cast<size_t>(expected.events_size())) << context;
-  EXPECT_EQ(actual.event_count, actual.events.size()) << context;
+  EXPECT_EQ(actual.event_count,
+            actual.events.size() + static_cast<size_t>(expected.packed().model_index_size()))
+      << context;
   EXPECT_EQ(actual.producer_id, expected.producer_id()) << context;
   EXPECT_EQ(actual.sequence, expected.sequence()) << context;
   for (int i = 0; i < expected.events_size(); ++i) {
@@ -70,8 +107,10 @@ TEST(IngestDecoderTest, AgreesWithProtobufOnRandomMessages) {
   for (int round = 0; round < 2000; ++round) {
     const test::WireRequest request = RandomRequest(random);
     DecodedBatch batch;
-    ASSERT_TRUE(DecodeIngestRequest(request.SerializeAsString(), 1000, batch).ok());
+    PackedColumns columns;
+    ASSERT_TRUE(DecodeIngestWire(request.SerializeAsString(), 1000, batch, columns).ok());
     ExpectSame(request, batch, absl::StrCat("round ", round));
+    ExpectSameColumns(request, columns, absl::StrCat("round ", round));
   }
 }
 
@@ -106,12 +145,14 @@ TEST(IngestDecoderTest, AgreesWithProtobufOnMutatedBytes) {
     test::WireRequest parsed;
     const bool protobuf_ok = parsed.ParseFromString(bytes);
     DecodedBatch batch;
-    const absl::Status status = DecodeIngestRequest(bytes, 100000, batch);
+    PackedColumns columns;
+    const absl::Status status = DecodeIngestWire(bytes, 100000, batch, columns);
     ASSERT_EQ(status.ok(), protobuf_ok)
         << "round " << round << ": " << status << " bytes " << absl::CEscape(bytes);
     if (protobuf_ok) {
       ++accepted;
       ExpectSame(parsed, batch, absl::StrCat("round ", round));
+      ExpectSameColumns(parsed, columns, absl::StrCat("round ", round));
     } else {
       ++refused;
       EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -121,6 +162,50 @@ TEST(IngestDecoderTest, AgreesWithProtobufOnMutatedBytes) {
   // Both outcomes were exercised.
   EXPECT_GT(accepted, 1000);
   EXPECT_GT(refused, 1000);
+}
+
+TEST(IngestDecoderTest, PackedEventsFollowTheEventsWithTheirColumns) {
+  test::WireRequest request;
+  request.add_events()->set_model_id("org/first");
+  test::WirePacked* packed = request.mutable_packed();
+  for (const char* id : {"org/a", "org/b"}) packed->add_model_ids(id);
+  for (const char* revision : {"", "main"}) packed->add_revisions(revision);
+  for (uint32_t index : {1, 0, 1}) packed->add_model_index(index);
+  for (int64_t count : {5, 6, 7}) packed->add_counts(count);
+  for (uint32_t revision : {0, 1, 1}) packed->add_revision_index(revision);
+  DecodedBatch batch;
+  ASSERT_TRUE(DecodeIngestRequest(request.SerializeAsString(), 10, batch).ok());
+  ASSERT_EQ(batch.events.size(), 4u);
+  EXPECT_EQ(batch.events[0].model_id, "org/first");
+  EXPECT_EQ(batch.events[1].model_id, "org/b");
+  EXPECT_EQ(batch.events[1].count, 5);
+  EXPECT_EQ(batch.events[1].revision, "");
+  EXPECT_FALSE(batch.events[1].timestamp_seconds.has_value());
+  EXPECT_EQ(batch.events[3].model_id, "org/b");
+  EXPECT_EQ(batch.events[3].count, 7);
+  EXPECT_EQ(batch.events[3].revision, "main");
+  // Too many events counts the packed ones too.
+  EXPECT_EQ(DecodeIngestRequest(request.SerializeAsString(), 3, batch).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(IngestDecoderTest, PackedColumnsMustFitTheEvents) {
+  auto refused = [](const test::WireRequest& request) {
+    DecodedBatch batch;
+    return DecodeIngestRequest(request.SerializeAsString(), 100, batch);
+  };
+  test::WireRequest request;
+  test::WirePacked* packed = request.mutable_packed();
+  packed->add_model_ids("org/a");
+  packed->add_model_index(0);
+  packed->add_model_index(0);
+  packed->add_counts(1);
+  EXPECT_THAT(refused(request).message(), HasSubstr("packed.counts: has 1 entries for 2 events"));
+  packed->add_counts(2);
+  packed->add_model_index(3);
+  packed->add_counts(3);
+  EXPECT_THAT(refused(request).message(),
+              HasSubstr("packed.model_index[2]: 3 is not an index of model_ids (1 ids)"));
 }
 
 TEST(IngestDecoderTest, UnknownFieldsAndGroupsAreSkipped) {

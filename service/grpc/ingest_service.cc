@@ -435,7 +435,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestServiceImpl::
     grpc::CallbackServerContext* context) {
   Admission admission;
   if (guard_ != nullptr) {
-    absl::StatusOr<Admission> admitted = guard_->Admit(*context, Scope::kIngest);
+    absl::StatusOr<Admission> admitted = guard_->Admit(*context, TokenScope::kIngest);
     if (!admitted.ok()) return new RefusedStream(ToGrpcStatus(admitted.status()));
     admission = *std::move(admitted);
   }
@@ -466,7 +466,7 @@ grpc::ServerUnaryReactor* IngestServiceImpl::UpsertModels(grpc::CallbackServerCo
                                                           grpc::ByteBuffer* response) {
   return RunRawUnary<v1::UpsertModelsRequest, v1::UpsertModelsResponse>(
       context, request, response, workers_,
-      UnaryAdmission{guard_, Scope::kIngest, limits_.max_message_bytes},
+      UnaryAdmission{guard_, TokenScope::kIngest, limits_.max_message_bytes},
       [this](const v1::UpsertModelsRequest& request,
              v1::UpsertModelsResponse* response) -> absl::Status {
         if (static_cast<size_t>(request.models_size()) > limits_.max_upsert_records) {

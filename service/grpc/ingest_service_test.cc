@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "app/follower.h"
 #include "core/catalog.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -74,7 +75,9 @@ class Harness {
  public:
   explicit Harness(HarnessOptions options)
       : store_(options.failing_model, options.on_failure),
-        service_(store_, TaskTable::BuiltIn()),
+        model_(TaskTable::BuiltIn(), store_.shard_count()),
+        follower_(store_, model_),
+        service_(store_, TaskTable::BuiltIn(), model_, Committed(follower_)),
         workers_(4),
         budget_(options.budget_bytes),
         committer_(service_, options.commit) {
@@ -103,13 +106,22 @@ class Harness {
   IngestBudget& budget() { return budget_; }
 
   int64_t TotalDownloads() {
-    absl::StatusOr<Population> totals = service_.GetTotals(DayRange{});
+    EXPECT_TRUE(follower_.CatchUp().ok());
+    absl::StatusOr<Answer<Population>> totals = service_.GetTotals(DayRange{});
     EXPECT_TRUE(totals.ok()) << totals.status();
-    return totals.ok() ? totals->total_downloads : -1;
+    return totals.ok() ? totals->value.total_downloads : -1;
   }
 
  private:
+  static StatsServiceOptions Committed(Follower& follower) {
+    StatsServiceOptions options;
+    options.committed = [&follower] { follower.Nudge(); };
+    return options;
+  }
+
   FailingStore store_;
+  ReadModel model_;
+  Follower follower_;
   StatsService service_;
   WorkerPool workers_;
   IngestBudget budget_;

@@ -123,6 +123,16 @@ absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension) {
   }
 }
 
+absl::StatusOr<Freshness> FromProto(const v1::Freshness& freshness, uint32_t shard_count) {
+  Freshness result;
+  result.fresh = freshness.fresh();
+  absl::StatusOr<VersionToken> token =
+      VersionToken::Parse(freshness.min_version(), shard_count, "freshness.min_version");
+  if (!token.ok()) return token.status();
+  result.min_version = *std::move(token);
+  return result;
+}
+
 RawEvent FromProto(const v1::DownloadEvent& event) {
   RawEvent raw;
   raw.model_id = event.model_id();
@@ -174,6 +184,7 @@ void AddRejections(const std::vector<ItemRejection>& from, Rejections* to) {
 }  // namespace
 
 void ToProto(const IngestOutcome& outcome, v1::IngestResponse* response) {
+  response->set_version(outcome.version.ToString());
   response->set_accepted(outcome.accepted);
   response->set_rejected(outcome.rejected);
   response->set_accepted_downloads(outcome.accepted_downloads);
@@ -181,6 +192,7 @@ void ToProto(const IngestOutcome& outcome, v1::IngestResponse* response) {
 }
 
 void ToProto(const UpsertOutcome& outcome, v1::UpsertModelsResponse* response) {
+  response->set_version(outcome.version.ToString());
   response->set_accepted(outcome.accepted);
   response->set_rejected(outcome.rejected);
   response->set_reclassified(outcome.reclassified);
@@ -270,6 +282,19 @@ void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response) {
     v1::DayCount* out = response->add_days();
     *out->mutable_day() = ToProto(day.day);
     out->set_downloads(day.downloads);
+  }
+}
+
+void ToProto(const AsOf& as_of, v1::AsOf* out) {
+  VersionToken token;
+  for (uint32_t shard = 0; shard < as_of.versions.size(); ++shard) {
+    token.shards.emplace_back(shard, as_of.versions[shard]);
+  }
+  out->set_version(token.ToString());
+  if (as_of.time) {
+    const int64_t nanos = absl::ToUnixNanos(*as_of.time);
+    out->mutable_time()->set_seconds(nanos / 1'000'000'000);
+    out->mutable_time()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
   }
 }
 

@@ -22,7 +22,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::StatusOr<DayRange> FromProto(const v1::DateRange* range);  // nullptr: all time
 absl::StatusOr<std::optional<Modality>> ModalityFilterFromProto(v1::Modality modality);
 absl::StatusOr<CatalogRecord> FromProto(const v1::ModelRecord& record);
-absl::StatusOr<RankBy> FromProto(v1::RankBy by);                   // UNSPECIFIED: by model
+absl::StatusOr<RankBy> FromProto(v1::RankBy by);  // UNSPECIFIED: by model
+// INVALID_ARGUMENT ("freshness.min_version") for a token of another store.
+absl::StatusOr<Freshness> FromProto(const v1::Freshness& freshness, uint32_t shard_count);
 absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension);  // UNSPECIFIED refused
 
 // Views into `event`, which must outlive the result.
@@ -39,6 +41,14 @@ void ToProto(const TopN& top, v1::TopNResponse* response);
 void ToProto(const Breakdown& breakdown, v1::BreakdownResponse* response);
 void ToProto(const Population& population, v1::TotalsResponse* response);
 void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response);
+void ToProto(const AsOf& as_of, v1::AsOf* out);
+
+// A query's answer: its value and what it reflects.
+template <typename T, typename Response>
+void ToProto(const Answer<T>& answer, Response* response) {
+  ToProto(answer.value, response);
+  ToProto(answer.as_of, response->mutable_as_of());
+}
 
 }  // namespace hubstats
 

@@ -6,10 +6,14 @@
 namespace hubstats {
 namespace {
 
-// Every query request has an optional `range`.
+// Every query request has an optional `range` and `freshness`.
 template <typename Request>
 absl::StatusOr<DayRange> RangeOf(const Request& request) {
   return FromProto(request.has_range() ? &request.range() : nullptr);
+}
+template <typename Request>
+absl::StatusOr<Freshness> FreshnessOf(const Request& request, const StatsService& service) {
+  return FromProto(request.freshness(), service.shard_count());
 }
 
 }  // namespace
@@ -23,7 +27,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModalityShare(grpc::CallbackServe
              v1::ModalityShareResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
-        absl::StatusOr<ModalityShare> share = service_.GetModalityShare(*range);
+        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
+        if (!freshness.ok()) return freshness.status();
+        absl::StatusOr<Answer<ModalityShare>> share = service_.GetModalityShare(*range, *freshness);
         if (!share.ok()) return share.status();
         ToProto(*share, response);
         return absl::OkStatus();
@@ -39,13 +45,15 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetSizeDistribution(
              v1::SizeDistributionResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
+        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
+        if (!freshness.ok()) return freshness.status();
         absl::StatusOr<std::optional<Modality>> modality =
             ModalityFilterFromProto(request.modality());
         if (!modality.ok()) return modality.status();
         const std::vector<int64_t> boundaries(request.boundaries().begin(),
                                               request.boundaries().end());
-        absl::StatusOr<SizeDistribution> sizes =
-            service_.GetSizeDistribution(*range, boundaries, *modality);
+        absl::StatusOr<Answer<SizeDistribution>> sizes =
+            service_.GetSizeDistribution(*range, boundaries, *modality, *freshness);
         if (!sizes.ok()) return sizes.status();
         ToProto(*sizes, response);
         return absl::OkStatus();
@@ -60,13 +68,15 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTopN(grpc::CallbackServerContext*
       [this](const v1::TopNRequest& request, v1::TopNResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
+        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
+        if (!freshness.ok()) return freshness.status();
         absl::StatusOr<std::optional<Modality>> modality =
             ModalityFilterFromProto(request.modality());
         if (!modality.ok()) return modality.status();
         absl::StatusOr<RankBy> by = FromProto(request.by());
         if (!by.ok()) return by.status();
         const int n = request.n() == 0 ? kDefaultTopN : request.n();
-        absl::StatusOr<TopN> top = service_.GetTopN(*range, *by, *modality, n);
+        absl::StatusOr<Answer<TopN>> top = service_.GetTopN(*range, *by, *modality, n, *freshness);
         if (!top.ok()) return top.status();
         ToProto(*top, response);
         return absl::OkStatus();
@@ -81,12 +91,15 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetBreakdown(grpc::CallbackServerCon
       [this](const v1::BreakdownRequest& request, v1::BreakdownResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
+        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
+        if (!freshness.ok()) return freshness.status();
         absl::StatusOr<std::optional<Modality>> modality =
             ModalityFilterFromProto(request.modality());
         if (!modality.ok()) return modality.status();
         absl::StatusOr<AggregateKind> dimension = FromProto(request.dimension());
         if (!dimension.ok()) return dimension.status();
-        absl::StatusOr<Breakdown> breakdown = service_.GetBreakdown(*range, *dimension, *modality);
+        absl::StatusOr<Answer<Breakdown>> breakdown =
+            service_.GetBreakdown(*range, *dimension, *modality, *freshness);
         if (!breakdown.ok()) return breakdown.status();
         ToProto(*breakdown, response);
         return absl::OkStatus();
@@ -101,7 +114,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTotals(grpc::CallbackServerContex
       [this](const v1::TotalsRequest& request, v1::TotalsResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
-        absl::StatusOr<Population> totals = service_.GetTotals(*range);
+        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
+        if (!freshness.ok()) return freshness.status();
+        absl::StatusOr<Answer<Population>> totals = service_.GetTotals(*range, *freshness);
         if (!totals.ok()) return totals.status();
         ToProto(*totals, response);
         return absl::OkStatus();
@@ -117,7 +132,10 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModelStats(grpc::CallbackServerCo
              v1::ModelStatsResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
-        absl::StatusOr<ModelStats> stats = service_.GetModelStats(request.model_id(), *range);
+        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
+        if (!freshness.ok()) return freshness.status();
+        absl::StatusOr<Answer<ModelStats>> stats =
+            service_.GetModelStats(request.model_id(), *range, *freshness);
         if (!stats.ok()) return stats.status();
         ToProto(*stats, response);
         return absl::OkStatus();

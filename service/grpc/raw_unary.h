@@ -41,7 +41,7 @@ absl::Status ParseRequest(const grpc::ByteBuffer& bytes, Message& message) {
 // (RESOURCE_EXHAUSTED naming the limit).
 struct UnaryAdmission {
   CallGuard* guard = nullptr;
-  Scope scope = Scope::kRead;
+  TokenScope scope = TokenScope::kRead;
   size_t max_request_bytes = SIZE_MAX;
 };
 

@@ -53,10 +53,10 @@ size_t AccessPolicy::token_count() const {
 }
 
 absl::StatusOr<Grant> AccessPolicy::Authorize(std::optional<absl::string_view> authorization,
-                                              Scope scope) const {
+                                              TokenScope scope) const {
   if (!tokens_on_) return Grant();
   if (!authorization.has_value()) {
-    if (scope == Scope::kRead && public_reads_) return Grant();
+    if (scope == TokenScope::kRead && public_reads_) return Grant();
     return absl::UnauthenticatedError(absl::StrCat("this call needs a token with the scope '",
                                                    ScopeName(scope), "': ", kHowToSend));
   }
@@ -80,13 +80,13 @@ absl::StatusOr<Grant> AccessPolicy::Authorize(std::optional<absl::string_view> a
         "deployment)");
   }
   // A public read is open to every known token, whatever its scopes.
-  const bool public_read = scope == Scope::kRead && public_reads_;
+  const bool public_read = scope == TokenScope::kRead && public_reads_;
   if (!public_read && !grant.principal->Has(scope)) {
     return absl::PermissionDeniedError(absl::StrCat("the token '", grant.principal->name,
                                                     "' does not have the scope '", ScopeName(scope),
                                                     "' this call needs"));
   }
-  if (scope == Scope::kIngest && grant.principal->ingest_rate > 0) {
+  if (scope == TokenScope::kIngest && grant.principal->ingest_rate > 0) {
     std::lock_guard lock(mutex_);
     auto it = rates_.find(grant.principal->name);
     if (it != rates_.end()) grant.rate = it->second;

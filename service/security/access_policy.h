@@ -61,7 +61,7 @@ class AccessPolicy {
   // Admits a call that needs `scope`. `authorization` is the call's `authorization` metadata
   // value ("Bearer <token>"), nullopt when it sent none.
   absl::StatusOr<Grant> Authorize(std::optional<absl::string_view> authorization,
-                                  Scope scope) const;
+                                  TokenScope scope) const;
 
  private:
   const bool tokens_on_;

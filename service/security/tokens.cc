@@ -64,13 +64,13 @@ bool ParseDigest(absl::string_view text, Sha256& digest) {
 
 }  // namespace
 
-const char* ScopeName(Scope scope) {
+const char* ScopeName(TokenScope scope) {
   switch (scope) {
-    case Scope::kIngest:
+    case TokenScope::kIngest:
       return "ingest";
-    case Scope::kRead:
+    case TokenScope::kRead:
       return "read";
-    case Scope::kAdmin:
+    case TokenScope::kAdmin:
       return "admin";
   }
   return "?";
@@ -93,13 +93,13 @@ std::string HexOf(const Sha256& digest) {
   return hex;
 }
 
-bool Principal::Has(Scope scope) const {
+bool Principal::Has(TokenScope scope) const {
   switch (scope) {
-    case Scope::kIngest:
+    case TokenScope::kIngest:
       return ingest;
-    case Scope::kRead:
+    case TokenScope::kRead:
       return read;
-    case Scope::kAdmin:
+    case TokenScope::kAdmin:
       return admin;
   }
   return false;

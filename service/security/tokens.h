@@ -30,10 +30,10 @@
 
 namespace hubstats {
 
-enum class Scope { kIngest, kRead, kAdmin };
+enum class TokenScope { kIngest, kRead, kAdmin };
 
 // "ingest", "read", "admin".
-const char* ScopeName(Scope scope);
+const char* ScopeName(TokenScope scope);
 
 using Sha256 = std::array<uint8_t, 32>;
 
@@ -52,7 +52,7 @@ struct Principal {
   // Events per second this token may ingest; 0: no limit.
   int64_t ingest_rate = 0;
 
-  bool Has(Scope scope) const;
+  bool Has(TokenScope scope) const;
   // Whether batches with `producer_id` may be sent with this token. An empty producer id (no
   // exactly-once identity: the server makes one per stream) is allowed: it takes over no one's
   // sequence.

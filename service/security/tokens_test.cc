@@ -32,13 +32,14 @@ TEST(TokenSetTest, FindsEachTokenAndNothingElse) {
   EXPECT_EQ(tokens->size(), 3u);
   ASSERT_NE(tokens->Find("secret-1"), nullptr);
   EXPECT_EQ(tokens->Find("secret-1")->name, "job");
-  EXPECT_TRUE(tokens->Find("secret-1")->Has(Scope::kIngest));
-  EXPECT_FALSE(tokens->Find("secret-1")->Has(Scope::kRead));
+  EXPECT_TRUE(tokens->Find("secret-1")->Has(TokenScope::kIngest));
+  EXPECT_FALSE(tokens->Find("secret-1")->Has(TokenScope::kRead));
   EXPECT_EQ(tokens->Find("secret-2")->name, "board");
-  EXPECT_TRUE(tokens->Find("secret-2")->Has(Scope::kRead));
-  EXPECT_FALSE(tokens->Find("secret-2")->Has(Scope::kIngest));
+  EXPECT_TRUE(tokens->Find("secret-2")->Has(TokenScope::kRead));
+  EXPECT_FALSE(tokens->Find("secret-2")->Has(TokenScope::kIngest));
   const Principal& ops = *tokens->Find("secret-3");
-  EXPECT_TRUE(ops.Has(Scope::kIngest) && ops.Has(Scope::kRead) && ops.Has(Scope::kAdmin));
+  EXPECT_TRUE(ops.Has(TokenScope::kIngest) && ops.Has(TokenScope::kRead) &&
+              ops.Has(TokenScope::kAdmin));
   EXPECT_EQ(tokens->Find("secret-"), nullptr);
   EXPECT_EQ(tokens->Find("secret-11"), nullptr);
   EXPECT_EQ(tokens->Find(""), nullptr);

@@ -5,65 +5,94 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "core/event.h"
+#include "core/model_id.h"
 
 namespace hubstats {
 
-int64_t MemoryStore::InRange(const ModelCounts& counts, const DayRange& range) {
-  if (range.all_time()) return counts.all_time;
-  int64_t downloads = 0;
-  auto it = range.first ? counts.days.lower_bound(*range.first) : counts.days.begin();
-  for (; it != counts.days.end() && range.Contains(it->first); ++it) downloads += it->second;
-  return downloads;
+MemoryStore::MemoryStore(MemoryStoreOptions options)
+    : options_(options), shards_(options.shard_count) {}
+
+uint32_t MemoryStore::IndexOf(Shard& shard, const std::string& model_id, ChangeRecord& record) {
+  auto [it, inserted] =
+      shard.index_of.try_emplace(model_id, static_cast<uint32_t>(shard.models.size()));
+  if (inserted) {
+    shard.models.push_back({.model_id = model_id});
+    record.indexed.push_back({it->second, model_id});
+  }
+  return it->second;
 }
 
-const ModelClass& MemoryStore::ClassOf(const std::string& model_id) const {
-  auto it = catalog_.find(model_id);
-  return it == catalog_.end() ? unknown_ : it->second.model_class;
+Version MemoryStore::Log(Shard& shard, ChangeRecord record) {
+  if (!record.indexed.empty() || !record.records.empty() || !record.downloads.empty()) {
+    shard.log.emplace_back(Version{0, ++shard.version}, std::move(record));
+    while (shard.log.size() > options_.log_records) shard.log.pop_front();
+  }
+  return Version{0, shard.version};
+}
+
+absl::StatusOr<std::vector<uint32_t>> MemoryStore::AssignIndexes(
+    uint32_t shard_number, absl::Span<const std::string> model_ids) {
+  std::unique_lock lock(mutex_);
+  Shard& shard = shards_.at(shard_number);
+  ChangeRecord record;
+  std::vector<uint32_t> indexes;
+  indexes.reserve(model_ids.size());
+  for (const std::string& model_id : model_ids) {
+    indexes.push_back(IndexOf(shard, model_id, record));
+  }
+  Log(shard, std::move(record));
+  return indexes;
 }
 
 absl::StatusOr<std::vector<WindowShardResult>> MemoryStore::ApplyWindow(
-    absl::Span<const WindowShard> shards) {
+    absl::Span<const WindowShard> windows) {
   std::unique_lock lock(mutex_);
-  std::vector<WindowShardResult> results(shards.size());
-  for (size_t s = 0; s < shards.size(); ++s) {
-    const ShardDelta& shard = shards[s].delta;
-    WindowShardResult& result = results[s];
+  std::vector<WindowShardResult> results(windows.size());
+  for (size_t w = 0; w < windows.size(); ++w) {
+    const ShardDelta& delta = windows[w].delta;
+    Shard& shard = shards_.at(delta.shard);
+    WindowShardResult& result = results[w];
     // Like RedisStore: check every mark and every author of the shard first, then write.
-    for (const Contribution& contribution : shards[s].contributions) {
-      auto mark = shard_marks_.find({contribution.producer_id, shard.shard});
-      if (mark != shard_marks_.end() && mark->second >= contribution.sequence) {
+    for (const Contribution& contribution : windows[w].contributions) {
+      auto mark = shard.marks.find(contribution.producer_id);
+      if (mark != shard.marks.end() && mark->second >= contribution.sequence) {
         result.conflicts.push_back(contribution);
       }
     }
-    if (!result.conflicts.empty()) continue;
-    for (const Contribution& contribution : shards[s].contributions) {
-      uint64_t& mark = shard_marks_[{contribution.producer_id, shard.shard}];
+    if (!result.conflicts.empty()) {
+      result.version = Version{0, shard.version};
+      continue;
+    }
+    for (const Contribution& contribution : windows[w].contributions) {
+      uint64_t& mark = shard.marks[contribution.producer_id];
       mark = std::max(mark, contribution.sequence);
     }
     absl::flat_hash_map<std::string, int64_t> added;
-    for (const ModelDelta& model : shard.models) added[model.author] += model.total;
+    for (const ModelDelta& model : delta.models) added[model.author] += model.total;
     absl::flat_hash_set<std::string> overflowing;
     for (const auto& [author, downloads] : added) {
-      auto it = author_totals_.find(author);
-      const int64_t current = it == author_totals_.end() ? 0 : it->second;
+      auto it = shard.author_totals.find(author);
+      const int64_t current = it == shard.author_totals.end() ? 0 : it->second;
       if (downloads > kMaxCounterValue - current) {
         overflowing.insert(author);
         result.overflowing_authors.push_back(author);
       }
     }
-    for (const ModelDelta& model : shard.models) {
+    ChangeRecord record;
+    for (const ModelDelta& model : delta.models) {
       if (overflowing.contains(model.author)) continue;
-      ModelCounts& counts = models_[model.model_id];
-      counts.author = model.author;
+      Model& counts = shard.models.at(model.index);
       counts.all_time += model.total;
-      author_totals_[model.author] += model.total;
+      shard.author_totals[model.author] += model.total;
       for (const DayDelta& day : model.days) {
         counts.days[day.day] += day.count;
+        record.downloads.push_back({model.index, day.day, day.count});
         for (const auto& [revision, downloads] : day.revisions) {
           counts.revisions[{day.day, revision}] += downloads;
         }
       }
     }
+    result.version = Log(shard, std::move(record));
   }
   return results;
 }
@@ -74,8 +103,9 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::ReadAuthorTotals(
   std::vector<int64_t> totals;
   totals.reserve(authors.size());
   for (absl::string_view author : authors) {
-    auto it = author_totals_.find(author);
-    totals.push_back(it == author_totals_.end() ? 0 : it->second);
+    const Shard& shard = shards_[ShardOf(author, options_.shard_count)];
+    auto it = shard.author_totals.find(author);
+    totals.push_back(it == shard.author_totals.end() ? 0 : it->second);
   }
   return totals;
 }
@@ -115,120 +145,88 @@ absl::Status MemoryStore::CommitProducers(absl::Span<const BatchIdentity> identi
   return absl::OkStatus();
 }
 
-absl::Status MemoryStore::Ping() { return absl::OkStatus(); }
-
-absl::StatusOr<UpsertResult> MemoryStore::UpsertModels(absl::Span<const CatalogEntry> entries) {
+absl::StatusOr<UpsertResult> MemoryStore::UpsertModels(absl::Span<const CatalogRecord> records) {
   std::unique_lock lock(mutex_);
   UpsertResult result;
-  for (const CatalogEntry& entry : entries) {
-    // Answers are computed from the catalog on read, so replacing the entry moves history.
-    if (ClassOf(entry.record.model_id) != entry.model_class) ++result.reclassified;
-    catalog_[entry.record.model_id] = entry;
+  std::vector<ChangeRecord> changes(shards_.size());
+  for (const CatalogRecord& record : records) {
+    const uint32_t shard_number = ShardOf(AuthorOf(record.model_id), options_.shard_count);
+    Shard& shard = shards_[shard_number];
+    ChangeRecord& change = changes[shard_number];
+    const uint32_t index = IndexOf(shard, record.model_id, change);
+    Model& model = shard.models[index];
+    result.previous.push_back(model.record);
+    model.record = record;
+    change.records.push_back({index, record});
+  }
+  for (uint32_t shard = 0; shard < shards_.size(); ++shard) {
+    if (changes[shard].records.empty()) continue;
+    result.version.shards.emplace_back(shard, Log(shards_[shard], std::move(changes[shard])));
   }
   return result;
 }
 
-absl::StatusOr<AggregateCounts> MemoryStore::ReadAggregates(const DayRange& range) {
+absl::StatusOr<ShardSnapshot> MemoryStore::LoadShard(uint32_t shard_number) {
   std::shared_lock lock(mutex_);
-  AggregateCounts counts;
-  for (const auto& [model_id, model] : models_) {
-    const int64_t downloads = InRange(model, range);
-    if (downloads == 0) continue;
-    for (const std::string& field : ClassOf(model_id).AggregateFields()) counts[field] += downloads;
+  const Shard& shard = shards_.at(shard_number);
+  ShardSnapshot snapshot;
+  snapshot.version = Version{0, shard.version};
+  std::map<Day, std::vector<std::pair<uint32_t, int64_t>>> days;
+  for (uint32_t index = 0; index < shard.models.size(); ++index) {
+    const Model& model = shard.models[index];
+    snapshot.models.push_back({index, model.model_id, model.record, model.all_time});
+    for (const auto& [day, downloads] : model.days) days[day].emplace_back(index, downloads);
   }
-  return counts;
+  for (auto& [day, downloads] : days) snapshot.days.push_back({day, std::move(downloads)});
+  return snapshot;
 }
 
-absl::StatusOr<TopCandidates> MemoryStore::ReadTop(const DayRange& range, RankBy by,
-                                                   std::optional<Modality> modality, int n) {
+absl::StatusOr<std::vector<ShardChanges>> MemoryStore::ReadChanges(
+    absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) {
   std::shared_lock lock(mutex_);
-  TopCandidates top;
-  absl::flat_hash_map<std::string, int64_t> by_id;
-  for (const auto& [model_id, model] : models_) {
-    if (modality && ClassOf(model_id).modality != *modality) continue;
-    const int64_t downloads = InRange(model, range);
-    if (downloads == 0) continue;
-    top.total_downloads += downloads;
-    by_id[by == RankBy::kModel ? model_id : model.author] += downloads;
-  }
-  for (auto& [id, downloads] : by_id) top.entries.push_back({id, downloads});
-  KeepTop(top.entries, static_cast<size_t>(n));
-  return top;
-}
-
-absl::StatusOr<Population> MemoryStore::ReadPopulation(const DayRange& range) {
-  std::shared_lock lock(mutex_);
-  Population population;
-  population.catalogued_models = static_cast<int64_t>(catalog_.size());
-  absl::flat_hash_set<absl::string_view> authors;
-  for (const auto& [model_id, model] : models_) {
-    const int64_t downloads = InRange(model, range);
-    if (downloads == 0) continue;
-    population.total_downloads += downloads;
-    ++population.models_with_downloads;
-    authors.insert(model.author);
-    for (const auto& [day, day_downloads] : model.days) {
-      if (!range.Contains(day)) continue;
-      if (!population.first_day || day < *population.first_day) population.first_day = day;
-      if (!population.last_day || day > *population.last_day) population.last_day = day;
+  std::vector<ShardChanges> changes(after.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    const Shard& shard = shards_.at(after[i].first);
+    const uint64_t seen = after[i].second.minor;
+    if (after[i].second.major != 0 || seen > shard.version) {
+      changes[i].gap = true;  // Not a version of this log.
+      continue;
+    }
+    if (seen == shard.version) continue;
+    if (shard.log.empty() || shard.log.front().first.minor > seen + 1) {
+      changes[i].gap = true;  // The records after `seen` were dropped.
+      continue;
+    }
+    for (size_t r = seen + 1 - shard.log.front().first.minor;
+         r < shard.log.size() && changes[i].records.size() < limit; ++r) {
+      changes[i].records.push_back(shard.log[r]);
     }
   }
-  population.authors_with_downloads = static_cast<int64_t>(authors.size());
-  return population;
+  return changes;
 }
 
-int64_t MemoryStore::RankOf(const std::string& model_id, int64_t downloads,
-                            const DayRange& range) const {
-  if (downloads == 0) return 0;
-  const RankedEntry self{model_id, downloads};
-  int64_t ahead = 0;
-  for (const auto& [other_id, other] : models_) {
-    if (RanksBefore({other_id, InRange(other, range)}, self)) ++ahead;
-  }
-  return ahead + 1;
-}
-
-absl::StatusOr<ModelData> MemoryStore::ReadModel(absl::string_view model_id,
-                                                 const DayRange& range) {
+absl::StatusOr<VersionVector> MemoryStore::ReadVersions(absl::Time /*deadline*/) {
   std::shared_lock lock(mutex_);
-  const std::string id(model_id);
-  ModelData data;
-  if (auto entry = catalog_.find(id); entry != catalog_.end()) {
-    data.record = entry->second.record;
-    data.model_class = entry->second.model_class;
-  } else {
-    data.model_class = unknown_;
-  }
-  auto it = models_.find(id);
-  if (it == models_.end()) return data;
-  const ModelCounts& counts = it->second;
-  data.downloads_all_time = counts.all_time;
-  data.downloads_in_range = InRange(counts, range);
-  data.rank_all_time = RankOf(id, data.downloads_all_time, DayRange{});
-  data.rank_in_range =
-      range.all_time() ? data.rank_all_time : RankOf(id, data.downloads_in_range, range);
-  for (const auto& [day, downloads] : counts.days) {
-    if (range.Contains(day)) data.days.push_back({day, downloads});
-  }
-  for (const auto& [key, downloads] : counts.revisions) {
-    if (range.Contains(key.first)) data.revisions.push_back({key.first, key.second, downloads});
-  }
-  return data;
+  VersionVector versions;
+  for (const Shard& shard : shards_) versions.push_back(Version{0, shard.version});
+  return versions;
 }
 
-absl::Status MemoryStore::ForEachCatalogRecord(
-    const std::function<absl::Status(const CatalogRecord&)>& visit) {
-  std::vector<CatalogRecord> records;
-  {
-    std::shared_lock lock(mutex_);
-    for (const auto& [model_id, entry] : catalog_) records.push_back(entry.record);
+absl::StatusOr<std::vector<RevisionDownloads>> MemoryStore::ReadRevisions(uint32_t shard,
+                                                                          uint32_t index,
+                                                                          const DayRange& range,
+                                                                          absl::Time /*deadline*/) {
+  std::shared_lock lock(mutex_);
+  std::vector<RevisionDownloads> revisions;
+  const Shard& owner = shards_.at(shard);
+  if (index >= owner.models.size()) return revisions;
+  for (const auto& [key, downloads] : owner.models[index].revisions) {
+    if (range.Contains(key.first)) revisions.push_back({key.first, key.second, downloads});
   }
-  // Visited without the lock: `visit` may call back into the store.
-  for (const CatalogRecord& record : records) {
-    if (absl::Status status = visit(record); !status.ok()) return status;
-  }
-  return absl::OkStatus();
+  return revisions;
 }
+
+absl::Status MemoryStore::Ping() { return absl::OkStatus(); }
 
 absl::StatusOr<std::string> MemoryStore::ReadSetting(absl::string_view name) {
   std::shared_lock lock(mutex_);

@@ -1,73 +1,88 @@
 // MemoryStore: a Store in this process's memory.
 //
-// For development and for tests about logic. It keeps raw per-model, per-day counts and the
-// catalog, and computes every answer from them on read (O(models) per query), so it is simple
-// enough to trust and behaves exactly like RedisStore. Nothing survives a restart and nothing
-// is shared between replicas.
+// For development and for tests about logic: the same facts, change log and versions as
+// RedisStore, kept in plain maps under one lock, so it is simple enough to trust. Versions are
+// {0, n}: the n-th record of the shard. Nothing survives a restart and nothing is shared
+// between replicas.
 //
 // Thread-safe: one reader/writer lock.
 #ifndef HUBSTATS_SERVICE_STORE_MEMORY_STORE_H_
 #define HUBSTATS_SERVICE_STORE_MEMORY_STORE_H_
 
+#include <deque>
 #include <map>
 #include <shared_mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "store/store.h"
 
 namespace hubstats {
 
+struct MemoryStoreOptions {
+  uint32_t shard_count = 16;
+  // Records kept in each shard's change log; older ones are dropped (a reader that needs them
+  // gets a gap and loads the shard again).
+  size_t log_records = 100'000;
+};
+
 class MemoryStore : public Store {
  public:
-  explicit MemoryStore(uint32_t shard_count = 16) : shard_count_(shard_count) {}
+  explicit MemoryStore(MemoryStoreOptions options = {});
 
-  uint32_t shard_count() const override { return shard_count_; }
+  uint32_t shard_count() const override { return options_.shard_count; }
+  absl::StatusOr<std::vector<uint32_t>> AssignIndexes(
+      uint32_t shard, absl::Span<const std::string> model_ids) override;
   absl::StatusOr<std::vector<WindowShardResult>> ApplyWindow(
       absl::Span<const WindowShard> shards) override;
+  absl::StatusOr<std::vector<int64_t>> ReadAuthorTotals(
+      absl::Span<const absl::string_view> authors) override;
   absl::StatusOr<std::vector<ProducerVerdict>> CheckProducers(
       absl::Span<const BatchIdentity> identities) override;
   absl::Status CommitProducers(absl::Span<const BatchIdentity> identities) override;
-  absl::StatusOr<std::vector<int64_t>> ReadAuthorTotals(
-      absl::Span<const absl::string_view> authors) override;
+  absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogRecord> records) override;
+  absl::StatusOr<ShardSnapshot> LoadShard(uint32_t shard) override;
+  absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
+      absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override;
+  absl::StatusOr<VersionVector> ReadVersions(absl::Time deadline = absl::InfiniteFuture()) override;
+  absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
+                                                               const DayRange& range,
+                                                               absl::Time deadline) override;
   absl::Status Ping() override;
-  absl::StatusOr<UpsertResult> UpsertModels(absl::Span<const CatalogEntry> entries) override;
-  absl::StatusOr<AggregateCounts> ReadAggregates(const DayRange& range) override;
-  absl::StatusOr<TopCandidates> ReadTop(const DayRange& range, RankBy by,
-                                        std::optional<Modality> modality, int n) override;
-  absl::StatusOr<Population> ReadPopulation(const DayRange& range) override;
-  absl::StatusOr<ModelData> ReadModel(absl::string_view model_id, const DayRange& range) override;
-  absl::Status ForEachCatalogRecord(
-      const std::function<absl::Status(const CatalogRecord&)>& visit) override;
   absl::StatusOr<std::string> ReadSetting(absl::string_view name) override;
   absl::Status WriteSetting(absl::string_view name, absl::string_view value) override;
 
  private:
-  struct ModelCounts {
-    std::string author;
+  struct Model {
+    std::string model_id;
+    std::optional<CatalogRecord> record;
     int64_t all_time = 0;
     std::map<Day, int64_t> days;
     std::map<std::pair<Day, std::string>, int64_t> revisions;
   };
+  struct Shard {
+    absl::flat_hash_map<std::string, uint32_t> index_of;
+    std::vector<Model> models;  // By index.
+    absl::flat_hash_map<std::string, int64_t> author_totals;
+    absl::flat_hash_map<std::string, uint64_t> marks;  // Producer -> last sequence applied.
+    std::deque<std::pair<Version, ChangeRecord>> log;
+    uint64_t version = 0;  // Of the newest record.
+  };
 
-  // Downloads of `counts` in `range`.
-  static int64_t InRange(const ModelCounts& counts, const DayRange& range);
-  // The class of a model under the current catalog. Requires mutex_ held.
-  const ModelClass& ClassOf(const std::string& model_id) const;
-  // Rank of `model_id` with `downloads` among all models' downloads in `range` (0 if none).
-  int64_t RankOf(const std::string& model_id, int64_t downloads, const DayRange& range) const;
+  // The index of `model_id` in `shard`, assigning one (logged into `record`). Requires mutex_.
+  uint32_t IndexOf(Shard& shard, const std::string& model_id, ChangeRecord& record);
+  // Appends `record` to the shard's log (when it holds anything); returns the shard's version.
+  // Requires mutex_.
+  Version Log(Shard& shard, ChangeRecord record);
 
-  const uint32_t shard_count_;
-  const ModelClass unknown_ = ModelClass::Unknown();
+  const MemoryStoreOptions options_;
   mutable std::shared_mutex mutex_;
-  absl::flat_hash_map<std::string, ModelCounts> models_;  // Models with downloads.
-  absl::flat_hash_map<std::string, CatalogEntry> catalog_;
-  absl::flat_hash_map<std::string, int64_t> author_totals_;
+  std::vector<Shard> shards_;
   absl::flat_hash_map<std::string, std::string> settings_;
-  // Per (producer, shard): the last sequence applied. Per producer: committed sequence ->
-  // digest (newest kProducerWindow), and the highest sequence trimmed from it.
-  absl::flat_hash_map<std::pair<std::string, uint32_t>, uint64_t> shard_marks_;
+  // Per producer: committed sequence -> digest (newest kProducerWindow), and the highest
+  // sequence trimmed from it.
   struct ProducerLog {
     std::map<uint64_t, uint64_t> committed;
     uint64_t floor = 0;

@@ -86,6 +86,9 @@ class RedisConnection {
 
   // True after an I/O error: the connection must be discarded.
   bool broken() const { return broken_; }
+  // Marks the connection broken by choice (its session state is unknown, e.g. a WATCH that
+  // UNWATCH could not clear): the pool drops it instead of lending it again.
+  void Discard() { broken_ = true; }
 
  private:
   explicit RedisConnection(redisContext* context) : context_(context) {}

@@ -75,8 +75,7 @@ class RedisCluster : public RedisTopology {
   // Reads the slot map now, whatever the interval. UNAVAILABLE when no node answers; the
   // previous map stays in use.
   absl::Status Refresh();
-  // The master of `slot` in the current map ("" when none).
-  std::string MasterOf(int slot);
+  std::string MasterOf(int slot) override;
 
  protected:
   absl::StatusOr<Lease> AcquireNode(const std::string& node) override;

@@ -143,6 +143,10 @@ class RedisTopology {
   // Redis.
   virtual std::vector<std::string> Masters() = 0;
 
+  // The master of `slot` in the current map, "host:port" ("" when none): callers may pipeline
+  // commands for slots of one master together (a redirect then sends one of them elsewhere).
+  virtual std::string MasterOf(int slot) = 0;
+
   // See the file comment for what a sequence must do.
   using Sequence = absl::FunctionRef<absl::Status(RedisConnection&)>;
 
@@ -199,6 +203,7 @@ class SingleRedisTopology : public RedisTopology {
   absl::StatusOr<Lease> Acquire(int slot) override;
   absl::Status ForEachMaster(absl::FunctionRef<absl::Status(RedisConnection&)> fn) override;
   std::vector<std::string> Masters() override { return {node_}; }
+  std::string MasterOf(int) override { return node_; }
 
  protected:
   absl::StatusOr<Lease> AcquireNode(const std::string& node) override;

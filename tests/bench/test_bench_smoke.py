@@ -77,4 +77,5 @@ def test_microbenchmarks_run():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     names = {entry["name"] for entry in json.loads(result.stdout)["benchmarks"]}
-    assert {"BM_ParseBatch", "BM_ValidateEvent", "BM_ClassifyRecord"} <= names
+    assert {"BM_DecodeBatch/0", "BM_DecodeBatch/1", "BM_ValidateEvent", "BM_DecodePrepareBatch",
+            "BM_CommitWindow/64", "BM_ReadModelApply/2000"} <= names

@@ -9,7 +9,6 @@ HUBSTATS_DEPLOY_IMAGE=NAME uses an image that is already built instead of buildi
 leaves it in place): for iterating on the tests, not for CI.
 """
 
-import importlib.util
 import json
 import os
 import shutil
@@ -32,13 +31,9 @@ OVERLAYS = ("dev", "production")
 os.environ.setdefault("CONTAINERS_CONF", str(REPO / "deploy/podman/containers.conf"))
 sys.path.insert(0, str(REPO / "client/python"))
 
-# The Python client's test fixtures: a real redis-server on a free port.
-_path = REPO / "client/python/tests/conftest.py"
-_spec = importlib.util.spec_from_file_location("hubstats_server_fixtures", _path)
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-free_port = _fixtures.free_port
-redis = _fixtures.redis
+# The one process harness: free loopback ports and a real redis-server (hubstats._local).
+from hubstats._fixtures import redis, session_stack  # noqa: E402,F401
+from hubstats._local import free_port  # noqa: E402,F401
 
 
 def podman(*args, check=True, timeout=600):

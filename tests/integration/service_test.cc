@@ -178,9 +178,12 @@ void SetRange(const Range& range, v1::DateRange* out) {
   if (!range.last.empty()) set(range.last, out->mutable_end());
 }
 
+// Sets the range, and asks for everything committed anywhere: a replica answers from its read
+// model, which follows the store a few milliseconds behind; the checks compare with all writes.
 template <typename Request>
 void WithRange(const Range& range, Request& request) {
   if (!range.first.empty() || !range.last.empty()) SetRange(range, request.mutable_range());
+  request.mutable_freshness()->set_fresh(true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -840,6 +843,7 @@ TEST(ServiceIntegrationTest, ClassificationStaysExactUnderConcurrentUpserts) {
   for (const std::string& model : hot) {
     v1::ModelStatsRequest request;
     request.set_model_id(model);
+    request.mutable_freshness()->set_fresh(true);
     v1::ModelStatsResponse response;
     grpc::ClientContext context;
     ASSERT_TRUE(one.query->GetModelStats(&context, request, &response).ok());

@@ -50,8 +50,11 @@ StreamResult Stream(const std::shared_ptr<grpc::Channel>& channel,
 int64_t TotalDownloads(v1::QueryService::Stub& query) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  // Fresh: the replica's read model follows the store, so wait for everything acknowledged.
+  v1::TotalsRequest request;
+  request.mutable_freshness()->set_fresh(true);
   v1::TotalsResponse totals;
-  const grpc::Status status = query.GetTotals(&context, v1::TotalsRequest(), &totals);
+  const grpc::Status status = query.GetTotals(&context, request, &totals);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return status.ok() ? totals.total_downloads() : -1;
 }

@@ -32,7 +32,8 @@ struct StreamResult {
 StreamResult Stream(const std::shared_ptr<grpc::Channel>& channel,
                     const std::vector<v1::IngestRequest>& batches, int deadline_s = 120);
 
-// GetTotals' total_downloads; -1 (and a test failure) when the call fails.
+// GetTotals' total_downloads, asked fresh (everything acknowledged anywhere); -1 (and a test
+// failure) when the call fails.
 int64_t TotalDownloads(v1::QueryService::Stub& query);
 
 // "VmRSS" or "VmHWM" (peak) of a process, in bytes; -1 when it cannot be read.

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 import grpc
 
 from hubstats import _convert as convert
+from hubstats import _version as version_token
 from hubstats._input import FileItem, human_bytes
 from hubstats.errors import HubstatsError, error_of, from_rpc_error
 from hubstats.v1 import hubstats_pb2 as pb
@@ -102,6 +103,52 @@ class SentBatch:
 
 
 _END = object()
+
+
+def pack(events: list, batch: SentBatch) -> pb.IngestRequest:
+    """An IngestRequest holding `events` (DownloadEvent messages) in columns
+    (IngestRequest.packed): a third of the bytes, and cheaper for the server to decode.
+
+    A column is sent only when some event needs it. An event without a timestamp in a batch
+    whose others have one stays an `events` entry; those come first in the request, so
+    `batch.sent` (each item's input position, in the request's order) is reordered to match.
+    The result depends only on the events, so a re-run sends the same batches.
+    """
+    any_time = any(event.HasField("timestamp") for event in events)
+    any_count = any(event.HasField("count") for event in events)
+    any_revision = any(event.revision for event in events)
+    request = pb.IngestRequest()
+    packed = request.packed
+    ids: dict[str, int] = {}
+    revisions: dict[str, int] = {}
+    if any_revision:
+        packed.revisions.append("")
+        revisions[""] = 0
+    listed, columns = [], []
+    for position, event in zip(batch.sent, events):
+        if any_time and not event.HasField("timestamp"):
+            request.events.append(event)
+            listed.append(position)
+            continue
+        index = ids.setdefault(event.model_id, len(ids))
+        if index == len(packed.model_ids):
+            packed.model_ids.append(event.model_id)
+        packed.model_index.append(index)
+        if any_time:
+            packed.timestamp_seconds.append(event.timestamp.seconds)
+            packed.timestamp_nanos.append(event.timestamp.nanos)
+        if any_count:
+            packed.counts.append(event.count if event.HasField("count") else 1)
+        if any_revision:
+            revision = revisions.setdefault(event.revision, len(revisions))
+            if revision == len(packed.revisions):
+                packed.revisions.append(event.revision)
+            packed.revision_index.append(revision)
+        columns.append(position)
+    if not columns:
+        request.ClearField("packed")
+    batch.sent = listed + columns
+    return request
 
 
 class Batcher:
@@ -204,7 +251,7 @@ class Ingestion:
         self.last_ack = time.monotonic()
         self.summary = {"accepted": 0, "duplicates": 0, "rejected": 0, "accepted_downloads": 0,
                         "duplicate_downloads": 0, "errors": [], "producer_id": producer_id,
-                        "reconnects": 0}
+                        "reconnects": 0, "version": ""}
 
     def run(self) -> dict:
         reader = threading.Thread(target=self._read, name="hubstats-ingest-reader", daemon=True)
@@ -241,8 +288,9 @@ class Ingestion:
                     return
                 sequence += 1
                 batch.sequence = sequence
-                batch.request = pb.IngestRequest(events=messages, producer_id=self.producer_id,
-                                                 sequence=sequence)
+                batch.request = pack(messages, batch)
+                batch.request.producer_id = self.producer_id
+                batch.request.sequence = sequence
                 batch.read_at = time.monotonic()
                 with self.changed:
                     self.unacked.append(batch)
@@ -369,6 +417,7 @@ class Ingestion:
     def _account(self, batch: SentBatch, response) -> None:
         """Adds an acknowledged batch to the summary."""
         summary = self.summary
+        summary["version"] = version_token.merge(summary["version"], response.version)
         if response.duplicate:
             summary["duplicates"] += response.accepted
             summary["duplicate_downloads"] += response.accepted_downloads

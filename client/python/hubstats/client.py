@@ -21,6 +21,7 @@ import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
+from hubstats import _version as version_token
 from hubstats._ingest import (DEFAULT_RETRY_FOR, MAX_BATCHES_IN_FLIGHT, RETRYABLE_CODES,  # noqa: F401
                               Batcher, Ingestion, Progress)
 from hubstats._input import DEFAULT_ITEM_BYTES, FileReader, choose_format
@@ -158,10 +159,14 @@ class Client:
                  tls: bool | None = None, ca_file: str | None = None,
                  cert_file: str | None = None, key_file: str | None = None,
                  server_name: str | None = None, token: str | None = None,
-                 token_file: str | None = None):
+                 token_file: str | None = None, fresh: bool = False):
         self.targets = _split_targets(target)
         self.target = target
         self.timeout = timeout
+        # Queries include this client's own writes (the versions its ingest and upsert answers
+        # carried); with `fresh` (here or per query) everything committed anywhere before them.
+        self.fresh = fresh
+        self.written_version = ""
         self._security = ChannelSecurity.from_settings(
             tls=tls, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
             server_name=server_name, token=token, token_file=token_file)
@@ -186,6 +191,18 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client({self.target!r}, timeout={self.timeout})"
+
+    def _query(self, method: str, request, fresh: bool | None):
+        """Calls QueryService.`method`, asking for this client's writes (or, `fresh`, for
+        everything committed before the call) to be included."""
+        if self.fresh if fresh is None else fresh:
+            request.freshness.fresh = True
+        elif self.written_version:
+            request.freshness.min_version = self.written_version
+        return self._call("query", method, request)
+
+    def _wrote(self, version: str) -> None:
+        self.written_version = version_token.merge(self.written_version, version)
 
     def _call(self, service: str, method: str, request):
         """Calls `service`.`method` ("query" or "ingest") on the first target that answers."""
@@ -216,15 +233,15 @@ class Client:
     # Queries
     # -----------------------------------------------------------------------------------------
 
-    def modality_share(self, start=None, end=None) -> pd.DataFrame:
+    def modality_share(self, start=None, end=None, *, fresh: bool | None = None) -> pd.DataFrame:
         """Downloads per modality: columns [modality, downloads, share_pct].
 
         All nine modalities ("nlp", "computer_vision", ..., "other", "unknown"), by downloads
         descending. attrs: total_downloads, start, end.
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call("query", "GetModalityShare",
-                              pb.ModalityShareRequest(range=convert.date_range(start, end)))
+        response = self._query("GetModalityShare",
+                               pb.ModalityShareRequest(range=convert.date_range(start, end)), fresh)
         rows, empty = self._rows(response)
         return _frame({
             "modality": ([row.name for row in rows], "object"),
@@ -233,7 +250,7 @@ class Client:
         }, {"total_downloads": response.total_downloads, **_range_attrs(start, end), **empty})
 
     def size_distribution(self, boundaries=(200e6, 500e6, 1e9), start=None, end=None,
-                          modality=None) -> pd.DataFrame:
+                          modality=None, *, fresh: bool | None = None) -> pd.DataFrame:
         """Downloads of known-size models per size class.
 
         Columns [label, lower, upper, downloads, share_pct, share_of_known_pct, cumulative_pct],
@@ -262,7 +279,7 @@ class Client:
             boundaries=[convert.parameter_count(b, f"boundaries[{i}]")
                         for i, b in enumerate(boundaries)],
             modality=convert.modality_number(modality))
-        response = self._call("query", "GetSizeDistribution", request)
+        response = self._query("GetSizeDistribution", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
             "label": ([row.label for row in rows], "object"),
@@ -284,7 +301,7 @@ class Client:
         })
 
     def top_n(self, n: int = 50, by: str = "model", start=None, end=None,
-              modality=None) -> pd.DataFrame:
+              modality=None, *, fresh: bool | None = None) -> pd.DataFrame:
         """The n models (by="model") or authors (by="author") with the most downloads.
 
         Columns [rank, id, downloads, share_pct, cumulative_pct]: ranked by downloads
@@ -299,7 +316,7 @@ class Client:
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by],
                                  modality=convert.modality_number(modality))
-        response = self._call("query", "GetTopN", request)
+        response = self._query("GetTopN", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
             "rank": ([row.rank for row in rows], "int64"),
@@ -317,7 +334,8 @@ class Client:
             **empty,
         })
 
-    def breakdown(self, by: str = "task", start=None, end=None, modality=None) -> pd.DataFrame:
+    def breakdown(self, by: str = "task", start=None, end=None, modality=None, *,
+                  fresh: bool | None = None) -> pd.DataFrame:
         """Downloads per pipeline tag (by="task"), architecture or library.
 
         Columns [key, downloads, share_pct], downloads descending, ties by key. A key is
@@ -330,7 +348,7 @@ class Client:
         request = pb.BreakdownRequest(range=convert.date_range(start, end),
                                       dimension=_DIMENSIONS[by],
                                       modality=convert.modality_number(modality))
-        response = self._call("query", "GetBreakdown", request)
+        response = self._query("GetBreakdown", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
             "key": ([row.key for row in rows], "object"),
@@ -339,13 +357,13 @@ class Client:
         }, {"total_downloads": response.total_downloads, "by": by, "modality": modality,
             **_range_attrs(start, end), **empty})
 
-    def totals(self, start=None, end=None) -> dict:
+    def totals(self, start=None, end=None, *, fresh: bool | None = None) -> dict:
         """Population counts: {total_downloads, models_with_downloads, authors_with_downloads,
         catalogued_models (not limited by the range), first_day, last_day} with the days as
         `datetime.date`, or None when the range has no downloads."""
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call("query", "GetTotals",
-                              pb.TotalsRequest(range=convert.date_range(start, end)))
+        response = self._query("GetTotals", pb.TotalsRequest(range=convert.date_range(start, end)),
+                               fresh)
         return {
             "total_downloads": response.total_downloads,
             "models_with_downloads": response.models_with_downloads,
@@ -357,13 +375,14 @@ class Client:
                         else None,
         }
 
-    def data_span(self, start=None, end=None) -> tuple[dt.date, dt.date] | None:
+    def data_span(self, start=None, end=None, *,
+                  fresh: bool | None = None) -> tuple[dt.date, dt.date] | None:
         """The first and last day with downloads in the range (all time by default), or None
         when it has none. Charts state it in their subtitles."""
-        totals = self.totals(start, end)
+        totals = self.totals(start, end, fresh=fresh)
         return (totals["first_day"], totals["last_day"]) if totals["first_day"] else None
 
-    def model(self, model_id: str, start=None, end=None) -> dict:
+    def model(self, model_id: str, start=None, end=None, *, fresh: bool | None = None) -> dict:
         """Statistics of one model. Raises NotFoundError when it has neither downloads nor a
         catalog record.
 
@@ -379,8 +398,8 @@ class Client:
           days: [(datetime.date, downloads), ...] for days with downloads, oldest first.
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        response = self._call("query", "GetModelStats", pb.ModelStatsRequest(
-            model_id=model_id, range=convert.date_range(start, end)))
+        response = self._query("GetModelStats", pb.ModelStatsRequest(
+            model_id=model_id, range=convert.date_range(start, end)), fresh)
         return {
             "model_id": response.model_id,
             "author": response.author,
@@ -476,9 +495,16 @@ class Client:
         if self._closed:
             raise ValueError("the client is closed")
         items = _items(events, convert.EVENT_FIELDS)
-        return Ingestion(self.targets, self._preferred, items, batch_size, batch_bytes,
-                         producer_id, None if retry_for is None else float(retry_for), progress,
-                         self._new_channel).run()
+        try:
+            summary = Ingestion(self.targets, self._preferred, items, batch_size, batch_bytes,
+                                producer_id, None if retry_for is None else float(retry_for),
+                                progress, self._new_channel).run()
+        except HubstatsError as error:
+            if error.partial_summary:
+                self._wrote(error.partial_summary.get("version", ""))
+            raise
+        self._wrote(summary["version"])
+        return summary
 
     def ingest_file(self, path: str | os.PathLike, *, format: str | None = None,
                     **options) -> dict:
@@ -538,6 +564,7 @@ class Client:
             summary["accepted"] += response.accepted
             batch.add_rejections(summary, response)
             summary["reclassified"] += response.reclassified
+            self._wrote(response.version)
 
     def upsert_models_file(self, path: str | os.PathLike, *, format: str | None = None,
                            batch_size: int = 1000,

@@ -17,6 +17,24 @@ from hubstats.v1 import hubstats_pb2 as pb
 from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
 
 
+def unpack(request: pb.IngestRequest) -> list[pb.DownloadEvent]:
+    """The events of `request` in the order the client sent them: its `events` entries, then
+    the columns of `packed`, one event per model_index entry."""
+    events = list(request.events)
+    packed = request.packed
+    for i, index in enumerate(packed.model_index):
+        event = pb.DownloadEvent(model_id=packed.model_ids[index])
+        if packed.timestamp_seconds:
+            event.timestamp.seconds = packed.timestamp_seconds[i]
+            event.timestamp.nanos = packed.timestamp_nanos[i]
+        if packed.counts:
+            event.count = packed.counts[i]
+        if packed.revision_index:
+            event.revision = packed.revisions[packed.revision_index[i]]
+        events.append(event)
+    return events
+
+
 class RecordingIngest(pb_grpc.IngestServiceServicer):
     """Accepts everything and keeps every request it was sent."""
 
@@ -26,8 +44,9 @@ class RecordingIngest(pb_grpc.IngestServiceServicer):
     def StreamEvents(self, requests, context):
         for request in requests:
             self.requests.append(request)
-            yield pb.IngestResponse(sequence=request.sequence, accepted=len(request.events),
-                                    accepted_downloads=sum(e.count or 1 for e in request.events))
+            events = unpack(request)
+            yield pb.IngestResponse(sequence=request.sequence, accepted=len(events),
+                                    accepted_downloads=sum(e.count or 1 for e in events))
 
 
 @pytest.fixture
@@ -58,15 +77,15 @@ def test_batches_are_cut_by_bytes_the_same_way_every_time(recording):
     requests = list(servicer.requests)
     assert len(requests) > 10
     assert [r.sequence for r in requests] == list(range(1, len(requests) + 1))
-    assert sum(len(r.events) for r in requests) == 300
+    assert sum(len(unpack(r)) for r in requests) == 300
     for request, following in zip(requests, requests[1:] + [None]):
         assert request.ByteSize() <= 4096
         if following is not None:
-            # Full: the next batch's first event would not have fitted, within the 16 bytes
-            # the client keeps for the request's own fields (producer id and sequence).
-            grown = pb.IngestRequest()
-            grown.CopyFrom(request)
-            grown.events.append(following.events[0])
+            # Full: the next batch's first event would not have fitted unpacked (the client
+            # cuts by the unpacked size, which packing only shrinks), within the 16 bytes it
+            # keeps for the request's own fields (producer id and sequence).
+            grown = pb.IngestRequest(producer_id=request.producer_id, sequence=request.sequence,
+                                     events=unpack(request) + unpack(following)[:1])
             assert grown.ByteSize() > 4096 - 16
     # A re-run with the same input and settings sends the very same batches.
     servicer.requests.clear()
@@ -84,7 +103,7 @@ def test_an_event_too_large_for_any_batch_is_rejected(recording):
     assert (summary["accepted"], summary["rejected"], summary["accepted_downloads"]) == (2, 1, 4)
     assert [(e["index"], e["field"]) for e in summary["errors"]] == [(1, "")]
     assert "more than the 2 KiB a batch may hold" in summary["errors"][0]["reason"]
-    assert all(e.model_id != "org/b" for r in servicer.requests for e in r.events)
+    assert all(e.model_id != "org/b" for r in servicer.requests for e in unpack(r))
 
 
 @pytest.mark.parametrize("batch_bytes", [1023, (16 << 20) + 1, 2.5, True])

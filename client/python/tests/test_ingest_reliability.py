@@ -90,8 +90,9 @@ class Disruption:
     full window of batches that are committed but whose answers it has not read.
 
     `events()` wraps the input: it yields a little slowly and holds back the batches after
-    `hold_at` until the action ran (each time), so the action always hits an ingest with input
-    left.
+    `hold_at` until the action ran (each time; racing, until the last one began), so the action
+    always hits an ingest with input left: a racing stall always has batches sent into it, however
+    fast the server committed the ones before.
     """
 
     def __init__(self, action, events: list[dict], valid: list[bool], after, hold_at: int,
@@ -107,6 +108,7 @@ class Disruption:
         self.processed = 0
         self.progressed = threading.Condition()
         self.done = threading.Event()
+        self.last_began = threading.Event()
         self.failure: list[BaseException] = []
         self.thread = threading.Thread(target=self._run_racing) if racing else None
         if self.thread:
@@ -119,10 +121,13 @@ class Disruption:
                     if not self.progressed.wait_for(
                             lambda: self.processed >= threshold * BATCH, timeout=30):
                         return
+                if threshold == self.thresholds[-1]:
+                    self.last_began.set()
                 self.action()
         except BaseException as error:  # Re-raised by the test in join().
             self.failure.append(error)
         finally:
+            self.last_began.set()
             self.done.set()
 
     def _run_in_callback(self):
@@ -148,7 +153,8 @@ class Disruption:
 
     def events(self):
         for index, event in enumerate(self.source):
-            if index == self.hold_at * BATCH and not self.done.wait(30):
+            released = self.last_began if self.racing else self.done
+            if index == self.hold_at * BATCH and not released.wait(30):
                 raise RuntimeError("the disruption did not happen")
             if index % BATCH == 0:
                 time.sleep(0.002)
@@ -306,8 +312,9 @@ def test_redis_stalls_with_timeouts_count_once(local):
     def stall():
         redis.pause()
         try:
-            # Far longer than the server's timeouts and store retries: its commits fail and it
-            # ends the stream; the client reconnects and re-sends.
+            # Far longer than the server's timeouts (its Redis router retries a write within
+            # one) and store retries: its commits fail and it ends the stream; the client
+            # reconnects and re-sends.
             time.sleep(2.0)
         finally:
             redis.resume()

@@ -1,0 +1,121 @@
+// ModelTable: every model and author a read model knows, in compact form.
+//
+// A model has a number in the table (dense, from 0, local to this process), its shard and index
+// in the store, its author's number, its catalog facts (whether catalogued, the modality
+// override, the parameter count, the architecture) and its class under the task table: modality,
+// fine size bucket and the breakdown keys for task, architecture and library, each an interned
+// name. Names (model ids, authors, keys) are stored once in arenas. Two million models take
+// about 100 MB here.
+//
+// Not thread-safe: the read model guards it.
+#ifndef HUBSTATS_SERVICE_APP_MODEL_TABLE_H_
+#define HUBSTATS_SERVICE_APP_MODEL_TABLE_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "core/catalog.h"
+#include "core/modality.h"
+#include "core/model_class.h"
+
+namespace hubstats {
+
+// Stores strings once; views stay valid for the arena's life.
+class StringArena {
+ public:
+  absl::string_view Store(absl::string_view text);
+
+ private:
+  std::deque<std::string> blocks_;  // The last one is being filled.
+};
+
+// Dense numbers for distinct names, and the names back.
+class Interner {
+ public:
+  uint32_t Intern(absl::string_view name);
+  std::optional<uint32_t> Find(absl::string_view name) const;
+  absl::string_view Name(uint32_t id) const { return names_[id]; }
+  size_t size() const { return names_.size(); }
+
+ private:
+  StringArena arena_;
+  std::vector<absl::string_view> names_;
+  absl::flat_hash_map<absl::string_view, uint32_t> ids_;
+};
+
+// A model's class, with the breakdown keys interned (ModelTable::TaskKey() etc. name them).
+struct ClassKey {
+  Modality modality = Modality::kUnknown;
+  int8_t size_bucket = -1;  // Fine bucket; -1 = unknown size.
+  uint32_t task = 0;
+  uint32_t architecture = 0;
+  uint32_t library = 0;
+  bool operator==(const ClassKey&) const = default;
+};
+
+struct ModelEntry {
+  absl::string_view id;
+  uint32_t author = 0;
+  uint32_t shard = 0;
+  uint32_t index = 0;
+  // Catalog facts (see ModelTable::Record); the pipeline tag and library are the class's keys.
+  bool catalogued = false;
+  int8_t modality_override = -1;  // -1 = none.
+  Architecture architecture = Architecture::kUnspecified;
+  int64_t parameters = 0;
+  ClassKey cls;
+};
+
+class ModelTable {
+ public:
+  explicit ModelTable(const TaskTable& tasks);
+
+  // The model's number, adding it (uncatalogued, of the unknown class) when new.
+  uint32_t Add(absl::string_view model_id, uint32_t shard, uint32_t index);
+  std::optional<uint32_t> Find(absl::string_view model_id) const;
+  // The model with this shard and index, if known.
+  std::optional<uint32_t> FindIndex(uint32_t shard, uint32_t index) const;
+
+  const ModelEntry& model(uint32_t number) const { return models_[number]; }
+  size_t model_count() const { return models_.size(); }
+  absl::string_view author_name(uint32_t author) const { return authors_.Name(author); }
+  size_t author_count() const { return authors_.size(); }
+  std::optional<uint32_t> FindAuthor(absl::string_view author) const {
+    return authors_.Find(author);
+  }
+  // Models with a catalog record.
+  int64_t catalogued() const { return catalogued_; }
+
+  // Sets the model's record and class; returns its class before.
+  ClassKey SetRecord(uint32_t number, const CatalogRecord& record);
+  // The model's record as written (nullopt when not catalogued).
+  std::optional<CatalogRecord> Record(uint32_t number) const;
+  // The ModelClass of a ClassKey, with its keys as names.
+  ModelClass ClassOf(const ClassKey& key) const;
+
+  const Interner& tasks() const { return task_keys_; }
+  const Interner& architectures() const { return architecture_keys_; }
+  const Interner& libraries() const { return library_keys_; }
+
+ private:
+  ClassKey Classify(const CatalogRecord& record);
+
+  const TaskTable& table_;
+  StringArena ids_;
+  std::vector<ModelEntry> models_;
+  absl::flat_hash_map<absl::string_view, uint32_t> by_id_;
+  std::vector<std::vector<uint32_t>> by_index_;  // Per shard: index -> number + 1 (0: none).
+  Interner authors_;
+  Interner task_keys_, architecture_keys_, library_keys_;
+  ClassKey unknown_;
+  int64_t catalogued_ = 0;
+};
+
+}  // namespace hubstats
+
+#endif  // HUBSTATS_SERVICE_APP_MODEL_TABLE_H_

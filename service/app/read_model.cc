@@ -1,0 +1,342 @@
+#include "app/read_model.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "core/size_class.h"
+
+namespace hubstats {
+
+// A range's scope, summed from its days, with what it was summed from.
+struct ReadModel::RangeEntry {
+  std::vector<std::pair<Day, uint64_t>> signature;  // Each day of the range and its generation.
+  std::mutex ranking_mutex;  // Guards building the scope's rankings (the scope is shared).
+  std::unique_ptr<Scope> scope;
+};
+
+// The most recently used range scopes, each valid while its days' generations are unchanged.
+// Thread-safe (its own lock), so queries holding only the reader lock can use it.
+class ReadModel::RangeCache {
+ public:
+  explicit RangeCache(size_t capacity) : capacity_(capacity) {}
+
+  std::shared_ptr<RangeEntry> Find(const std::pair<Day, Day>& range,
+                                   const std::vector<std::pair<Day, uint64_t>>& signature) {
+    std::lock_guard lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first != range) continue;
+      if (it->second->signature != signature) {
+        entries_.erase(it);
+        return nullptr;
+      }
+      entries_.splice(entries_.begin(), entries_, it);
+      return it->second;
+    }
+    return nullptr;
+  }
+
+  void Insert(const std::pair<Day, Day>& range, std::shared_ptr<RangeEntry> entry) {
+    std::lock_guard lock(mutex_);
+    entries_.emplace_front(range, std::move(entry));
+    while (entries_.size() > capacity_) entries_.pop_back();
+  }
+
+ private:
+  const size_t capacity_;
+  std::mutex mutex_;
+  std::list<std::pair<std::pair<Day, Day>, std::shared_ptr<RangeEntry>>> entries_;
+};
+
+ReadModel::ReadModel(const TaskTable& tasks, uint32_t shard_count, ReadModelOptions options)
+    : shard_count_(shard_count),
+      options_(std::move(options)),
+      table_(tasks),
+      versions_(shard_count),
+      all_time_(std::make_unique<Scope>(table_, Scope::Layout::kDense, options_.ranking_capacity)),
+      ranges_(std::make_unique<RangeCache>(options_.range_cache_entries)) {
+  RebuildRolling(Day::FromTime(options_.clock()));
+}
+
+ReadModel::~ReadModel() = default;
+
+void ReadModel::AddDownloads(uint32_t number, Day day, int64_t downloads) {
+  const ModelEntry& model = table_.model(number);
+  all_time_->Add(number, model, downloads);
+  std::unique_ptr<Scope>& scope = days_[day];
+  if (!scope) {
+    scope = std::make_unique<Scope>(table_, Scope::Layout::kSparse, options_.ranking_capacity);
+  }
+  scope->Add(number, model, downloads);
+  day_changed_[day] = options_.clock();
+  const Day first = Day::FromNumber(rolling_today_.number() - (options_.rolling_days - 1));
+  if (first <= day && day <= rolling_today_) rolling_->Add(number, model, downloads);
+}
+
+void ReadModel::Reclassify(uint32_t number, const ClassKey& before) {
+  const ModelEntry& model = table_.model(number);
+  if (all_time_->Model(number) == 0) return;  // No downloads anywhere: nothing moves.
+  all_time_->Reclassify(number, model, before);
+  rolling_->Reclassify(number, model, before);
+  for (auto& [day, scope] : days_) scope->Reclassify(number, model, before);
+}
+
+void ReadModel::RebuildRolling(Day today) {
+  rolling_ = std::make_unique<Scope>(table_, Scope::Layout::kDense, options_.ranking_capacity);
+  rolling_today_ = today;
+  const Day first = Day::FromNumber(today.number() - (options_.rolling_days - 1));
+  for (auto it = days_.lower_bound(first); it != days_.end() && it->first <= today; ++it) {
+    it->second->ForEachModel([&](uint32_t number, int64_t downloads) {
+      rolling_->Add(number, table_.model(number), downloads);
+    });
+  }
+}
+
+void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
+  std::unique_lock lock(mutex_);
+  // A reload (after a gap in the log): take out everything the shard's models held first.
+  for (uint32_t number = 0; number < table_.model_count(); ++number) {
+    if (table_.model(number).shard != shard || all_time_->Model(number) == 0) continue;
+    for (auto& [day, scope] : days_) {
+      if (const int64_t downloads = scope->Model(number)) AddDownloads(number, day, -downloads);
+    }
+  }
+  for (const ShardSnapshot::Model& model : snapshot.models) {
+    const uint32_t number = table_.Add(model.model_id, shard, model.index);
+    if (model.record) {
+      const ClassKey before = table_.SetRecord(number, *model.record);
+      Reclassify(number, before);
+    }
+  }
+  for (const ShardSnapshot::DayCounts& day : snapshot.days) {
+    for (const auto& [index, downloads] : day.downloads) {
+      if (std::optional<uint32_t> number = table_.FindIndex(shard, index)) {
+        AddDownloads(*number, day.day, downloads);
+      }
+    }
+  }
+  versions_[shard] = snapshot.version;
+  applied_.notify_all();
+}
+
+void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& record) {
+  std::unique_lock lock(mutex_);
+  for (const ModelIndexed& model : record.indexed) table_.Add(model.model_id, shard, model.index);
+  for (const RecordWritten& written : record.records) {
+    const uint32_t number = table_.Add(written.record.model_id, shard, written.index);
+    const ClassKey before = table_.SetRecord(number, written.record);
+    Reclassify(number, before);
+  }
+  for (const DownloadsAdded& added : record.downloads) {
+    // Every index was named before it is counted (ModelIndexed comes first in its shard).
+    if (std::optional<uint32_t> number = table_.FindIndex(shard, added.index)) {
+      AddDownloads(*number, added.day, added.downloads);
+    }
+  }
+  versions_[shard] = std::max(versions_[shard], version);
+  applied_.notify_all();
+}
+
+void ReadModel::Maintain() {
+  std::unique_lock lock(mutex_);
+  const absl::Time now = options_.clock();
+  const Day today = Day::FromTime(now);
+  if (today != rolling_today_) RebuildRolling(today);
+  for (auto it = day_changed_.begin(); it != day_changed_.end();) {
+    if (now - it->second < options_.freeze_after) {
+      ++it;
+      continue;
+    }
+    if (auto day = days_.find(it->first); day != days_.end()) day->second->Freeze();
+    it = day_changed_.erase(it);
+  }
+}
+
+void ReadModel::SetReady() {
+  std::unique_lock lock(mutex_);
+  ready_ = true;
+  applied_.notify_all();
+}
+
+bool ReadModel::ready() const {
+  std::shared_lock lock(mutex_);
+  return ready_;
+}
+
+VersionVector ReadModel::versions() const {
+  std::shared_lock lock(mutex_);
+  return versions_;
+}
+
+bool ReadModel::WaitFor(const VersionToken& token, absl::Time deadline) const {
+  std::shared_lock lock(mutex_);
+  return applied_.wait_until(lock, absl::ToChronoTime(deadline),
+                             [&] { return ready_ && token.ReachedBy(versions_); });
+}
+
+std::optional<uint32_t> ReadModel::IndexOf(absl::string_view model_id) const {
+  std::shared_lock lock(mutex_);
+  std::optional<uint32_t> number = table_.Find(model_id);
+  if (!number) return std::nullopt;
+  return table_.model(*number).index;
+}
+
+AsOf ReadModel::CurrentAsOf() const {
+  AsOf as_of;
+  as_of.versions = versions_;
+  // Redis stream ids start with the store's clock in milliseconds.
+  uint64_t newest = 0;
+  for (const Version& version : versions_) newest = std::max(newest, version.major);
+  if (newest > 0) as_of.time = absl::FromUnixMillis(static_cast<int64_t>(newest));
+  return as_of;
+}
+
+ReadModel::ScopeRef ReadModel::ScopeFor(const DayRange& range) const {
+  if (range.all_time()) return {all_time_.get(), nullptr};
+  if (days_.empty()) return {};
+  // Clip the range to the days with downloads.
+  const Day first = std::max(range.first.value_or(days_.begin()->first), days_.begin()->first);
+  const Day last = std::min(range.last.value_or(days_.rbegin()->first), days_.rbegin()->first);
+  if (first > last) return {};
+  if (first == days_.begin()->first && last == days_.rbegin()->first) {
+    return {all_time_.get(), nullptr};  // Every day with downloads: all time, exactly.
+  }
+  if (first == last) {
+    auto day = days_.find(first);
+    return {day == days_.end() ? nullptr : day->second.get(), nullptr};
+  }
+  if (range.first && range.last && last == rolling_today_ && *range.last == rolling_today_ &&
+      range.first->number() == rolling_today_.number() - (options_.rolling_days - 1)) {
+    return {rolling_.get(), nullptr};
+  }
+  std::vector<std::pair<Day, uint64_t>> signature;
+  for (auto it = days_.lower_bound(first); it != days_.end() && it->first <= last; ++it) {
+    signature.emplace_back(it->first, it->second->generation());
+  }
+  if (std::shared_ptr<RangeEntry> cached = ranges_->Find({first, last}, signature)) {
+    return {cached->scope.get(), cached};
+  }
+  auto entry = std::make_shared<RangeEntry>();
+  entry->signature = std::move(signature);
+  entry->scope = std::make_unique<Scope>(table_, Scope::Layout::kSparse, options_.ranking_capacity);
+  for (auto it = days_.lower_bound(first); it != days_.end() && it->first <= last; ++it) {
+    it->second->ForEachModel([&](uint32_t number, int64_t downloads) {
+      entry->scope->Add(number, table_.model(number), downloads);
+    });
+  }
+  ranges_->Insert({first, last}, entry);
+  return {entry->scope.get(), entry};
+}
+
+AggregateCounts ReadModel::Aggregates(const DayRange& range, AggregateKind dimension,
+                                      AsOf& as_of) const {
+  std::shared_lock lock(mutex_);
+  as_of = CurrentAsOf();
+  const ScopeRef ref = ScopeFor(range);
+  if (ref.scope == nullptr) return {};
+  return ref.scope->aggregates().Counts(table_, dimension);
+}
+
+TopCandidates ReadModel::Top(const DayRange& range, RankBy by, std::optional<Modality> modality,
+                             int n, AsOf& as_of) const {
+  const size_t wanted = static_cast<size_t>(n);
+  auto answer = [&](const Scope& scope) {
+    TopCandidates top;
+    top.total_downloads =
+        modality ? scope.aggregates().Total(*modality) : scope.aggregates().Total();
+    for (const auto& [member, downloads] : scope.Top(by, modality, wanted)) {
+      const absl::string_view id =
+          by == RankBy::kModel ? table_.model(member).id : table_.author_name(member);
+      top.entries.push_back({std::string(id), downloads});
+    }
+    return top;
+  };
+  // Rankings are built on first use: under the writer lock for the model's own scopes, under
+  // the entry's lock for a cached range. Building takes a scan; afterwards Apply keeps them.
+  while (true) {
+    {
+      std::shared_lock lock(mutex_);
+      as_of = CurrentAsOf();
+      const ScopeRef ref = ScopeFor(range);
+      if (ref.scope == nullptr) return {};
+      if (ref.range_entry) {
+        std::lock_guard build(ref.range_entry->ranking_mutex);
+        if (!ref.scope->RankingReady(by, modality, wanted)) {
+          ref.range_entry->scope->BuildRanking(by, modality, wanted);
+        }
+        return answer(*ref.scope);
+      }
+      if (ref.scope->RankingReady(by, modality, wanted)) return answer(*ref.scope);
+    }
+    std::unique_lock lock(mutex_);
+    const ScopeRef ref = ScopeFor(range);
+    if (ref.scope != nullptr && !ref.range_entry) {
+      const_cast<Scope*>(ref.scope)->BuildRanking(by, modality, wanted);
+    }
+  }
+}
+
+Population ReadModel::Totals(const DayRange& range, AsOf& as_of) const {
+  std::shared_lock lock(mutex_);
+  as_of = CurrentAsOf();
+  Population population;
+  population.catalogued_models = table_.catalogued();
+  const ScopeRef ref = ScopeFor(range);
+  if (ref.scope == nullptr) return population;
+  population.total_downloads = ref.scope->aggregates().Total();
+  population.models_with_downloads = ref.scope->models_with_downloads();
+  population.authors_with_downloads = ref.scope->authors_with_downloads();
+  for (const auto& [day, scope] : days_) {
+    if (!range.Contains(day) || scope->aggregates().Total() == 0) continue;
+    if (!population.first_day) population.first_day = day;
+    population.last_day = day;
+  }
+  return population;
+}
+
+namespace {
+
+// 1 + the models of `scope` that rank before (downloads, id); 0 without downloads.
+int64_t RankIn(const Scope& scope, const ModelTable& table, absl::string_view id,
+               int64_t downloads) {
+  if (downloads == 0) return 0;
+  int64_t ahead = 0;
+  scope.ForEachModel([&](uint32_t number, int64_t other) {
+    if (other > downloads || (other == downloads && table.model(number).id < id)) ++ahead;
+  });
+  return ahead + 1;
+}
+
+}  // namespace
+
+ModelView ReadModel::Model(absl::string_view model_id, const DayRange& range, AsOf& as_of) const {
+  std::shared_lock lock(mutex_);
+  as_of = CurrentAsOf();
+  ModelView view;
+  view.model_class = ModelClass::Unknown();
+  std::optional<uint32_t> number = table_.Find(model_id);
+  if (!number) return view;
+  const ModelEntry& model = table_.model(*number);
+  view.known = true;
+  view.shard = model.shard;
+  view.index = model.index;
+  view.record = table_.Record(*number);
+  view.model_class = table_.ClassOf(model.cls);
+  view.downloads_all_time = all_time_->Model(*number);
+  for (const auto& [day, scope] : days_) {
+    if (!range.Contains(day)) continue;
+    if (const int64_t downloads = scope->Model(*number)) {
+      view.days.push_back({day, downloads});
+      view.downloads_in_range += downloads;
+    }
+  }
+  view.rank_all_time = RankIn(*all_time_, table_, model.id, view.downloads_all_time);
+  if (range.all_time()) {
+    view.downloads_in_range = view.downloads_all_time;
+    view.rank_in_range = view.rank_all_time;
+  } else if (const ScopeRef ref = ScopeFor(range); ref.scope != nullptr) {
+    view.rank_in_range = RankIn(*ref.scope, table_, model.id, view.downloads_in_range);
+  }
+  return view;
+}
+
+}  // namespace hubstats

@@ -1,0 +1,176 @@
+// ReadModel: every replica's in-process view of the store, which answers every query.
+//
+// It holds the facts (models, catalog records, downloads per model and day) as loaded from the
+// store's shard snapshots and kept current by applying the shards' change records (the
+// Follower feeds it), and what queries need derived from them under this process's task table:
+// each model's class; for all time, for each day and for the rolling window of the last
+// `rolling_days` days, the downloads per model and author, the aggregates and exact rankings
+// (app/scope.h). Other ranges are summed from their days on demand and cached while their days
+// do not change.
+//
+// Versions: the model has applied a prefix of every shard's change log, so its state is the
+// store's state at versions(); every answer reports that vector, and two replicas at the same
+// vector answer alike.
+//
+// Thread-safe: queries share a reader lock; feeding takes the writer lock for one change record
+// at a time, so a query waits at most one record's application.
+#ifndef HUBSTATS_SERVICE_APP_READ_MODEL_H_
+#define HUBSTATS_SERVICE_APP_READ_MODEL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "app/model_table.h"
+#include "app/scope.h"
+#include "core/day.h"
+#include "core/stats.h"
+#include "core/version.h"
+#include "store/store.h"
+
+namespace hubstats {
+
+struct ReadModelOptions {
+  // Members each ranking tracks at first; a query for more rebuilds it larger.
+  size_t ranking_capacity = 128;
+  // The rolling window: the last `rolling_days` UTC days, today included.
+  int rolling_days = 30;
+  // "Now", for today and the rolling window.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // A day not changed for this long is packed (DayCounts::Freeze) by Maintain().
+  absl::Duration freeze_after = absl::Minutes(5);
+  // Range results kept (least recently used dropped).
+  size_t range_cache_entries = 16;
+};
+
+struct TopCandidates {
+  // Downloads in the range (of the modality, when filtered): the whole the shares refer to.
+  int64_t total_downloads = 0;
+  // At most n entries, in ranking order (downloads descending, id ascending).
+  std::vector<RankedEntry> entries;
+};
+
+struct Population {
+  int64_t total_downloads = 0;
+  int64_t models_with_downloads = 0;
+  int64_t authors_with_downloads = 0;
+  int64_t catalogued_models = 0;
+  std::optional<Day> first_day;  // Days with downloads in the range.
+  std::optional<Day> last_day;
+};
+
+struct DayDownloads {
+  Day day;
+  int64_t downloads = 0;
+  bool operator==(const DayDownloads&) const = default;
+};
+
+struct ModelView {
+  bool known = false;                   // Catalogued or with downloads.
+  uint32_t shard = 0, index = 0;        // In the store (when known).
+  std::optional<CatalogRecord> record;  // nullopt: not catalogued.
+  ModelClass model_class;               // ModelClass::Unknown() when not catalogued.
+  int64_t downloads_all_time = 0;
+  int64_t downloads_in_range = 0;
+  // Rank by downloads (descending, ties by id) among all models, from 1; 0 without downloads.
+  int64_t rank_all_time = 0;
+  int64_t rank_in_range = 0;
+  std::vector<DayDownloads> days;  // In the range, oldest first.
+};
+
+// What an answer reflects: the versions applied, and (for stores whose versions carry it) the
+// store time of the newest change.
+struct AsOf {
+  VersionVector versions;
+  std::optional<absl::Time> time;
+};
+
+class ReadModel {
+ public:
+  // `tasks` must outlive the model.
+  ReadModel(const TaskTable& tasks, uint32_t shard_count, ReadModelOptions options = {});
+  ~ReadModel();
+
+  uint32_t shard_count() const { return shard_count_; }
+
+  // Feeding (see Follower). Replaces what the model holds of `shard` with `snapshot`.
+  void LoadShard(uint32_t shard, const ShardSnapshot& snapshot);
+  // Applies one record of `shard`, logged at `version` (after the shard's current version).
+  void Apply(uint32_t shard, Version version, const ChangeRecord& record);
+  // Rolls the window over when the day changed, and packs days that stopped changing.
+  void Maintain();
+  // Loaded enough to answer (set by the Follower once every shard is loaded).
+  void SetReady();
+  bool ready() const;
+
+  VersionVector versions() const;
+  // Waits until every version of `token` is applied, or `deadline`; true when applied.
+  bool WaitFor(const VersionToken& token, absl::Time deadline) const;
+
+  // The model's index in its shard, when the model is known.
+  std::optional<uint32_t> IndexOf(absl::string_view model_id) const;
+  // The same for many models at once (one lock); nullopt for unknown ones.
+  template <typename Models, typename IdOf>
+  std::vector<std::optional<uint32_t>> IndexesOf(const Models& models, IdOf id_of) const {
+    std::vector<std::optional<uint32_t>> indexes;
+    indexes.reserve(models.size());
+    std::shared_lock lock(mutex_);
+    for (const auto& model : models) {
+      std::optional<uint32_t> number = table_.Find(id_of(model));
+      indexes.push_back(number ? std::optional<uint32_t>(table_.model(*number).index)
+                               : std::nullopt);
+    }
+    return indexes;
+  }
+
+  // Queries, exact at the versions reported in `as_of`. `range` must be valid.
+  AggregateCounts Aggregates(const DayRange& range, AggregateKind dimension, AsOf& as_of) const;
+  TopCandidates Top(const DayRange& range, RankBy by, std::optional<Modality> modality, int n,
+                    AsOf& as_of) const;
+  Population Totals(const DayRange& range, AsOf& as_of) const;
+  ModelView Model(absl::string_view model_id, const DayRange& range, AsOf& as_of) const;
+
+ private:
+  class RangeCache;
+  struct RangeEntry;
+  // The scope that answers `range`: all time, a day, the rolling window, or a range summed from
+  // its days (then `range_entry` keeps it alive and guards its lazily built rankings).
+  // Requires mutex_ (shared); `scope` is null when no day of the range has downloads.
+  struct ScopeRef {
+    const Scope* scope = nullptr;
+    std::shared_ptr<RangeEntry> range_entry;
+  };
+  ScopeRef ScopeFor(const DayRange& range) const;
+  // Adds a model's downloads on `day` everywhere it counts. Requires mutex_ (exclusive).
+  void AddDownloads(uint32_t number, Day day, int64_t downloads);
+  void Reclassify(uint32_t number, const ClassKey& before);
+  void RebuildRolling(Day today);
+  // The versions and their time. Requires mutex_.
+  AsOf CurrentAsOf() const;
+
+  const uint32_t shard_count_;
+  const ReadModelOptions options_;
+  mutable std::shared_mutex mutex_;
+  mutable std::condition_variable_any applied_;
+  ModelTable table_;
+  VersionVector versions_;
+  bool ready_ = false;
+  std::unique_ptr<Scope> all_time_;
+  std::map<Day, std::unique_ptr<Scope>> days_;
+  std::map<Day, absl::Time> day_changed_;  // When each open day last changed.
+  std::unique_ptr<Scope> rolling_;
+  Day rolling_today_;  // The rolling window is [rolling_today_ - (rolling_days - 1), today].
+  std::unique_ptr<RangeCache> ranges_;
+};
+
+}  // namespace hubstats
+
+#endif  // HUBSTATS_SERVICE_APP_READ_MODEL_H_

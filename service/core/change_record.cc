@@ -1,0 +1,155 @@
+#include "core/change_record.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace hubstats {
+namespace {
+
+constexpr char kFormat = 1;
+
+void PutVarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+uint64_t ZigZag(int64_t value) {
+  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+}
+int64_t UnZigZag(uint64_t value) {
+  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+}
+
+void PutString(std::string& out, absl::string_view text) {
+  PutVarint(out, text.size());
+  out.append(text.data(), text.size());
+}
+
+class Reader {
+ public:
+  explicit Reader(absl::string_view bytes) : bytes_(bytes) {}
+  bool Varint(uint64_t& value) {
+    value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (position_ == bytes_.size()) return false;
+      const auto byte = static_cast<uint8_t>(bytes_[position_++]);
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool Index(uint32_t& value) {
+    uint64_t wide = 0;
+    if (!Varint(wide) || wide > UINT32_MAX) return false;
+    value = static_cast<uint32_t>(wide);
+    return true;
+  }
+  bool String(absl::string_view& text) {
+    uint64_t length = 0;
+    if (!Varint(length) || length > bytes_.size() - position_) return false;
+    text = bytes_.substr(position_, length);
+    position_ += length;
+    return true;
+  }
+  bool Byte(char& value) {
+    if (position_ == bytes_.size()) return false;
+    value = bytes_[position_++];
+    return true;
+  }
+  bool done() const { return position_ == bytes_.size(); }
+
+ private:
+  absl::string_view bytes_;
+  size_t position_ = 0;
+};
+
+}  // namespace
+
+std::string EncodeChangeRecord(const ChangeRecord& record) {
+  std::string out;
+  out.reserve(16 + record.downloads.size() * 8);
+  out.push_back(kFormat);
+  PutVarint(out, record.indexed.size());
+  for (const ModelIndexed& model : record.indexed) {
+    PutVarint(out, model.index);
+    PutString(out, model.model_id);
+  }
+  PutVarint(out, record.records.size());
+  for (const RecordWritten& written : record.records) {
+    PutVarint(out, written.index);
+    PutString(out, written.record.model_id);
+    PutString(out, SerializeRecord(written.record));
+  }
+  // Downloads sorted by model and day, each coded as the difference to the one before: most
+  // differences fit in a byte.
+  std::vector<DownloadsAdded> downloads = record.downloads;
+  std::sort(downloads.begin(), downloads.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.index, a.day) < std::pair(b.index, b.day);
+  });
+  PutVarint(out, downloads.size());
+  uint32_t index = 0;
+  int64_t day = 0;
+  for (const DownloadsAdded& added : downloads) {
+    PutVarint(out, added.index - index);
+    if (added.index != index) day = 0;
+    PutVarint(out, ZigZag(added.day.number() - day));
+    PutVarint(out, ZigZag(added.downloads));
+    index = added.index;
+    day = added.day.number();
+  }
+  return out;
+}
+
+absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes) {
+  auto corrupt = [](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("change record is corrupt: ", what));
+  };
+  Reader reader(bytes);
+  char format = 0;
+  if (!reader.Byte(format) || format != kFormat) return corrupt("unknown format");
+  ChangeRecord record;
+  uint64_t count = 0;
+  if (!reader.Varint(count) || count > bytes.size()) return corrupt("model count");
+  record.indexed.resize(count);
+  for (ModelIndexed& model : record.indexed) {
+    absl::string_view id;
+    if (!reader.Index(model.index) || !reader.String(id)) return corrupt("model");
+    model.model_id = std::string(id);
+  }
+  if (!reader.Varint(count) || count > bytes.size()) return corrupt("record count");
+  record.records.resize(count);
+  for (RecordWritten& written : record.records) {
+    absl::string_view id, serialized;
+    if (!reader.Index(written.index) || !reader.String(id) || !reader.String(serialized)) {
+      return corrupt("record");
+    }
+    absl::StatusOr<CatalogRecord> parsed = ParseRecord(id, serialized);
+    if (!parsed.ok()) return corrupt(parsed.status().message());
+    written.record = *std::move(parsed);
+  }
+  if (!reader.Varint(count) || count > bytes.size()) return corrupt("download count");
+  record.downloads.resize(count);
+  uint64_t index = 0;
+  int64_t day = 0;
+  for (DownloadsAdded& added : record.downloads) {
+    uint64_t index_step = 0, day_step = 0, downloads = 0;
+    if (!reader.Varint(index_step) || !reader.Varint(day_step) || !reader.Varint(downloads)) {
+      return corrupt("downloads");
+    }
+    if (index_step != 0) day = 0;
+    index += index_step;
+    day += UnZigZag(day_step);
+    if (index > UINT32_MAX || day < 0 || day > INT32_MAX) return corrupt("downloads range");
+    added.index = static_cast<uint32_t>(index);
+    added.day = Day::FromNumber(static_cast<int32_t>(day));
+    added.downloads = UnZigZag(downloads);
+  }
+  if (!reader.done()) return corrupt("trailing bytes");
+  return record;
+}
+
+}  // namespace hubstats

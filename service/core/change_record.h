@@ -1,0 +1,60 @@
+// Change records: what a shard's change log holds, one record per committed change.
+//
+// A store writes a record in the same atomic step as the change itself (a commit window's
+// counts, models getting their index, catalog records), and every replica's read model
+// follows the log to stay current without reading the counters again. A record holds the facts
+// only (indexes, ids, records, downloads by model and day); everything derived (classes,
+// aggregates, rankings) is computed by the reader.
+//
+// The encoding is compact binary (varints, counts sorted and delta-coded), versioned by its
+// first byte; DecodeChangeRecord refuses anything else with DATA_LOSS.
+#ifndef HUBSTATS_SERVICE_CORE_CHANGE_RECORD_H_
+#define HUBSTATS_SERVICE_CORE_CHANGE_RECORD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/catalog.h"
+#include "core/day.h"
+
+namespace hubstats {
+
+// A model got its index in the shard (indexes are never reused or changed).
+struct ModelIndexed {
+  uint32_t index = 0;
+  std::string model_id;
+  bool operator==(const ModelIndexed&) const = default;
+};
+
+// A model's catalog record was written (replacing any earlier one).
+struct RecordWritten {
+  uint32_t index = 0;
+  CatalogRecord record;  // model_id included.
+  bool operator==(const RecordWritten&) const = default;
+};
+
+// Downloads added to a model on a day (and so to its all-time total).
+struct DownloadsAdded {
+  uint32_t index = 0;
+  Day day;
+  int64_t downloads = 0;
+  bool operator==(const DownloadsAdded&) const = default;
+};
+
+struct ChangeRecord {
+  std::vector<ModelIndexed> indexed;  // Applied first: later parts may name these indexes.
+  std::vector<RecordWritten> records;
+  std::vector<DownloadsAdded> downloads;
+  bool operator==(const ChangeRecord&) const = default;
+};
+
+std::string EncodeChangeRecord(const ChangeRecord& record);
+// DATA_LOSS when `bytes` is not an encoded record.
+absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes);
+
+}  // namespace hubstats
+
+#endif  // HUBSTATS_SERVICE_CORE_CHANGE_RECORD_H_
