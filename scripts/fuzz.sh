@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jsonl_reader csv_reader validation proto_convert ingest_decoder)
+[ ${#targets[@]} -gt 0 ] || targets=(jsonl_reader csv_reader validation proto_convert ingest_decoder redis_replies)
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 
 scripts/install-deps.sh

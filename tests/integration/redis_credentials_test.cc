@@ -1,5 +1,8 @@
 // Redis credentials (issue 16, item 3): the service runs as the least-privilege ACL user of
-// deploy/redis/hubstats.acl against a real redis-server configured with exactly that file,
+// deploy/redis/hubstats.acl against a real redis-server configured with exactly that file
+// (every path of the v2 store: dense and sparse days, a day's compaction, the change log the
+// read model follows, producer scripts, fresh queries; WAIT and the cluster commands by ACL
+// DRYRUN, since they need replicas or a cluster),
 // with its password from a file or the environment; the password never shows in the logs or
 // the process list; and the ACL user can do nothing beyond what the service needs.
 #include <grpcpp/grpcpp.h>
@@ -94,9 +97,16 @@ struct Connection {
   std::unique_ptr<v1::QueryService::Stub> query;
 };
 
+// Asks `request` to wait for everything acknowledged anywhere (the read model follows Redis).
+template <typename Request>
+Request& Fresh(Request& request) {
+  request.mutable_freshness()->set_fresh(true);
+  return request;
+}
+
 // Everything the store does: upserts (and a reclassifying one), ingest with revisions over
-// several days, every query all time and over a range (range caches), model stats. The
-// expected figures are counted here from what is sent.
+// several days (in events and in packed columns), every query all time and over a range,
+// fresh, and model stats. The expected figures are counted here from what is sent.
 void RunWorkload(Connection& connection) {
   v1::UpsertModelsRequest catalog;
   for (const auto& [model, tag] : std::vector<std::pair<std::string, std::string>>{
@@ -115,13 +125,27 @@ void RunWorkload(Connection& connection) {
     v1::IngestRequest batch;
     batch.set_producer_id("acl-test");
     batch.set_sequence(day + 1);
-    for (const auto& [model, count] :
-         std::vector<std::pair<std::string, int>>{{"org/a", 5}, {"org/b", 3}, {"solo", 2}}) {
-      v1::DownloadEvent* event = batch.add_events();
-      event->set_model_id(model);
-      event->set_count(count);
-      event->set_revision("main");
-      event->mutable_timestamp()->set_seconds(1'726'790'400 + day * 86'400);  // 2024-09-20..22
+    const int64_t seconds = 1'726'790'400 + day * 86'400;  // 2024-09-20..22
+    const std::vector<std::pair<std::string, int>> counts = {
+        {"org/a", 5}, {"org/b", 3}, {"solo", 2}};
+    if (day == 2) {  // The last day as packed columns.
+      v1::PackedEvents* packed = batch.mutable_packed();
+      packed->add_revisions("main");
+      for (const auto& [model, count] : counts) {
+        packed->add_model_index(static_cast<uint32_t>(packed->model_ids_size()));
+        packed->add_model_ids(model);
+        packed->add_counts(count);
+        packed->add_timestamp_seconds(seconds);
+        packed->add_revision_index(0);
+      }
+    } else {
+      for (const auto& [model, count] : counts) {
+        v1::DownloadEvent* event = batch.add_events();
+        event->set_model_id(model);
+        event->set_count(count);
+        event->set_revision("main");
+        event->mutable_timestamp()->set_seconds(seconds);
+      }
     }
     batches.push_back(batch);
   }
@@ -154,7 +178,8 @@ void RunWorkload(Connection& connection) {
     v1::ModalityShareRequest share_request;
     if (ranged) *share_request.mutable_range() = range;
     v1::ModalityShareResponse share;
-    ASSERT_TRUE(connection.query->GetModalityShare(context().get(), share_request, &share).ok());
+    ASSERT_TRUE(
+        connection.query->GetModalityShare(context().get(), Fresh(share_request), &share).ok());
     std::map<std::string, int64_t> by_modality;
     for (const auto& row : share.rows()) by_modality[row.name()] = row.downloads();
     EXPECT_EQ(share.total_downloads(), expected_total);
@@ -164,7 +189,8 @@ void RunWorkload(Connection& connection) {
     v1::SizeDistributionRequest sizes_request;
     if (ranged) *sizes_request.mutable_range() = range;
     v1::SizeDistributionResponse sizes;
-    ASSERT_TRUE(connection.query->GetSizeDistribution(context().get(), sizes_request, &sizes).ok());
+    ASSERT_TRUE(
+        connection.query->GetSizeDistribution(context().get(), Fresh(sizes_request), &sizes).ok());
     EXPECT_EQ(sizes.known_downloads(), expected_total / 10 * 5);  // org/b lost its size.
     for (v1::RankBy by : {v1::RANK_BY_MODEL, v1::RANK_BY_AUTHOR}) {
       v1::TopNRequest top_request;
@@ -172,7 +198,7 @@ void RunWorkload(Connection& connection) {
       top_request.set_by(by);
       top_request.set_n(10);
       v1::TopNResponse top;
-      ASSERT_TRUE(connection.query->GetTopN(context().get(), top_request, &top).ok());
+      ASSERT_TRUE(connection.query->GetTopN(context().get(), Fresh(top_request), &top).ok());
       ASSERT_GE(top.rows_size(), 2);
       EXPECT_EQ(top.rows(0).downloads(), expected_total / 10 * (by == v1::RANK_BY_MODEL ? 5 : 8));
     }
@@ -181,19 +207,20 @@ void RunWorkload(Connection& connection) {
     breakdown_request.set_dimension(v1::DIMENSION_TASK);
     v1::BreakdownResponse breakdown;
     ASSERT_TRUE(
-        connection.query->GetBreakdown(context().get(), breakdown_request, &breakdown).ok());
+        connection.query->GetBreakdown(context().get(), Fresh(breakdown_request), &breakdown).ok());
     EXPECT_EQ(breakdown.total_downloads(), expected_total);
     v1::TotalsRequest totals_request;
     if (ranged) *totals_request.mutable_range() = range;
     v1::TotalsResponse totals;
-    ASSERT_TRUE(connection.query->GetTotals(context().get(), totals_request, &totals).ok());
+    ASSERT_TRUE(connection.query->GetTotals(context().get(), Fresh(totals_request), &totals).ok());
     EXPECT_EQ(totals.total_downloads(), expected_total);
     EXPECT_EQ(totals.catalogued_models(), 3);
     v1::ModelStatsRequest stats_request;
     stats_request.set_model_id("org/b");
     if (ranged) *stats_request.mutable_range() = range;
     v1::ModelStatsResponse stats;
-    ASSERT_TRUE(connection.query->GetModelStats(context().get(), stats_request, &stats).ok());
+    ASSERT_TRUE(
+        connection.query->GetModelStats(context().get(), Fresh(stats_request), &stats).ok());
     EXPECT_EQ(stats.downloads_in_range(), expected_total / 10 * 3);
     EXPECT_EQ(stats.rank_in_range(), 2);
     ASSERT_EQ(stats.revisions_size(), 1);
@@ -206,34 +233,48 @@ TEST(RedisCredentialsTest, TheServiceRunsAsTheLeastPrivilegeAclUser) {
   const std::string password_file = redis.directory() + "/redis-password";
   std::ofstream(password_file) << kPassword << "\n";
   const std::string log = redis.directory() + "/server.log";
+  const std::vector<std::string> as_acl_user = {
+      "--store", "redis",        "--redis",  redis.redis().url(),     "--redis-prefix",
+      "acl",     "--redis-user", "hubstats", "--redis-password-file", password_file};
   {
-    ServerProcess server(
-        ServerBinary(),
-        {"--store", "redis", "--redis", redis.redis().url(), "--redis-prefix", "acl",
-         "--redis-user", "hubstats", "--redis-password-file", password_file},
-        log);
+    // Every day since 2024 open: the workload's days are dense arrays (BITFIELD).
+    std::vector<std::string> args = as_acl_user;
+    args.insert(args.end(), {"--open-days", "5000"});
+    ServerProcess server(ServerBinary(), args, log);
     Connection connection(server.target());
     RunWorkload(connection);
   }
-  // A changed task table re-classifies the whole catalog at start (HSCAN, the upsert script).
+  ASSERT_THAT(redis.Admin("--scan --pattern 'acl:*:dd:*'"), HasSubstr(":dd:2024-09-2"))
+      << "the days must have been written dense";
+  // Restarted with a changed task table (every model re-classified at start) and two open
+  // days: the next window compacts the closed dense days of the shard it writes into sparse
+  // hashes (WATCH, MULTI, HINCRBY, DEL, SREM).
   const std::string table = redis.directory() + "/tasks.tsv";
   std::ofstream(table) << "fill-mask computer_vision\n";
   {
-    ServerProcess restarted(
-        ServerBinary(),
-        {"--store", "redis", "--redis", redis.redis().url(), "--redis-prefix", "acl",
-         "--redis-user", "hubstats", "--redis-password-file", password_file, "--task-table", table},
-        log);
+    std::vector<std::string> args = as_acl_user;
+    args.insert(args.end(), {"--task-table", table, "--open-days", "2"});
+    ServerProcess restarted(ServerBinary(), args, log);
     Connection connection(restarted.target());
+    v1::IngestRequest more;
+    v1::DownloadEvent* event = more.add_events();
+    event->set_model_id("org/a");
+    event->mutable_timestamp()->set_seconds(1'726'790'400);  // 2024-09-20
+    const testing::StreamResult streamed = testing::Stream(connection.channel, {more});
+    ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
+    ASSERT_EQ(streamed.AcknowledgedDownloads(), 1);
     grpc::ClientContext context;
+    v1::ModalityShareRequest request;
     v1::ModalityShareResponse share;
-    ASSERT_TRUE(
-        connection.query->GetModalityShare(&context, v1::ModalityShareRequest(), &share).ok());
+    ASSERT_TRUE(connection.query->GetModalityShare(&context, Fresh(request), &share).ok());
     std::map<std::string, int64_t> by_modality;
     for (const auto& row : share.rows()) by_modality[row.name()] = row.downloads();
-    EXPECT_EQ(by_modality["computer_vision"], 15);
+    EXPECT_EQ(by_modality["computer_vision"], 15 + 1);
     EXPECT_EQ(by_modality["other"], 9);  // automatic-speech-recognition left the table.
+    EXPECT_EQ(share.total_downloads(), 3 * 10 + 1);
   }
+  EXPECT_THAT(redis.Admin("--scan --pattern 'acl:*:d:2024-09-20'"), HasSubstr(":d:2024-09-20"))
+      << "the closed day must have been compacted into its sparse hash";
   EXPECT_THAT(Slurp(log), Not(HasSubstr("NOPERM")));
   EXPECT_THAT(Slurp(log), Not(HasSubstr(kPassword)));
   // Every key the service wrote is under its prefix.
@@ -241,19 +282,41 @@ TEST(RedisCredentialsTest, TheServiceRunsAsTheLeastPrivilegeAclUser) {
   EXPECT_THAT(keys, HasSubstr("acl:meta"));
   std::istringstream lines(keys);
   for (std::string key; std::getline(lines, key);) EXPECT_EQ(key.rfind("acl:", 0), 0u) << key;
+  // What needs replicas (--redis-wait-replicas) or a cluster (--redis-cluster) is allowed too.
+  for (const char* command : {"WAIT 1 10", "CLUSTER SLOTS", "CLUSTER SHARDS", "ASKING",
+                              "EVALSHA 0123456789012345678901234567890123456789 1 acl:x"}) {
+    EXPECT_THAT(redis.Admin(absl::StrCat("ACL DRYRUN hubstats ", command)), HasSubstr("OK"))
+        << command;
+  }
 }
 
 TEST(RedisCredentialsTest, TheAclUserCanDoNothingElse) {
   AclRedis redis("acl");
   redis.Admin("SET other:key value");
-  for (const char* command :
-       {"FLUSHALL", "FLUSHDB", "KEYS '*'", "SCAN 0", "CONFIG GET requirepass", "ACL LIST",
-        "GET other:key", "SET other:key x", "DEL other:key", "SHUTDOWN NOSAVE", "BGSAVE",
-        "EVAL 'return 1' 0", "SUBSCRIBE news", "MONITOR", "CLIENT LIST", "SCRIPT FLUSH",
-        "MIGRATE 127.0.0.1 1 acl:meta 0 100", "RENAME acl:meta other:meta",
-        "SORT acl:x BY other:*"}) {
+  for (const char* command : {"FLUSHALL",
+                              "FLUSHDB",
+                              "KEYS '*'",
+                              "SCAN 0",
+                              "CONFIG GET requirepass",
+                              "ACL LIST",
+                              "GET other:key",
+                              "SET other:key x",
+                              "DEL other:key",
+                              "SHUTDOWN NOSAVE",
+                              "BGSAVE",
+                              "EVAL \"return redis.call('FLUSHALL')\" 0",
+                              "EVAL \"return redis.call('GET', 'other:key')\" 0",
+                              "SUBSCRIBE news",
+                              "MONITOR",
+                              "CLIENT LIST",
+                              "SCRIPT FLUSH",
+                              "MIGRATE 127.0.0.1 1 acl:meta 0 100",
+                              "RENAME acl:meta other:meta",
+                              "SORT acl:x BY other:*"}) {
     const std::string answer = redis.As("hubstats", kPassword, command);
-    EXPECT_THAT(answer, ::testing::AnyOf(HasSubstr("NOPERM"), HasSubstr("No permissions")))
+    // Inside a script (EVAL is the store's), Redis checks the same rules and says so.
+    EXPECT_THAT(answer, ::testing::AnyOf(HasSubstr("NOPERM"), HasSubstr("No permissions"),
+                                         HasSubstr("user executing the script can't")))
         << command << " -> " << answer;
   }
   // What it may do, it may do only under its prefix.
