@@ -148,6 +148,10 @@ TEST_F(AuthTest, AnIngestTokenCannotTakeOverAnotherJobsProducer) {
     batches[i].set_producer_id(i < 2 ? "job-a-7" : "job-b-7");
     batches[i].set_sequence(i < 2 ? i + 1 : 1'000'000);
   }
+  // The hijacking batch in packed columns: the binding holds for either form.
+  batches[2].clear_events();
+  batches[2].mutable_packed()->add_model_ids("org/takeover");
+  for (int i = 0; i < 5; ++i) batches[2].mutable_packed()->add_model_index(0);
   const StreamResult hijack = Stream(writer, batches);
   EXPECT_EQ(hijack.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(hijack.status.error_message(), HasSubstr("producer_id"));
