@@ -499,6 +499,28 @@ TEST_F(HostileInputTest, AbsurdQueryParametersAreInvalidArgument) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr("model_id"));
   }
+  // Version tokens (freshness.min_version) that are not tokens of this server's shards are
+  // refused; one from the far future waits --max-version-wait-ms (2 s), no longer.
+  auto totals_at = [&](const std::string& min_version) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::TotalsRequest request;
+    request.mutable_freshness()->set_min_version(min_version);
+    v1::TotalsResponse response;
+    return query_->GetTotals(&context, request, &response);
+  };
+  for (const std::string& token :
+       {std::string("garbage"), std::string("99999:1-1"), std::string("-1:1-1"),
+        std::string("0:1-99999999999999999999999"), std::string("0:1-1\0", 6),
+        std::string(60 << 10, '9')}) {
+    const grpc::Status status = totals_at(token);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << token.substr(0, 40);
+    EXPECT_THAT(status.error_message(), HasSubstr("min_version")) << token.substr(0, 40);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const grpc::Status future = totals_at("0:18446744073709551615-0");
+  EXPECT_EQ(future.error_code(), grpc::StatusCode::UNAVAILABLE) << future.error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 }  // namespace
