@@ -296,6 +296,7 @@ TEST_F(HostileInputTest, AnAuthorsTotalStopsExactlyBelowTwoToThe53) {
   v1::TopNRequest top;
   top.set_n(1);
   top.set_by(v1::RANK_BY_AUTHOR);
+  top.mutable_freshness()->set_fresh(true);  // The read model follows the store.
   v1::TopNResponse response;
   ASSERT_TRUE(query_->GetTopN(&context, top, &response).ok());
   ASSERT_EQ(response.rows_size(), 1);
