@@ -34,7 +34,6 @@
 #include "grpc/ingest_service.h"
 #include "grpc/probe_server.h"
 #include "grpc/query_service.h"
-#include "security/files.h"
 #include "security/redis_credentials.h"
 #include "store/memory_store.h"
 #include "store/redis_store.h"
@@ -190,25 +189,6 @@ bool BoolFlag(const std::map<std::string, Flag>& flags, const std::string& name)
   Fail(absl::StrCat("--", name, " must be true or false, got '", flags.at(name).value, "'"));
 }
 
-// A Redis password given in a --redis URL on the command line is readable by every local user
-// in /proc/PID/cmdline. Overwrite it there (the parsed flags keep their copy) and say how to
-// pass it instead.
-void HidePasswordsInArguments(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    const size_t scheme = arg.find("redis://");
-    const size_t at = arg.rfind('@');
-    if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) continue;
-    const size_t colon = arg.find(':', scheme + 8);
-    if (colon == std::string_view::npos || colon > at) continue;
-    std::fill(argv[i] + colon + 1, argv[i] + at, '*');
-    std::fprintf(stderr,
-                 "hubstats-server: WARNING: a Redis password was given on the command line, "
-                 "where other local users can read it; use --redis-password-file or "
-                 "$HUBSTATS_REDIS_PASSWORD\n");
-  }
-}
-
 void Log(const std::string& message) {
   std::fprintf(stderr, "%s hubstats-server: %s\n",
                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str(),
@@ -221,7 +201,13 @@ void Log(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace hubstats;
   const std::map<std::string, Flag> flags = ParseFlags(argc, argv);
-  HidePasswordsInArguments(argc, argv);
+  // A password in a --redis URL is readable by every local user in /proc/PID/cmdline.
+  if (HideRedisPasswords(argc, argv) > 0) {
+    std::fprintf(stderr,
+                 "hubstats-server: WARNING: a Redis password was given on the command line, "
+                 "where other local users can read it; use --redis-password-file or "
+                 "$HUBSTATS_REDIS_PASSWORD\n");
+  }
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t stop_signals;
@@ -249,16 +235,12 @@ int main(int argc, char** argv) {
     RedisStoreOptions options;
     if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
     // Credentials from a file or the environment, kept off the command line.
-    RedisCredentials credentials{flags.at("redis-user").value, ""};
-    if (const std::string& file = flags.at("redis-password-file").value; !file.empty()) {
-      absl::StatusOr<std::string> password = ReadSecretFile(file);
-      if (!password.ok())
-        Fail(absl::StrCat("--redis-password-file: ", password.status().message()));
-      credentials.password = *std::move(password);
-    } else if (const char* password = std::getenv("HUBSTATS_REDIS_PASSWORD"); password != nullptr) {
-      credentials.password = password;
+    absl::StatusOr<RedisCredentials> credentials = ServiceRedisCredentials(
+        flags.at("redis-user").value, flags.at("redis-password-file").value);
+    if (!credentials.ok()) {
+      Fail(absl::StrCat("--redis-password-file: ", credentials.status().message()));
     }
-    absl::StatusOr<std::string> url = RedisUrlWithCredentials(options.url, credentials);
+    absl::StatusOr<std::string> url = RedisUrlWithCredentials(options.url, *credentials);
     if (!url.ok()) Fail(std::string(url.status().message()));
     options.url = *std::move(url);
     options.key_prefix = flags.at("redis-prefix").value;

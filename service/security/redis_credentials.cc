@@ -1,6 +1,12 @@
 #include "security/redis_credentials.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "security/files.h"
 #include "store/redis_client.h"
 
 namespace hubstats {
@@ -8,6 +14,34 @@ namespace hubstats {
 bool RedisUrlHasPassword(absl::string_view url) {
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(url);
   return endpoint.ok() && !endpoint->password.empty();
+}
+
+absl::StatusOr<RedisCredentials> ServiceRedisCredentials(std::string username,
+                                                         const std::string& password_file) {
+  RedisCredentials credentials{std::move(username), ""};
+  if (!password_file.empty()) {
+    absl::StatusOr<std::string> password = ReadSecretFile(password_file);
+    if (!password.ok()) return password.status();
+    credentials.password = *std::move(password);
+  } else if (const char* password = std::getenv("HUBSTATS_REDIS_PASSWORD"); password != nullptr) {
+    credentials.password = password;
+  }
+  return credentials;
+}
+
+int HideRedisPasswords(int argc, char** argv) {
+  int hidden = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const size_t scheme = arg.find("redis://");
+    const size_t at = arg.rfind('@');
+    if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) continue;
+    const size_t colon = arg.find(':', scheme + 8);
+    if (colon == std::string_view::npos || colon > at) continue;
+    std::fill(argv[i] + colon + 1, argv[i] + at, '*');
+    ++hidden;
+  }
+  return hidden;
 }
 
 absl::StatusOr<std::string> RedisUrlWithCredentials(absl::string_view url,

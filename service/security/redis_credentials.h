@@ -24,6 +24,17 @@ absl::StatusOr<std::string> RedisUrlWithCredentials(absl::string_view url,
 // True when `url` holds a password.
 bool RedisUrlHasPassword(absl::string_view url);
 
+// The service's Redis credentials: `username` (--redis-user) and the password from
+// `password_file` when it is given, else from $HUBSTATS_REDIS_PASSWORD (empty when unset).
+// The error of ReadSecretFile (security/files.h), naming the file, when it cannot be read.
+absl::StatusOr<RedisCredentials> ServiceRedisCredentials(std::string username,
+                                                         const std::string& password_file);
+
+// Overwrites with '*' the password of every redis:// URL among argv[1..argc-1], in place: what
+// /proc/PID/cmdline shows every local user. Returns how many it blanked. Call it after the
+// arguments were parsed (copied); not thread-safe (it writes argv).
+int HideRedisPasswords(int argc, char** argv);
+
 }  // namespace hubstats
 
 #endif  // HUBSTATS_SERVICE_SECURITY_REDIS_CREDENTIALS_H_

@@ -1,5 +1,11 @@
 #include "security/redis_credentials.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/redis_client.h"
@@ -9,6 +15,37 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+TEST(RedisCredentialsTest, ThePasswordComesFromTheFileElseTheEnvironment) {
+  char path[] = "/tmp/hubstats-password-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "from-file\n", 10), 10);
+  close(fd);
+  setenv("HUBSTATS_REDIS_PASSWORD", "from-env", 1);
+  absl::StatusOr<RedisCredentials> from_file = ServiceRedisCredentials("hubstats", path);
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->username, "hubstats");
+  EXPECT_EQ(from_file->password, "from-file");
+  EXPECT_EQ(ServiceRedisCredentials("", "")->password, "from-env");
+  unsetenv("HUBSTATS_REDIS_PASSWORD");
+  EXPECT_EQ(ServiceRedisCredentials("", "")->password, "");
+  unlink(path);
+  const absl::StatusOr<RedisCredentials> missing = ServiceRedisCredentials("u", path);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr(path));
+}
+
+TEST(RedisCredentialsTest, PasswordsInArgumentsAreBlankedInPlace) {
+  std::string program = "hubstats-server", flag = "--redis",
+              url = "redis://user:s3cr:et@host:6379/0", other = "--redis-prefix=redis://x@y",
+              plain = "redis://host:6379";
+  std::vector<char*> argv = {program.data(), flag.data(), url.data(), other.data(), plain.data()};
+  EXPECT_EQ(HideRedisPasswords(static_cast<int>(argv.size()), argv.data()), 1);
+  EXPECT_STREQ(argv[2], "redis://user:*******@host:6379/0");
+  EXPECT_STREQ(argv[3], "--redis-prefix=redis://x@y");  // No password in it.
+  EXPECT_STREQ(argv[4], "redis://host:6379");
+}
 
 TEST(RedisCredentialsTest, PutsThePasswordAndUserIntoTheUrl) {
   absl::StatusOr<std::string> url =

@@ -1,7 +1,8 @@
 // libFuzzer target: request bytes through protobuf parsing and the gRPC edge's conversions to
 // the service's types (service/grpc/proto_convert.h), as the handlers apply them. The first
 // byte picks the request type. Invariants: a converted range is ordered; a converted record
-// validates or names its field; an event converted and validated keeps its id and revision.
+// validates or names its field; an event converted and validated keeps its id and revision; a
+// version token (freshness.min_version) converts to one that prints and parses back the same.
 #include <string>
 
 #include "absl/time/time.h"
@@ -34,11 +35,34 @@ void CheckRange(const v1::DateRange* range) {
   }
 }
 
+// A converted min_version names only shards of the store, each once, ascending, and prints
+// back as a token that converts to the same; a refused one names the field.
+void CheckFreshness(const v1::Freshness& freshness) {
+  constexpr uint32_t kShards = 16;
+  absl::StatusOr<Freshness> converted = FromProto(freshness, kShards);
+  if (!converted.ok()) {
+    FUZZ_CHECK(converted.status().code() == absl::StatusCode::kInvalidArgument);
+    FUZZ_CHECK(FieldOf(converted.status()).find("min_version") != std::string::npos);
+    return;
+  }
+  FUZZ_CHECK(converted->fresh == freshness.fresh());
+  const auto& shards = converted->min_version.shards;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    FUZZ_CHECK(shards[i].first < kShards);
+    if (i > 0) FUZZ_CHECK(shards[i - 1].first < shards[i].first);
+  }
+  absl::StatusOr<VersionToken> again =
+      VersionToken::Parse(converted->min_version.ToString(), kShards);
+  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK(again->shards == shards);
+}
+
 template <typename Request>
 void CheckQuery(const std::string& bytes) {
   Request request;
   if (!Parse(bytes, request)) return;
   CheckRange(request.has_range() ? &request.range() : nullptr);
+  CheckFreshness(request.freshness());
 }
 
 void CheckUpsert(const std::string& bytes) {
