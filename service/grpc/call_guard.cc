@@ -72,7 +72,8 @@ std::optional<absl::string_view> CallGuard::AuthorizationOf(
 }
 
 std::string CallGuard::PeerAddressOf(const grpc::ServerContextBase& context) {
-  absl::string_view peer = context.peer();
+  const std::string address = context.peer();  // peer() returns a copy: keep it alive.
+  absl::string_view peer = address;
   if (absl::ConsumePrefix(&peer, "ipv6:")) {
     absl::ConsumePrefix(&peer, "[");
     return std::string(peer.substr(0, peer.rfind(']')));
