@@ -1,9 +1,11 @@
 #include "hostile_server.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "raw_call.h"
@@ -70,6 +72,13 @@ HostileServer::HostileServer(HostileServerOptions options) : options_(std::move(
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   server_ = std::make_unique<ServerProcess>(ServerBinary(), args, log_path_);
   target_ = server_->target();
+  // The port opens before the read model has loaded (health NOT_SERVING meanwhile): tests
+  // start once the server serves.
+  const auto channel = Channel("");
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (HealthOf(channel) != 1 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 HostileServer::~HostileServer() {

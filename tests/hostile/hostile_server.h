@@ -34,6 +34,8 @@ struct HostileServerOptions {
 
 class HostileServer {
  public:
+  // Starts the server; returns once its health says SERVING (its read model loaded), or after
+  // 30 s.
   explicit HostileServer(HostileServerOptions options = {});
   ~HostileServer();
 
