@@ -6,7 +6,10 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config ccache clang-format
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libabsl-dev libhiredis-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libabsl-dev libhiredis-dev libcivetweb-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+  # Fuzzing (scripts/fuzz.sh): clang (14 on Debian 12) with libFuzzer and the sanitizers'
+  # runtimes. Test TLS material (tests/support/make_test_certs.sh): the openssl command.
+  clang libclang-rt-14-dev openssl
   redis-server redis-tools
   python3 python3-grpcio python3-protobuf python3-pandas python3-numpy python3-matplotlib
   python3-pytest

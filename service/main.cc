@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -26,8 +27,11 @@
 #include "app/read_model.h"
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
+#include "grpc/edge_security.h"
 #include "grpc/ingest_service.h"
+#include "grpc/probe_server.h"
 #include "grpc/query_service.h"
+#include "security/redis_credentials.h"
 #include "store/memory_store.h"
 #include "store/redis_cluster.h"
 #include "store/redis_store.h"
@@ -50,6 +54,7 @@ struct Flag {
   std::string name;
   std::string value;
   std::string help;
+  bool is_switch = false;  // `--name` alone means true; `--name=false` turns it off.
 };
 
 constexpr char kUsage[] = "usage: hubstats-server [--store memory|redis] [--redis URL] [flags]";
@@ -59,7 +64,9 @@ std::map<std::string, Flag> DefaultFlags() {
   auto add = [&](std::string name, std::string value, std::string help) {
     flags[name] = {name, std::move(value), std::move(help)};
   };
-  add("listen", "0.0.0.0:50051", "address to serve gRPC on (port 0 picks a free port)");
+  add("listen", "127.0.0.1:50051",
+      "address to serve gRPC on (port 0 picks a free port); plaintext only on loopback unless "
+      "--allow-insecure");
   add("store", "", "memory or redis; without it the server keeps everything in memory");
   add("redis", "", "redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)");
   add("redis-cluster", "",
@@ -109,6 +116,35 @@ std::map<std::string, Flag> DefaultFlags() {
       "refuse client pings more frequent than this (too_many_pings)");
   add("keepalive-permit-without-calls", "0",
       "1: accept client pings on connections without calls (and ping those too)");
+  // Security and limits (docs/SECURITY.md).
+  auto add_switch = [&](std::string name, std::string value, std::string help) {
+    flags[name] = {name, std::move(value), std::move(help), true};
+  };
+  add("tls-cert", "", "PEM certificate chain: serve TLS (reloaded when the file changes)");
+  add("tls-key", "", "PEM private key of --tls-cert");
+  add("tls-client-ca", "", "PEM CA bundle: require client certificates it signed (mutual TLS)");
+  add("tls-reload-s", "10", "how often the TLS files are checked for changes");
+  add_switch("allow-insecure", "false", "serve plaintext on a non-loopback --listen address");
+  add("tokens-file", "",
+      "bearer tokens (NAME SCOPES sha256:DIGEST [producers=P,..] [rate=N] per line): calls "
+      "need a token; re-read when it changes");
+  add("tokens-reload-s", "5", "how often --tokens-file is checked for changes");
+  add_switch("public-reads", "false", "queries need no token (with --tokens-file)");
+  add_switch("reflection", "true", "serve gRPC server reflection (--reflection=false: off)");
+  add("health-listen", "",
+      "plaintext port answering only grpc.health.v1.Health/Check, for probes that speak no TLS");
+  add("redis-user", "",
+      "Redis ACL user (the password comes from --redis-password-file or "
+      "$HUBSTATS_REDIS_PASSWORD)");
+  add("redis-password-file", "", "file holding the Redis password (else $HUBSTATS_REDIS_PASSWORD)");
+  add("max-query-kb", "64", "largest query request");
+  add("max-upsert-records", "10000", "most catalog records in one UpsertModels request");
+  add("max-concurrent-calls", "1000", "calls (ingest streams included) in progress at once");
+  add("max-streams-per-connection", "100", "concurrent calls on one HTTP/2 connection");
+  add("stream-idle-timeout-s", "60",
+      "end an ingest stream that waits this long for a batch (0: never)");
+  add("max-client-inflight-mb", "256",
+      "of --max-inflight-mb, what one client (token, or IP without one) may hold");
   return flags;
 }
 
@@ -145,6 +181,8 @@ std::map<std::string, Flag> ParseFlags(int argc, char** argv) {
     if (size_t equals = arg.find('='); equals != std::string::npos) {
       value = arg.substr(equals + 1);
       arg = arg.substr(0, equals);
+    } else if (auto it = flags.find(arg); it != flags.end() && it->second.is_switch) {
+      value = "true";
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
@@ -164,6 +202,15 @@ int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, i
                       flags.at(name).value, "'"));
   }
   return value;
+}
+
+bool BoolFlag(const std::map<std::string, Flag>& flags, const std::string& name) {
+  const std::string value = absl::AsciiStrToLower(flags.at(name).value);
+  if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off" || value.empty()) {
+    return false;
+  }
+  Fail(absl::StrCat("--", name, " must be true or false, got '", flags.at(name).value, "'"));
 }
 
 // The server's log, in the format of the first call (main passes --log-format). Never
@@ -188,12 +235,20 @@ absl::Duration MillisecondsFlag(const std::map<std::string, Flag>& flags, const 
 int main(int argc, char** argv) {
   using namespace hubstats;
   const std::map<std::string, Flag> flags = ParseFlags(argc, argv);
+  // A password in a --redis URL is readable by every local user in /proc/PID/cmdline.
+  const int passwords_on_command_line = HideRedisPasswords(argc, argv);
+
   // Operations: the log's format, the metrics registry and its endpoint (fails fast when the
   // port is taken), build information.
   const std::optional<telemetry::LogFormat> log_format =
       telemetry::ParseLogFormat(flags.at("log-format").value);
   if (!log_format) Fail("--log-format must be text or json");
   RouteGrpcLogs(Logger(log_format));
+  if (passwords_on_command_line > 0) {
+    Log("a Redis password was given on the command line, where other local users can read it; "
+        "use --redis-password-file or $HUBSTATS_REDIS_PASSWORD",
+        telemetry::LogLevel::kWarning);
+  }
   telemetry::Registry metrics;
   std::unique_ptr<telemetry::MetricsHttpServer> metrics_http;
   if (const std::string& address = flags.at("metrics-listen").value; !address.empty()) {
@@ -249,6 +304,15 @@ int main(int argc, char** argv) {
   if (store_kind == "redis") {
     RedisStoreOptions options;
     if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
+    // Credentials from a file or the environment, kept off the command line.
+    absl::StatusOr<RedisCredentials> credentials = ServiceRedisCredentials(
+        flags.at("redis-user").value, flags.at("redis-password-file").value);
+    if (!credentials.ok()) {
+      Fail(absl::StrCat("--redis-password-file: ", credentials.status().message()));
+    }
+    absl::StatusOr<std::string> url = RedisUrlWithCredentials(options.url, *credentials);
+    if (!url.ok()) Fail(std::string(url.status().message()));
+    options.url = *std::move(url);
     if (auto endpoint = ParseRedisUrl(options.url); endpoint.ok()) {
       Logger().Redact(endpoint->password);  // Whatever a log line quotes, never the password.
     }
@@ -364,14 +428,47 @@ int main(int argc, char** argv) {
   commit_options.store_retry_for = absl::Milliseconds(IntFlag(flags, "store-retry-ms", 0));
   commit_options.on_window = [&](const CommittedWindow& window) { ingest_metrics.Record(window); };
   auto committer = std::make_unique<GroupCommitter>(service, commit_options);
-  IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits);
-  QueryServiceImpl query(service, *query_workers);
+  limits.max_upsert_records = static_cast<size_t>(IntFlag(flags, "max-upsert-records", 1));
+  // Who may call and how much: TLS, tokens, limits (grpc/edge_security.h).
+  EdgeSecuritySettings edge_settings;
+  edge_settings.listen = flags.at("listen").value;
+  edge_settings.tls = {flags.at("tls-cert").value, flags.at("tls-key").value,
+                       flags.at("tls-client-ca").value,
+                       absl::Seconds(IntFlag(flags, "tls-reload-s", 1))};
+  edge_settings.allow_insecure = BoolFlag(flags, "allow-insecure");
+  edge_settings.tokens_file = flags.at("tokens-file").value;
+  edge_settings.tokens_reload_interval = absl::Seconds(IntFlag(flags, "tokens-reload-s", 1));
+  edge_settings.public_reads = BoolFlag(flags, "public-reads");
+  edge_settings.limits = {
+      .max_concurrent_calls = static_cast<size_t>(IntFlag(flags, "max-concurrent-calls", 1)),
+      .max_query_bytes = static_cast<size_t>(IntFlag(flags, "max-query-kb", 1)) << 10,
+      .stream_idle_timeout = absl::Seconds(IntFlag(flags, "stream-idle-timeout-s", 0)),
+      .max_client_inflight_bytes = static_cast<size_t>(IntFlag(flags, "max-client-inflight-mb", 1))
+                                   << 20};
+  if (edge_settings.limits.max_client_inflight_bytes < limits.ReadReservation()) {
+    Fail(absl::StrCat("--max-client-inflight-mb must hold at least one batch read: ",
+                      (limits.ReadReservation() + (1 << 20) - 1) >> 20, " MB"));
+  }
+  absl::StatusOr<std::unique_ptr<EdgeSecurity>> edge =
+      EdgeSecurity::Create(std::move(edge_settings),
+                           [](const std::string& message) { Log(message); });
+  if (!edge.ok()) Fail(std::string(edge.status().message()));
+  for (const std::string& line : (*edge)->Describe()) Log(line);
+
+  IngestServiceImpl ingest(service, *ingest_workers, *budget, *committer, limits, {},
+                           &(*edge)->guard());
+  QueryServiceImpl query(service, *query_workers,
+                         UnaryAdmission{&(*edge)->guard(), TokenScope::kRead,
+                                        (*edge)->guard().limits().max_query_bytes});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  if (!BoolFlag(flags, "reflection")) builder.SetOption(WithoutReflection());
   int port = 0;
-  builder.AddListeningPort(flags.at("listen").value, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(flags.at("listen").value, (*edge)->credentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             IntFlag(flags, "max-streams-per-connection", 1));
   builder.RegisterService(&ingest);
   builder.RegisterService(&query);
   // The ingest budget's reservations assume no message is larger.
@@ -398,6 +495,16 @@ int main(int argc, char** argv) {
   const std::string& listen = flags.at("listen").value;
   Log(absl::StrCat("listening on ", listen.substr(0, listen.rfind(':')), ":", port));
   std::printf("listening on port %d\n", port);
+  std::unique_ptr<ProbeServer> probe;
+  if (const std::string& probe_listen = flags.at("health-listen").value; !probe_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<ProbeServer>> started =
+        ProbeServer::Start(probe_listen, *server);
+    if (!started.ok()) Fail(std::string(started.status().message()));
+    probe = *std::move(started);
+    Log(absl::StrCat("health probes (plaintext, grpc.health.v1.Health/Check only) on ",
+                     probe_listen.substr(0, probe_listen.rfind(':')), ":", probe->port()));
+    std::printf("health port %d\n", probe->port());
+  }
   std::fflush(stdout);
 
   // Health per service (grpc/health.h): ingest, queries and the whole server are SERVING while
@@ -433,6 +540,7 @@ int main(int argc, char** argv) {
   committer->StopRetryingAt(deadline - absl::Milliseconds(500));
   server->Shutdown(absl::ToChronoTime(deadline));
   server->Wait();
+  if (probe != nullptr) probe->Shutdown(std::chrono::system_clock::now());
   metrics_http.reset();  // No scrape from here on: the budget and the store may go.
   // Every call is over: the pools and the committer run nothing more of theirs.
   const GroupCommitStats commits = committer->stats();

@@ -15,7 +15,7 @@ class Upload {
   Upload(const CatalogSettings& settings, const std::function<void(const std::string&)>& log)
       : settings_(settings),
         log_(log),
-        channel_(client::NewChannel(settings.target)),
+        channel_(client::NewChannel(settings.target, settings.security)),
         stub_(v1::IngestService::NewStub(channel_)) {}
 
   CatalogSummary Run(InputReader& input) {

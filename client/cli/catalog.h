@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/channel.h"
 #include "ingest.h"
 #include "input.h"
 
@@ -19,6 +20,7 @@ namespace hubstats::cli {
 
 struct CatalogSettings {
   std::string target;
+  client::ChannelSecurity security;  // TLS and the token.
   int batch_size = 1000;
   int64_t batch_bytes = kDefaultBatchBytes;
   absl::Duration timeout = absl::Seconds(30);  // Deadline of each call.

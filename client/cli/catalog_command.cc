@@ -35,6 +35,7 @@ int RunCatalog(const Options& options) {
   const InputFile file = InputFileOption(options);
   CatalogSettings settings;
   settings.target = TargetOption(options);
+  settings.security = SecurityOption(options);
   settings.batch_size = IntOption(options, "batch-size", 1000, 1);
   settings.batch_bytes = BatchBytesOption(options);
   settings.timeout = absl::Seconds(IntOption(options, "timeout", 30, 1));

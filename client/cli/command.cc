@@ -16,11 +16,17 @@
 namespace hubstats::cli {
 
 const client::CommandLineSpec& CliOptions() {
-  static const client::CommandLineSpec kSpec = {
-      .value_options = {"target", "from", "to", "timeout", "boundaries", "modality", "n", "by",
-                        "batch-size", "batch-bytes", "producer-id", "retry-for", "format",
-                        "min-version"},
-      .switches = {"json", "no-fresh"}};
+  static const client::CommandLineSpec kSpec = [] {
+    client::CommandLineSpec spec = {
+        .value_options = {"target", "from", "to", "timeout", "boundaries", "modality", "n", "by",
+                          "batch-size", "batch-bytes", "producer-id", "retry-for", "format",
+                          "min-version"},
+        .switches = {"json", "no-fresh"}};
+    spec.value_options.insert(client::SecurityValueOptions().begin(),
+                              client::SecurityValueOptions().end());
+    spec.switches.insert(client::SecuritySwitches().begin(), client::SecuritySwitches().end());
+    return spec;
+  }();
   return kSpec;
 }
 
@@ -36,6 +42,7 @@ void Failure(const std::string& message) {
 
 void AllowOnly(const Options& options, std::set<std::string> allowed) {
   allowed.insert({"target", "timeout"});
+  allowed.insert(client::SecurityValueOptions().begin(), client::SecurityValueOptions().end());
   for (const auto& [name, value] : options.line.values()) {
     if (!allowed.contains(name)) {
       UsageError(absl::StrCat("--", name, " does not apply to '", options.command, "'"));
@@ -76,6 +83,12 @@ absl::Duration RetryForOption(const Options& options, bool* given) {
       options.line.Duration("retry-for", absl::Minutes(5), absl::ZeroDuration());
   if (!value.ok()) UsageError(std::string(value.status().message()));
   return *value;
+}
+
+client::ChannelSecurity SecurityOption(const Options& options) {
+  absl::StatusOr<client::ChannelSecurity> security = client::ChannelSecurityFrom(options.line);
+  if (!security.ok()) UsageError(std::string(security.status().message()));
+  return *std::move(security);
 }
 
 std::string TargetOption(const Options& options) {
@@ -131,6 +144,12 @@ std::string DescribeError(const grpc::Status& status) {
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       absl::StrAppend(&text, "\n  the server did not answer in time; try a larger --timeout");
       break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      absl::StrAppend(&text,
+                      "\n  the token comes from $HUBSTATS_TOKEN, $HUBSTATS_TOKEN_FILE or "
+                      "--token-file");
+      break;
     default:
       break;
   }
@@ -147,7 +166,7 @@ Connection::Connection(const Options& options)
     : options_(options),
       target_(TargetOption(options)),
       timeout_seconds_(IntOption(options, "timeout", 30, 1)),
-      query_(v1::QueryService::NewStub(client::NewChannel(target_))) {}
+      query_(v1::QueryService::NewStub(client::NewChannel(target_, SecurityOption(options)))) {}
 
 std::unique_ptr<grpc::ClientContext> Connection::Context() const {
   auto context = std::make_unique<grpc::ClientContext>();

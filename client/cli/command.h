@@ -16,6 +16,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/channel.h"
 #include "common/command_line.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 #include "input.h"
@@ -38,7 +39,7 @@ const client::CommandLineSpec& CliOptions();
 [[noreturn]] void Failure(const std::string& message);
 
 // A usage error for any option given that the command does not take (besides --target,
-// --timeout and --json).
+// --timeout, --json and the security options).
 void AllowOnly(const Options& options, std::set<std::string> allowed);
 // A usage error unless the command got no arguments.
 void NoArguments(const Options& options);
@@ -53,6 +54,9 @@ int64_t BatchBytesOption(const Options& options);
 absl::Duration RetryForOption(const Options& options, bool* given);
 // --target, else $HUBSTATS_TARGET, else localhost:50051.
 std::string TargetOption(const Options& options);
+// TLS and the token (--tls, --ca-file, ..., --token-file, or their variables; see
+// common/channel.h); a usage error for an unreadable file.
+client::ChannelSecurity SecurityOption(const Options& options);
 // --modality (MODALITY_UNSPECIFIED when absent); a usage error listing the names otherwise.
 v1::Modality ModalityOption(const Options& options);
 // The input file (the command's one argument) and its format (--format or its extension).

@@ -177,7 +177,7 @@ class Ingestion {
   // takes the answers. Returns the stream's final status.
   grpc::Status RunStream(const std::string& target) {
     // A new channel per stream re-resolves DNS names, so a replica that went away is dropped.
-    std::shared_ptr<grpc::Channel> channel = client::NewChannel(target);
+    std::shared_ptr<grpc::Channel> channel = client::NewChannel(target, settings_.security);
     auto stub = v1::IngestService::NewStub(channel);
     // A server answered once the channel is connected; a wrong address never gets there.
     auto note_contact = [&] {

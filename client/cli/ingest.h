@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/channel.h"
 #include "hubstats/v1/hubstats.pb.h"
 #include "input.h"
 
@@ -32,6 +33,7 @@ inline constexpr int64_t kMaxBatchBytes = 16 << 20;
 
 struct IngestSettings {
   std::vector<std::string> targets;  // host:port, DNS names included; tried in turn.
+  client::ChannelSecurity security;  // TLS and the token.
   std::string producer_id;
   int batch_size = 1000;                     // Events per batch, at most.
   int64_t batch_bytes = kDefaultBatchBytes;  // Bytes of a batch's request, at most.

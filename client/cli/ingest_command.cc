@@ -45,6 +45,7 @@ int RunIngest(const Options& options) {
   IngestSettings settings;
   settings.batch_size = IntOption(options, "batch-size", 1000, 1);
   settings.batch_bytes = BatchBytesOption(options);
+  settings.security = SecurityOption(options);
   settings.producer_id = Option(options, "producer-id");
   if (settings.producer_id.empty()) settings.producer_id = NewProducerId();
   settings.retry_for = RetryForOption(options, &settings.retry_before_contact);

@@ -63,6 +63,16 @@ options:
                             [a new ID per run]
   --retry-for DURATION      ingest, catalog: keep retrying this long without progress [5m];
                             without it, a run that reaches no server fails at once
+  --tls                     connect with TLS, verifying the server with the system's CAs
+                            [$HUBSTATS_TLS]
+  --ca-file FILE            connect with TLS, verifying the server with these CAs
+                            [$HUBSTATS_CA_FILE]
+  --cert-file FILE          client certificate for mutual TLS [$HUBSTATS_CERT_FILE] ...
+  --key-file FILE           ... and its key [$HUBSTATS_KEY_FILE]
+  --tls-server-name NAME    name the server's certificate must hold [the target's host;
+                            $HUBSTATS_TLS_SERVER_NAME]
+  --token-file FILE         bearer token for servers that require one [$HUBSTATS_TOKEN_FILE,
+                            else the token itself in $HUBSTATS_TOKEN; never an argument]
   --help                    this text
 
 exit status: 0 done (ingest/catalog: even when some lines were rejected; see the summary),

@@ -9,6 +9,7 @@
 // prints them as plain JSON integers and doubles with round-trip precision.
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -161,16 +162,73 @@ function makeRange(from, to) {
   return range;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Security: TLS and the bearer token
+// ---------------------------------------------------------------------------------------------
+
+function readSetting(file, what) {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`${what}: cannot read ${file}: ${e.code || e.message}`);
+  }
+}
+
+/**
+ * TLS material and the token from `options` ({tls, caFile, certFile, keyFile, serverName,
+ * token, tokenFile}), each falling back to the variable the other clients read:
+ * HUBSTATS_TLS, HUBSTATS_CA_FILE, HUBSTATS_CERT_FILE, HUBSTATS_KEY_FILE,
+ * HUBSTATS_TLS_SERVER_NAME, HUBSTATS_TOKEN_FILE, HUBSTATS_TOKEN.
+ */
+function channelSecurity(options = {}, env = process.env) {
+  const caFile = options.caFile || env.HUBSTATS_CA_FILE;
+  const certFile = options.certFile || env.HUBSTATS_CERT_FILE;
+  const keyFile = options.keyFile || env.HUBSTATS_KEY_FILE;
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new UsageError('a client certificate needs its key: give both --cert-file and '
+      + '--key-file (HUBSTATS_CERT_FILE, HUBSTATS_KEY_FILE)');
+  }
+  const tlsSetting = options.tls !== undefined ? options.tls
+    : ['1', 'true', 'yes', 'on'].includes(String(env.HUBSTATS_TLS || '').toLowerCase());
+  let token = options.token;
+  if (token === undefined) {
+    const tokenFile = options.tokenFile || env.HUBSTATS_TOKEN_FILE;
+    if (tokenFile) {
+      token = readSetting(tokenFile, 'token file').toString('utf8').trim();
+      if (!token) throw new UsageError(`token file: ${tokenFile} is empty`);
+    } else {
+      token = (env.HUBSTATS_TOKEN || '').trim();
+    }
+  }
+  return {
+    tls: Boolean(tlsSetting || caFile || certFile),
+    ca: caFile ? readSetting(caFile, 'CA file') : null,
+    cert: certFile ? readSetting(certFile, 'certificate file') : null,
+    key: keyFile ? readSetting(keyFile, 'key file') : null,
+    serverName: options.serverName || env.HUBSTATS_TLS_SERVER_NAME || null,
+    token: token || null,
+  };
+}
+
 class Client {
   /**
    * @param {string} target host:port of a hubstats server
-   * @param {object} [options] {timeoutSeconds}
+   * @param {object} [options] {timeoutSeconds, tls, caFile, certFile, keyFile, serverName,
+   *   token, tokenFile} (see channelSecurity; the environment fills in what is left out)
    */
   constructor(target, options = {}) {
     const { QueryService } = loadApi();
     this.target = target;
     this.timeoutSeconds = options.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS;
-    this.query = new QueryService(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const security = channelSecurity(options);
+    const credentials = security.tls
+      ? grpc.credentials.createSsl(security.ca, security.key, security.cert)
+      : grpc.credentials.createInsecure();
+    const channelOptions = security.serverName
+      ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': security.serverName }
+      : CHANNEL_OPTIONS;
+    this.query = new QueryService(target, credentials, channelOptions);
+    this.token = security.token;
   }
 
   close() {
@@ -180,7 +238,10 @@ class Client {
   _call(method, request) {
     return new Promise((resolve, reject) => {
       const deadline = new Date(Date.now() + this.timeoutSeconds * 1000);
-      this.query[method](request, { deadline }, (err, response) => {
+      // The token as call metadata: grpc-js refuses call credentials on plaintext channels.
+      const metadata = new grpc.Metadata();
+      if (this.token) metadata.set('authorization', `Bearer ${this.token}`);
+      this.query[method](request, metadata, { deadline }, (err, response) => {
         if (err) reject(describeError(err, this.target, method));
         else resolve(response);
       });
@@ -386,12 +447,20 @@ Prints modality share, size distribution (200M/500M/1B) and the top ${DEFAULT_TO
   --from     first day of the range (UTC, inclusive); default: first day with data
   --to       last day of the range (UTC, inclusive); default: last day with data
   --timeout  deadline per call in seconds (default ${DEFAULT_TIMEOUT_SECONDS})
+  --tls              TLS, verifying the server with the system's CAs [$HUBSTATS_TLS]
+  --ca-file F        TLS, verifying the server with the CAs in F [$HUBSTATS_CA_FILE]
+  --cert-file F      client certificate for mutual TLS [$HUBSTATS_CERT_FILE] ...
+  --key-file F       ... and its key [$HUBSTATS_KEY_FILE]
+  --tls-server-name  name the server's certificate must hold [$HUBSTATS_TLS_SERVER_NAME]
+  --token-file F     bearer token in F [$HUBSTATS_TOKEN_FILE; else the token in $HUBSTATS_TOKEN]
 `;
 
 function parseArgs(argv) {
   const opts = { target: process.env.HUBSTATS_TARGET || null, json: false, from: null, to: null,
-    timeout: DEFAULT_TIMEOUT_SECONDS, help: false };
+    timeout: DEFAULT_TIMEOUT_SECONDS, help: false, security: {} };
   const valued = { '--target': 'target', '--from': 'from', '--to': 'to', '--timeout': 'timeout' };
+  const securityValued = { '--ca-file': 'caFile', '--cert-file': 'certFile',
+    '--key-file': 'keyFile', '--tls-server-name': 'serverName', '--token-file': 'tokenFile' };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -401,13 +470,15 @@ function parseArgs(argv) {
       arg = arg.slice(0, eq);
     }
     if (arg === '--json' && value === undefined) opts.json = true;
+    else if (arg === '--tls' && value === undefined) opts.security.tls = true;
     else if ((arg === '--help' || arg === '-h') && value === undefined) opts.help = true;
-    else if (arg in valued) {
+    else if (arg in valued || arg in securityValued) {
       if (value === undefined) {
         if (i + 1 >= argv.length) throw new UsageError(`${arg} needs a value`);
         value = argv[++i];
       }
-      opts[valued[arg]] = value;
+      if (arg in valued) opts[valued[arg]] = value;
+      else opts.security[securityValued[arg]] = value;
     } else {
       throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}`);
     }
@@ -434,7 +505,14 @@ async function main(argv) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const client = new Client(opts.target, { timeoutSeconds: opts.timeout });
+  let client;
+  try {
+    client = new Client(opts.target, { timeoutSeconds: opts.timeout, ...opts.security });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
   try {
     const h = await client.headline(opts.range);
     process.stdout.write(opts.json ? toJson(headlineDocument(h)) + '\n'
@@ -459,5 +537,6 @@ if (require.main === module) {
 }
 
 module.exports = {
-  Client, HubstatsError, loadApi, makeRange, toJson, headlineDocument, main, CHANNEL_OPTIONS,
+  Client, HubstatsError, channelSecurity, loadApi, makeRange, toJson, headlineDocument, main,
+  CHANNEL_OPTIONS,
 };

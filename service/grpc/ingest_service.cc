@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/field_error.h"
 #include "grpc/ingest_decoder.h"
 #include "grpc/proto_convert.h"
@@ -55,8 +56,11 @@ size_t IngestLimits::ReadReservation() const {
 class IngestServiceImpl::Stream final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  Stream(IngestServiceImpl& owner, std::string stream_id)
-      : owner_(owner), stream_id_(std::move(stream_id)) {
+  Stream(IngestServiceImpl& owner, std::string stream_id, Admission admission)
+      : owner_(owner),
+        stream_id_(std::move(stream_id)),
+        admission_(std::move(admission)),
+        last_read_(absl::Now()) {
     owner_.Register(this);
     std::unique_lock lock(mutex_);
     Perform(std::move(lock));
@@ -65,6 +69,7 @@ class IngestServiceImpl::Stream final
   void OnReadDone(bool ok) override {
     std::unique_lock lock(mutex_);
     reading_ = false;
+    last_read_ = absl::Now();
     if (ok && !finished_) {
       // The read's reservation becomes the batch's hold; Prepare shrinks it to the batch's
       // decoded size.
@@ -109,6 +114,24 @@ class IngestServiceImpl::Stream final
     Perform(std::move(lock));
   }
 
+  // From the service's ticker: reads again once the token's debt is repaid; ends the stream
+  // once it has waited `idle_timeout` for a batch with nothing in flight.
+  void Tick(absl::Time now, absl::Duration idle_timeout) {
+    std::unique_lock lock(mutex_);
+    if (finished_) return;
+    bool act = false;
+    if (throttled_ && admission_.grant().rate->Debt(now) == absl::ZeroDuration()) {
+      throttled_ = false;
+      act = true;
+    }
+    if (idle_timeout > absl::ZeroDuration() && reading_ && batches_.empty() && !idle_ &&
+        now - last_read_ > idle_timeout) {
+      idle_ = true;
+      act = true;
+    }
+    if (act) Perform(std::move(lock));
+  }
+
  private:
   // A batch from its read until its answer is written; oldest first in batches_.
   struct Batch {
@@ -121,11 +144,31 @@ class IngestServiceImpl::Stream final
     grpc::ByteBuffer answer;
   };
 
-  // Gives `bytes` of this stream's hold back to the budget. Requires mutex_.
+  // Gives `bytes` of this stream's hold back to the budget (and its client's quota). Requires
+  // mutex_.
   void Forget(size_t bytes) {
     if (bytes == 0) return;
     held_bytes_ -= bytes;
+    if (owner_.guard_ != nullptr) owner_.guard_->quota().Release(admission_.client(), bytes);
     owner_.budget_.Release(bytes);
+  }
+
+  // Whether a batch was read and not yet handed to a worker. Requires mutex_.
+  bool HasUnpreparedBatch() const {
+    for (const Batch& batch : batches_) {
+      if (batch.state == Batch::State::kRead) return true;
+    }
+    return false;
+  }
+
+  // Holds `bytes` of the budget and of the client's quota, or nothing. The quota goes first:
+  // a hold taken from the budget and given back at once would wake every waiting stream.
+  bool TryHold(size_t bytes) {
+    ClientQuota* quota = owner_.guard_ != nullptr ? &owner_.guard_->quota() : nullptr;
+    if (quota != nullptr && !quota->TryHold(admission_.client(), bytes)) return false;
+    if (owner_.budget_.TryHold(bytes)) return true;
+    if (quota != nullptr) quota->Release(admission_.client(), bytes);
+    return false;
   }
 
   // On a worker thread: decodes and validates the batch, then submits it to the committer.
@@ -172,6 +215,15 @@ class IngestServiceImpl::Stream final
     if (absl::Status valid = ValidateProducer(request.producer_id, request.sequence); !valid.ok()) {
       return valid;
     }
+    const Grant& grant = admission_.grant();
+    if (!grant.MayProduce(request.producer_id)) {
+      return FieldError(absl::StatusCode::kPermissionDenied, "producer_id",
+                        absl::StrCat("the token '", grant.name(), "' may not ingest as producer '",
+                                     request.producer_id, "': its producer ids start with ",
+                                     absl::StrJoin(grant.principal->producer_prefixes, " or ")));
+    }
+    if (grant.rate != nullptr)
+      grant.rate->Take(static_cast<int64_t>(request.event_count), absl::Now());
     BatchIdentity identity = request.producer_id.empty()
                                  ? BatchIdentity{stream_id_, number, /*from_client=*/false}
                                  : BatchIdentity{std::string(request.producer_id), request.sequence,
@@ -248,10 +300,16 @@ class IngestServiceImpl::Stream final
             break;
           }
         }
-        if (!reading_ && !reads_done_ && !draining && !waiting_for_room_ &&
+        if (!reading_ && !reads_done_ && !draining && !waiting_for_room_ && !throttled_ &&
             batches_.size() < kMaxQueuedBatchesPerStream) {
           const size_t reservation = owner_.limits_.ReadReservation();
-          if (owner_.budget_.TryHold(reservation)) {
+          const std::shared_ptr<RateLimiter>& rate = admission_.grant().rate;
+          if (rate != nullptr && (preparing_ || HasUnpreparedBatch())) {
+            // A token with a rate reads its next batch only once the last one's events are
+            // taken from its balance: the debt it can run up is one batch per stream.
+          } else if (rate != nullptr && rate->Debt(absl::Now()) > absl::ZeroDuration()) {
+            throttled_ = true;  // The ticker resumes the stream once the debt is repaid.
+          } else if (TryHold(reservation)) {
             held_bytes_ += reservation;
             read_held_ = reservation;
             reading_ = start_read = true;
@@ -275,6 +333,13 @@ class IngestServiceImpl::Stream final
           finish = grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                 "server is shutting down: reconnect (to another replica) and "
                                 "re-send the batches not yet answered");
+        } else if (idle_) {
+          finish = grpc::Status(
+              grpc::StatusCode::UNAVAILABLE,
+              absl::StrCat("no batch for ",
+                           absl::FormatDuration(owner_.guard_->limits().stream_idle_timeout),
+                           " (--stream-idle-timeout-s): the stream is closed; open a new one "
+                           "when there is more to send"));
         }
       }
       if (finish) finished_ = true;
@@ -298,6 +363,7 @@ class IngestServiceImpl::Stream final
 
   IngestServiceImpl& owner_;
   const std::string stream_id_;
+  const Admission admission_;  // Its token's grant; the stream's place among the calls.
   std::mutex mutex_;
   grpc::ByteBuffer request_;  // Target of the read in flight.
   // Read and not yet answered, oldest first. A deque keeps addresses stable, so workers and the
@@ -314,24 +380,74 @@ class IngestServiceImpl::Stream final
   bool reads_done_ = false;
   bool broken_ = false;
   bool finished_ = false;
+  bool throttled_ = false;  // Not reading while its token is in debt.
+  bool idle_ = false;       // Waited longer than the idle timeout for a batch.
+  absl::Time last_read_;    // When the last read completed (or the stream started).
   absl::Status error_;
 };
 
+namespace {
+
+// A stream refused before it started: ends at once with `status`.
+class RefusedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
 IngestServiceImpl::IngestServiceImpl(StatsService& service, WorkerPool& workers,
                                      IngestBudget& budget, BatchCommitter& committer,
-                                     IngestLimits limits, IngestHooks hooks)
+                                     IngestLimits limits, IngestHooks hooks, CallGuard* guard)
     : service_(service),
       workers_(workers),
       budget_(budget),
       committer_(committer),
       limits_(limits),
       hooks_(std::move(hooks)),
-      instance_id_(RandomHex()) {}
+      guard_(guard),
+      instance_id_(RandomHex()) {
+  if (guard_ != nullptr) {
+    ticker_ = std::thread([this] {
+      std::unique_lock lock(ticker_mutex_);
+      while (!ticker_wakeup_.wait_for(lock, std::chrono::milliseconds(50),
+                                      [this] { return ticker_stopping_; })) {
+        lock.unlock();
+        Tick();
+        lock.lock();
+      }
+    });
+  }
+}
+
+IngestServiceImpl::~IngestServiceImpl() {
+  {
+    std::lock_guard lock(ticker_mutex_);
+    ticker_stopping_ = true;
+  }
+  ticker_wakeup_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void IngestServiceImpl::Tick() {
+  const absl::Time now = absl::Now();
+  // Under the registry lock a stream cannot be deleted (OnDone unregisters first).
+  std::lock_guard lock(streams_mutex_);
+  for (Stream* stream : streams_) stream->Tick(now, guard_->limits().stream_idle_timeout);
+}
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestServiceImpl::StreamEvents(
-    grpc::CallbackServerContext* /*context*/) {
+    grpc::CallbackServerContext* context) {
+  Admission admission;
+  if (guard_ != nullptr) {
+    absl::StatusOr<Admission> admitted = guard_->Admit(*context, TokenScope::kIngest);
+    if (!admitted.ok()) return new RefusedStream(ToGrpcStatus(admitted.status()));
+    admission = *std::move(admitted);
+  }
   // '~' cannot appear in a client's producer id, so these never collide with one.
-  return new Stream(*this, absl::StrCat("~", instance_id_, ".", next_stream_++));
+  return new Stream(*this, absl::StrCat("~", instance_id_, ".", next_stream_++),
+                    std::move(admission));
 }
 
 void IngestServiceImpl::Register(Stream* stream) {
@@ -361,8 +477,16 @@ grpc::ServerUnaryReactor* IngestServiceImpl::UpsertModels(grpc::CallbackServerCo
                                                           grpc::ByteBuffer* response) {
   return RunRawUnary<v1::UpsertModelsRequest, v1::UpsertModelsResponse>(
       context, request, response, workers_,
+      UnaryAdmission{guard_, TokenScope::kIngest, limits_.max_message_bytes},
       [this](const v1::UpsertModelsRequest& request,
              v1::UpsertModelsResponse* response) -> absl::Status {
+        if (static_cast<size_t>(request.models_size()) > limits_.max_upsert_records) {
+          return InvalidFieldError(
+              "models", absl::StrCat("at most ", limits_.max_upsert_records,
+                                     " records per request (the server's --max-upsert-records), "
+                                     "got ",
+                                     request.models_size()));
+        }
         std::vector<CatalogRecord> records;
         std::vector<ItemRejection> malformed;
         std::vector<int> original_index;

@@ -14,21 +14,30 @@
 // every batch committed before it is answered first, and batches after a failed one are
 // withdrawn from the committer, so a stream never commits a batch it does not answer.
 //
+// With a CallGuard, every call needs a token with the ingest scope; a stream's batches may
+// only name producers its token is bound to (PERMISSION_DENIED, field producer_id); a token
+// with a rate stops its streams reading while it is in debt (no error: acknowledgements slow
+// down); each client's holds stay within its quota of the budget; and a stream with nothing in
+// flight that receives no batch for the idle timeout ends with UNAVAILABLE.
+//
 // The service borrows everything it is given; all of it must outlive the gRPC server.
 #ifndef HUBSTATS_SERVICE_GRPC_INGEST_SERVICE_H_
 #define HUBSTATS_SERVICE_GRPC_INGEST_SERVICE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "app/group_commit.h"
 #include "app/ingest_budget.h"
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
+#include "grpc/call_guard.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 
 namespace hubstats {
@@ -42,6 +51,8 @@ struct IngestLimits {
   size_t max_message_bytes = 16 << 20;
   // Events per batch.
   size_t max_batch_events = kMaxBatchItems;
+  // Catalog records per UpsertModels request (more: INVALID_ARGUMENT, field "models").
+  size_t max_upsert_records = kMaxBatchItems;
 
   // What a stream reserves in the IngestBudget before each read: a whole batch decoded.
   size_t ReadReservation() const;
@@ -64,7 +75,10 @@ class IngestServiceImpl final
   // Every batch carries an identity (the client's producer, or one the server makes per
   // stream), so the committer's retries never apply a shard twice.
   IngestServiceImpl(StatsService& service, WorkerPool& workers, IngestBudget& budget,
-                    BatchCommitter& committer, IngestLimits limits, IngestHooks hooks = {});
+                    BatchCommitter& committer, IngestLimits limits, IngestHooks hooks = {},
+                    CallGuard* guard = nullptr);
+  // Stops the thread that resumes throttled streams and ends idle ones.
+  ~IngestServiceImpl() override;
 
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamEvents(
       grpc::CallbackServerContext* context) override;
@@ -86,17 +100,26 @@ class IngestServiceImpl final
   void Unregister(Stream* stream);
 
  private:
+  // Resumes the streams whose token's debt is repaid and ends idle ones.
+  void Tick();
+
   StatsService& service_;
   WorkerPool& workers_;
   IngestBudget& budget_;
   BatchCommitter& committer_;
   const IngestLimits limits_;
   const IngestHooks hooks_;
+  CallGuard* const guard_;
   const std::string instance_id_;  // Random; makes per-stream identities unique.
   std::atomic<uint64_t> next_stream_{1};
   std::atomic<bool> draining_{false};
   std::mutex streams_mutex_;
   absl::flat_hash_set<Stream*> streams_;
+  // With a guard, a thread runs Tick every 50 ms.
+  std::mutex ticker_mutex_;
+  std::condition_variable ticker_wakeup_;
+  bool ticker_stopping_ = false;
+  std::thread ticker_;
 };
 
 }  // namespace hubstats

@@ -13,6 +13,15 @@ static_assert(v1::MODALITY_NLP == 1 && v1::MODALITY_UNKNOWN == kModalityCount);
 static_assert(v1::ARCHITECTURE_ENCODER == static_cast<int>(Architecture::kEncoder) &&
               v1::ARCHITECTURE_OTHER == static_cast<int>(Architecture::kOther));
 
+// At most kMaxStatusText bytes of `text`, saying how much was cut. Messages echo what the
+// client sent (a model id, a version token); unbounded, a 60 KB echo outgrows the client's
+// metadata limit and the client sees RESOURCE_EXHAUSTED instead of the error.
+std::string Bounded(absl::string_view text) {
+  if (text.size() <= kMaxStatusText) return std::string(text);
+  return absl::StrCat(text.substr(0, kMaxStatusText), "... (", text.size() - kMaxStatusText,
+                      " more bytes)");
+}
+
 absl::StatusOr<Day> DayFromProto(const v1::Date& date, absl::string_view field) {
   return Day::FromCivil(date.year(), date.month(), date.day(), field);
 }
@@ -22,13 +31,13 @@ absl::StatusOr<Day> DayFromProto(const v1::Date& date, absl::string_view field) 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
-  const std::string message(status.message());
-  const std::string field = FieldOf(status);
+  const std::string message = Bounded(status.message());
+  const std::string field = Bounded(FieldOf(status));
   if (field.empty()) return grpc::Status(code, message);
   v1::BadRequest bad_request;
   v1::BadRequest::FieldViolation* violation = bad_request.add_field_violations();
   violation->set_field(field);
-  violation->set_description(ReasonOf(status));
+  violation->set_description(Bounded(ReasonOf(status)));
   v1::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(message);

@@ -15,7 +15,10 @@
 namespace hubstats {
 
 // The gRPC status for `status`: same code and message; an error naming a field also carries a
-// google.rpc.BadRequest detail (hubstats.v1.Status in grpc-status-details-bin).
+// google.rpc.BadRequest detail (hubstats.v1.Status in grpc-status-details-bin). The message,
+// field and reason are each cut to kMaxStatusText bytes (saying so), so a status echoing a huge
+// input still fits the trailers a client accepts.
+inline constexpr size_t kMaxStatusText = 1024;
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Request fields -> service arguments. INVALID_ARGUMENT naming the field on bad values.

@@ -1,6 +1,7 @@
 #include "grpc/proto_convert.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "core/field_error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -28,6 +29,25 @@ TEST(ProtoConvertTest, FieldErrorsCarryABadRequestDetail) {
   EXPECT_EQ(unavailable.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(unavailable.error_details().empty());
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+TEST(ProtoConvertTest, StatusTextIsBounded) {
+  const std::string huge(60 << 10, '9');
+  grpc::Status status =
+      ToGrpcStatus(InvalidFieldError("freshness.min_version", absl::StrCat("'", huge, "' bad")));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LE(status.error_message().size(), kMaxStatusText + 40);
+  EXPECT_THAT(status.error_message(), ::testing::StartsWith("freshness.min_version: '999"));
+  EXPECT_THAT(status.error_message(), ::testing::EndsWith(" more bytes)"));
+  EXPECT_LE(status.error_details().size(), 3 * kMaxStatusText);
+  v1::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  v1::BadRequest bad_request;
+  ASSERT_TRUE(bad_request.ParseFromString(details.details(0).value()));
+  EXPECT_EQ(bad_request.field_violations(0).field(), "freshness.min_version");
+  // Short texts pass unchanged.
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError(std::string(kMaxStatusText, 'x'))).error_message(),
+            std::string(kMaxStatusText, 'x'));
 }
 
 TEST(ProtoConvertTest, DateRanges) {

@@ -22,7 +22,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModalityShare(grpc::CallbackServe
                                                              const grpc::ByteBuffer* request,
                                                              grpc::ByteBuffer* response) {
   return RunRawUnary<v1::ModalityShareRequest, v1::ModalityShareResponse>(
-      context, request, response, workers_,
+      context, request, response, workers_, admission_,
       [this](const v1::ModalityShareRequest& request,
              v1::ModalityShareResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
@@ -40,7 +40,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetSizeDistribution(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   return RunRawUnary<v1::SizeDistributionRequest, v1::SizeDistributionResponse>(
-      context, request, response, workers_,
+      context, request, response, workers_, admission_,
       [this](const v1::SizeDistributionRequest& request,
              v1::SizeDistributionResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
@@ -64,7 +64,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTopN(grpc::CallbackServerContext*
                                                     const grpc::ByteBuffer* request,
                                                     grpc::ByteBuffer* response) {
   return RunRawUnary<v1::TopNRequest, v1::TopNResponse>(
-      context, request, response, workers_,
+      context, request, response, workers_, admission_,
       [this](const v1::TopNRequest& request, v1::TopNResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
@@ -87,7 +87,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetBreakdown(grpc::CallbackServerCon
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
   return RunRawUnary<v1::BreakdownRequest, v1::BreakdownResponse>(
-      context, request, response, workers_,
+      context, request, response, workers_, admission_,
       [this](const v1::BreakdownRequest& request, v1::BreakdownResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
@@ -110,7 +110,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTotals(grpc::CallbackServerContex
                                                       const grpc::ByteBuffer* request,
                                                       grpc::ByteBuffer* response) {
   return RunRawUnary<v1::TotalsRequest, v1::TotalsResponse>(
-      context, request, response, workers_,
+      context, request, response, workers_, admission_,
       [this](const v1::TotalsRequest& request, v1::TotalsResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);
         if (!range.ok()) return range.status();
@@ -127,7 +127,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModelStats(grpc::CallbackServerCo
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
   return RunRawUnary<v1::ModelStatsRequest, v1::ModelStatsResponse>(
-      context, request, response, workers_,
+      context, request, response, workers_, admission_,
       [this](const v1::ModelStatsRequest& request,
              v1::ModelStatsResponse* response) -> absl::Status {
         absl::StatusOr<DayRange> range = RangeOf(request);

@@ -3,12 +3,14 @@
 // Requests arrive as bytes (raw methods): a request that is not the expected message is
 // answered INVALID_ARGUMENT saying so. Each call is parsed, converted and answered on a
 // WorkerPool, never on gRPC's threads; the handlers only convert (StatsService holds the
-// logic). The service borrows `service` and `workers`, which must outlive the gRPC server.
+// logic). Every call passes `admission` first (see raw_unary.h). The service borrows
+// `service`, `workers` and the admission's guard, which must outlive the gRPC server.
 #ifndef HUBSTATS_SERVICE_GRPC_QUERY_SERVICE_H_
 #define HUBSTATS_SERVICE_GRPC_QUERY_SERVICE_H_
 
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
+#include "grpc/raw_unary.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 
 namespace hubstats {
@@ -22,8 +24,8 @@ class QueryServiceImpl final
                           v1::QueryService::WithRawCallbackMethod_GetModelStats<
                               v1::QueryService::Service>>>>>> {
  public:
-  QueryServiceImpl(StatsService& service, WorkerPool& workers)
-      : service_(service), workers_(workers) {}
+  QueryServiceImpl(StatsService& service, WorkerPool& workers, UnaryAdmission admission = {})
+      : service_(service), workers_(workers), admission_(admission) {}
 
   grpc::ServerUnaryReactor* GetModalityShare(grpc::CallbackServerContext* context,
                                              const grpc::ByteBuffer* request,
@@ -47,6 +49,7 @@ class QueryServiceImpl final
  private:
   StatsService& service_;
   WorkerPool& workers_;
+  const UnaryAdmission admission_;
 };
 
 }  // namespace hubstats

@@ -141,8 +141,14 @@ def test_server_ports_probes_and_scrape_annotations_agree(overlay):
     annotations = template["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert int(annotations["prometheus.io/port"]) == ports["metrics"]
+    # Probes ask the main port, or the plaintext health-only port when there is one (the
+    # kubelet's gRPC probes speak no TLS).
+    probed = ports["grpc"]
+    if "HUBSTATS_HEALTH_LISTEN" in config:
+        probed = ports["health"]
+        assert probed == port_of(config["HUBSTATS_HEALTH_LISTEN"])
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["grpc"]["port"] == ports["grpc"], probe
+        assert container[probe]["grpc"]["port"] == probed, probe
     # Startup and readiness follow the whole server (Redis too); liveness only the process.
     assert container["startupProbe"]["grpc"].get("service", "") == ""
     assert container["readinessProbe"]["grpc"].get("service", "") == ""
@@ -265,3 +271,34 @@ def test_production_uses_a_managed_redis_a_pinned_image_and_no_secret_in_the_rep
     _, _, container = server(objects)
     image, _, tag = container["image"].rpartition(":")
     assert "/" in image and tag and tag != "latest"
+
+
+def test_production_turns_tls_and_tokens_on_from_mounted_secrets():
+    objects = render("production")
+    _, template, container = server(objects)
+    config = settings(objects)
+    assert config["HUBSTATS_ALLOW_INSECURE"] == "false"
+    assert config["HUBSTATS_REFLECTION"] == "false"
+    assert "HUBSTATS_PUBLIC_READS" not in config
+    volumes = {v["name"]: v["secret"] for v in template["spec"]["volumes"]}
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    secret_of_path = {}
+    for path, mount in mounts.items():
+        assert mount["readOnly"] is True and "subPath" not in mount   # updates must reach it
+        secret_of_path[path] = volumes[mount["name"]]["secretName"]
+    def secret_holding(setting):
+        directory, _, key = config[setting].rpartition("/")
+        return secret_of_path[directory], key
+    assert secret_holding("HUBSTATS_TLS_CERT") == ("hubstats-tls", "tls.crt")
+    assert secret_holding("HUBSTATS_TLS_KEY") == ("hubstats-tls", "tls.key")
+    assert secret_holding("HUBSTATS_TOKENS_FILE") == ("hubstats-tokens", "tokens")
+    # The server's user reads them through the pod's group, and nobody else.
+    assert template["spec"]["securityContext"]["fsGroup"] == \
+        template["spec"]["securityContext"]["runAsGroup"]
+    assert all(secret["defaultMode"] == 0o440 for secret in volumes.values())
+
+
+def test_dev_serves_plaintext_only_because_it_is_told_to():
+    config = settings(render("dev"))
+    assert config["HUBSTATS_ALLOW_INSECURE"] == "true"
+    assert not [key for key in config if key.startswith("HUBSTATS_TLS") or "TOKEN" in key]

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -19,16 +18,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
+#include "ingest_calls.h"
 #include "raw_call.h"
 #include "redis_server.h"
 
 namespace hubstats {
 namespace {
 
+using testing::Events;
 using ::testing::HasSubstr;
+using testing::MemoryOf;
 using ::testing::Not;
 using testing::RedisServer;
 using testing::ServerProcess;
+using testing::Stream;
+using testing::StreamResult;
+using testing::TotalDownloads;
 
 const std::string& ServerBinary() {
   static const std::string path = std::getenv("HUBSTATS_SERVER_BIN")
@@ -41,66 +46,6 @@ std::shared_ptr<grpc::Channel> Channel(const ServerProcess& server) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxSendMessageSize(64 << 20);
   return grpc::CreateCustomChannel(server.target(), grpc::InsecureChannelCredentials(), arguments);
-}
-
-// "VmRSS" or "VmHWM" (peak) of a process, in bytes.
-int64_t MemoryOf(pid_t pid, const std::string& field) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      std::istringstream values(line.substr(field.size() + 1));
-      int64_t kilobytes = 0;
-      values >> kilobytes;
-      return kilobytes * 1024;
-    }
-  }
-  return -1;
-}
-
-int64_t TotalDownloads(v1::QueryService::Stub& query) {
-  grpc::ClientContext context;
-  v1::TotalsRequest request;
-  request.mutable_freshness()->set_fresh(true);
-  v1::TotalsResponse totals;
-  const grpc::Status status = query.GetTotals(&context, request, &totals);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return totals.total_downloads();
-}
-
-v1::IngestRequest Events(int count, const std::string& model, const std::string& revision = "") {
-  v1::IngestRequest request;
-  for (int i = 0; i < count; ++i) {
-    v1::DownloadEvent* event = request.add_events();
-    event->set_model_id(model);
-    if (!revision.empty()) event->set_revision(revision);
-  }
-  return request;
-}
-
-struct StreamResult {
-  std::vector<v1::IngestResponse> answers;
-  grpc::Status status;
-};
-
-StreamResult Stream(const std::shared_ptr<grpc::Channel>& channel,
-                    const std::vector<v1::IngestRequest>& batches) {
-  auto stub = v1::IngestService::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  auto stream = stub->StreamEvents(&context);
-  std::thread writer([&] {
-    for (const v1::IngestRequest& batch : batches) {
-      if (!stream->Write(batch)) break;
-    }
-    stream->WritesDone();
-  });
-  StreamResult result;
-  v1::IngestResponse response;
-  while (stream->Read(&response)) result.answers.push_back(response);
-  writer.join();
-  result.status = stream->Finish();
-  return result;
 }
 
 // Issue 9, defect 2, as reported: [10 valid events, then 100,001 events] while Redis is

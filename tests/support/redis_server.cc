@@ -97,7 +97,7 @@ bool ChildProcess::running() {
 
 ChildProcess::~ChildProcess() { Stop(SIGKILL); }
 
-RedisServer::RedisServer() {
+RedisServer::RedisServer(std::vector<std::string> extra_args) {
   char pattern[] = "/tmp/hubstats-redis-XXXXXX";
   if (mkdtemp(pattern) == nullptr) {
     std::perror("mkdtemp");
@@ -106,10 +106,12 @@ RedisServer::RedisServer() {
   directory_ = pattern;
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreeLoopbackPort();
-    process_ = ChildProcess::Start(
-        {"redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port_), "--dir",
-         directory_, "--save", "", "--appendonly", "no", "--protected-mode", "no"},
-        directory_ + "/redis.log");
+    std::vector<std::string> argv = {
+        "redis-server", "--bind",           "127.0.0.1", "--port", std::to_string(port_),
+        "--dir",        directory_,         "--save",    "",       "--appendonly",
+        "no",           "--protected-mode", "no"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    process_ = ChildProcess::Start(argv, directory_ + "/redis.log");
     if (WaitForPort(port_, 5000) && process_->running()) return;
     process_.reset();
   }

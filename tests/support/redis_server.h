@@ -37,12 +37,15 @@ class ChildProcess {
 class RedisServer {
  public:
   // Aborts the test binary when redis-server cannot be started (it is a hard requirement).
-  RedisServer();
+  // `extra_args` are more redis-server options ("--aclfile", path, ...).
+  explicit RedisServer(std::vector<std::string> extra_args = {});
   ~RedisServer();
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
-  // Runs redis-cli with `args` against this server; returns its stdout.
+  // Runs redis-cli with `args` against this server; returns its stdout (and stderr).
   std::string Cli(const std::string& args) const;
+  // The directory the server keeps its files in (removed with the server).
+  const std::string& directory() const { return directory_; }
   // Stops the process (SIGSTOP) so it answers nothing, and lets it go on (SIGCONT).
   void Pause();
   void Resume();

@@ -9,7 +9,8 @@ See README.md for the API; `hubstats.charts` draws the report's figures.
 
 from hubstats.client import MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, Client
 from hubstats.errors import (FailedPreconditionError, HubstatsError, InvalidArgumentError,
-                             NotFoundError, UnavailableError)
+                             NotFoundError, PermissionDeniedError, UnauthenticatedError,
+                             UnavailableError)
 from hubstats._convert import ARCHITECTURE_NAMES, MODALITY_NAMES
 
 __all__ = [
@@ -22,5 +23,7 @@ __all__ = [
     "MAX_BATCHES_IN_FLIGHT",
     "MODALITY_NAMES",
     "NotFoundError",
+    "PermissionDeniedError",
+    "UnauthenticatedError",
     "UnavailableError",
 ]

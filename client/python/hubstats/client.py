@@ -25,6 +25,7 @@ from hubstats import _version as version_token
 from hubstats._ingest import (DEFAULT_RETRY_FOR, MAX_BATCHES_IN_FLIGHT, RETRYABLE_CODES,  # noqa: F401
                               Batcher, Ingestion, Progress)
 from hubstats._input import DEFAULT_ITEM_BYTES, FileReader, choose_format
+from hubstats._security import ChannelSecurity
 from hubstats.errors import HubstatsError, from_rpc_error
 from hubstats.v1 import hubstats_pb2 as pb
 from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
@@ -123,10 +124,6 @@ def _items(data: Iterable[dict] | pd.DataFrame, allowed: tuple[str, ...]) -> Ite
     return (dict(zip(columns, row)) for row in data.itertuples(index=False, name=None))
 
 
-def _new_channel(target: str) -> grpc.Channel:
-    return grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
-
-
 @dataclass
 class _Stubs:
     channel: grpc.Channel
@@ -134,8 +131,7 @@ class _Stubs:
     query: pb_grpc.QueryServiceStub
 
     @classmethod
-    def of(cls, target: str) -> _Stubs:
-        channel = _new_channel(target)
+    def of(cls, channel: grpc.Channel) -> _Stubs:
         return cls(channel, pb_grpc.IngestServiceStub(channel), pb_grpc.QueryServiceStub(channel))
 
 
@@ -151,6 +147,13 @@ class Client:
     targets); an ingest stream has no overall deadline, because it lasts as long as the
     caller's input. Use as a context manager or call `close()`.
 
+    Security: `tls` (verify the server with the system's CAs), `ca_file` (verify it with these
+    CAs; implies TLS), `cert_file` and `key_file` (a client certificate, for mutual TLS),
+    `server_name` (the name the server's certificate must hold), and the bearer token as
+    `token` or in `token_file`. Each falls back to its environment variable (HUBSTATS_TLS,
+    HUBSTATS_CA_FILE, HUBSTATS_CERT_FILE, HUBSTATS_KEY_FILE, HUBSTATS_TLS_SERVER_NAME,
+    HUBSTATS_TOKEN, HUBSTATS_TOKEN_FILE), so a job's code need not handle secrets.
+
     Errors reported by the server raise `hubstats.HubstatsError` subclasses
     (InvalidArgumentError, NotFoundError, UnavailableError, FailedPreconditionError).
     Arguments the client can check cheaply (dates, modality names, boundaries, `by`) raise
@@ -163,7 +166,10 @@ class Client:
     """
 
     def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0,
-                 fresh: bool = False):
+                 tls: bool | None = None, ca_file: str | None = None,
+                 cert_file: str | None = None, key_file: str | None = None,
+                 server_name: str | None = None, token: str | None = None,
+                 token_file: str | None = None, fresh: bool = False):
         self.targets = _split_targets(target)
         self.target = target
         self.timeout = timeout
@@ -171,9 +177,15 @@ class Client:
         # carried); with `fresh` (here or per query) everything committed anywhere before them.
         self.fresh = fresh
         self.written_version = ""
-        self._stubs = [_Stubs.of(t) for t in self.targets]
+        self._security = ChannelSecurity.from_settings(
+            tls=tls, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
+            server_name=server_name, token=token, token_file=token_file)
+        self._stubs = [_Stubs.of(self._new_channel(t)) for t in self.targets]
         self._preferred = 0  # Index of the target that answered the last query.
         self._closed = False
+
+    def _new_channel(self, target: str) -> grpc.Channel:
+        return self._security.channel(target, _CHANNEL_OPTIONS)
 
     def close(self) -> None:
         """Closes the channels; the client cannot be used afterwards."""
@@ -496,7 +508,7 @@ class Client:
         try:
             summary = Ingestion(self.targets, self._preferred, items, batch_size, batch_bytes,
                                 producer_id, None if retry_for is None else float(retry_for),
-                                progress, _new_channel).run()
+                                progress, self._new_channel).run()
         except HubstatsError as error:
             if error.partial_summary:
                 self._wrote(error.partial_summary.get("version", ""))

@@ -55,6 +55,16 @@ class InvalidArgumentError(HubstatsError, ValueError):
         return "; ".join(f"{field}: {description}" for field, description in self.field_violations)
 
 
+class UnauthenticatedError(HubstatsError, PermissionError):
+    """UNAUTHENTICATED: the server wants a token and got none it knows (the client reads it
+    from `token`, `token_file`, $HUBSTATS_TOKEN or $HUBSTATS_TOKEN_FILE)."""
+
+
+class PermissionDeniedError(HubstatsError, PermissionError):
+    """PERMISSION_DENIED: the token lacks the call's scope, or may not ingest as this
+    producer id."""
+
+
 class NotFoundError(HubstatsError, LookupError):
     """NOT_FOUND: e.g. a model with neither downloads nor a catalog record."""
 
@@ -123,6 +133,10 @@ def error_of(code: grpc.StatusCode, details: str,
         return NotFoundError(code, details)
     if code == grpc.StatusCode.UNAVAILABLE:
         return UnavailableError(code, details)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return UnauthenticatedError(code, details)
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return PermissionDeniedError(code, details)
     return HubstatsError(code, details)
 
 

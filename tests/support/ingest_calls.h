@@ -1,0 +1,44 @@
+// Calls the system tests make over real gRPC: ingest streams driven to the end, totals, and the
+// server process's memory. Shared by tests/integration (hardening) and tests/hostile.
+#ifndef HUBSTATS_TESTS_SUPPORT_INGEST_CALLS_H_
+#define HUBSTATS_TESTS_SUPPORT_INGEST_CALLS_H_
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hubstats/v1/hubstats.grpc.pb.h"
+
+namespace hubstats::testing {
+
+// `count` events of `model` (count 1 each), with `revision` when not empty.
+v1::IngestRequest Events(int count, const std::string& model, const std::string& revision = "");
+
+struct StreamResult {
+  std::vector<v1::IngestResponse> answers;
+  grpc::Status status;
+
+  // Sum of accepted_downloads over the answers that are not duplicates: what the server
+  // acknowledged as counted by this stream.
+  int64_t AcknowledgedDownloads() const;
+};
+
+// Writes `batches` on one StreamEvents call (from another thread), reads every answer, and
+// finishes the call; within `deadline_s`.
+StreamResult Stream(const std::shared_ptr<grpc::Channel>& channel,
+                    const std::vector<v1::IngestRequest>& batches, int deadline_s = 120);
+
+// GetTotals' total_downloads, asked fresh (everything acknowledged anywhere); -1 (and a test
+// failure) when the call fails.
+int64_t TotalDownloads(v1::QueryService::Stub& query);
+
+// "VmRSS" or "VmHWM" (peak) of a process, in bytes; -1 when it cannot be read.
+int64_t MemoryOf(pid_t pid, const std::string& field);
+
+}  // namespace hubstats::testing
+
+#endif  // HUBSTATS_TESTS_SUPPORT_INGEST_CALLS_H_
