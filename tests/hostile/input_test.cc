@@ -26,12 +26,12 @@
 namespace hubstats {
 namespace {
 
-using testing::Events;
+using test_support::Events;
+using test_support::HostileServer;
+using test_support::Stream;
+using test_support::StreamResult;
+using test_support::TestTokens;
 using ::testing::HasSubstr;
-using testing::HostileServer;
-using testing::Stream;
-using testing::StreamResult;
-using testing::TestTokens;
 
 constexpr int64_t kBudgetMb = 128;
 // RSS beyond the budget: gRPC's buffers, the TLS sessions, the allocator's slack.
@@ -45,7 +45,7 @@ class HostileInputTest : public ::testing::Test {
     query_ = v1::QueryService::NewStub(*channel_).release();
     ingest_ = v1::IngestService::NewStub(*channel_).release();
     ASSERT_TRUE(Stream(*channel_, {Events(10, "warm/up")}).status.ok());
-    baseline_rss_ = testing::MemoryOf(server_->pid(), "VmRSS");
+    baseline_rss_ = test_support::MemoryOf(server_->pid(), "VmRSS");
   }
   static void TearDownTestSuite() {
     delete ingest_;
@@ -54,13 +54,13 @@ class HostileInputTest : public ::testing::Test {
     delete server_;
   }
 
-  void SetUp() override { before_ = testing::TotalDownloads(*query_); }
+  void SetUp() override { before_ = test_support::TotalDownloads(*query_); }
 
   // The promises kept whatever the case did.
   void TearDown() override {
-    EXPECT_EQ(testing::TotalDownloads(*query_), before_ + acknowledged_)
+    EXPECT_EQ(test_support::TotalDownloads(*query_), before_ + acknowledged_)
         << "the counts must equal the valid events acknowledged";
-    const int64_t peak = testing::MemoryOf(server_->pid(), "VmHWM");
+    const int64_t peak = test_support::MemoryOf(server_->pid(), "VmHWM");
     EXPECT_LT(peak - baseline_rss_, (kBudgetMb + kMarginMb) << 20)
         << "peak RSS grew by " << ((peak - baseline_rss_) >> 20) << " MB";
   }
@@ -102,7 +102,7 @@ std::vector<std::string> RejectedFields(const v1::IngestResponse& answer) {
 TEST_F(HostileInputTest, MalformedBytesEndTheStreamAfterAnsweringWhatCameBefore) {
   for (const std::string& garbage : {std::string("\xff\xff\xff\xff", 4), std::string("\x0a\x7f", 2),
                                      std::string("\x00", 1), std::string("\x0b\x0b\x0b", 3)}) {
-    testing::RawBidiCall call(*channel_, "/hubstats.v1.IngestService/StreamEvents");
+    test_support::RawBidiCall call(*channel_, "/hubstats.v1.IngestService/StreamEvents");
     ASSERT_TRUE(call.Write(Events(2, "org/before").SerializeAsString()));
     call.Write(garbage);
     call.WritesDone();
@@ -156,15 +156,15 @@ std::string NestedGroups(int depth) {
 }
 
 TEST_F(HostileInputTest, DeeplyNestedMessagesAreInvalidArgument) {
-  testing::RawBidiCall call(*channel_, "/hubstats.v1.IngestService/StreamEvents");
+  test_support::RawBidiCall call(*channel_, "/hubstats.v1.IngestService/StreamEvents");
   call.Write(NestedGroups(100'000));
   call.WritesDone();
   const grpc::Status stream = call.Finish();
   EXPECT_EQ(stream.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(stream.error_message(), HasSubstr("deep"));
   // A query nested past protobuf's recursion limit, within the query size limit.
-  const grpc::Status query =
-      testing::RawUnaryCall(*channel_, "/hubstats.v1.QueryService/GetTotals", NestedGroups(10'000));
+  const grpc::Status query = test_support::RawUnaryCall(
+      *channel_, "/hubstats.v1.QueryService/GetTotals", NestedGroups(10'000));
   EXPECT_EQ(query.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
@@ -210,6 +210,7 @@ TEST_F(HostileInputTest, HugeAndStrangeIdsAreRejectedOneByOne) {
   grpc::ClientContext context;
   v1::ModelStatsRequest request;
   request.set_model_id("org/revised");
+  request.mutable_freshness()->set_fresh(true);  // The read model has applied the batch.
   v1::ModelStatsResponse stats;
   ASSERT_TRUE(query_->GetModelStats(&context, request, &stats).ok());
   ASSERT_GE(stats.revisions_size(), 1);
@@ -386,6 +387,8 @@ TEST_F(HostileInputTest, DuplicatesWithinABatch) {
   grpc::ClientContext stats_context;
   v1::ModelStatsRequest request;
   request.set_model_id("org/twice");
+  // Answered from the read model: it must have applied the upsert (everything acknowledged).
+  request.mutable_freshness()->set_fresh(true);
   v1::ModelStatsResponse stats;
   ASSERT_TRUE(query_->GetModelStats(&stats_context, request, &stats).ok());
   EXPECT_EQ(stats.record().pipeline_tag(), "image-classification");
