@@ -32,6 +32,7 @@
 #include "grpc/probe_server.h"
 #include "grpc/query_service.h"
 #include "security/redis_credentials.h"
+#include "server_flags.h"
 #include "store/memory_store.h"
 #include "store/redis_cluster.h"
 #include "store/redis_store.h"
@@ -50,167 +51,21 @@
 namespace hubstats {
 namespace {
 
-struct Flag {
-  std::string name;
-  std::string value;
-  std::string help;
-  bool is_switch = false;  // `--name` alone means true; `--name=false` turns it off.
-};
-
-constexpr char kUsage[] = "usage: hubstats-server [--store memory|redis] [--redis URL] [flags]";
-
-std::map<std::string, Flag> DefaultFlags() {
-  std::map<std::string, Flag> flags;
-  auto add = [&](std::string name, std::string value, std::string help) {
-    flags[name] = {name, std::move(value), std::move(help)};
-  };
-  add("listen", "127.0.0.1:50051",
-      "address to serve gRPC on (port 0 picks a free port); plaintext only on loopback unless "
-      "--allow-insecure");
-  add("store", "", "memory or redis; without it the server keeps everything in memory");
-  add("redis", "", "redis://[[user]:password@]host[:port][/db] (default redis://127.0.0.1:6379)");
-  add("redis-cluster", "",
-      "a Redis Cluster instead of --redis: seed nodes host:port,... (or redis:// URLs)");
-  add("redis-wait-replicas", "0",
-      "each write waits until this many replicas of its master have it (WAIT), so acknowledged "
-      "batches survive a failover; 0: off");
-  add("change-log-seconds", "60", "how long each shard's change records are kept in Redis");
-  add("open-days", "2",
-      "days (today backwards) whose counters Redis keeps as dense arrays; older days are sparse");
-  add("redis-prefix", "hubstats", "prefix of every Redis key");
-  add("shards", "", "logical shards for a new Redis prefix (default 16; fixed once chosen)");
-  add("redis-pool", "8", "Redis connections per process");
-  add("redis-timeout-ms", "5000", "timeout of each Redis call of ingest and upserts");
-  add("query-timeout-ms", "2000",
-      "how long a query may wait for Redis in all; then it fails with UNAVAILABLE");
-  add("workers", "8", "threads running store calls for queries");
-  add("ingest-workers", "8", "threads validating ingest batches (commits run on their own thread)");
-  add("store-retry-ms", "20000",
-      "how long an ingest batch is retried while Redis is unavailable before its stream ends");
-  add("commit-window-ms", "20", "ingest group commit: gather batches this long after the first");
-  add("commit-window-events", "500000", "ingest group commit: close a window at this many events");
-  add("max-inflight-mb", "512",
-      "memory ingest may hold: every stream waiting for a batch reserves room for the largest "
-      "batch decoded (--max-message-mb + 320 B per event), then the batch's decoded size "
-      "until it is answered");
-  add("max-message-mb", "16", "largest request message (an ingest batch, a catalog upsert)");
-  add("max-batch-events", "100000", "most events in one ingest batch (at most 100000)");
-  add("follow-interval-ms", "10", "how often the read model polls the store's change log");
-  add("max-version-wait-ms", "2000",
-      "how long a query waits for this replica to reach the version it asks for");
-  add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");
-  add("shutdown-grace-ms", "10000", "how long SIGTERM waits for calls in flight");
-  add("startup-wait-ms", "60000", "how long to wait at start for Redis to answer");
-  // Operations (docs/OPERATIONS.md): logs, metrics, connections for load balancers.
-  add("log-format", "text", "text or json: one line per event with level, time and fields");
-  add("metrics-listen", "127.0.0.1:9464",
-      "address of the Prometheus endpoint /metrics (port 0 picks a free one; empty: off; when "
-      "the default is taken the server runs without metrics and says so)");
-  add("max-connection-age-ms", "0",
-      "close connections after this long (GOAWAY; 0: never), so clients re-balance");
-  add("max-connection-age-grace-ms", "0",
-      "calls in progress on an aged connection get this much longer (0: no limit)");
-  add("keepalive-time-ms", "60000", "ping a connection that was quiet this long");
-  add("keepalive-timeout-ms", "20000", "close a connection whose ping is unanswered this long");
-  add("keepalive-min-ping-interval-ms", "10000",
-      "refuse client pings more frequent than this (too_many_pings)");
-  add("keepalive-permit-without-calls", "0",
-      "1: accept client pings on connections without calls (and ping those too)");
-  // Security and limits (docs/SECURITY.md).
-  auto add_switch = [&](std::string name, std::string value, std::string help) {
-    flags[name] = {name, std::move(value), std::move(help), true};
-  };
-  add("tls-cert", "", "PEM certificate chain: serve TLS (reloaded when the file changes)");
-  add("tls-key", "", "PEM private key of --tls-cert");
-  add("tls-client-ca", "", "PEM CA bundle: require client certificates it signed (mutual TLS)");
-  add("tls-reload-s", "10", "how often the TLS files are checked for changes");
-  add_switch("allow-insecure", "false", "serve plaintext on a non-loopback --listen address");
-  add("tokens-file", "",
-      "bearer tokens (NAME SCOPES sha256:DIGEST [producers=P,..] [rate=N] per line): calls "
-      "need a token; re-read when it changes");
-  add("tokens-reload-s", "5", "how often --tokens-file is checked for changes");
-  add_switch("public-reads", "false", "queries need no token (with --tokens-file)");
-  add_switch("reflection", "true", "serve gRPC server reflection (--reflection=false: off)");
-  add("health-listen", "",
-      "plaintext port answering only grpc.health.v1.Health/Check, for probes that speak no TLS");
-  add("redis-user", "",
-      "Redis ACL user (the password comes from --redis-password-file or "
-      "$HUBSTATS_REDIS_PASSWORD)");
-  add("redis-password-file", "", "file holding the Redis password (else $HUBSTATS_REDIS_PASSWORD)");
-  add("max-query-kb", "64", "largest query request");
-  add("max-upsert-records", "10000", "most catalog records in one UpsertModels request");
-  add("max-concurrent-calls", "1000", "calls (ingest streams included) in progress at once");
-  add("max-streams-per-connection", "100", "concurrent calls on one HTTP/2 connection");
-  add("stream-idle-timeout-s", "60",
-      "end an ingest stream that waits this long for a batch (0: never)");
-  add("max-client-inflight-mb", "256",
-      "of --max-inflight-mb, what one client (token, or IP without one) may hold");
-  return flags;
-}
-
-void PrintHelp(const std::map<std::string, Flag>& flags) {
-  std::printf("%s\n\nFlags (each also read from HUBSTATS_<NAME>, e.g. HUBSTATS_REDIS_PREFIX):\n",
-              kUsage);
-  for (const auto& [name, flag] : flags) {
-    std::printf("  --%-31s %s%s\n", name.c_str(), flag.help.c_str(),
-                flag.value.empty() ? "" : absl::StrCat(" [", flag.value, "]").c_str());
-  }
-}
-
 [[noreturn]] void Fail(const std::string& message) {
   std::fprintf(stderr, "hubstats-server: %s\n", message.c_str());
   std::exit(2);
 }
 
-std::map<std::string, Flag> ParseFlags(int argc, char** argv) {
-  std::map<std::string, Flag> flags = DefaultFlags();
-  for (auto& [name, flag] : flags) {
-    const std::string variable =
-        absl::StrCat("HUBSTATS_", absl::AsciiStrToUpper(absl::StrReplaceAll(name, {{"-", "_"}})));
-    if (const char* value = std::getenv(variable.c_str()); value != nullptr) flag.value = value;
-  }
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      PrintHelp(flags);
-      std::exit(0);
-    }
-    if (arg.rfind("--", 0) != 0) Fail(absl::StrCat("unexpected argument '", arg, "'\n", kUsage));
-    arg = arg.substr(2);
-    std::string value;
-    if (size_t equals = arg.find('='); equals != std::string::npos) {
-      value = arg.substr(equals + 1);
-      arg = arg.substr(0, equals);
-    } else if (auto it = flags.find(arg); it != flags.end() && it->second.is_switch) {
-      value = "true";
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      Fail(absl::StrCat("--", arg, " needs a value"));
-    }
-    auto it = flags.find(arg);
-    if (it == flags.end()) Fail(absl::StrCat("unknown flag --", arg, " (see --help)"));
-    it->second.value = value;
-  }
-  return flags;
+int IntFlag(const ServerFlags& flags, const std::string& name, int minimum) {
+  absl::StatusOr<int> value = flags.Int(name, minimum);
+  if (!value.ok()) Fail(std::string(value.status().message()));
+  return *value;
 }
 
-int IntFlag(const std::map<std::string, Flag>& flags, const std::string& name, int minimum) {
-  int value = 0;
-  if (!absl::SimpleAtoi(flags.at(name).value, &value) || value < minimum) {
-    Fail(absl::StrCat("--", name, " must be a whole number >= ", minimum, ", got '",
-                      flags.at(name).value, "'"));
-  }
-  return value;
-}
-
-bool BoolFlag(const std::map<std::string, Flag>& flags, const std::string& name) {
-  const std::string value = absl::AsciiStrToLower(flags.at(name).value);
-  if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
-  if (value == "false" || value == "0" || value == "no" || value == "off" || value.empty()) {
-    return false;
-  }
-  Fail(absl::StrCat("--", name, " must be true or false, got '", flags.at(name).value, "'"));
+bool BoolFlag(const ServerFlags& flags, const std::string& name) {
+  absl::StatusOr<bool> value = flags.Bool(name);
+  if (!value.ok()) Fail(std::string(value.status().message()));
+  return *value;
 }
 
 // The server's log, in the format of the first call (main passes --log-format). Never
@@ -225,7 +80,7 @@ void Log(const std::string& message, telemetry::LogLevel level = telemetry::LogL
   Logger().Log(level, message);
 }
 
-absl::Duration MillisecondsFlag(const std::map<std::string, Flag>& flags, const std::string& name) {
+absl::Duration MillisecondsFlag(const ServerFlags& flags, const std::string& name) {
   return absl::Milliseconds(IntFlag(flags, name, 0));
 }
 
@@ -234,14 +89,22 @@ absl::Duration MillisecondsFlag(const std::map<std::string, Flag>& flags, const 
 
 int main(int argc, char** argv) {
   using namespace hubstats;
-  const std::map<std::string, Flag> flags = ParseFlags(argc, argv);
+  absl::StatusOr<ServerFlags> parsed_flags = ServerFlags::Parse(argc, argv);
+  if (!parsed_flags.ok()) {
+    Fail(absl::StrCat(parsed_flags.status().message(), "\n", ServerFlags::kUsage));
+  }
+  if (parsed_flags->help()) {
+    std::fputs(parsed_flags->HelpText().c_str(), stdout);
+    return 0;
+  }
+  const ServerFlags& flags = *parsed_flags;
   // A password in a --redis URL is readable by every local user in /proc/PID/cmdline.
   const int passwords_on_command_line = HideRedisPasswords(argc, argv);
 
   // Operations: the log's format, the metrics registry and its endpoint (fails fast when the
   // port is taken), build information.
   const std::optional<telemetry::LogFormat> log_format =
-      telemetry::ParseLogFormat(flags.at("log-format").value);
+      telemetry::ParseLogFormat(flags.Value("log-format"));
   if (!log_format) Fail("--log-format must be text or json");
   RouteGrpcLogs(Logger(log_format));
   if (passwords_on_command_line > 0) {
@@ -251,12 +114,12 @@ int main(int argc, char** argv) {
   }
   telemetry::Registry metrics;
   std::unique_ptr<telemetry::MetricsHttpServer> metrics_http;
-  if (const std::string& address = flags.at("metrics-listen").value; !address.empty()) {
+  if (const std::string& address = flags.Value("metrics-listen"); !address.empty()) {
     absl::StatusOr<std::unique_ptr<telemetry::MetricsHttpServer>> started =
         telemetry::MetricsHttpServer::Start(address, metrics);
     // The default address is best effort (several servers on one machine, tests); an address
     // that was asked for must work.
-    if (!started.ok() && address != DefaultFlags().at("metrics-listen").value) {
+    if (!started.ok() && address != flags.Default("metrics-listen")) {
       Fail(std::string(started.status().message()));
     }
     if (!started.ok()) {
@@ -288,7 +151,7 @@ int main(int argc, char** argv) {
 
   const TaskTable* tasks = &TaskTable::BuiltIn();
   std::unique_ptr<TaskTable> custom_tasks;
-  if (const std::string& path = flags.at("task-table").value; !path.empty()) {
+  if (const std::string& path = flags.Value("task-table"); !path.empty()) {
     std::ifstream file(path);
     if (!file) Fail(absl::StrCat("cannot read --task-table ", path));
     std::stringstream text;
@@ -299,14 +162,14 @@ int main(int argc, char** argv) {
     tasks = custom_tasks.get();
   }
 
-  const std::string& store_kind = flags.at("store").value;
+  const std::string& store_kind = flags.Value("store");
   std::unique_ptr<Store> store;
   if (store_kind == "redis") {
     RedisStoreOptions options;
-    if (!flags.at("redis").value.empty()) options.url = flags.at("redis").value;
+    if (!flags.Value("redis").empty()) options.url = flags.Value("redis");
     // Credentials from a file or the environment, kept off the command line.
-    absl::StatusOr<RedisCredentials> credentials = ServiceRedisCredentials(
-        flags.at("redis-user").value, flags.at("redis-password-file").value);
+    absl::StatusOr<RedisCredentials> credentials =
+        ServiceRedisCredentials(flags.Value("redis-user"), flags.Value("redis-password-file"));
     if (!credentials.ok()) {
       Fail(absl::StrCat("--redis-password-file: ", credentials.status().message()));
     }
@@ -316,8 +179,8 @@ int main(int argc, char** argv) {
     if (auto endpoint = ParseRedisUrl(options.url); endpoint.ok()) {
       Logger().Redact(endpoint->password);  // Whatever a log line quotes, never the password.
     }
-    options.key_prefix = flags.at("redis-prefix").value;
-    if (!flags.at("shards").value.empty()) {
+    options.key_prefix = flags.Value("redis-prefix");
+    if (!flags.Value("shards").empty()) {
       options.shard_count = static_cast<uint32_t>(IntFlag(flags, "shards", 1));
     }
     options.pool_size = IntFlag(flags, "redis-pool", 1);
@@ -326,8 +189,8 @@ int main(int argc, char** argv) {
     options.wait_replicas = IntFlag(flags, "redis-wait-replicas", 0);
     options.change_log_retention = absl::Seconds(IntFlag(flags, "change-log-seconds", 1));
     options.dense_days = IntFlag(flags, "open-days", 0);
-    if (const std::string& seeds = flags.at("redis-cluster").value; !seeds.empty()) {
-      if (!flags.at("redis").value.empty()) Fail("give --redis or --redis-cluster, not both");
+    if (const std::string& seeds = flags.Value("redis-cluster"); !seeds.empty()) {
+      if (!flags.Value("redis").empty()) Fail("give --redis or --redis-cluster, not both");
       if (auto endpoints = ParseClusterSeeds(seeds); endpoints.ok()) {
         for (const RedisEndpoint& endpoint : *endpoints) Logger().Redact(endpoint.password);
       }
@@ -346,12 +209,12 @@ int main(int argc, char** argv) {
     const std::string where =
         options.cluster_seeds.empty()
             ? ParseRedisUrl(options.url)->ToDisplayString()
-            : absl::StrCat("cluster via ", RedactRedisUrl(flags.at("redis-cluster").value));
+            : absl::StrCat("cluster via ", RedactRedisUrl(flags.Value("redis-cluster")));
     Log(absl::StrCat("store: redis ", where, ", prefix '", options.key_prefix, "', ",
                      (*redis)->shard_count(), " shards"));
     store = *std::move(redis);
   } else if (store_kind == "memory" || store_kind.empty()) {
-    if (!flags.at("redis").value.empty() || !flags.at("redis-cluster").value.empty()) {
+    if (!flags.Value("redis").empty() || !flags.Value("redis-cluster").empty()) {
       Fail("--redis or --redis-cluster is set but the store is not redis: add --store redis");
     }
     Log("WARNING: store: MEMORY. Counters live only in this process: they are lost on exit and "
@@ -431,12 +294,12 @@ int main(int argc, char** argv) {
   limits.max_upsert_records = static_cast<size_t>(IntFlag(flags, "max-upsert-records", 1));
   // Who may call and how much: TLS, tokens, limits (grpc/edge_security.h).
   EdgeSecuritySettings edge_settings;
-  edge_settings.listen = flags.at("listen").value;
-  edge_settings.tls = {flags.at("tls-cert").value, flags.at("tls-key").value,
-                       flags.at("tls-client-ca").value,
+  edge_settings.listen = flags.Value("listen");
+  edge_settings.tls = {flags.Value("tls-cert"), flags.Value("tls-key"),
+                       flags.Value("tls-client-ca"),
                        absl::Seconds(IntFlag(flags, "tls-reload-s", 1))};
   edge_settings.allow_insecure = BoolFlag(flags, "allow-insecure");
-  edge_settings.tokens_file = flags.at("tokens-file").value;
+  edge_settings.tokens_file = flags.Value("tokens-file");
   edge_settings.tokens_reload_interval = absl::Seconds(IntFlag(flags, "tokens-reload-s", 1));
   edge_settings.public_reads = BoolFlag(flags, "public-reads");
   edge_settings.limits = {
@@ -449,9 +312,8 @@ int main(int argc, char** argv) {
     Fail(absl::StrCat("--max-client-inflight-mb must hold at least one batch read: ",
                       (limits.ReadReservation() + (1 << 20) - 1) >> 20, " MB"));
   }
-  absl::StatusOr<std::unique_ptr<EdgeSecurity>> edge =
-      EdgeSecurity::Create(std::move(edge_settings),
-                           [](const std::string& message) { Log(message); });
+  absl::StatusOr<std::unique_ptr<EdgeSecurity>> edge = EdgeSecurity::Create(
+      std::move(edge_settings), [](const std::string& message) { Log(message); });
   if (!edge.ok()) Fail(std::string(edge.status().message()));
   for (const std::string& line : (*edge)->Describe()) Log(line);
 
@@ -466,7 +328,7 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   if (!BoolFlag(flags, "reflection")) builder.SetOption(WithoutReflection());
   int port = 0;
-  builder.AddListeningPort(flags.at("listen").value, (*edge)->credentials(), &port);
+  builder.AddListeningPort(flags.Value("listen"), (*edge)->credentials(), &port);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              IntFlag(flags, "max-streams-per-connection", 1));
   builder.RegisterService(&ingest);
@@ -490,13 +352,13 @@ int main(int argc, char** argv) {
   interceptors.push_back(std::make_unique<RpcMetrics>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) Fail(absl::StrCat("cannot listen on ", flags.at("listen").value));
+  if (!server || port == 0) Fail(absl::StrCat("cannot listen on ", flags.Value("listen")));
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  const std::string& listen = flags.at("listen").value;
+  const std::string& listen = flags.Value("listen");
   Log(absl::StrCat("listening on ", listen.substr(0, listen.rfind(':')), ":", port));
   std::printf("listening on port %d\n", port);
   std::unique_ptr<ProbeServer> probe;
-  if (const std::string& probe_listen = flags.at("health-listen").value; !probe_listen.empty()) {
+  if (const std::string& probe_listen = flags.Value("health-listen"); !probe_listen.empty()) {
     absl::StatusOr<std::unique_ptr<ProbeServer>> started =
         ProbeServer::Start(probe_listen, *server);
     if (!started.ok()) Fail(std::string(started.status().message()));

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -31,9 +32,13 @@ absl::StatusOr<CommandLine> CommandLine::Parse(int argc, const char* const* argv
     std::string value = inline_value ? name.substr(equals + 1) : "";
     if (inline_value) name.resize(equals);
     if (spec.switches.contains(name)) {
-      if (inline_value)
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
-      line.switches_.insert(name);
+      const std::optional<bool> on = inline_value ? ParseBool(value) : true;
+      if (!on.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " is a switch: --", name,
+                                                       " or --", name, "=true|false, got '", value,
+                                                       "'"));
+      }
+      line.switches_[name] = *on;
       continue;
     }
     if (!spec.value_options.contains(name)) {
@@ -52,7 +57,21 @@ absl::StatusOr<CommandLine> CommandLine::Parse(int argc, const char* const* argv
 }
 
 bool CommandLine::Has(const std::string& name) const {
-  return switches_.contains(name) || values_.contains(name);
+  auto it = switches_.find(name);
+  return (it != switches_.end() && it->second) || values_.contains(name);
+}
+
+std::optional<bool> CommandLine::Switch(const std::string& name) const {
+  auto it = switches_.find(name);
+  if (it == switches_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<bool> ParseBool(absl::string_view text) {
+  const std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "true" || lower == "yes" || lower == "on" || lower == "1") return true;
+  if (lower == "false" || lower == "no" || lower == "off" || lower == "0") return false;
+  return std::nullopt;
 }
 
 std::string CommandLine::Value(const std::string& name, const std::string& fallback) const {

@@ -1,7 +1,9 @@
 // Command lines of the client tools (hubstats, hubstats-bench): words and --options.
 //
 // A command line is words (the command and its arguments) and options, in any order:
-// `--name VALUE`, `--name=VALUE` for value options, `--name` for switches, `--help` or `-h`.
+// `--name VALUE`, `--name=VALUE` for value options, `--name` (or `--name=true|false`, also
+// yes/no, on/off, 1/0) for switches, `--help` or `-h`. It is the one parser of the project's
+// command lines: the client tools and hubstats-server (service/server_flags.h) use it.
 // Anything else starting with "--" is an error, so a mistyped option never passes silently.
 //
 // Thread-safety: a parsed CommandLine is immutable; const methods may be called from any thread.
@@ -10,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,7 +31,8 @@ struct CommandLineSpec {
 class CommandLine {
  public:
   // INVALID_ARGUMENT, naming the option, for an unknown option, a value option without a value,
-  // or a value given to a switch. A later occurrence of an option replaces an earlier one.
+  // or a switch given a value other than true or false. A later occurrence of an option
+  // replaces an earlier one.
   static absl::StatusOr<CommandLine> Parse(int argc, const char* const* argv,
                                            const CommandLineSpec& spec);
 
@@ -37,7 +41,10 @@ class CommandLine {
   const std::vector<std::string>& words() const { return words_; }
   // Value options given, by name.
   const std::map<std::string, std::string>& values() const { return values_; }
+  // A value option given, or a switch given and not turned off (`--json=false` is not had).
   bool Has(const std::string& name) const;
+  // A switch as given: nullopt when absent, false for `--name=false`.
+  std::optional<bool> Switch(const std::string& name) const;
 
   std::string Value(const std::string& name, const std::string& fallback = "") const;
   // INVALID_ARGUMENT naming the option when the value is not a whole number >= minimum.
@@ -57,8 +64,11 @@ class CommandLine {
   bool help_ = false;
   std::vector<std::string> words_;
   std::map<std::string, std::string> values_;
-  std::set<std::string> switches_;
+  std::map<std::string, bool> switches_;
 };
+
+// "true", "yes", "on", "1" and "false", "no", "off", "0", in any case; nullopt otherwise.
+std::optional<bool> ParseBool(absl::string_view text);
 
 // "250ms", "30s", "5m", "1h30m", or plain seconds ("300"); not negative. INVALID_ARGUMENT
 // otherwise.

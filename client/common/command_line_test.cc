@@ -63,8 +63,33 @@ TEST(CommandLineTest, RejectsAMissingValue) {
   EXPECT_EQ(line->Value("target", "fallback"), "");
 }
 
-TEST(CommandLineTest, RejectsAValueForASwitch) {
-  EXPECT_EQ(ParseWords({"--json=yes"}).status().message(), "--json takes no value");
+TEST(CommandLineTest, SwitchesTakeTrueOrFalse) {
+  absl::StatusOr<CommandLine> absent = ParseWords({"top"});
+  ASSERT_TRUE(absent.ok());
+  EXPECT_EQ(absent->Switch("json"), std::nullopt);
+  for (const char* on : {"--json", "--json=true", "--json=YES", "--json=on", "--json=1"}) {
+    absl::StatusOr<CommandLine> line = ParseWords({on});
+    ASSERT_TRUE(line.ok()) << on;
+    EXPECT_TRUE(line->Has("json")) << on;
+    EXPECT_EQ(line->Switch("json"), true) << on;
+  }
+  for (const char* off : {"--json=false", "--json=no", "--json=Off", "--json=0"}) {
+    absl::StatusOr<CommandLine> line = ParseWords({"--json", off});
+    ASSERT_TRUE(line.ok()) << off;
+    EXPECT_FALSE(line->Has("json")) << off;
+    EXPECT_EQ(line->Switch("json"), false) << off;
+  }
+}
+
+TEST(CommandLineTest, RejectsAValueForASwitchThatIsNotTrueOrFalse) {
+  absl::Status status = ParseWords({"--json=maybe"}).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "--json is a switch: --json or --json=true|false, got 'maybe'");
+  // A switch never takes the next word as its value.
+  absl::StatusOr<CommandLine> line = ParseWords({"--json", "false"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_TRUE(line->Has("json"));
+  EXPECT_THAT(line->words(), ElementsAre("false"));
 }
 
 TEST(CommandLineTest, TypedValuesWithFallbacksAndMinimums) {

@@ -11,17 +11,14 @@
 #include "app/stats_service.h"
 #include "gtest/gtest.h"
 #include "store/memory_store.h"
+#include "telemetry/prometheus_text.h"
 
 namespace hubstats {
 namespace {
 
 // The value of the sample `series` (name and labels, as written) in a scrape; -1000 if absent.
 double SampleOf(const std::string& scrape, const std::string& series) {
-  const std::string prefix = series + " ";
-  for (size_t at = scrape.find(prefix); at != std::string::npos; at = scrape.find(prefix, at + 1)) {
-    if (at == 0 || scrape[at - 1] == '\n') return std::stod(scrape.substr(at + prefix.size()));
-  }
-  return -1000;
+  return telemetry::ReadSample(scrape, series).value_or(-1000);
 }
 
 // Every change record the store holds, all shards (its logs keep them all here).

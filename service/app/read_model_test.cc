@@ -88,7 +88,7 @@ AggregateCounts NonZero(const AggregateCounts& counts) {
   return nonzero;
 }
 
-class ReadModelTest : public ::testing::TestWithParam<testing::StoreKind> {
+class ReadModelTest : public ::testing::TestWithParam<test_support::StoreKind> {
  protected:
   void SetUp() override {
     store_ = GetParam().make(nullptr);
@@ -523,8 +523,8 @@ TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, ReadModelTest, ::testing::ValuesIn(testing::AllStoreKinds()),
-                         [](const ::testing::TestParamInfo<testing::StoreKind>& info) {
+INSTANTIATE_TEST_SUITE_P(Stores, ReadModelTest, ::testing::ValuesIn(test_support::AllStoreKinds()),
+                         [](const ::testing::TestParamInfo<test_support::StoreKind>& info) {
                            return info.param.name;
                          });
 

@@ -17,12 +17,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
+#include "ingest_calls.h"
 #include "raw_call.h"
 #include "store/memory_store.h"
 
 namespace hubstats {
 namespace {
 
+using test_support::Stream;
+using test_support::StreamResult;
 using ::testing::HasSubstr;
 
 // Lets every call through to `inner`, unless the test says otherwise.
@@ -147,30 +150,6 @@ v1::IngestRequest Batch(const std::string& producer, uint64_t sequence, int even
     event->set_count(count);
   }
   return request;
-}
-
-struct StreamResult {
-  std::vector<v1::IngestResponse> answers;
-  grpc::Status status;
-};
-
-// Sends `batches` on one stream, half-closes, and collects the answers and the status.
-StreamResult Stream(v1::IngestService::Stub& stub, const std::vector<v1::IngestRequest>& batches) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  auto stream = stub.StreamEvents(&context);
-  std::thread writer([&] {
-    for (const v1::IngestRequest& batch : batches) {
-      if (!stream->Write(batch)) break;
-    }
-    stream->WritesDone();
-  });
-  StreamResult result;
-  v1::IngestResponse response;
-  while (stream->Read(&response)) result.answers.push_back(response);
-  writer.join();
-  result.status = stream->Finish();
-  return result;
 }
 
 // Issue 9, defect 1: with the next batch prepared while the previous one was being handed to
@@ -391,7 +370,7 @@ TEST(IngestStreamTest, MalformedMessageEndsTheStreamWithInvalidArgument) {
   for (const std::string& garbage :
        {std::string("\xff\xff\xff", 3), std::string("\x0f\x01", 2), std::string("\x00\x01", 2),
         std::string("\x0a\x05\x0a\x01", 4)}) {
-    testing::RawBidiCall call(harness.channel(), "/hubstats.v1.IngestService/StreamEvents");
+    test_support::RawBidiCall call(harness.channel(), "/hubstats.v1.IngestService/StreamEvents");
     ASSERT_TRUE(call.Write(Batch("", 0, 2).SerializeAsString()));
     call.Write(garbage);
     call.Write(Batch("", 0, 3).SerializeAsString());
@@ -415,7 +394,7 @@ TEST(IngestStreamTest, DeeplyNestedGroupsAreRefused) {
   std::string nested;
   for (int i = 0; i < 100'000; ++i) nested += '\x2b';  // Field 5, start group.
   for (int i = 0; i < 100'000; ++i) nested += '\x2c';  // Field 5, end group.
-  testing::RawBidiCall call(harness.channel(), "/hubstats.v1.IngestService/StreamEvents");
+  test_support::RawBidiCall call(harness.channel(), "/hubstats.v1.IngestService/StreamEvents");
   call.Write(nested);
   call.WritesDone();
   const grpc::Status status = call.Finish();
@@ -432,7 +411,7 @@ TEST(IngestStreamTest, InvalidUtf8RejectsOnlyItsEvent) {
   const size_t second = bytes.find("org/model", bytes.find("org/model") + 1);
   ASSERT_NE(second, std::string::npos);
   bytes[second + 3] = '\xff';
-  testing::RawBidiCall call(harness.channel(), "/hubstats.v1.IngestService/StreamEvents");
+  test_support::RawBidiCall call(harness.channel(), "/hubstats.v1.IngestService/StreamEvents");
   call.Write(bytes);
   call.WritesDone();
   std::optional<std::string> answer = call.Read();
@@ -448,7 +427,7 @@ TEST(IngestStreamTest, InvalidUtf8RejectsOnlyItsEvent) {
 
 TEST(IngestStreamTest, MalformedUpsertIsInvalidArgument) {
   Harness harness(HarnessOptions{});
-  const grpc::Status status = testing::RawUnaryCall(
+  const grpc::Status status = test_support::RawUnaryCall(
       harness.channel(), "/hubstats.v1.IngestService/UpsertModels", std::string("\xff\xff", 2));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("hubstats.v1.UpsertModelsRequest"));

@@ -1,19 +1,46 @@
 #include "grpc/query_service.h"
 
+#include <optional>
+#include <utility>
+#include <vector>
+
 #include "grpc/proto_convert.h"
 #include "grpc/raw_unary.h"
 
 namespace hubstats {
 namespace {
 
-// Every query request has an optional `range` and `freshness`.
+// What query requests share, converted once: every one has an optional `range` and
+// `freshness`; size, top-N and breakdown also an optional `modality` filter.
+struct Preamble {
+  DayRange range;
+  Freshness freshness;
+  std::optional<Modality> modality;
+};
+
 template <typename Request>
-absl::StatusOr<DayRange> RangeOf(const Request& request) {
-  return FromProto(request.has_range() ? &request.range() : nullptr);
+absl::StatusOr<Preamble> PreambleOf(const Request& request, const StatsService& service) {
+  Preamble preamble;
+  absl::StatusOr<DayRange> range = FromProto(request.has_range() ? &request.range() : nullptr);
+  if (!range.ok()) return range.status();
+  preamble.range = *range;
+  absl::StatusOr<Freshness> freshness = FromProto(request.freshness(), service.shard_count());
+  if (!freshness.ok()) return freshness.status();
+  preamble.freshness = *std::move(freshness);
+  if constexpr (requires { request.modality(); }) {
+    absl::StatusOr<std::optional<Modality>> modality = ModalityFilterFromProto(request.modality());
+    if (!modality.ok()) return modality.status();
+    preamble.modality = *modality;
+  }
+  return preamble;
 }
-template <typename Request>
-absl::StatusOr<Freshness> FreshnessOf(const Request& request, const StatsService& service) {
-  return FromProto(request.freshness(), service.shard_count());
+
+// The application layer's answer into the response, or its error.
+template <typename Result, typename Response>
+absl::Status Respond(const absl::StatusOr<Result>& answer, Response* response) {
+  if (!answer.ok()) return answer.status();
+  ToProto(*answer, response);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -25,14 +52,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModalityShare(grpc::CallbackServe
       context, request, response, workers_, admission_,
       [this](const v1::ModalityShareRequest& request,
              v1::ModalityShareResponse* response) -> absl::Status {
-        absl::StatusOr<DayRange> range = RangeOf(request);
-        if (!range.ok()) return range.status();
-        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
-        if (!freshness.ok()) return freshness.status();
-        absl::StatusOr<Answer<ModalityShare>> share = service_.GetModalityShare(*range, *freshness);
-        if (!share.ok()) return share.status();
-        ToProto(*share, response);
-        return absl::OkStatus();
+        absl::StatusOr<Preamble> query = PreambleOf(request, service_);
+        if (!query.ok()) return query.status();
+        return Respond(service_.GetModalityShare(query->range, query->freshness), response);
       });
 }
 
@@ -43,20 +65,13 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetSizeDistribution(
       context, request, response, workers_, admission_,
       [this](const v1::SizeDistributionRequest& request,
              v1::SizeDistributionResponse* response) -> absl::Status {
-        absl::StatusOr<DayRange> range = RangeOf(request);
-        if (!range.ok()) return range.status();
-        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
-        if (!freshness.ok()) return freshness.status();
-        absl::StatusOr<std::optional<Modality>> modality =
-            ModalityFilterFromProto(request.modality());
-        if (!modality.ok()) return modality.status();
+        absl::StatusOr<Preamble> query = PreambleOf(request, service_);
+        if (!query.ok()) return query.status();
         const std::vector<int64_t> boundaries(request.boundaries().begin(),
                                               request.boundaries().end());
-        absl::StatusOr<Answer<SizeDistribution>> sizes =
-            service_.GetSizeDistribution(*range, boundaries, *modality, *freshness);
-        if (!sizes.ok()) return sizes.status();
-        ToProto(*sizes, response);
-        return absl::OkStatus();
+        return Respond(service_.GetSizeDistribution(query->range, boundaries, query->modality,
+                                                    query->freshness),
+                       response);
       });
 }
 
@@ -66,20 +81,13 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTopN(grpc::CallbackServerContext*
   return RunRawUnary<v1::TopNRequest, v1::TopNResponse>(
       context, request, response, workers_, admission_,
       [this](const v1::TopNRequest& request, v1::TopNResponse* response) -> absl::Status {
-        absl::StatusOr<DayRange> range = RangeOf(request);
-        if (!range.ok()) return range.status();
-        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
-        if (!freshness.ok()) return freshness.status();
-        absl::StatusOr<std::optional<Modality>> modality =
-            ModalityFilterFromProto(request.modality());
-        if (!modality.ok()) return modality.status();
+        absl::StatusOr<Preamble> query = PreambleOf(request, service_);
+        if (!query.ok()) return query.status();
         absl::StatusOr<RankBy> by = FromProto(request.by());
         if (!by.ok()) return by.status();
         const int n = request.n() == 0 ? kDefaultTopN : request.n();
-        absl::StatusOr<Answer<TopN>> top = service_.GetTopN(*range, *by, *modality, n, *freshness);
-        if (!top.ok()) return top.status();
-        ToProto(*top, response);
-        return absl::OkStatus();
+        return Respond(service_.GetTopN(query->range, *by, query->modality, n, query->freshness),
+                       response);
       });
 }
 
@@ -89,20 +97,13 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetBreakdown(grpc::CallbackServerCon
   return RunRawUnary<v1::BreakdownRequest, v1::BreakdownResponse>(
       context, request, response, workers_, admission_,
       [this](const v1::BreakdownRequest& request, v1::BreakdownResponse* response) -> absl::Status {
-        absl::StatusOr<DayRange> range = RangeOf(request);
-        if (!range.ok()) return range.status();
-        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
-        if (!freshness.ok()) return freshness.status();
-        absl::StatusOr<std::optional<Modality>> modality =
-            ModalityFilterFromProto(request.modality());
-        if (!modality.ok()) return modality.status();
+        absl::StatusOr<Preamble> query = PreambleOf(request, service_);
+        if (!query.ok()) return query.status();
         absl::StatusOr<AggregateKind> dimension = FromProto(request.dimension());
         if (!dimension.ok()) return dimension.status();
-        absl::StatusOr<Answer<Breakdown>> breakdown =
-            service_.GetBreakdown(*range, *dimension, *modality, *freshness);
-        if (!breakdown.ok()) return breakdown.status();
-        ToProto(*breakdown, response);
-        return absl::OkStatus();
+        return Respond(
+            service_.GetBreakdown(query->range, *dimension, query->modality, query->freshness),
+            response);
       });
 }
 
@@ -112,14 +113,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTotals(grpc::CallbackServerContex
   return RunRawUnary<v1::TotalsRequest, v1::TotalsResponse>(
       context, request, response, workers_, admission_,
       [this](const v1::TotalsRequest& request, v1::TotalsResponse* response) -> absl::Status {
-        absl::StatusOr<DayRange> range = RangeOf(request);
-        if (!range.ok()) return range.status();
-        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
-        if (!freshness.ok()) return freshness.status();
-        absl::StatusOr<Answer<Population>> totals = service_.GetTotals(*range, *freshness);
-        if (!totals.ok()) return totals.status();
-        ToProto(*totals, response);
-        return absl::OkStatus();
+        absl::StatusOr<Preamble> query = PreambleOf(request, service_);
+        if (!query.ok()) return query.status();
+        return Respond(service_.GetTotals(query->range, query->freshness), response);
       });
 }
 
@@ -130,15 +126,10 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModelStats(grpc::CallbackServerCo
       context, request, response, workers_, admission_,
       [this](const v1::ModelStatsRequest& request,
              v1::ModelStatsResponse* response) -> absl::Status {
-        absl::StatusOr<DayRange> range = RangeOf(request);
-        if (!range.ok()) return range.status();
-        absl::StatusOr<Freshness> freshness = FreshnessOf(request, service_);
-        if (!freshness.ok()) return freshness.status();
-        absl::StatusOr<Answer<ModelStats>> stats =
-            service_.GetModelStats(request.model_id(), *range, *freshness);
-        if (!stats.ok()) return stats.status();
-        ToProto(*stats, response);
-        return absl::OkStatus();
+        absl::StatusOr<Preamble> query = PreambleOf(request, service_);
+        if (!query.ok()) return query.status();
+        return Respond(service_.GetModelStats(request.model_id(), query->range, query->freshness),
+                       response);
       });
 }
 

@@ -20,19 +20,14 @@
 #include "gtest/gtest.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 #include "store/memory_store.h"
+#include "telemetry/prometheus_text.h"
 
 namespace hubstats {
 namespace {
 
 // The value of the sample `series` (name and labels, as written) in a scrape; -1 if absent.
 int64_t SampleOf(const std::string& scrape, const std::string& series) {
-  const std::string prefix = series + " ";
-  for (size_t at = scrape.find(prefix); at != std::string::npos; at = scrape.find(prefix, at + 1)) {
-    if (at == 0 || scrape[at - 1] == '\n') {
-      return std::stoll(scrape.substr(at + prefix.size()));
-    }
-  }
-  return -1;
+  return static_cast<int64_t>(telemetry::ReadSample(scrape, series).value_or(-1));
 }
 
 std::string Handled(const std::string& method, const std::string& code) {

@@ -29,10 +29,10 @@
 namespace hubstats {
 namespace {
 
-using testing::ClusterNodeLine;
+using test_support::ClusterNodeLine;
+using test_support::RedisTestCluster;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::RedisTestCluster;
 using Clock = std::chrono::steady_clock;
 
 std::unique_ptr<RedisCluster> Connect(const RedisTestCluster& cluster,
@@ -224,7 +224,7 @@ TEST(RedisClusterLiveTest, RoutesEverySlotToItsMaster) {
 }
 
 TEST(RedisClusterLiveTest, ConnectNeedsAReachableClusterNode) {
-  testing::RedisServer plain;
+  test_support::RedisServer plain;
   RedisClusterOptions options;
   options.seeds = ParseClusterSeeds(absl::StrCat("127.0.0.1:", plain.port())).value();
   absl::StatusOr<std::unique_ptr<RedisCluster>> not_cluster = RedisCluster::Connect(options);
@@ -232,15 +232,15 @@ TEST(RedisClusterLiveTest, ConnectNeedsAReachableClusterNode) {
       << not_cluster.status();
   EXPECT_THAT(not_cluster.status().message(), HasSubstr("cluster support disabled"));
 
-  options.seeds = ParseClusterSeeds(absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort(),
-                                                 ",127.0.0.1:", testing::FreeLoopbackPort()))
+  options.seeds = ParseClusterSeeds(absl::StrCat("127.0.0.1:", test_support::FreeLoopbackPort(),
+                                                 ",127.0.0.1:", test_support::FreeLoopbackPort()))
                       .value();
   absl::StatusOr<std::unique_ptr<RedisCluster>> nobody = RedisCluster::Connect(options);
   EXPECT_EQ(nobody.status().code(), absl::StatusCode::kUnavailable) << nobody.status();
 }
 
 TEST(SingleRedisTopologyTest, EverySlotIsTheOneServer) {
-  testing::RedisServer plain;
+  test_support::RedisServer plain;
   SingleRedisTopology single(ParseRedisUrl(plain.url()).value(), 2, absl::Seconds(1),
                              absl::Seconds(5));
   EXPECT_EQ(single.Masters(), std::vector<std::string>{absl::StrCat("127.0.0.1:", plain.port())});
@@ -395,16 +395,10 @@ TEST(RedisClusterLiveTest, ReshardUnderLoadLosesNothing) {
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const std::vector<ClusterNodeLine> nodes = cluster.Nodes(0);
-  std::vector<const ClusterNodeLine*> masters;
-  for (const ClusterNodeLine& node : nodes) {
-    if (!node.slots.empty()) masters.push_back(&node);
-  }
+  const std::vector<ClusterNodeLine> masters = cluster.Masters(0);
   ASSERT_EQ(masters.size(), 3u);
   const auto started = Clock::now();
-  const std::string reshard = cluster.ClusterCli(
-      absl::StrCat("reshard ", cluster.address(0), " --cluster-from ", masters[0]->id,
-                   " --cluster-to ", masters[1]->id, " --cluster-slots 1500 --cluster-yes"));
+  const std::string reshard = cluster.Reshard(masters[0], masters[1], 1500);
   const double reshard_s = std::chrono::duration<double>(Clock::now() - started).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
@@ -425,9 +419,9 @@ TEST(RedisClusterLiveTest, ReshardUnderLoadLosesNothing) {
   }
   ASSERT_TRUE(router->Refresh().ok());
   const std::vector<std::string> owners = SlotOwners(cluster, 0);
-  EXPECT_EQ(std::count(owners.begin(), owners.end(), masters[1]->address), [&] {
+  EXPECT_EQ(std::count(owners.begin(), owners.end(), masters[1].address), [&] {
     int64_t before = 0;
-    for (auto [first, last] : masters[1]->slots) before += last - first + 1;
+    for (auto [first, last] : masters[1].slots) before += last - first + 1;
     return before + 1500;
   }());
   for (int slot = 0; slot < kRedisClusterSlots; ++slot) {

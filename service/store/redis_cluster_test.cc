@@ -82,7 +82,7 @@ struct NodesText {
 
 NodesText ParseNodesText(const std::string& text) {
   NodesText nodes;
-  for (const testing::ClusterNodeLine& line : testing::ParseClusterNodes(text)) {
+  for (const test_support::ClusterNodeLine& line : test_support::ParseClusterNodes(text)) {
     for (auto [first, last] : line.slots) {
       for (int slot = first; slot <= last; ++slot) nodes.slot_owner[slot] = line.address;
     }

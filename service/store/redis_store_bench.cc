@@ -76,7 +76,7 @@ class Zipf {
   std::vector<double> cumulative_;
 };
 
-std::map<std::string, std::string> Info(const testing::RedisServer& redis,
+std::map<std::string, std::string> Info(const test_support::RedisServer& redis,
                                         const std::string& section) {
   std::map<std::string, std::string> fields;
   for (absl::string_view line : absl::StrSplit(redis.Cli("INFO " + section), '\n')) {
@@ -89,13 +89,13 @@ std::map<std::string, std::string> Info(const testing::RedisServer& redis,
   return fields;
 }
 
-int64_t UsedMemory(const testing::RedisServer& redis) {
+int64_t UsedMemory(const test_support::RedisServer& redis) {
   int64_t bytes = 0;
   absl::SimpleAtoi(Info(redis, "memory")["used_memory"], &bytes);
   return bytes;
 }
 
-double RedisCpuSeconds(const testing::RedisServer& redis) {
+double RedisCpuSeconds(const test_support::RedisServer& redis) {
   std::map<std::string, std::string> cpu = Info(redis, "cpu");
   double user = 0, system = 0;
   absl::SimpleAtod(cpu["used_cpu_user"], &user);
@@ -104,7 +104,7 @@ double RedisCpuSeconds(const testing::RedisServer& redis) {
 }
 
 // "calls" and "usec" of one command in INFO commandstats.
-std::pair<int64_t, int64_t> CommandStats(const testing::RedisServer& redis,
+std::pair<int64_t, int64_t> CommandStats(const test_support::RedisServer& redis,
                                          const std::string& command) {
   std::pair<int64_t, int64_t> stats;
   const std::string line = Info(redis, "commandstats")["cmdstat_" + command];
@@ -116,7 +116,8 @@ std::pair<int64_t, int64_t> CommandStats(const testing::RedisServer& redis,
 }
 
 // The change log's share of used_memory: MEMORY USAGE of every shard's log.
-int64_t LogBytes(const testing::RedisServer& redis, const std::string& prefix, uint32_t shards) {
+int64_t LogBytes(const test_support::RedisServer& redis, const std::string& prefix,
+                 uint32_t shards) {
   int64_t bytes = 0;
   for (uint32_t shard = 0; shard < shards; ++shard) {
     int64_t key = 0;
@@ -134,7 +135,7 @@ void Check(const absl::Status& status, const char* what) {
   }
 }
 
-std::unique_ptr<RedisStore> OpenStore(const testing::RedisServer& redis,
+std::unique_ptr<RedisStore> OpenStore(const test_support::RedisServer& redis,
                                       const std::string& prefix) {
   RedisStoreOptions options;
   options.url = redis.url();
@@ -184,7 +185,7 @@ std::vector<WindowShard> WindowOf(const absl::flat_hash_map<int64_t, int64_t>& d
 }
 
 void MeasureCatalog(const Settings& settings) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   std::unique_ptr<RedisStore> store = OpenStore(redis, "catalog");
   const int64_t before = UsedMemory(redis);
   for (int64_t first = 0; first < settings.catalog; first += 5'000) {
@@ -208,7 +209,7 @@ void MeasureCatalog(const Settings& settings) {
 }
 
 void MeasureDays(const Settings& settings, const Zipf& zipf) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   std::unique_ptr<RedisStore> store = OpenStore(redis, "days");
   const std::vector<uint32_t> indexes = IndexAll(*store, settings.models);
   std::printf("days: %lld models indexed: used_memory %.1f MiB\n",
@@ -263,7 +264,7 @@ void MeasureDays(const Settings& settings, const Zipf& zipf) {
 }
 
 void MeasureWindows(const Settings& settings, const Zipf& zipf) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   redis.Cli("CONFIG SET appendonly yes");
   redis.Cli("CONFIG SET appendfsync always");
   std::this_thread::sleep_for(std::chrono::seconds(1));  // The AOF rewrite it starts.
@@ -333,7 +334,7 @@ void MeasureWindows(const Settings& settings, const Zipf& zipf) {
 }
 
 void MeasureBaselines(const Settings& settings, const Zipf& zipf) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   redis.Cli("CONFIG SET appendonly yes");
   redis.Cli("CONFIG SET appendfsync always");
   std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -30,9 +30,9 @@ namespace {
 
 using store_testing::Facts;
 using store_testing::TestEvent;
-using testing::ClusterNodeLine;
+using test_support::ClusterNodeLine;
+using test_support::RedisTestCluster;
 using ::testing::HasSubstr;
-using testing::RedisTestCluster;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kShards = 16;
@@ -240,16 +240,10 @@ TEST(RedisStoreClusterTest, ReshardWhileApplyingKeepsFactsExact) {
   ASSERT_NE(store, nullptr);
   Producers producers(*store, 3, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::vector<const ClusterNodeLine*> masters;
-  const std::vector<ClusterNodeLine> nodes = cluster.Nodes(0);
-  for (const ClusterNodeLine& node : nodes) {
-    if (!node.slots.empty()) masters.push_back(&node);
-  }
+  const std::vector<ClusterNodeLine> masters = cluster.Masters(0);
   ASSERT_EQ(masters.size(), 3u);
   const auto started = Clock::now();
-  const std::string reshard = cluster.ClusterCli(
-      absl::StrCat("reshard ", cluster.address(0), " --cluster-from ", masters[0]->id,
-                   " --cluster-to ", masters[1]->id, " --cluster-slots 6000 --cluster-yes"));
+  const std::string reshard = cluster.Reshard(masters[0], masters[1], 6000);
   const double reshard_s = std::chrono::duration<double>(Clock::now() - started).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   producers.Stop();

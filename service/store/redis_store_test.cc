@@ -27,13 +27,13 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-testing::RedisServer& Redis() {
+test_support::RedisServer& Redis() {
   // Destroyed at exit, which stops the server and removes its directory.
-  static testing::RedisServer server;
+  static test_support::RedisServer server;
   return server;
 }
 
-RedisStoreOptions OptionsFor(const testing::RedisServer& redis, const std::string& prefix) {
+RedisStoreOptions OptionsFor(const test_support::RedisServer& redis, const std::string& prefix) {
   RedisStoreOptions options;
   options.url = redis.url();
   options.key_prefix = prefix;
@@ -101,11 +101,11 @@ TEST(RedisUrlTest, ParsesTheDocumentedFormsAndHidesPasswords) {
 
 TEST(RedisStoreTest, UnreachableRedisIsUnavailable) {
   RedisStoreOptions options;
-  options.url = "redis://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  options.url = "redis://127.0.0.1:" + std::to_string(test_support::FreeLoopbackPort());
   absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Open(options);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
   EXPECT_THAT(store.status().message(), HasSubstr("cannot connect"));
-  options.cluster_seeds = {"127.0.0.1:" + std::to_string(testing::FreeLoopbackPort())};
+  options.cluster_seeds = {"127.0.0.1:" + std::to_string(test_support::FreeLoopbackPort())};
   EXPECT_EQ(RedisStore::Open(options).status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -235,7 +235,7 @@ TEST(RedisStoreTest, ConnectionsRedisClosedAreReplaced) {
 // A stopped Redis (SIGSTOP: connections open, nothing answers) fails a query with UNAVAILABLE
 // by the query timeout, and the store answers again once Redis does.
 TEST(RedisStoreTest, QueriesFailFastWhileRedisIsPaused) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   RedisStoreOptions options = OptionsFor(redis, "paused");
   options.shard_count = 2;
   options.query_timeout = absl::Milliseconds(300);
@@ -266,13 +266,13 @@ TEST(RedisStoreTest, QueriesFailFastWhileRedisIsPaused) {
 // the store reports UNAVAILABLE and keeps its connections in step, so it answers correctly
 // afterwards, and a window retried with its identity counts once.
 TEST(RedisStoreTest, ErrorRepliesLeaveConnectionsInStep) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   std::unique_ptr<RedisStore> store = Open(OptionsFor(redis, "busy"));
   ASSERT_NE(store, nullptr);
   const BatchIdentity first{.producer_id = "p", .sequence = 1};
   ASSERT_TRUE(ApplyEvents(*store, {{"org/a", "2024-09-01", 5, ""}}, &first).ok());
   EXPECT_THAT(redis.Cli("CONFIG SET busy-reply-threshold 10"), HasSubstr("OK"));
-  auto blocker = testing::ChildProcess::Start(
+  auto blocker = test_support::ChildProcess::Start(
       {"redis-cli", "-p", std::to_string(redis.port()), "EVAL", "while true do end", "0"});
   // The script starts when redis-cli gets to run: on a loaded machine that can take seconds.
   bool busy = false;
@@ -361,7 +361,7 @@ TEST(RedisStoreTest, DaysMoveFromDenseToSparseWithoutChangingFacts) {
 }
 
 TEST(RedisStoreTest, TrimmedOrLostRecordsAreAGap) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   RedisStoreOptions options = OptionsFor(redis, "gap");
   options.shard_count = 1;
   options.change_log_retention = absl::Milliseconds(1);

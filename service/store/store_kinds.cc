@@ -8,7 +8,7 @@
 #include "store/memory_store.h"
 #include "store/redis_store.h"
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 namespace {
 
 // Two "replicas" of a MemoryStore share one object.
@@ -129,4 +129,4 @@ std::vector<StoreKind> AllStoreKinds() {
           {"RedisCluster", MakeRedisClusterStore}};
 }
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support

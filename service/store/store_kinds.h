@@ -12,7 +12,7 @@
 
 #include "store/store.h"
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 
 struct StoreKind {
   std::string name;
@@ -24,6 +24,6 @@ inline void PrintTo(const StoreKind& kind, std::ostream* out) { *out << kind.nam
 
 std::vector<StoreKind> AllStoreKinds();
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support
 
 #endif  // HUBSTATS_SERVICE_STORE_STORE_KINDS_H_

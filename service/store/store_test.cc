@@ -36,7 +36,7 @@ CatalogRecord Record(std::string id, std::string tag = "fill-mask", int64_t para
   return {.model_id = std::move(id), .pipeline_tag = std::move(tag), .num_parameters = parameters};
 }
 
-class StoreTest : public ::testing::TestWithParam<testing::StoreKind> {
+class StoreTest : public ::testing::TestWithParam<test_support::StoreKind> {
  protected:
   void SetUp() override {
     store_ = GetParam().make(nullptr);
@@ -382,8 +382,8 @@ TEST_P(StoreTest, ProducerWindowKeepsTheNewestAndAFloor) {
 
 TEST_P(StoreTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::ValuesIn(testing::AllStoreKinds()),
-                         [](const ::testing::TestParamInfo<testing::StoreKind>& info) {
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::ValuesIn(test_support::AllStoreKinds()),
+                         [](const ::testing::TestParamInfo<test_support::StoreKind>& info) {
                            return info.param.name;
                          });
 

@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
+#include <string>
+#include <system_error>
 
 namespace hubstats::telemetry {
 namespace {
@@ -106,6 +109,24 @@ void PrometheusTextWriter::Histogram(std::string_view name, const Labels& labels
   }
   Sample(std::string(name) + "_sum", labels, sum);
   Sample(std::string(name) + "_count", labels, cumulative.empty() ? 0 : cumulative.back());
+}
+
+std::optional<double> ReadSample(std::string_view scrape, std::string_view series) {
+  const std::string prefix = std::string(series) + " ";
+  for (size_t at = scrape.find(prefix); at != std::string_view::npos;
+       at = scrape.find(prefix, at + 1)) {
+    // Only at a line's start: `x_total 1` must not match inside `y_x_total 1`.
+    if (at != 0 && scrape[at - 1] != '\n') continue;
+    std::string_view value = scrape.substr(at + prefix.size());
+    value = value.substr(0, value.find('\n'));
+    if (value == "+Inf") return std::numeric_limits<double>::infinity();
+    if (value == "-Inf") return -std::numeric_limits<double>::infinity();
+    double number = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (error != std::errc() || end != value.data() + value.size()) return std::nullopt;
+    return number;
+  }
+  return std::nullopt;
 }
 
 }  // namespace hubstats::telemetry

@@ -14,6 +14,7 @@
 #define HUBSTATS_SERVICE_TELEMETRY_PROMETHEUS_TEXT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +54,11 @@ class PrometheusTextWriter {
 
   std::string text_;
 };
+
+// The value of the sample `series` (its name and labels exactly as written, e.g.
+// `hubstats_x_total{outcome="ok"}`) in a scrape's text; nullopt when it is not there or its
+// value is not a number. For tests and tools that read a scrape.
+std::optional<double> ReadSample(std::string_view scrape, std::string_view series);
 
 // The text of `value` as the format writes numbers: shortest round-trip form, `+Inf`, `-Inf`,
 // `NaN`.

@@ -62,5 +62,25 @@ TEST(PrometheusTextTest, NumbersReadBackExactlyAndSpecialValuesAreSpelledAsTheFo
   }
 }
 
+TEST(PrometheusTextTest, ReadSampleFindsASeriesAtALineStart) {
+  PrometheusTextWriter writer;
+  writer.BeginFamily("x_total", "X.", MetricType::kCounter);
+  writer.Sample("x_total", {{"outcome", "ok"}}, uint64_t{7});
+  writer.Sample("x_total", {{"outcome", "bad"}}, uint64_t{2});
+  writer.BeginFamily("y_x_total", "Y.", MetricType::kCounter);
+  writer.Sample("y_x_total", {}, uint64_t{5});
+  writer.BeginFamily("z", "Z.", MetricType::kGauge);
+  writer.Sample("z", {}, 0.25);
+  writer.Sample("z_inf", {}, std::numeric_limits<double>::infinity());
+  const std::string scrape = writer.Take();
+  EXPECT_EQ(ReadSample(scrape, "x_total{outcome=\"ok\"}"), 7);
+  EXPECT_EQ(ReadSample(scrape, "x_total{outcome=\"bad\"}"), 2);
+  EXPECT_EQ(ReadSample(scrape, "y_x_total"), 5);
+  EXPECT_EQ(ReadSample(scrape, "x_total"), std::nullopt);  // Only with its labels.
+  EXPECT_EQ(ReadSample(scrape, "z"), 0.25);
+  EXPECT_EQ(ReadSample(scrape, "z_inf"), std::numeric_limits<double>::infinity());
+  EXPECT_EQ(ReadSample(scrape, "absent"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace hubstats::telemetry

@@ -4,6 +4,7 @@ aliases, exit codes, failing fast on a wrong address, and empty answers (issue 1
 values come from the files written here."""
 
 import json
+import pathlib
 import re
 import subprocess
 import time
@@ -11,6 +12,9 @@ import time
 from hubstats._local import cli_binary, free_port
 
 CLI = str(cli_binary())
+# Issue 9's catalog file (a stray quote on line 13), shared with the Python client's tests.
+STRAY_QUOTE_CATALOG = (pathlib.Path(__file__).resolve().parents[2] / "tests" / "input_rules"
+                       / "stray_quote_catalog.csv")
 
 
 def cli(target, *args, timeout=300):
@@ -84,14 +88,9 @@ def test_batch_bytes_keeps_a_rerun_exactly_once(server, tmp_path):
     assert bad.returncode == 2 and "--batch-bytes must be a size from 1 KiB" in bad.stderr
 
 
-def test_catalog_csv_with_a_stray_quote_keeps_the_other_records(server, tmp_path):
+def test_catalog_csv_with_a_stray_quote_keeps_the_other_records(server):
     """Issue 9's file: a quote inside a field on line 13 used to swallow the rest of the file."""
-    rows = [f"clicat/{name},text-generation,{size}M"
-            for name, size in zip("abcdefghijk", range(1, 12))]
-    rows.append('clicat/j,text"gen,10M')
-    rows += [f"clicat/{name},fill-mask,{size}M" for name, size in zip("lmnopqrs", range(20, 28))]
-    path = tmp_path / "catalog.csv"
-    path.write_text("model_id,pipeline_tag,num_parameters\n" + "\n".join(rows) + "\n")
+    path = STRAY_QUOTE_CATALOG
     summary = cli_json(server.target, "catalog", str(path))
     assert (summary["accepted"], summary["rejected"]) == (19, 1)
     assert [error["line"] for error in summary["errors"]] == [13]

@@ -21,14 +21,14 @@
 namespace hubstats {
 namespace {
 
-using testing::Events;
+using test_support::Events;
+using test_support::HealthOf;
+using test_support::HostileServer;
+using test_support::HostileServerOptions;
+using test_support::Stream;
+using test_support::StreamResult;
+using test_support::TestTokens;
 using ::testing::HasSubstr;
-using testing::HealthOf;
-using testing::HostileServer;
-using testing::HostileServerOptions;
-using testing::Stream;
-using testing::StreamResult;
-using testing::TestTokens;
 
 // Every method of the API with a request that is valid for it.
 const std::vector<std::pair<std::string, std::string>>& EveryMethod() {
@@ -66,7 +66,7 @@ grpc::StatusCode StreamCode(const std::shared_ptr<grpc::Channel>& channel,
 
 // A reflection request listing the services; the status of the stream.
 grpc::Status ListServices(const std::shared_ptr<grpc::Channel>& channel, std::string* answer) {
-  testing::RawBidiCall call(
+  test_support::RawBidiCall call(
       channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", 10'000);
   call.Write(std::string("\x3a\x01*", 3));  // list_services = "*"
   call.WritesDone();
@@ -88,7 +88,7 @@ HostileServer* AuthTest::server_ = nullptr;
 TEST_F(AuthTest, NoTokenGetsNothingButHealthAndReflection) {
   const auto channel = server_->Channel("");
   for (const auto& [method, request] : EveryMethod()) {
-    const grpc::Status status = testing::RawUnaryCall(channel, method, request);
+    const grpc::Status status = test_support::RawUnaryCall(channel, method, request);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
     EXPECT_THAT(status.error_message(), HasSubstr("authorization: Bearer")) << method;
   }
@@ -105,7 +105,7 @@ TEST_F(AuthTest, AWrongTokenIsUnauthenticated) {
         std::string(4096, 'a')}) {
     const auto channel = server_->Channel(token);
     for (const auto& [method, request] : EveryMethod()) {
-      EXPECT_EQ(testing::RawUnaryCall(channel, method, request).error_code(),
+      EXPECT_EQ(test_support::RawUnaryCall(channel, method, request).error_code(),
                 grpc::StatusCode::UNAUTHENTICATED)
           << method;
     }
@@ -117,8 +117,8 @@ TEST_F(AuthTest, AWriterCannotReadAndAReaderCannotIngest) {
   const auto writer = server_->Channel(TestTokens::kWriter);
   const auto reader = server_->Channel(TestTokens::kReader);
   for (const auto& [method, request] : EveryMethod()) {
-    const grpc::Status as_writer = testing::RawUnaryCall(writer, method, request);
-    const grpc::Status as_reader = testing::RawUnaryCall(reader, method, request);
+    const grpc::Status as_writer = test_support::RawUnaryCall(writer, method, request);
+    const grpc::Status as_reader = test_support::RawUnaryCall(reader, method, request);
     if (IsQuery(method)) {
       EXPECT_EQ(as_writer.error_code(), grpc::StatusCode::PERMISSION_DENIED) << method;
       EXPECT_THAT(as_writer.error_message(), HasSubstr("'read'"));
@@ -140,7 +140,7 @@ TEST_F(AuthTest, AnIngestTokenCannotTakeOverAnotherJobsProducer) {
   const auto writer = server_->Channel(TestTokens::kWriter);
   const auto other = server_->Channel(TestTokens::kOtherWriter);
   auto query = v1::QueryService::NewStub(server_->Channel(TestTokens::kReader));
-  const int64_t before = testing::TotalDownloads(*query);
+  const int64_t before = test_support::TotalDownloads(*query);
   // The other job's producer, numbered far ahead: it would make every later batch of job-b-7
   // fail (FAILED_PRECONDITION) if writer could send it.
   std::vector<v1::IngestRequest> batches(3, Events(5, "org/takeover"));
@@ -167,7 +167,7 @@ TEST_F(AuthTest, AnIngestTokenCannotTakeOverAnotherJobsProducer) {
   EXPECT_FALSE(owner.answers[0].duplicate());
   // Without a producer id a bound token still ingests (no one's sequence is at stake).
   EXPECT_EQ(StreamCode(writer, ""), grpc::StatusCode::OK);
-  EXPECT_EQ(testing::TotalDownloads(*query), before + 2 * 5 + 4 + 3);
+  EXPECT_EQ(test_support::TotalDownloads(*query), before + 2 * 5 + 4 + 3);
 }
 
 TEST_F(AuthTest, PlaintextToTheTlsPortIsRefusedAndTheServerServesOn) {
@@ -198,7 +198,7 @@ TEST(PublicReadsTest, QueriesNeedNoTokenIngestStillDoes) {
   HostileServer server({.public_reads = true});
   const auto anonymous = server.Channel("");
   for (const auto& [method, request] : EveryMethod()) {
-    const grpc::Status status = testing::RawUnaryCall(anonymous, method, request);
+    const grpc::Status status = test_support::RawUnaryCall(anonymous, method, request);
     if (IsQuery(method)) {
       EXPECT_THAT(status.error_code(),
                   ::testing::AnyOf(grpc::StatusCode::OK, grpc::StatusCode::NOT_FOUND))
@@ -209,12 +209,12 @@ TEST(PublicReadsTest, QueriesNeedNoTokenIngestStillDoes) {
   }
   EXPECT_EQ(StreamCode(anonymous), grpc::StatusCode::UNAUTHENTICATED);
   // A wrong token is still refused, a writer may read.
-  EXPECT_EQ(
-      testing::RawUnaryCall(server.Channel("nonsense"), "/hubstats.v1.QueryService/GetTotals", "")
-          .error_code(),
-      grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_TRUE(testing::RawUnaryCall(server.Channel(TestTokens::kWriter),
-                                    "/hubstats.v1.QueryService/GetTotals", "")
+  EXPECT_EQ(test_support::RawUnaryCall(server.Channel("nonsense"),
+                                       "/hubstats.v1.QueryService/GetTotals", "")
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(test_support::RawUnaryCall(server.Channel(TestTokens::kWriter),
+                                         "/hubstats.v1.QueryService/GetTotals", "")
                   .ok());
 }
 
@@ -231,21 +231,21 @@ bool Eventually(Check check) {
 TEST(ReloadTest, ReplacedTokensTakeEffectWithoutARestart) {
   HostileServer server;
   const std::string totals = "/hubstats.v1.QueryService/GetTotals";
-  ASSERT_TRUE(testing::RawUnaryCall(server.Channel(TestTokens::kReader), totals, "").ok());
+  ASSERT_TRUE(test_support::RawUnaryCall(server.Channel(TestTokens::kReader), totals, "").ok());
   // Rotation: the reader's token replaced by a new one, written to a new file moved over the
   // old (as editors and Kubernetes do).
   const std::string replacement = server.tokens_path() + ".new";
-  std::ofstream(replacement) << testing::TokenLine("reader", "read", "reader-rotated-1");
+  std::ofstream(replacement) << test_support::TokenLine("reader", "read", "reader-rotated-1");
   std::filesystem::rename(replacement, server.tokens_path());
   EXPECT_TRUE(Eventually([&] {
-    return testing::RawUnaryCall(server.Channel(TestTokens::kReader), totals, "").error_code() ==
-           grpc::StatusCode::UNAUTHENTICATED;
+    return test_support::RawUnaryCall(server.Channel(TestTokens::kReader), totals, "")
+               .error_code() == grpc::StatusCode::UNAUTHENTICATED;
   }));
-  EXPECT_TRUE(testing::RawUnaryCall(server.Channel("reader-rotated-1"), totals, "").ok());
+  EXPECT_TRUE(test_support::RawUnaryCall(server.Channel("reader-rotated-1"), totals, "").ok());
   // A broken file keeps the tokens in force (and says so in the log).
   std::ofstream(server.tokens_path()) << "reader read sha256:nothex\n";
   EXPECT_TRUE(Eventually([&] { return server.Log().find("does not parse") != std::string::npos; }));
-  EXPECT_TRUE(testing::RawUnaryCall(server.Channel("reader-rotated-1"), totals, "").ok());
+  EXPECT_TRUE(test_support::RawUnaryCall(server.Channel("reader-rotated-1"), totals, "").ok());
   EXPECT_THAT(server.Log(), ::testing::Not(HasSubstr("reader-rotated-1")));
 }
 
@@ -265,7 +265,7 @@ TEST(ReloadTest, ReplacedCertificatesTakeEffectWithoutARestart) {
   EXPECT_TRUE(Eventually([&] { return HealthOf(server.Channel(new_ca)) == 1; }));
   EXPECT_EQ(HealthOf(server.Channel(old_ca)), -1);
   EXPECT_TRUE(
-      testing::RawUnaryCall(server.Channel(new_ca), "/hubstats.v1.QueryService/GetTotals", "")
+      test_support::RawUnaryCall(server.Channel(new_ca), "/hubstats.v1.QueryService/GetTotals", "")
           .ok());
 }
 
@@ -274,21 +274,21 @@ TEST(MutualTlsTest, OnlyClientsWithACertificateFromTheCaGetIn) {
   const std::string totals = "/hubstats.v1.QueryService/GetTotals";
   client::ChannelSecurity good = server.ClientSecurity();
   good.token = TestTokens::kReader;
-  EXPECT_TRUE(testing::RawUnaryCall(server.Channel(good), totals, "").ok());
+  EXPECT_TRUE(test_support::RawUnaryCall(server.Channel(good), totals, "").ok());
   client::ChannelSecurity no_certificate = good;
   no_certificate.cert_pem.clear();
   no_certificate.key_pem.clear();
-  EXPECT_EQ(testing::RawUnaryCall(server.Channel(no_certificate), totals, "").error_code(),
+  EXPECT_EQ(test_support::RawUnaryCall(server.Channel(no_certificate), totals, "").error_code(),
             grpc::StatusCode::UNAVAILABLE);
   client::ChannelSecurity other_ca = good;
   other_ca.cert_pem = server.ReadCert("other-client.pem");
   other_ca.key_pem = server.ReadCert("other-client.key");
-  EXPECT_EQ(testing::RawUnaryCall(server.Channel(other_ca), totals, "").error_code(),
+  EXPECT_EQ(test_support::RawUnaryCall(server.Channel(other_ca), totals, "").error_code(),
             grpc::StatusCode::UNAVAILABLE);
   // A certificate is no token: the call still needs one.
   client::ChannelSecurity certificate_only = good;
   certificate_only.token.clear();
-  EXPECT_EQ(testing::RawUnaryCall(server.Channel(certificate_only), totals, "").error_code(),
+  EXPECT_EQ(test_support::RawUnaryCall(server.Channel(certificate_only), totals, "").error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
@@ -297,9 +297,9 @@ std::pair<int, std::string> StartAndExit(const std::vector<std::string>& args) {
   char pattern[] = "/tmp/hubstats-start-XXXXXX";
   EXPECT_NE(mkdtemp(pattern), nullptr);
   const std::string log = std::string(pattern) + "/log";
-  std::vector<std::string> argv = {testing::ServerBinary()};
+  std::vector<std::string> argv = {test_support::ServerBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto process = testing::ChildProcess::Start(argv, log);
+  auto process = test_support::ChildProcess::Start(argv, log);
   const int status = process->Stop(0);  // Signal 0: only wait for the exit.
   std::ifstream file(log);
   std::string output((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
@@ -315,15 +315,16 @@ TEST(TransportTest, PlaintextOnANetworkAddressNeedsAllowInsecure) {
     EXPECT_THAT(output, HasSubstr("--allow-insecure")) << listen;
   }
   // With the switch it starts, on every address, and says so.
-  const int port = testing::FreeLoopbackPort();
+  const int port = test_support::FreeLoopbackPort();
   char pattern[] = "/tmp/hubstats-insecure-XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
   const std::string log = std::string(pattern) + "/log";
   {
-    auto process = testing::ChildProcess::Start(
-        {testing::ServerBinary(), "--listen", absl::StrCat("0.0.0.0:", port), "--allow-insecure"},
-        log);
-    ASSERT_TRUE(testing::WaitForPort(port, 10'000));
+    auto process =
+        test_support::ChildProcess::Start({test_support::ServerBinary(), "--listen",
+                                           absl::StrCat("0.0.0.0:", port), "--allow-insecure"},
+                                          log);
+    ASSERT_TRUE(test_support::WaitForPort(port, 10'000));
     EXPECT_EQ(HealthOf(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                            grpc::InsecureChannelCredentials())),
               1);
@@ -349,7 +350,7 @@ TEST(TransportTest, TheProbePortAnswersHealthInPlaintextAndNothingElse) {
   const auto probe = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   EXPECT_EQ(HealthOf(probe), 1);
   const grpc::Status other =
-      testing::RawUnaryCall(probe, "/hubstats.v1.QueryService/GetTotals", "");
+      test_support::RawUnaryCall(probe, "/hubstats.v1.QueryService/GetTotals", "");
   EXPECT_EQ(other.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   std::string services;
   EXPECT_EQ(ListServices(probe, &services).error_code(), grpc::StatusCode::UNIMPLEMENTED);

@@ -11,7 +11,7 @@
 #include "raw_call.h"
 #include "security/tokens.h"
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 namespace {
 
 std::string Slurp(const std::string& path) {
@@ -120,4 +120,4 @@ std::shared_ptr<grpc::Channel> HostileServer::Channel(
   return client::NewChannel(target_, security, /*own_connection=*/true);
 }
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support

@@ -13,7 +13,7 @@
 #include "common/channel.h"
 #include "redis_server.h"
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 
 // The tokens of the file every HostileServer gets (their values are what clients send).
 struct TestTokens {
@@ -80,6 +80,6 @@ int HealthOf(const std::shared_ptr<grpc::Channel>& channel, grpc::Status* status
 // The hubstats-server binary under test ($HUBSTATS_SERVER_BIN, else the build's).
 const std::string& ServerBinary();
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support
 
 #endif  // HUBSTATS_TESTS_HOSTILE_HOSTILE_SERVER_H_

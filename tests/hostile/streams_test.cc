@@ -19,12 +19,12 @@
 namespace hubstats {
 namespace {
 
-using testing::Events;
+using test_support::Events;
+using test_support::HostileServer;
+using test_support::Stream;
+using test_support::StreamResult;
+using test_support::TestTokens;
 using ::testing::HasSubstr;
-using testing::HostileServer;
-using testing::Stream;
-using testing::StreamResult;
-using testing::TestTokens;
 
 using Clock = std::chrono::steady_clock;
 
@@ -67,13 +67,13 @@ class OpenStream {
   bool finished_ = false;
 };
 
-int64_t Rss(HostileServer& server) { return testing::MemoryOf(server.pid(), "VmRSS"); }
+int64_t Rss(HostileServer& server) { return test_support::MemoryOf(server.pid(), "VmRSS"); }
 
 TEST(HostileStreamsTest, TwoHundredIdleStreamsAreClosedAndOthersServedMeanwhile) {
   HostileServer server({.args = {"--stream-idle-timeout-s", "2"}});
   const auto channel = server.Channel(TestTokens::kOps);
   auto query = v1::QueryService::NewStub(channel);
-  const int64_t before = testing::TotalDownloads(*query);
+  const int64_t before = test_support::TotalDownloads(*query);
   const int64_t baseline = Rss(server);
   std::vector<std::unique_ptr<OpenStream>> idle;
   // On separate connections, like 200 clients.
@@ -94,7 +94,7 @@ TEST(HostileStreamsTest, TwoHundredIdleStreamsAreClosedAndOthersServedMeanwhile)
   }
   EXPECT_EQ(closed, 200);
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(30));
-  EXPECT_EQ(testing::TotalDownloads(*query), before + 7);
+  EXPECT_EQ(test_support::TotalDownloads(*query), before + 7);
   EXPECT_LT(Rss(server) - baseline, int64_t{200} << 20);
 }
 
@@ -103,7 +103,7 @@ TEST(HostileStreamsTest, AClientThatNeverReadsHoldsOnlyItsShare) {
   HostileServer server({.args = {"--max-message-mb", "1", "--max-batch-events", "1000",
                                  "--max-inflight-mb", "16", "--max-client-inflight-mb", "3"}});
   auto query = v1::QueryService::NewStub(server.Channel(TestTokens::kOps));
-  const int64_t before = testing::TotalDownloads(*query);
+  const int64_t before = test_support::TotalDownloads(*query);
   const int64_t baseline = Rss(server);
   // The greedy client (token "writer") writes big batches on 6 streams and reads nothing.
   std::vector<std::unique_ptr<OpenStream>> greedy;
@@ -139,7 +139,7 @@ TEST(HostileStreamsTest, AClientThatNeverReadsHoldsOnlyItsShare) {
   }
   // Batches committed but whose answers were never read may have counted: the total lies
   // between what was acknowledged and what was written.
-  const int64_t total = testing::TotalDownloads(*query) - before - 22;
+  const int64_t total = test_support::TotalDownloads(*query) - before - 22;
   EXPECT_GE(total, greedy_acknowledged);
   EXPECT_LE(total, int64_t{written.load()} * 1000);
   EXPECT_EQ(total % 1000, 0) << "whole batches only";
@@ -149,7 +149,7 @@ TEST(HostileStreamsTest, AClientThatDisconnectsMidStreamLosesNothingWhenItResend
   HostileServer server;
   const auto channel = server.Channel(TestTokens::kOps);
   auto query = v1::QueryService::NewStub(channel);
-  const int64_t before = testing::TotalDownloads(*query);
+  const int64_t before = test_support::TotalDownloads(*query);
   std::vector<v1::IngestRequest> batches;
   for (int i = 1; i <= 50; ++i) {
     v1::IngestRequest batch = Events(1000, "org/resent");
@@ -168,8 +168,8 @@ TEST(HostileStreamsTest, AClientThatDisconnectsMidStreamLosesNothingWhenItResend
   const StreamResult resent = Stream(server.Channel(TestTokens::kOps), batches);
   ASSERT_TRUE(resent.status.ok()) << resent.status.error_message();
   ASSERT_EQ(resent.answers.size(), 50u);
-  EXPECT_EQ(testing::TotalDownloads(*query), before + 50 * 1000);
-  EXPECT_EQ(testing::HealthOf(channel), 1);
+  EXPECT_EQ(test_support::TotalDownloads(*query), before + 50 * 1000);
+  EXPECT_EQ(test_support::HealthOf(channel), 1);
 }
 
 TEST(HostileStreamsTest, CallsBeyondTheServersLimitAreResourceExhausted) {
@@ -192,7 +192,7 @@ TEST(HostileStreamsTest, CallsBeyondTheServersLimitAreResourceExhausted) {
                 .error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   // Health is not a hubstats call: it is always answered.
-  EXPECT_EQ(testing::HealthOf(server.Channel("")), 1);
+  EXPECT_EQ(test_support::HealthOf(server.Channel("")), 1);
   open.pop_back();  // Ends one call: room for one more.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_TRUE(Stream(server.Channel(TestTokens::kOps), {Events(1, "org/late")}).status.ok());

@@ -25,15 +25,15 @@
 namespace hubstats {
 namespace {
 
-using testing::Events;
+using test_support::Events;
+using test_support::MemoryOf;
+using test_support::RedisServer;
+using test_support::ServerProcess;
+using test_support::Stream;
+using test_support::StreamResult;
+using test_support::TotalDownloads;
 using ::testing::HasSubstr;
-using testing::MemoryOf;
 using ::testing::Not;
-using testing::RedisServer;
-using testing::ServerProcess;
-using testing::Stream;
-using testing::StreamResult;
-using testing::TotalDownloads;
 
 const std::string& ServerBinary() {
   static const std::string path = std::getenv("HUBSTATS_SERVER_BIN")
@@ -91,7 +91,7 @@ TEST(HardeningTest, MalformedBytesOnEveryUnaryRpcAreInvalidArgument) {
                                              std::string("\x0a\x02\xc3\x28", 4)};
   for (const auto& [method, message] : methods) {
     for (const std::string& payload : payloads) {
-      const grpc::Status status = testing::RawUnaryCall(channel, method, payload);
+      const grpc::Status status = test_support::RawUnaryCall(channel, method, payload);
       EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
       EXPECT_THAT(status.error_message(), HasSubstr("hubstats.v1." + message)) << method;
     }
@@ -397,7 +397,7 @@ TEST(HardeningTest, BadRedisUrlNeverPrintsThePassword) {
   const std::string log = std::string(directory) + "/server.log";
   for (const char* url : {"redis://user:s3cr3t@127.0.0.1:notaport", "redis://user:s3cr3t@:6379",
                           "http://user:s3cr3t@127.0.0.1:6379", "redis://s3cr3t@127.0.0.1:6379"}) {
-    auto process = testing::ChildProcess::Start(
+    auto process = test_support::ChildProcess::Start(
         {ServerBinary(), "--store", "redis", "--redis", url, "--listen", "127.0.0.1:0"}, log);
     const int status = process->Stop(0);  // Signal 0: only wait for the exit.
     EXPECT_TRUE(WIFEXITED(status)) << url;

@@ -26,10 +26,10 @@
 namespace hubstats {
 namespace {
 
+using test_support::RedisServer;
+using test_support::ServerProcess;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::RedisServer;
-using testing::ServerProcess;
 
 constexpr char kPassword[] = "Acl-P4ss:with@odd/chars";
 constexpr char kAdminPassword[] = "admin-only-secret";
@@ -87,15 +87,7 @@ class AclRedis {
   std::unique_ptr<RedisServer> redis_;
 };
 
-struct Connection {
-  explicit Connection(const std::string& target)
-      : channel(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
-        ingest(v1::IngestService::NewStub(channel)),
-        query(v1::QueryService::NewStub(channel)) {}
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::IngestService::Stub> ingest;
-  std::unique_ptr<v1::QueryService::Stub> query;
-};
+using test_support::Connection;
 
 // Asks `request` to wait for everything acknowledged anywhere (the read model follows Redis).
 template <typename Request>
@@ -149,11 +141,11 @@ void RunWorkload(Connection& connection) {
     }
     batches.push_back(batch);
   }
-  const testing::StreamResult streamed = testing::Stream(connection.channel, batches);
+  const test_support::StreamResult streamed = test_support::Stream(connection.channel, batches);
   ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
   ASSERT_EQ(streamed.AcknowledgedDownloads(), 3 * 10);
   // The same batches again: duplicates (the producer log is read and left alone).
-  const testing::StreamResult again = testing::Stream(connection.channel, batches);
+  const test_support::StreamResult again = test_support::Stream(connection.channel, batches);
   ASSERT_TRUE(again.status.ok()) << again.status.error_message();
   ASSERT_TRUE(again.answers[0].duplicate());
   // Reclassify org/b: its history moves.
@@ -260,7 +252,7 @@ TEST(RedisCredentialsTest, TheServiceRunsAsTheLeastPrivilegeAclUser) {
     v1::DownloadEvent* event = more.add_events();
     event->set_model_id("org/a");
     event->mutable_timestamp()->set_seconds(1'726'790'400);  // 2024-09-20
-    const testing::StreamResult streamed = testing::Stream(connection.channel, {more});
+    const test_support::StreamResult streamed = test_support::Stream(connection.channel, {more});
     ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
     ASSERT_EQ(streamed.AcknowledgedDownloads(), 1);
     grpc::ClientContext context;
@@ -339,7 +331,8 @@ TEST(RedisCredentialsTest, ThePasswordNeverShowsInLogsOrTheProcessList) {
                           "acl", "--redis-user", "hubstats", "--redis-timeout-ms", "300"},
                          log);
     Connection connection(server.target());
-    ASSERT_TRUE(testing::Stream(connection.channel, {testing::Events(3, "org/a")}).status.ok());
+    ASSERT_TRUE(
+        test_support::Stream(connection.channel, {test_support::Events(3, "org/a")}).status.ok());
     const_cast<RedisServer&>(redis.redis()).Pause();
     std::this_thread::sleep_for(std::chrono::seconds(2));
     const_cast<RedisServer&>(redis.redis()).Resume();
@@ -355,7 +348,7 @@ TEST(RedisCredentialsTest, ThePasswordNeverShowsInLogsOrTheProcessList) {
   // A wrong password stops the start, without showing either password.
   const std::string wrong_log = redis.directory() + "/wrong.log";
   std::ofstream(redis.directory() + "/wrong") << "Wrong-" << kPassword << "\n";
-  auto wrong = testing::ChildProcess::Start(
+  auto wrong = test_support::ChildProcess::Start(
       {ServerBinary(), "--listen", "127.0.0.1:0", "--store", "redis", "--redis",
        redis.redis().url(), "--redis-user", "hubstats", "--redis-password-file",
        redis.directory() + "/wrong", "--startup-wait-ms", "0"},
@@ -379,7 +372,8 @@ TEST(RedisCredentialsTest, ThePasswordNeverShowsInLogsOrTheProcessList) {
   EXPECT_THAT(Slurp(url_log), Not(HasSubstr(kPassword)));
   // And it works: the password was kept for the connection.
   Connection connection(in_url.target());
-  EXPECT_TRUE(testing::Stream(connection.channel, {testing::Events(1, "org/a")}).status.ok());
+  EXPECT_TRUE(
+      test_support::Stream(connection.channel, {test_support::Events(1, "org/a")}).status.ok());
 }
 
 }  // namespace

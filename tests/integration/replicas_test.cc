@@ -18,9 +18,9 @@
 namespace hubstats {
 namespace {
 
+using test_support::RedisServer;
+using test_support::ServerProcess;
 using ::testing::HasSubstr;
-using testing::RedisServer;
-using testing::ServerProcess;
 
 std::string ServerBinary() { return HUBSTATS_SERVER_PATH; }
 

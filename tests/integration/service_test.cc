@@ -22,13 +22,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
+#include "ingest_calls.h"
 #include "redis_server.h"
 
 namespace hubstats {
 namespace {
 
-using testing::RedisServer;
-using testing::ServerProcess;
+using test_support::RedisServer;
+using test_support::ServerProcess;
 
 // ---------------------------------------------------------------------------------------------
 // The contract, recomputed from scratch.
@@ -158,15 +159,7 @@ v1::Modality ModalityEnum(const std::string& name) {
 // Talking to servers.
 // ---------------------------------------------------------------------------------------------
 
-struct Connection {
-  explicit Connection(const std::string& target)
-      : channel(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
-        ingest(v1::IngestService::NewStub(channel)),
-        query(v1::QueryService::NewStub(channel)) {}
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::IngestService::Stub> ingest;
-  std::unique_ptr<v1::QueryService::Stub> query;
-};
+using test_support::Connection;
 
 void SetRange(const Range& range, v1::DateRange* out) {
   auto set = [](const std::string& day, v1::Date* date) {

@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 
 v1::IngestRequest Events(int count, const std::string& model, const std::string& revision) {
   v1::IngestRequest request;
@@ -30,9 +30,14 @@ int64_t StreamResult::AcknowledgedDownloads() const {
 StreamResult Stream(const std::shared_ptr<grpc::Channel>& channel,
                     const std::vector<v1::IngestRequest>& batches, int deadline_s) {
   auto stub = v1::IngestService::NewStub(channel);
+  return Stream(*stub, batches, deadline_s);
+}
+
+StreamResult Stream(v1::IngestService::Stub& stub, const std::vector<v1::IngestRequest>& batches,
+                    int deadline_s) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_s));
-  auto stream = stub->StreamEvents(&context);
+  auto stream = stub.StreamEvents(&context);
   std::thread writer([&] {
     for (const v1::IngestRequest& batch : batches) {
       if (!stream->Write(batch)) break;
@@ -73,4 +78,4 @@ int64_t MemoryOf(pid_t pid, const std::string& field) {
   return -1;
 }
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <vector>
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 namespace {
 
 grpc::ByteBuffer ToBuffer(const std::string& bytes) {
@@ -101,4 +101,4 @@ grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel, const s
   return status;
 }
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 
 // One bidirectional streaming call, driven synchronously. Not thread-safe.
 class RawBidiCall {
@@ -42,6 +42,6 @@ class RawBidiCall {
 grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
                           const std::string& request, std::string* response = nullptr);
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support
 
 #endif  // HUBSTATS_TESTS_SUPPORT_RAW_CALL_H_

@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 
 int FreeLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -159,4 +159,4 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
   std::abort();
 }
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support

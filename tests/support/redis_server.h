@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 
 // A free TCP port on 127.0.0.1 (bound and released, so another process may race for it;
 // callers retry on failure).
@@ -78,6 +78,6 @@ bool WaitForPort(int port, int timeout_ms);
 // Runs `command` with /bin/sh; returns what it printed on stdout.
 std::string ShellOutput(const std::string& command);
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support
 
 #endif  // HUBSTATS_TESTS_SUPPORT_REDIS_SERVER_H_

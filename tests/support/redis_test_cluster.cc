@@ -9,8 +9,9 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <utility>
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 namespace {
 
 std::vector<std::string> Words(const std::string& line) {
@@ -128,6 +129,20 @@ std::vector<ClusterNodeLine> RedisTestCluster::Nodes(int node) const {
   return ParseClusterNodes(Cli(node, "cluster nodes"));
 }
 
+std::vector<ClusterNodeLine> RedisTestCluster::Masters(int node) const {
+  std::vector<ClusterNodeLine> masters;
+  for (ClusterNodeLine& line : Nodes(node)) {
+    if (!line.slots.empty()) masters.push_back(std::move(line));
+  }
+  return masters;
+}
+
+std::string RedisTestCluster::Reshard(const ClusterNodeLine& from, const ClusterNodeLine& to,
+                                      int slots) const {
+  return ClusterCli("reshard " + address(0) + " --cluster-from " + from.id + " --cluster-to " +
+                    to.id + " --cluster-slots " + std::to_string(slots) + " --cluster-yes");
+}
+
 void RedisTestCluster::Kill(int node) {
   nodes_[node].process->Stop(SIGKILL);
   nodes_[node].process.reset();
@@ -165,4 +180,4 @@ bool RedisTestCluster::WaitUntilStable(int timeout_ms) {
   return false;
 }
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support

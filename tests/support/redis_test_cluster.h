@@ -10,7 +10,7 @@
 
 #include "redis_server.h"
 
-namespace hubstats::testing {
+namespace hubstats::test_support {
 
 // One line of CLUSTER NODES: "<id> <ip:port@bus> <flags> <master id|-> <ping> <pong> <epoch>
 // <link> <slot ranges...>".
@@ -57,6 +57,11 @@ class RedisTestCluster {
   std::string ClusterCli(const std::string& args) const;
   // CLUSTER NODES as `node` sees it.
   std::vector<ClusterNodeLine> Nodes(int node) const;
+  // The nodes that serve slots, as `node` sees them.
+  std::vector<ClusterNodeLine> Masters(int node) const;
+  // Moves `slots` slots from master `from` to master `to` (redis-cli --cluster reshard, which
+  // migrates their keys); returns redis-cli's output.
+  std::string Reshard(const ClusterNodeLine& from, const ClusterNodeLine& to, int slots) const;
 
   // kill -9 of one node.
   void Kill(int node);
@@ -79,6 +84,6 @@ class RedisTestCluster {
   std::vector<Node> nodes_;
 };
 
-}  // namespace hubstats::testing
+}  // namespace hubstats::test_support
 
 #endif  // HUBSTATS_TESTS_SUPPORT_REDIS_TEST_CLUSTER_H_

@@ -5,6 +5,7 @@ computed here from the data each test writes."""
 from __future__ import annotations
 
 import json
+import pathlib
 import time
 from concurrent import futures
 
@@ -15,6 +16,10 @@ import hubstats
 from hubstats._local import free_port
 from hubstats.v1 import hubstats_pb2 as pb
 from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
+
+# Issue 9's catalog file (a stray quote on line 13), shared with the CLI's end-to-end tests.
+STRAY_QUOTE_CATALOG = (pathlib.Path(__file__).resolve().parents[3] / "tests" / "input_rules"
+                       / "stray_quote_catalog.csv")
 
 
 def unpack(request: pb.IngestRequest) -> list[pb.DownloadEvent]:
@@ -170,14 +175,9 @@ def test_ingest_file_refuses_an_unknown_column_before_sending(server, tmp_path):
         assert client.totals()["total_downloads"] == 0
 
 
-def test_upsert_models_file_keeps_the_records_after_a_stray_quote(server, tmp_path):
+def test_upsert_models_file_keeps_the_records_after_a_stray_quote(server):
     """Issue 9's case: a stray quote inside a field costs its own line (13), not the file."""
-    rows = [f"clicat/{name},text-generation,{size}M"
-            for name, size in zip("abcdefghijk", range(1, 12))]
-    rows.append('clicat/j2,text"gen,10M')
-    rows += [f"clicat/{name},fill-mask,{size}M" for name, size in zip("lmnopqrs", range(20, 28))]
-    path = tmp_path / "catalog.csv"
-    path.write_text("model_id,pipeline_tag,num_parameters\n" + "\n".join(rows) + "\n")
+    path = STRAY_QUOTE_CATALOG
     with hubstats.Client(server.target) as client:
         summary = client.upsert_models_file(path)
         assert client.totals()["catalogued_models"] == 19

@@ -44,7 +44,7 @@ int64_t Number(const std::string& text) {
 class BaselineTest : public ::testing::TestWithParam<Baseline> {};
 
 TEST_P(BaselineTest, AppliesExactlyTheStream) {
-  testing::RedisServer redis;
+  test_support::RedisServer redis;
   const std::vector<BaselineModel> models = SmallHub();
   // Two connections, each with its own fixed stream.
   std::vector<std::vector<BaselineEvent>> streams(2);
@@ -139,7 +139,7 @@ TEST(BaselineNamesTest, RoundTripAndRefuseOthers) {
 
 TEST(BaselineRunTest, UnreachableRedisIsAnError) {
   BaselineOptions options;
-  options.redis_url = absl::StrCat("redis://127.0.0.1:", testing::FreeLoopbackPort());
+  options.redis_url = absl::StrCat("redis://127.0.0.1:", test_support::FreeLoopbackPort());
   absl::StatusOr<BaselineResult> result =
       RunBaseline(Baseline::kDiyCoalesce, options, SmallHub(),
                   [](int) -> EventSource { return [](BaselineEvent&) { return false; }; });
