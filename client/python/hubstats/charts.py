@@ -17,18 +17,28 @@ first n rows of the top_n DataFrame as they are).
 
 How the charts read:
 * Bar charts grow with their bars: the figure is 8 inches wide and 4.5 high, or higher when
-  the bars need it, and fonts shrink for long lists, so no two labels overlap. `n` limits the
-  bars whether the chart runs the query or gets a DataFrame.
+  the bars need it, and the bars' fonts shrink for long lists, so no two labels overlap. `n`
+  limits the bars whether the chart runs the query or gets a DataFrame. A size chart with
+  more than SIZE_COLUMNS_MAX classes turns its bars horizontal to grow the same way.
 * Subtitles state the data's first and last day: the chart asks the Client for them
   (Client.data_span), or takes `span=(first, last)`, or the DataFrame's attrs "first_day" and
-  "last_day"; a DataFrame without them says which range it asked for, or "All time".
-* Every modality has one colour in every chart (MODALITY_COLORS).
+  "last_day". A DataFrame without them (the client's answers carry the range asked for, not
+  the days it holds) reads "All days with data", or "Days with data in <the range asked>",
+  rather than claiming days the data may not cover.
+* Every modality has one colour in every chart (MODALITY_COLORS), and no other chart uses
+  those colours: organisations, sizes, tasks, architectures, libraries and the concentration
+  curve are drawn in NEUTRAL_COLORS, so a modality's colour always means that modality.
 * Labels are the DataFrame's keys, except modality names, which read as MODALITY_LABELS says
-  ("nlp" -> "NLP"). Breakdowns keep the keys "(none)" (records that leave the field empty) and
+  ("nlp" -> "NLP", "unknown" -> "Unknown (no catalog record)"), the size chart's cumulative
+  classes ("<200M": below the class's `upper`) and the breakdown's "all N other tasks" bar.
+  Breakdowns keep the server's keys "(none)" (records that leave the field empty) and
   "unknown" (models without a catalog record) and explain them in a footnote.
 * Shares are shown with two decimals ("92.48%"), "<0.01%" and ">99.99%" at the ends.
-* A chart with nothing to show (no downloads, no known sizes, only "(none)" and "unknown"
-  classes) says so in a note instead of drawing an empty bar.
+* The concentration chart lists the shares of the top 10, 50 and 100 in one box placed where
+  it covers neither the curve nor a mark; for organisations its subtitle states the report's
+  headline, the top 50's share.
+* A chart with nothing to show (no downloads, no known sizes, only the modality "unknown",
+  only "(none)" and "unknown" classes) says so in a note instead of drawing an empty bar.
 
 Figures are pyplot figures (`fig.show()` works in a notebook); close them with
 `matplotlib.pyplot.close(fig)` when done.
@@ -47,17 +57,17 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.collections
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from hubstats import _convert as convert
 from hubstats.client import Client
 from hubstats.errors import HubstatsError
 
-#: The report's palette, strongest first.
-PALETTE = ("#ffd21e", "#371b6b", "#7b2cbf", "#9d4edd", "#c77dff")
-#: One colour per modality, the same in every chart.
+#: One colour per modality, the same in every chart; no other bar or line takes one of them.
 MODALITY_COLORS = {
     "nlp": "#ffd21e",
     "computer_vision": "#371b6b",
@@ -69,6 +79,11 @@ MODALITY_COLORS = {
     "other": "#8d99ae",
     "unknown": "#c9c9c9",
 }
+#: Colours of what is not a modality: bars of organisations, sizes, tasks, architectures and
+#: libraries ("bar"), a breakdown's "all other ..." bar ("rest"), the concentration curve
+#: ("line", "fill") and its marks ("mark").
+NEUTRAL_COLORS = {"bar": "#3d405b", "rest": "#b4b8c8", "line": "#3d405b", "fill": "#dfe1ea",
+                  "mark": "#ffffff"}
 #: How modality names read in charts.
 MODALITY_LABELS = {
     "nlp": "NLP",
@@ -85,6 +100,8 @@ MODALITY_LABELS = {
 FIGURE_SIZE = (8.0, 4.5)
 DPI = 150
 DEFAULT_MARKS = (10, 50, 100)
+#: A size chart with more classes draws them as horizontal bars.
+SIZE_COLUMNS_MAX = 8
 #: The report's headline: the share of the top 50 organisations.
 HEADLINE_K = 50
 
@@ -142,18 +159,24 @@ def _days(first: dt.date, last: dt.date) -> str:
 
 def _period(frame: pd.DataFrame) -> str:
     """The days a query result covers: the data's first and last day when known (see the
-    module docstring), else the range it asked for."""
+    module docstring), else what can be said without a wrong claim."""
     attrs = frame.attrs
     if attrs.get("first_day") and attrs.get("last_day"):
         return _days(attrs["first_day"], attrs["last_day"])
     start, end = attrs.get("start"), attrs.get("end")
-    asked = ("All time" if start is None and end is None else
-             f"{_day(start)} onwards" if end is None else
-             f"Up to {_day(end)}" if start is None else _days(start, end))
     if "data_span" in attrs:  # An empty answer: say where the data lies.
         span = attrs["data_span"]
-        return f"{asked}: no downloads" + (f"; the data spans {_days(*span)}" if span else "")
-    return asked
+        if span is None:
+            return "No downloads on the server"
+        asked = ("All days" if start is None and end is None else
+                 f"{_day(start)} onwards" if end is None else
+                 f"Up to {_day(end)}" if start is None else _days(start, end))
+        return f"{asked}: no downloads; the data spans {_days(*span)}"
+    if start is None and end is None:
+        return "All days with data"
+    return ("Days with data from " + _day(start) if end is None else
+            "Days with data up to " + _day(end) if start is None else
+            "Days with data in " + _days(start, end))
 
 
 def _fetch(source: Client | pd.DataFrame, query, span, **arguments) -> pd.DataFrame:
@@ -175,15 +198,21 @@ def _fetch(source: Client | pd.DataFrame, query, span, **arguments) -> pd.DataFr
 # Layout
 # ---------------------------------------------------------------------------------------------
 
+def _bar_slot(bars: int) -> float:
+    """The height, in inches, of one horizontal bar's slot: long lists get thinner bars (and
+    smaller fonts) so that a 100-bar chart stays readable on a screen."""
+    return 0.3 if bars <= 15 else 0.22 if bars <= 40 else 0.18
+
+
 def _new_figure(bars: int = 0) -> tuple[Figure, matplotlib.axes.Axes, float]:
-    """A figure tall enough for `bars` horizontal bars, its axes and the font size for one bar's
-    labels: up to 15 bars get 0.3 inch each, more get 0.22 inch and smaller text."""
-    per_bar = 0.3 if bars <= 15 else 0.22
-    height = max(FIGURE_SIZE[1], 1.9 + bars * per_bar)
+    """A pyplot figure tall enough for `bars` horizontal bars, its axes and the font size for
+    one bar's labels."""
+    slot = _bar_slot(bars)
+    height = max(FIGURE_SIZE[1], 1.9 + bars * slot)
     figure = plt.figure(figsize=(FIGURE_SIZE[0], height), dpi=DPI, layout="constrained")
     figure.get_layout_engine().set(w_pad=0.15, h_pad=0.12)
     # A label's line takes about 1.2 times its font size; keep it within its bar's slot.
-    font = min(10.5, per_bar * 72 / 1.45)
+    font = min(10.5, slot * 72 / 1.45)
     return figure, figure.add_subplot(), font
 
 
@@ -251,7 +280,8 @@ def modality_share_numbers(share: pd.DataFrame) -> pd.DataFrame:
 def modality_share_chart(source: Client | pd.DataFrame, *, start=None, end=None,
                          span=None) -> Figure:
     """Horizontal bars of each modality's share of downloads (modalities without downloads are
-    left out), each modality in its colour (MODALITY_COLORS)."""
+    left out), each modality in its colour (MODALITY_COLORS). Downloads that are all of
+    "unknown" modality show a note instead."""
     share = _fetch(source, Client.modality_share, span, start=start, end=end)
     numbers = modality_share_numbers(share)
     with matplotlib.rc_context(_STYLE):
@@ -260,6 +290,10 @@ def modality_share_chart(source: Client | pd.DataFrame, *, start=None, end=None,
         _titles(axes, "Share of downloads by modality", f"{_period(share)} · {total:,} downloads")
         if numbers.empty:
             _no_data(axes)
+            return figure
+        if set(numbers["modality"]) == {"unknown"}:
+            _no_data(axes, "No modality is known for these downloads (no model has a catalog "
+                           "record)")
             return figure
         colors = [MODALITY_COLORS.get(name, _MUTED) for name in numbers["modality"]]
         _horizontal_bars(axes, numbers["label"].to_list(), numbers["share_pct"].to_list(),
@@ -285,34 +319,45 @@ def size_share_numbers(sizes: pd.DataFrame) -> pd.DataFrame:
 def size_share_chart(source: Client | pd.DataFrame, *, boundaries=(200e6, 500e6, 1e9),
                      start=None, end=None, span=None) -> Figure:
     """Bars of the share of known-size downloads held by models below each boundary
-    (<200M, <500M, <1B), with the share of downloads of unknown size in a footnote."""
+    (<200M, <500M, <1B), with the share of downloads of unknown size in a footnote. Up to
+    SIZE_COLUMNS_MAX classes stand as columns; more lie as horizontal bars, growing the
+    figure like the other bar charts."""
     sizes = _fetch(source, Client.size_distribution, span, boundaries=boundaries, start=start,
                    end=end)
     numbers = size_share_numbers(sizes)
     known, unknown_pct = sizes.attrs["known_downloads"], sizes.attrs["unknown_share_pct"]
+    columns = len(numbers) <= SIZE_COLUMNS_MAX
     with matplotlib.rc_context(_STYLE):
-        figure, axes, _ = _new_figure()
+        figure, axes, font = _new_figure(0 if columns or known == 0 else len(numbers))
         _titles(axes, "Cumulative share of downloads by model size",
                 f"{_period(sizes)} · {known:,} downloads of models with a known parameter count")
         if known == 0:
             _no_data(axes, "No downloads of models with a known size in this period")
             return figure
-        colors = [PALETTE[(i + 1) % len(PALETTE)] for i in range(len(numbers))]
-        bars = axes.bar(numbers["label"], numbers["cumulative_pct"], color=colors, width=0.58,
-                        zorder=2)
-        axes.bar_label(bars, labels=[format_share(v) for v in numbers["cumulative_pct"]],
-                       padding=4, fontsize=11, fontweight="bold")
-        axes.set_ylim(0, 112)
-        axes.set_yticks(range(0, 101, 20))
-        axes.yaxis.grid(True, color=_GRID, zorder=0)
-        axes.set_axisbelow(True)
-        axes.set_xlabel("Models with fewer parameters than")
-        axes.set_ylabel("Share of known-size downloads (%)")
-        axes.tick_params(axis="x", length=0, labelsize=11.5)
+        labels, shares = numbers["label"].to_list(), numbers["cumulative_pct"].to_list()
+        if columns:
+            _size_columns(axes, labels, shares)
+        else:
+            _horizontal_bars(axes, labels, shares, [NEUTRAL_COLORS["bar"]] * len(labels),
+                             "Share of known-size downloads (%)", font)
+            axes.set_ylabel("Models with fewer parameters than")
         unknown = sizes.attrs["unknown_downloads"]
         add_footnote(figure, f"Not included: {format_share(unknown_pct)} of all downloads "
                              f"({unknown:,}) are of models of unknown size.")
     return figure
+
+
+def _size_columns(axes, labels: list[str], shares: list[float]) -> None:
+    bars = axes.bar(labels, shares, color=NEUTRAL_COLORS["bar"], width=0.58, zorder=2)
+    axes.bar_label(bars, labels=[format_share(v) for v in shares], padding=4, fontsize=11,
+                   fontweight="bold")
+    axes.set_ylim(0, 112)
+    axes.set_yticks(range(0, 101, 20))
+    axes.yaxis.grid(True, color=_GRID, zorder=0)
+    axes.set_axisbelow(True)
+    axes.set_xlabel("Models with fewer parameters than")
+    axes.set_ylabel("Share of known-size downloads (%)")
+    axes.tick_params(axis="x", length=0, labelsize=11.5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,8 +380,9 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
                         marks: Sequence[int] = DEFAULT_MARKS, start=None, end=None,
                         span=None) -> Figure:
     """The share of all downloads held by the top k models (or organisations, by="author")
-    against k on a log scale, with the values at `marks` (10, 50, 100) in a box. For
-    organisations the subtitle states the headline: the top 50's share."""
+    against k on a log scale, with the values at `marks` (10, 50, 100) in one box that covers
+    neither the curve nor a mark. For organisations the subtitle states the headline: the top
+    50's share."""
     top = _fetch(source, Client.top_n, span, n=n, by=by, start=start, end=end).head(n)
     noun = "organisations" if top.attrs.get("by", by) == "author" else "models"
     numbers = concentration_numbers(top, marks)
@@ -353,12 +399,15 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
             _no_data(axes)
             return figure
         ranks = top["rank"].to_numpy()
-        axes.step(ranks, top["cumulative_pct"], where="post", color=PALETTE[1], linewidth=2.2,
-                  zorder=3)
-        axes.fill_between(ranks, top["cumulative_pct"], step="post", color=PALETTE[4],
-                          alpha=0.25, zorder=2)
+        right = max(ranks[-1], max(marks, default=1)) * 1.1
+        # The step curve as explicit vertices (rank k holds its share until rank k + 1), so
+        # that the placement of the box below sees the line as it is drawn.
+        xs = [x for rank in ranks for x in (rank, rank)][1:] + [ranks[-1] + 1]
+        ys = [y for pct in top["cumulative_pct"] for y in (pct, pct)]
+        axes.plot(xs, ys, color=NEUTRAL_COLORS["line"], linewidth=2.2, zorder=3)
+        axes.fill_between(xs, ys, color=NEUTRAL_COLORS["fill"], zorder=2)
         axes.set_xscale("log")
-        axes.set_xlim(1, max(ranks[-1], max(marks, default=1)) * 1.1)
+        axes.set_xlim(1, right)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         axes.xaxis.set_minor_formatter(NullFormatter())
         axes.set_ylim(0, 105)
@@ -368,18 +417,57 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
         axes.set_ylabel("Share of all downloads (%)")
         lines = []
         for k, pct in zip(numbers["k"], numbers["cumulative_pct"]):
-            axes.vlines(k, 0, pct, colors=PALETTE[2], linestyles=(0, (3, 3)), linewidth=1,
-                        zorder=3)
-            axes.plot([k], [pct], marker="o", markersize=7, color=PALETTE[0],
-                      markeredgecolor=PALETTE[1], markeredgewidth=1.5, zorder=4)
+            axes.vlines(k, 0, pct, colors=NEUTRAL_COLORS["line"], linestyles=(0, (3, 3)),
+                        linewidth=1, zorder=3)
+            axes.plot([k], [pct], marker="o", markersize=7, linestyle="none",
+                      color=NEUTRAL_COLORS["mark"], markeredgecolor=NEUTRAL_COLORS["line"],
+                      markeredgewidth=1.5, zorder=4)
             lines.append(f"Top {k}: {format_share(pct)}")
         if lines:  # One box for every mark: no label can cover another.
-            axes.text(0.98, 0.05, "\n".join(lines), transform=axes.transAxes, ha="right",
-                      va="bottom", fontsize=10, fontweight="bold", color=PALETTE[1],
-                      linespacing=1.5, zorder=5,
-                      bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
-                            "edgecolor": _GRID, "alpha": 0.95})
+            box = axes.text(0, 0, "\n".join(lines), transform=axes.transAxes, fontsize=10,
+                            fontweight="bold", color=NEUTRAL_COLORS["line"], linespacing=1.5,
+                            zorder=5, bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
+                                            "edgecolor": _GRID})
+            _place_clear(figure, axes, box)
     return figure
+
+
+#: Where the concentration chart's box may stand, in axes fractions, in order of preference:
+#: above the curve's start, under its end, then right of the axes (always clear).
+_BOX_PLACES = (((0.02, 0.97), "left", "top"), ((0.98, 0.04), "right", "bottom"),
+               ((1.02, 0.5), "left", "center"))
+
+
+def _place_clear(figure: Figure, axes, box) -> None:
+    """Moves `box` (a text in axes fractions) to the first of _BOX_PLACES where its frame
+    touches none of the axes' lines (the curve, the marks' dashed lines and markers)."""
+    for (x, y), ha, va in _BOX_PLACES:
+        box.set_position((x, y))
+        box.set_horizontalalignment(ha)
+        box.set_verticalalignment(va)
+        figure.draw_without_rendering()  # Lays the figure out: the frame's place is final.
+        frame = box.get_bbox_patch().get_window_extent()
+        if not _covers_lines(axes, frame):
+            return
+
+
+def _covers_lines(axes, frame) -> bool:
+    """Whether the display box `frame` touches a line or a marker of `axes`."""
+    for line in axes.lines:
+        path = line.get_transform().transform_path(line.get_path())
+        if line.get_marker() not in (None, "None", "none", ""):
+            radius = line.get_markersize() * axes.figure.dpi / 72
+            if any(frame.padded(radius).contains(x, y) for x, y in path.vertices):
+                return True
+        elif path.intersects_bbox(frame, filled=False):
+            return True
+    for collection in axes.collections:
+        if isinstance(collection, matplotlib.collections.LineCollection):
+            transform = collection.get_transform()
+            if any(transform.transform_path(path).intersects_bbox(frame, filled=False)
+                   for path in collection.get_paths()):
+                return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,9 +489,9 @@ def top_organisations_chart(source: Client | pd.DataFrame, *, n: int = 15, start
         if shown.empty:
             _no_data(axes)
             return figure
-        colors = [PALETTE[1] if i else PALETTE[0] for i in range(len(shown))]
-        _horizontal_bars(axes, shown["id"].to_list(), shown["share_pct"].to_list(), colors,
-                         "Share of all downloads (%)", font)
+        _horizontal_bars(axes, shown["id"].to_list(), shown["share_pct"].to_list(),
+                         [NEUTRAL_COLORS["bar"]] * len(shown), "Share of all downloads (%)",
+                         font)
     return figure
 
 
@@ -446,6 +534,8 @@ def breakdown_chart(source: Client | pd.DataFrame, *, by: str = "task", n: int =
         figure, axes, font = _new_figure(len(numbers) if informative else 0)
         total = breakdown.attrs.get("total_downloads", int(breakdown["downloads"].sum()))
         scope = breakdown.attrs.get("modality")
+        if scope:  # As the caller spelled it ("cv", "Computer-Vision"): the short name.
+            scope = convert.modality_name(convert.modality_number(scope))
         scope_text = f" · {MODALITY_LABELS.get(scope, scope)} only" if scope else ""
         _titles(axes, f"Share of downloads by {singular}",
                 f"{_period(breakdown)}{scope_text} · {total:,} downloads")
@@ -456,13 +546,14 @@ def breakdown_chart(source: Client | pd.DataFrame, *, by: str = "task", n: int =
             _no_data(axes, f"No {singular} is known for these downloads (the catalog gives "
                            "none)")
             return figure
-        base = MODALITY_COLORS.get(str(scope), PALETTE[1]) if scope else PALETTE[1]
-        colors = [PALETTE[0] if i == 0 and not scope else base for i in range(len(numbers))]
+        colors = [MODALITY_COLORS.get(scope, NEUTRAL_COLORS["bar"]) if scope
+                  else NEUTRAL_COLORS["bar"]] * len(numbers)
         if len(numbers) > n:
-            colors[-1] = PALETTE[4]  # the "all other ..." bar
+            colors[-1] = NEUTRAL_COLORS["rest"]  # the "all other ..." bar
         _horizontal_bars(axes, numbers["key"].to_list(), numbers["share_pct"].to_list(),
                          colors, "Share of all downloads (%)", font)
-        notes = {"(none)": f"(none): catalog records without a {singular}",
+        article = "an" if singular[0] in "aeiou" else "a"
+        notes = {"(none)": f"(none): catalog records without {article} {singular}",
                  "unknown": "unknown: models without a catalog record"}
         present = [notes[key] for key in _NO_CLASS if key in set(numbers["key"])]
         if present:

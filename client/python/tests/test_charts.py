@@ -1,6 +1,7 @@
-"""hubstats.charts: figures render from a real server, show the right numbers, and the CLI
-writes four PNGs and prints the numbers behind them. Expected numbers are computed here from
-the data each test sends."""
+"""hubstats.charts: figures render from a real server, show the right numbers, never overlap
+their labels at any n, and the CLI writes five PNGs and prints the numbers behind them.
+Expected numbers are computed here from the data each test sends (or the synthetic hub's own
+event stream). One server per data set serves the whole module."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import itertools
 import struct
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import matplotlib.collections
+import matplotlib.path
 import matplotlib.colors
 import matplotlib.pyplot as plt
 import matplotlib.text
@@ -20,7 +24,9 @@ import pytest
 from matplotlib.figure import Figure
 
 import hubstats
-from hubstats import charts
+from hubstats import _convert as convert
+from hubstats import charts, synth
+from hubstats._local import LocalStack
 
 CLIENT_DIR = Path(__file__).resolve().parents[1]
 DAYS = [dt.date(2024, 5, 1), dt.date(2024, 5, 2), dt.date(2024, 5, 3)]
@@ -32,6 +38,9 @@ TASKS = ["text-generation", "fill-mask", None, "image-classification",
          "automatic-speech-recognition", "image-text-to-text", "text-classification",
          "feature-extraction"]
 MODEL_COUNT = 150
+#: A small synthetic hub (as tests/test_synth.py loads it): 30 days, the report's figures.
+SYNTHETIC = dict(seed=3, models=3000, events=20000)
+MODALITY_COLOR_VALUES = {matplotlib.colors.to_rgba(c) for c in charts.MODALITY_COLORS.values()}
 
 
 def dataset():
@@ -85,14 +94,36 @@ def expected_numbers(events, facts, days=DAYS):
     }
 
 
-@pytest.fixture
-def report(server):
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """The module's servers (in-memory stores: the charts only read answers)."""
+    with LocalStack(tmp_path_factory.mktemp("charts")) as processes:
+        yield processes
+
+
+@pytest.fixture(scope="module")
+def report(stack):
     """(client, events, facts) of a server holding dataset()."""
     records, events, facts = dataset()
-    with hubstats.Client(server.target) as client:
+    with hubstats.Client(stack.start_server(None, name="report").target) as client:
         client.upsert_models(records)
         assert client.ingest(events)["accepted"] == len(events)
         yield client, events, facts
+
+
+@pytest.fixture(scope="module")
+def empty_target(stack) -> str:
+    return stack.start_server(None, name="empty").target
+
+
+@pytest.fixture(scope="module")
+def synthetic(stack):
+    """(client, hub) of a server holding the small synthetic hub."""
+    hub = synth.SyntheticHub(**SYNTHETIC)
+    with hubstats.Client(stack.start_server(None, name="synthetic").target,
+                         timeout=60) as client:
+        synth.load(client, hub, batch_size=5000, show_progress=False)
+        yield client, hub
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -135,6 +166,48 @@ def assert_no_overlaps(figure: Figure) -> int:
         height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
         assert width <= 0.5 or height <= 0.5, f"{a!r} overlaps {b!r}"
     return len(boxes)
+
+
+def marks_box(figure: Figure) -> matplotlib.text.Text | None:
+    """The concentration chart's box of shares ("Top 10: ..."), None without marks."""
+    boxes = [t for t in figure.axes[0].texts if t.get_text().startswith("Top ")]
+    assert len(boxes) <= 1
+    return boxes[0] if boxes else None
+
+
+def assert_box_covers_no_line(figure: Figure) -> None:
+    """The concentration chart's box (if any mark is reached) covers no part of the curve, no
+    mark's dashed line and no marker, as drawn."""
+    figure.canvas.draw()
+    axes = figure.axes[0]
+    if marks_box(figure) is None:
+        assert not [c for c in axes.collections  # No mark, no dashed line.
+                    if isinstance(c, matplotlib.collections.LineCollection)]
+        return
+    frame = marks_box(figure).get_bbox_patch().get_window_extent()
+    for line in axes.lines:
+        points = line.get_transform().transform(line.get_xydata())
+        if line.get_marker() not in ("None", "none", None, ""):
+            reach = line.get_markersize() * figure.dpi / 72 / 2
+            for x, y in points:
+                assert not frame.padded(reach).contains(x, y), "the box covers a marker"
+        if line.get_linestyle() not in ("None", "none", ""):
+            path = matplotlib.path.Path(points)
+            assert not path.intersects_bbox(frame, filled=False), "the box covers the curve"
+    for collection in axes.collections:
+        if isinstance(collection, matplotlib.collections.LineCollection):
+            for path in collection.get_paths():
+                shown = collection.get_transform().transform_path(path)
+                assert not shown.intersects_bbox(frame, filled=False), "the box covers a mark"
+
+
+def assert_pyplot_managed(figure: Figure) -> None:
+    """pyplot knows the figure, so fig.show() works in a notebook (without a display it only
+    warns that the backend is not interactive)."""
+    assert figure.number in plt.get_fignums()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        figure.show()
 
 
 def assert_good_png(figure: Figure, path: Path) -> None:
@@ -241,28 +314,149 @@ def test_organisation_concentration_marks_the_top_50(tmp_path):
     assert_no_overlaps(figure)
 
 
+def library_breakdown(count: int) -> pd.DataFrame:
+    """A breakdown(by="library") DataFrame of `count` libraries with falling downloads."""
+    keys = [f"library-number-{i}" for i in range(count)]
+    downloads = [1_000_000 // (i + 1) + 5 for i in range(count)]
+    frame = pd.DataFrame({"key": keys, "downloads": downloads,
+                          "share_pct": [d * 100 / sum(downloads) for d in downloads]})
+    frame.attrs.update({"total_downloads": sum(downloads), "by": "library"})
+    return frame
+
+
+def modality_frame(count: int) -> pd.DataFrame:
+    """A modality_share() DataFrame whose first `count` modalities (of nine, the longest
+    labels included) have downloads, some of them tiny."""
+    names = ["nlp", "computer_vision", "audio", "multimodal", "time_series", "other",
+             "tabular", "unknown", "reinforcement_learning"]
+    downloads = [10 ** (9 - i) if i < count else 0 for i in range(len(names))]
+    total = sum(downloads)
+    frame = pd.DataFrame({"modality": names, "downloads": downloads,
+                          "share_pct": [d * 100 / total for d in downloads]})
+    frame.attrs.update({"total_downloads": total, "start": None, "end": None})
+    return frame
+
+
+def size_frame(classes: int) -> pd.DataFrame:
+    """A size_distribution() DataFrame of `classes` bounded classes (boundaries 1M, 2M, ...)
+    and the open-ended last one."""
+    bounds = [(i + 1) * 10**6 for i in range(classes)]
+    lower, upper = [0, *bounds], [*bounds, None]
+    downloads = [1000 + 37 * i for i in range(classes + 1)]
+    known = sum(downloads)
+    cumulative = list(itertools.accumulate(downloads))
+    frame = pd.DataFrame({
+        "label": [f"class-{i}" for i in range(classes + 1)],
+        "lower": lower,
+        "upper": pd.array(upper, dtype="Int64"),
+        "downloads": downloads,
+        "share_pct": [d * 80 / known for d in downloads],
+        "share_of_known_pct": [d * 100 / known for d in downloads],
+        "cumulative_pct": [c * 100 / known for c in cumulative],
+    })
+    frame.attrs.update({"total_downloads": known * 5 // 4, "known_downloads": known,
+                        "unknown_downloads": known // 4, "unknown_share_pct": 20.0,
+                        "boundaries": bounds, "start": None, "end": None})
+    return frame
+
+
 @pytest.mark.parametrize("n", [5, 15, 50, 100])
-def test_bar_charts_grow_with_n_and_no_labels_overlap(n):
+def test_no_labels_overlap_at_any_n(n):
+    """Every chart at n bars (the modality chart at up to its nine): no two drawn texts
+    overlap, none leaves the figure, and the figure is pyplot's."""
     top = organisations(120, long_names=True)
     figure = charts.top_organisations_chart(top, n=n)  # n applies to a DataFrame too.
     assert len(figure.axes[0].patches) == n
     assert f"Top {n} organisations by downloads" in texts_of(figure)
     assert assert_no_overlaps(figure) > 2 * n  # Every bar's name and share is drawn.
-    height = figure.get_size_inches()[1]
-    assert height >= charts.FIGURE_SIZE[1] and (n <= 15 or height > 0.2 * n)
+    assert_pyplot_managed(figure)
 
-    keys = [f"library-number-{i}" for i in range(130)]
-    downloads = [1_000_000 // (i + 1) + 5 for i in range(130)]
-    breakdown = pd.DataFrame({"key": keys, "downloads": downloads,
-                              "share_pct": [d * 100 / sum(downloads) for d in downloads]})
-    breakdown.attrs.update({"total_downloads": sum(downloads), "by": "library"})
-    figure = charts.breakdown_chart(breakdown, n=n)
+    figure = charts.breakdown_chart(library_breakdown(130), n=n)
     assert len(figure.axes[0].patches) == n + 1  # The rest as one bar.
     assert assert_no_overlaps(figure) > 2 * n
+    assert_pyplot_managed(figure)
 
     figure = charts.concentration_chart(top, by="author", n=n)
-    assert len(figure.axes[0].lines[0].get_xdata()) == n
+    assert n <= max(figure.axes[0].lines[0].get_xdata()) <= n + 1  # The curve ends at rank n.
     assert_no_overlaps(figure)
+    assert_box_covers_no_line(figure)
+    assert_pyplot_managed(figure)
+
+    shown = min(n, 9)
+    figure = charts.modality_share_chart(modality_frame(shown))
+    assert len(figure.axes[0].patches) == shown
+    assert assert_no_overlaps(figure) > 2 * shown
+    assert_pyplot_managed(figure)
+
+    figure = charts.size_share_chart(size_frame(n))
+    assert len(figure.axes[0].patches) == n
+    assert assert_no_overlaps(figure) > 2 * n
+    assert_pyplot_managed(figure)
+
+
+def test_bar_charts_grow_and_their_fonts_shrink_with_n():
+    top = organisations(120)
+    heights, fonts = [], []
+    for n in (5, 15, 50, 100):
+        figure = charts.top_organisations_chart(top, n=n)
+        heights.append(figure.get_size_inches()[1])
+        fonts.append(figure.axes[0].get_yticklabels()[0].get_fontsize())
+        plt.close(figure)
+    assert heights[0] == charts.FIGURE_SIZE[1]
+    assert heights[0] <= heights[1] < heights[2] < heights[3]
+    assert heights[3] >= 100 * 0.15  # At least 0.15 inch a bar.
+    assert fonts == sorted(fonts, reverse=True) and fonts[3] < fonts[0]
+
+
+def test_size_chart_of_many_classes_lies_horizontal():
+    figure = charts.size_share_chart(size_frame(charts.SIZE_COLUMNS_MAX + 1))
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert labels == [f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX + 1)]
+    few = charts.size_share_chart(size_frame(charts.SIZE_COLUMNS_MAX))
+    assert [label.get_text() for label in few.axes[0].get_xticklabels()] == [
+        f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX)]
+
+
+def test_the_concentration_box_finds_a_clear_place():
+    """A ranking whose leader holds most downloads fills the upper left, and marks near the
+    right end fill the lower right: the box then stands beside the axes."""
+    top = organisations(100)
+    top.loc[0, "downloads"] = int(top["downloads"].sum()) * 9
+    total = int(top["downloads"].sum())
+    top["share_pct"] = top["downloads"] * 100 / total
+    top["cumulative_pct"] = top["downloads"].cumsum() * 100 / total
+    top.attrs["total_downloads"] = total
+    figure = charts.concentration_chart(top, by="author")
+    assert top["cumulative_pct"].iloc[0] > 85
+    assert_box_covers_no_line(figure)
+    assert_no_overlaps(figure)
+
+
+def test_organisation_concentration_of_the_synthetic_hub(synthetic, tmp_path):
+    """The report's headline chart on the synthetic hub: the top 50's share in the subtitle and
+    the box, to two decimals, "Top 100" covering neither it nor the curve, and the subtitle
+    giving the hub's first and last day."""
+    client, hub = synthetic
+    by_author, days = collections.Counter(), set()
+    for event in hub.events():
+        by_author[event["model_id"].split("/")[0]] += event["count"]
+        days.add(dt.datetime.fromtimestamp(event["timestamp"], dt.timezone.utc).date())
+    total = sum(by_author.values())
+    ranked = sorted(by_author.values(), reverse=True)
+    top50, top100 = (100 * sum(ranked[:k]) / total for k in (50, 100))
+    first, last = min(days), max(days)
+    period = f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+
+    figure = charts.concentration_chart(client, by="author")
+
+    texts = texts_of(figure)
+    assert (f"{period} · the top 50 organisations hold {top50:.2f}% of {total:,} downloads"
+            in texts)
+    assert f"Top 50: {top50:.2f}%\nTop 100: {top100:.2f}%" in marks_box(figure).get_text()
+    assert_no_overlaps(figure)
+    assert_box_covers_no_line(figure)
+    assert_pyplot_managed(figure)
+    assert_good_png(figure, tmp_path / "organisations.png")
 
 
 def test_top_organisations_chart(report, tmp_path):
@@ -315,8 +509,8 @@ def test_breakdown_chart_shows_the_largest_tasks_and_the_rest(report, tmp_path):
     for pct in numbers["share_pct"]:
         assert f"{pct:.2f}%" in texts
     colors = [bar.get_facecolor() for bar in figure.axes[0].patches]
-    assert colors[0] == matplotlib.colors.to_rgba(charts.PALETTE[0])
-    assert colors[-1] == matplotlib.colors.to_rgba(charts.PALETTE[4])
+    assert set(colors[:-1]) == {matplotlib.colors.to_rgba(charts.NEUTRAL_COLORS["bar"])}
+    assert colors[-1] == matplotlib.colors.to_rgba(charts.NEUTRAL_COLORS["rest"])
     assert_no_overlaps(figure)
     assert_good_png(figure, tmp_path / "tasks.png")
 
@@ -338,25 +532,70 @@ def test_a_breakdown_of_only_empty_classes_says_no_data():
     assert not figure.axes[0].patches
     assert "No architecture is known for these downloads (the catalog gives none)" in \
         texts_of(figure)
+    # With a known class besides, the bars are drawn and the footnote explains the keys.
+    frame = pd.DataFrame({"key": ["(none)", "decoder", "unknown"], "downloads": [80, 15, 5],
+                          "share_pct": [80.0, 15.0, 5.0]})
+    frame.attrs.update({"total_downloads": 100, "by": "architecture"})
+    figure = charts.breakdown_chart(frame)
+    assert [label.get_text() for label in figure.axes[0].get_yticklabels()] == [
+        "(none)", "decoder", "unknown"]
+    assert ("(none): catalog records without an architecture; unknown: models without a "
+            "catalog record.") in texts_of(figure)
+
+
+def test_a_modality_chart_of_only_unknown_modality_says_no_data():
+    """Downloads of uncatalogued models only: one 100% "Unknown" bar would say nothing."""
+    frame = modality_frame(9)
+    frame["downloads"] = [0] * 7 + [500, 0]
+    frame["share_pct"] = [0.0] * 7 + [100.0, 0.0]
+    frame.attrs["total_downloads"] = 500
+    assert frame["modality"].iloc[7] == "unknown"
+    figure = charts.modality_share_chart(frame)
+    assert not figure.axes[0].patches
+    assert ("No modality is known for these downloads (no model has a catalog record)"
+            in texts_of(figure))
 
 
 def test_breakdown_for_a_modality_takes_its_colour(report):
     client, _, _ = report
-    figure = charts.breakdown_chart(client, by="task", modality="audio")
-    assert {bar.get_facecolor() for bar in figure.axes[0].patches} == {
-        matplotlib.colors.to_rgba(charts.MODALITY_COLORS["audio"])}
-    assert any("Audio only" in text for text in texts_of(figure))
+    for modality in ("audio", "Computer-Vision", "cv"):  # Any spelling the client takes.
+        name = convert.modality_name(convert.modality_number(modality))
+        figure = charts.breakdown_chart(client, by="task", modality=modality)
+        assert {bar.get_facecolor() for bar in figure.axes[0].patches} == {
+            matplotlib.colors.to_rgba(charts.MODALITY_COLORS[name])}
+        assert any(f"{charts.MODALITY_LABELS[name]} only" in text for text in texts_of(figure))
 
 
-def test_charts_of_an_empty_server_say_so(server, tmp_path):
-    with hubstats.Client(server.target) as client:
+def test_modality_colours_mean_only_their_modality(report):
+    """No bar, line or marker of a chart that does not show modalities takes a modality's
+    colour, so a colour reads the same in every chart."""
+    client, _, _ = report
+    figures = [charts.top_organisations_chart(client), charts.breakdown_chart(client, n=3),
+               charts.breakdown_chart(library_breakdown(20)), charts.size_share_chart(client),
+               charts.size_share_chart(size_frame(12)), charts.concentration_chart(client),
+               charts.concentration_chart(client, by="author")]
+    for figure in figures:
+        axes = figure.axes[0]
+        used = {patch.get_facecolor() for patch in axes.patches}
+        for line in axes.lines:
+            used |= {matplotlib.colors.to_rgba(line.get_color()),
+                     matplotlib.colors.to_rgba(line.get_markerfacecolor())}
+        for collection in axes.collections:
+            used |= {tuple(color) for color in collection.get_facecolor()}
+            used |= {tuple(color) for color in collection.get_edgecolor()}
+        assert used and not used & MODALITY_COLOR_VALUES, texts_of(figure)[0]
+
+
+def test_charts_of_an_empty_server_say_so(empty_target, tmp_path):
+    with hubstats.Client(empty_target) as client:
         for chart in (charts.modality_share_chart, charts.size_share_chart,
                       charts.concentration_chart, charts.top_organisations_chart,
                       charts.breakdown_chart):
             figure = chart(client)
             texts = texts_of(figure)
             assert any(text.startswith("No downloads") for text in texts)
-            assert any(text.startswith("All time: no downloads") for text in texts)
+            assert any(text.startswith("No downloads on the server · ") for text in texts)
+            assert not any("All time" in text for text in texts)
             figure.savefig(tmp_path / "empty.png", dpi=charts.DPI)
 
 
@@ -364,12 +603,29 @@ def test_subtitles_state_the_days_of_the_data(report):
     client, _, _ = report
     one_day = charts.modality_share_chart(client, start=DAYS[1], end=DAYS[1])
     assert any(text.startswith("2 May 2024 · ") for text in texts_of(one_day))
+    wider = charts.modality_share_chart(client, start="2024-04-01", end="2024-06-30")
+    assert any(text.startswith("1 May 2024 – 3 May 2024 · ") for text in texts_of(wider))
     given = charts.top_organisations_chart(client.top_n(5, by="author"),
                                            span=(DAYS[0], DAYS[2]))
     assert any(text.startswith("1 May 2024 – 3 May 2024 · ") for text in texts_of(given))
     later = charts.modality_share_chart(client, start=dt.date(2024, 6, 1))
     assert any(text.startswith("1 Jun 2024 onwards: no downloads; the data spans 1 May 2024 – "
                                "3 May 2024") for text in texts_of(later))
+
+
+def test_a_dataframe_without_its_days_claims_none(report):
+    """The client's answers carry the range asked for, not the days with data: a chart of
+    such a DataFrame says no more than it knows."""
+    client, _, _ = report
+    texts = texts_of(charts.modality_share_chart(client.modality_share()))
+    assert any(text.startswith("All days with data · ") for text in texts)
+    assert not any("All time" in text for text in texts)
+    asked = client.top_n(5, by="author", start="2024-04-01", end="2024-06-30")
+    texts = texts_of(charts.top_organisations_chart(asked))
+    assert any(text.startswith("Days with data in 1 Apr 2024 – 30 Jun 2024 · ")
+               for text in texts)
+    texts = texts_of(charts.breakdown_chart(client.breakdown(start="2024-05-02")))
+    assert any(text.startswith("Days with data from 2 May 2024 · ") for text in texts)
 
 
 def test_chart_rejects_other_sources():
@@ -448,9 +704,9 @@ def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
         assert line_with(organisations, str(rank))[1:] == [org, str(downloads), f"{pct:.2f}"]
 
 
-def test_cli_reports_server_errors(server, tmp_path):
+def test_cli_reports_server_errors(empty_target, tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "hubstats.charts", "--target", server.target, "--out",
+        [sys.executable, "-m", "hubstats.charts", "--target", empty_target, "--out",
          str(tmp_path), "--from", "2024-05-03", "--to", "2024-05-01"],
         cwd=CLIENT_DIR, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
