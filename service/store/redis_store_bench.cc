@@ -91,15 +91,17 @@ std::map<std::string, std::string> Info(const test_support::RedisServer& redis,
 
 int64_t UsedMemory(const test_support::RedisServer& redis) {
   int64_t bytes = 0;
-  absl::SimpleAtoi(Info(redis, "memory")["used_memory"], &bytes);
+  if (!absl::SimpleAtoi(Info(redis, "memory")["used_memory"], &bytes)) return -1;
   return bytes;
 }
 
 double RedisCpuSeconds(const test_support::RedisServer& redis) {
   std::map<std::string, std::string> cpu = Info(redis, "cpu");
   double user = 0, system = 0;
-  absl::SimpleAtod(cpu["used_cpu_user"], &user);
-  absl::SimpleAtod(cpu["used_cpu_sys"], &system);
+  if (!absl::SimpleAtod(cpu["used_cpu_user"], &user) ||
+      !absl::SimpleAtod(cpu["used_cpu_sys"], &system)) {
+    return -1;  // Shown as a negative CPU time: INFO did not say.
+  }
   return user + system;
 }
 
@@ -109,8 +111,13 @@ std::pair<int64_t, int64_t> CommandStats(const test_support::RedisServer& redis,
   std::pair<int64_t, int64_t> stats;
   const std::string line = Info(redis, "commandstats")["cmdstat_" + command];
   for (absl::string_view part : absl::StrSplit(line, ',')) {
-    if (absl::ConsumePrefix(&part, "calls=")) absl::SimpleAtoi(part, &stats.first);
-    if (absl::ConsumePrefix(&part, "usec=")) absl::SimpleAtoi(part, &stats.second);
+    // A field that does not parse stays 0: the command's row then shows no calls.
+    if (absl::ConsumePrefix(&part, "calls=") && !absl::SimpleAtoi(part, &stats.first)) {
+      stats.first = 0;
+    }
+    if (absl::ConsumePrefix(&part, "usec=") && !absl::SimpleAtoi(part, &stats.second)) {
+      stats.second = 0;
+    }
   }
   return stats;
 }

@@ -223,7 +223,6 @@ absl::StatusOr<BaselineResult> RunBaseline(Baseline baseline, const BaselineOpti
     });
   }
   // Wait for the duration, or until every thread ran out of events.
-  std::atomic<int> finished{0};
   std::thread timer([&] {
     while (absl::Now() - start < options.duration && !shared.stop) {
       absl::SleepFor(absl::Milliseconds(5));
