@@ -346,13 +346,6 @@ int RunIngest(const Flags& flags, const Hub& hub) {
   const int64_t server_pid = flags.Int("server-pid", 0);
   std::atomic<bool> stop{false};
   std::atomic<int64_t> peak_rss{0};
-  std::thread stopper;
-  if (max_events == 0) {
-    stopper = std::thread([&] {
-      std::this_thread::sleep_for(absl::ToChronoMilliseconds(duration));
-      stop = true;
-    });
-  }
   std::atomic<bool> sampling{true};
   std::thread sampler([&] {
     while (sampling.load() && server_pid > 0) {
@@ -363,8 +356,9 @@ int RunIngest(const Flags& flags, const Hub& hub) {
   Progress(absl::StrCat("ingest: ", flags.Int("connections", 4), " streams, batches of ",
                         flags.Int("batch-size", 1000), ", Zipf ", flags.Double("exponent", 1.1),
                         " over ", hub.size(), " models"));
-  IngestResult result = RunIngestLoad(LoadOptions(flags, flags.Double("rate", 0)), hub, stop);
-  if (stopper.joinable()) stopper.join();
+  IngestLoadOptions load = LoadOptions(flags, flags.Double("rate", 0));
+  if (max_events == 0) load.duration = duration;
+  IngestResult result = RunIngestLoad(load, hub, stop);
   sampling = false;
   sampler.join();
   const double events_per_s = result.events / result.seconds;

@@ -138,15 +138,39 @@ IngestResult RunIngestLoad(const IngestLoadOptions& options, const Hub& hub,
   std::optional<LagProbe> probe;
   if (!options.lag_target.empty()) probe.emplace(options.lag_target);
 
+  // Every stream's batches first (in parallel), so that neither the duration nor events/s
+  // include generating them.
+  std::vector<std::vector<v1::IngestRequest>> pools(options.connections);
+  {
+    std::vector<std::thread> makers;
+    for (int c = 0; c < options.connections; ++c) {
+      makers.emplace_back(
+          [&, c] { pools[c] = MakePool(options, hub, c, absl::StrCat("bench-", run_id, "-", c)); });
+    }
+    for (std::thread& maker : makers) maker.join();
+  }
+
   IngestResult result;
   std::mutex result_mutex;
   std::atomic<int64_t> sent_events{0};
   const auto start = Clock::now();
+  std::mutex timer_mutex;
+  std::condition_variable timer_wake;
+  bool streams_done = false;
+  std::thread timer;
+  if (options.duration != absl::InfiniteDuration()) {
+    timer = std::thread([&] {
+      std::unique_lock lock(timer_mutex);
+      if (!timer_wake.wait_for(lock, absl::ToChronoNanoseconds(options.duration),
+                               [&] { return streams_done; })) {
+        stop = true;
+      }
+    });
+  }
   std::vector<std::thread> threads;
   for (int c = 0; c < options.connections; ++c) {
     threads.emplace_back([&, c] {
-      std::vector<v1::IngestRequest> pool =
-          MakePool(options, hub, c, absl::StrCat("bench-", run_id, "-", c));
+      std::vector<v1::IngestRequest>& pool = pools[c];
       auto stub =
           v1::IngestService::NewStub(client::NewChannel(options.target, /*own_connection=*/true));
       grpc::ClientContext context;
@@ -231,6 +255,14 @@ IngestResult RunIngestLoad(const IngestLoadOptions& options, const Hub& hub,
   }
   for (std::thread& thread : threads) thread.join();
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (timer.joinable()) {
+    {
+      std::lock_guard lock(timer_mutex);
+      streams_done = true;
+    }
+    timer_wake.notify_all();
+    timer.join();
+  }
   if (probe) {
     probe->Stop();
     probe->MoveResultsTo(result);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "workload.h"
 
 namespace hubstats::bench {
@@ -18,8 +19,11 @@ struct IngestLoadOptions {
   int days = 1;                     // Events spread over the `days` days ending today (UTC).
   int64_t pool_events = 1'000'000;  // Events generated up front and cycled.
   int64_t max_events = 0;           // Stop after this many events sent; 0: run until `stop`.
-  double rate = 0;                  // Events/s over all streams; 0: as fast as acks allow.
-  bool packed = true;               // Batches in IngestRequest.packed columns, or as `events`.
+  // Also stop this long after the first batch could be sent (timed once every stream's batches
+  // are generated, which takes seconds at Hub scale or in a sanitized build).
+  absl::Duration duration = absl::InfiniteDuration();
+  double rate = 0;     // Events/s over all streams; 0: as fast as acks allow.
+  bool packed = true;  // Batches in IngestRequest.packed columns, or as `events`.
   // Freshness probe: after acknowledgements, a GetTotals with the ack's version token as
   // `min_version` to this server (empty: no probe). The time from the ack to its answer bounds
   // how long an acknowledged batch takes to show in that server's answers.
@@ -36,7 +40,8 @@ struct IngestResult {
   std::string first_lag_failure;
 };
 
-// Streams the hub's Zipf-distributed events until `stop` is set (or `max_events` were sent),
+// Streams the hub's Zipf-distributed events until `stop` is set (or `max_events` were sent, or
+// `duration` passed),
 // then half-closes every stream and returns once each has ended: every stream ends on its own,
 // also when the server ends it early (the writer stops waiting for acknowledgement slots once
 // the reader has seen the end). A stream that ends OK with batches unanswered counts as failed.

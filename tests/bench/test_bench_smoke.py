@@ -36,8 +36,11 @@ def test_bench_tool_ingest_baseline_and_query(server, redis):
     assert ingest["ack_p99_ms"] >= ingest["ack_p50_ms"] > 0
     assert ingest["baseline_events_per_s"] > 0 and ingest["ratio"] > 0
     assert ingest["server_peak_rss_mib"] > 0 and ingest["redis_used_memory_mib"] > 0
+    # A small pool: the background ingest must start within the 2 s warm-up also in a
+    # sanitized build, where generating the default million events takes longer.
     query = run("query", "--target", target, "--models", "2000", "--duration", "2s",
-                "--concurrency", "2", "--ingest-rate", "2000", "--batch-size", "100")
+                "--concurrency", "2", "--ingest-rate", "2000", "--batch-size", "100",
+                "--pool-events", "20000")
     for query_name in ("modality_share", "size_distribution", "top50_models", "top50_authors"):
         for scope in ("", "_day", "_30d"):
             name = query_name + scope

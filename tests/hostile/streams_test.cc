@@ -126,7 +126,9 @@ TEST(HostileStreamsTest, AClientThatNeverReadsHoldsOnlyItsShare) {
   EXPECT_TRUE(other.status.ok()) << other.status.error_message();
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
   EXPECT_LT(written.load(), 6 * 200) << "flow control must hold the greedy client back";
-  EXPECT_LT(Rss(server) - baseline, int64_t{64} << 20);
+  if (test_support::MemoryBoundsAreMeasurable()) {
+    EXPECT_LT(Rss(server) - baseline, int64_t{64} << 20);
+  }
   // The greedy client goes away without reading: what was acknowledged (and only that) plus
   // the other client's counts.
   int64_t greedy_acknowledged = 0;

@@ -64,6 +64,20 @@ int64_t TotalDownloads(v1::QueryService::Stub& query) {
   return status.ok() ? totals.total_downloads() : -1;
 }
 
+bool MemoryBoundsAreMeasurable() {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
+}
+
 int64_t MemoryOf(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
