@@ -70,6 +70,12 @@ absl::Status ValidateRecord(const CatalogRecord& record) {
       !tag.ok()) {
     return tag;
   }
+  // Callers convert from the API's enum and never pass other values; the check keeps a bad
+  // cast from indexing past the names (found by the `validation` fuzz target).
+  if (record.modality && static_cast<int>(*record.modality) >= kModalityCount) {
+    return InvalidFieldError("modality", absl::StrCat("is not a modality (value ",
+                                                      static_cast<int>(*record.modality), ")"));
+  }
   if (record.modality == Modality::kUnknown) {
     return InvalidFieldError("modality",
                              "'unknown' is reserved for models without a catalog record; leave it "

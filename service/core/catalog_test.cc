@@ -30,6 +30,7 @@ TEST(CatalogTest, ValidationNamesTheField) {
   EXPECT_EQ(field_of({.model_id = "a/b", .pipeline_tag = "Text Generation"}), "pipeline_tag");
   EXPECT_EQ(field_of({.model_id = "a/b", .pipeline_tag = std::string(65, 'a')}), "pipeline_tag");
   EXPECT_EQ(field_of({.model_id = "a/b", .modality = Modality::kUnknown}), "modality");
+  EXPECT_EQ(field_of({.model_id = "a/b", .modality = static_cast<Modality>(40)}), "modality");
   EXPECT_EQ(field_of({.model_id = "a/b", .num_parameters = -1}), "num_parameters");
   EXPECT_EQ(field_of({.model_id = "a/b", .num_parameters = 1'000'000'000'000'001}),
             "num_parameters");
