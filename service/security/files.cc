@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -71,6 +72,10 @@ void FileWatcher::Start(std::string content) {
 
 void FileWatcher::Run() {
   bool failing = false;
+  // A content is reported once two reads in a row agree: a file rewritten in place can be read
+  // between its truncation and its write (seen as an empty tokens file, which would have
+  // revoked every token until the next poll).
+  std::optional<std::string> candidate;
   std::unique_lock lock(mutex_);
   while (
       !wakeup_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [this] { return stopping_; })) {
@@ -81,9 +86,14 @@ void FileWatcher::Run() {
       failing = true;
     } else {
       failing = false;
-      if (*content != last_) {
+      if (*content == last_) {
+        candidate.reset();
+      } else if (candidate == *content) {
+        candidate.reset();
         last_ = *std::move(content);
         changed_(last_);
+      } else {
+        candidate = *std::move(content);
       }
     }
     lock.lock();

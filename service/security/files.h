@@ -28,9 +28,10 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
 // Polls one file. Thread-safe; `changed` and `failed` run on the watcher's thread.
 class FileWatcher {
  public:
-  // `changed(content)` runs whenever the file reads differently from the last time (the first
-  // content is the one given to Start); `failed(status)` when it cannot be read (once per
-  // outage).
+  // `changed(content)` runs whenever the file reads differently from the last time, the same
+  // on two polls in a row (so a file caught half rewritten is not reported; a change shows
+  // within two intervals; the first content is the one given to Start); `failed(status)` when
+  // it cannot be read (once per outage).
   FileWatcher(std::string path, absl::Duration interval,
               std::function<void(const std::string& content)> changed,
               std::function<void(const absl::Status& status)> failed);
