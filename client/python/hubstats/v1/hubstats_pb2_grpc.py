@@ -149,6 +149,11 @@ class QueryServiceStub(object):
                 request_serializer=hubstats_dot_v1_dot_hubstats__pb2.ModelStatsRequest.SerializeToString,
                 response_deserializer=hubstats_dot_v1_dot_hubstats__pb2.ModelStatsResponse.FromString,
                 )
+        self.GetTrend = channel.unary_unary(
+                '/hubstats.v1.QueryService/GetTrend',
+                request_serializer=hubstats_dot_v1_dot_hubstats__pb2.TrendRequest.SerializeToString,
+                response_deserializer=hubstats_dot_v1_dot_hubstats__pb2.TrendResponse.FromString,
+                )
 
 
 class QueryServiceServicer(object):
@@ -191,6 +196,14 @@ class QueryServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTrend(self, request, context):
+        """Downloads and shares per day, ISO week or month of a range, split by a dimension, exact,
+        in one call (each period equals the matching range query).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -223,6 +236,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.GetModelStats,
                     request_deserializer=hubstats_dot_v1_dot_hubstats__pb2.ModelStatsRequest.FromString,
                     response_serializer=hubstats_dot_v1_dot_hubstats__pb2.ModelStatsResponse.SerializeToString,
+            ),
+            'GetTrend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrend,
+                    request_deserializer=hubstats_dot_v1_dot_hubstats__pb2.TrendRequest.FromString,
+                    response_serializer=hubstats_dot_v1_dot_hubstats__pb2.TrendResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -333,5 +351,22 @@ class QueryService(object):
         return grpc.experimental.unary_unary(request, target, '/hubstats.v1.QueryService/GetModelStats',
             hubstats_dot_v1_dot_hubstats__pb2.ModelStatsRequest.SerializeToString,
             hubstats_dot_v1_dot_hubstats__pb2.ModelStatsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetTrend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/hubstats.v1.QueryService/GetTrend',
+            hubstats_dot_v1_dot_hubstats__pb2.TrendRequest.SerializeToString,
+            hubstats_dot_v1_dot_hubstats__pb2.TrendResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
