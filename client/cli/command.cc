@@ -19,8 +19,8 @@ const client::CommandLineSpec& CliOptions() {
   static const client::CommandLineSpec kSpec = [] {
     client::CommandLineSpec spec = {
         .value_options = {"target", "from", "to", "timeout", "boundaries", "modality", "n", "by",
-                          "batch-size", "batch-bytes", "producer-id", "retry-for", "format",
-                          "min-version"},
+                          "granularity", "batch-size", "batch-bytes", "producer-id", "retry-for",
+                          "format", "min-version"},
         .switches = {"json", "no-fresh"}};
     spec.value_options.insert(client::SecurityValueOptions().begin(),
                               client::SecurityValueOptions().end());

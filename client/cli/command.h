@@ -108,6 +108,7 @@ int RunTop(const Options& options);
 int RunBreakdown(const Options& options);
 int RunTotals(const Options& options);
 int RunModel(const Options& options);
+int RunTrend(const Options& options);
 
 }  // namespace hubstats::cli
 

@@ -32,6 +32,7 @@ commands:
   breakdown                 downloads per task, architecture or library
   totals                    total downloads, models and authors with downloads, catalog size
   model ID                  one model: record, downloads, rank, revisions, days
+  trend                     shares per day, ISO week or month of the range, by a dimension
 
 input files (ingest, catalog): JSON lines (.jsonl, .ndjson, .json: one object per line) or
   CSV with a header row (.csv), or as --format says. Unknown keys or columns are errors.
@@ -48,11 +49,14 @@ options:
   --to YYYY-MM-DD           last day of the range (inclusive, UTC)
   --json                    print JSON instead of tables
   --timeout SECONDS         deadline of each query [30]
-  --boundaries LIST         sizes: class boundaries on the 1-2-5 grid [200M,500M,1B]
-  --modality M              sizes, top, breakdown: only this modality (as above)
-  --n N                     top: how many [50]
+  --boundaries LIST         sizes, trend: class boundaries on the 1-2-5 grid [200M,500M,1B]
+  --modality M              sizes, top, breakdown, trend: only this modality (as above)
+  --n N                     top, trend: how many [50]
   --by model|author         top: rank models or authors [model]
   --by task|architecture|library    breakdown: the dimension (required)
+  --by D                    trend: modality, size, task, architecture, library, top-models
+                            or top-authors (the share of the top --n per period) [modality]
+  --granularity G           trend: day, week (ISO, Monday to Sunday) or month [month]
   --format jsonl|csv        ingest, catalog: the file's format [by its extension]
   --batch-size N            ingest, catalog: items per request [1000]
   --batch-bytes SIZE        ingest, catalog: bytes per request, e.g. 4MiB, 512KiB [4MiB];
@@ -117,7 +121,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, int (*)(const Options&)> commands = {
       {"ingest", RunIngest}, {"catalog", RunCatalog}, {"modality", RunModality},
       {"sizes", RunSizes},   {"top", RunTop},         {"breakdown", RunBreakdown},
-      {"totals", RunTotals}, {"model", RunModel}};
+      {"totals", RunTotals}, {"model", RunModel},     {"trend", RunTrend}};
   auto command = commands.find(options.command);
   if (command == commands.end()) {
     UsageError(absl::StrCat("unknown command '", options.command, "'"));

@@ -1,5 +1,5 @@
-// The query commands: modality, sizes, top, breakdown, totals, model. Each builds its request,
-// makes one call through the Query skeleton and prints JSON or a table.
+// The query commands: modality, sizes, top, breakdown, totals, model, trend. Each builds its
+// request, makes one call through the Query skeleton and prints JSON or a table.
 #include <cstdio>
 #include <set>
 #include <string>
@@ -9,7 +9,10 @@
 #include "absl/strings/str_split.h"
 #include "command.h"
 #include "common/enum_names.h"
+#include "core/period.h"
 #include "core/size_class.h"
+#include "core/stats.h"
+#include "core/trend.h"
 #include "output.h"
 
 namespace hubstats::cli {
@@ -93,6 +96,34 @@ std::string ModalityScope(const Options& options) {
              : absl::StrCat(", ", client::ModalityName(modality), " only");
 }
 
+// --boundaries "200M,500M,1B" into `boundaries`; a usage error naming the bad item.
+void AddBoundaries(const Options& options, google::protobuf::RepeatedField<int64_t>* boundaries) {
+  const std::string text = Option(options, "boundaries");
+  if (text.empty()) return;
+  int index = 0;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    absl::StatusOr<int64_t> value =
+        ParseParameters(item, absl::StrCat("--boundaries item ", ++index));
+    if (!value.ok()) UsageError(std::string(value.status().message()));
+    boundaries->Add(*value);
+  }
+}
+
+// A period as a reader names it: "2024-09" (month), "2024-W36" (ISO week), "2024-09-02" (day).
+std::string PeriodLabel(const v1::Date& start, v1::Granularity granularity) {
+  if (granularity == v1::GRANULARITY_MONTH) {
+    return absl::StrFormat("%04d-%02d", start.year(), start.month());
+  }
+  if (granularity == v1::GRANULARITY_WEEK) {
+    absl::StatusOr<Day> day = Day::FromCivil(start.year(), start.month(), start.day());
+    if (day.ok()) {
+      const IsoWeek week = IsoWeekOf(*day);
+      return absl::StrFormat("%04d-W%02d", week.year, week.week);
+    }
+  }
+  return DateText(start);
+}
+
 }  // namespace
 
 int RunModality(const Options& options) {
@@ -127,16 +158,7 @@ int RunSizes(const Options& options) {
   Query query(options, {"from", "to", "boundaries", "modality"});
   v1::SizeDistributionRequest request;
   request.set_modality(ModalityOption(options));
-  const std::string boundaries = Option(options, "boundaries");
-  if (!boundaries.empty()) {
-    int index = 0;
-    for (absl::string_view text : absl::StrSplit(boundaries, ',')) {
-      absl::StatusOr<int64_t> value =
-          ParseParameters(text, absl::StrCat("--boundaries item ", ++index));
-      if (!value.ok()) UsageError(std::string(value.status().message()));
-      request.add_boundaries(*value);
-    }
-  }
+  AddBoundaries(options, request.mutable_boundaries());
   const auto response = query.Call(&v1::QueryService::Stub::GetSizeDistribution, std::move(request),
                                    "size distribution");
   if (query.json()) {
@@ -370,6 +392,98 @@ int RunModel(const Options& options) {
     }
     std::printf("\n%s", days.Render().c_str());
   }
+  return 0;
+}
+
+int RunTrend(const Options& options) {
+  NoArguments(options);
+  Query query(options, {"from", "to", "granularity", "by", "boundaries", "n", "modality"});
+  v1::TrendRequest request;
+  request.set_modality(ModalityOption(options));
+  absl::StatusOr<Granularity> granularity =
+      ParseGranularity(Option(options, "granularity", "month"), "--granularity");
+  if (!granularity.ok()) UsageError(std::string(granularity.status().message()));
+  request.set_granularity(*granularity == Granularity::kDay    ? v1::GRANULARITY_DAY
+                          : *granularity == Granularity::kWeek ? v1::GRANULARITY_WEEK
+                                                               : v1::GRANULARITY_MONTH);
+  absl::StatusOr<TrendDimension> dimension =
+      ParseTrendDimension(Option(options, "by", "modality"), "--by");
+  if (!dimension.ok()) UsageError(std::string(dimension.status().message()));
+  // The proto's TrendDimension values follow the core's order after UNSPECIFIED.
+  request.set_dimension(static_cast<v1::TrendDimension>(static_cast<int>(*dimension) + 1));
+  AddBoundaries(options, request.mutable_boundaries());
+  if (options.line.Has("n")) request.set_n(IntOption(options, "n", 50, 1));
+  const auto response = query.Call(&v1::QueryService::Stub::GetTrend, std::move(request), "trend");
+  if (query.json()) {
+    JsonWriter json;
+    json.BeginObject().Key("granularity").String(GranularityName(*granularity));
+    json.Key("dimension").String(TrendDimensionName(*dimension)).Key("keys").BeginArray();
+    for (const std::string& key : response.keys()) json.String(key);
+    json.EndArray().Key("periods").BeginArray();
+    for (const auto& period : response.periods()) {
+      json.BeginObject().Key("start").String(DateText(period.start()));
+      json.Key("first_day").String(DateText(period.first_day()));
+      json.Key("last_day").String(DateText(period.last_day()));
+      json.Key("total_downloads").Int(period.total_downloads()).Key("values").BeginArray();
+      for (const auto& value : period.values()) {
+        json.BeginObject().Key("key").String(value.key()).Key("downloads").Int(value.downloads());
+        json.Key("share_pct").Double(value.share_pct()).EndObject();
+      }
+      json.EndArray().EndObject();
+    }
+    json.EndArray().EndObject();
+    return query.PrintJson(json);
+  }
+  int64_t total = 0;
+  for (const auto& period : response.periods()) total += period.total_downloads();
+  const std::string scope = ModalityScope(options);
+  if (query.ReportedEmpty(total, scope)) return 0;
+  // One row per period: its total and the share of each key with downloads in the range; past
+  // kShownKeys keys (a library trend has hundreds) the rest are summed into "others" (--json
+  // has every key).
+  constexpr size_t kShownKeys = 8;
+  std::vector<int> columns;
+  for (int k = 0; k < response.keys_size(); ++k) {
+    bool any = false;
+    for (const auto& period : response.periods()) any = any || period.values(k).downloads() > 0;
+    if (any) columns.push_back(k);
+  }
+  const bool others = columns.size() > kShownKeys;
+  if (others) columns.resize(kShownKeys);
+  std::vector<std::string> header = {
+      std::string(*granularity == Granularity::kWeek ? "ISO week" : GranularityName(*granularity)),
+      "downloads"};
+  std::vector<bool> right = {false, true};
+  for (int k : columns) {
+    header.push_back(response.keys(k));
+    right.push_back(true);
+  }
+  if (others) {
+    header.push_back("others");
+    right.push_back(true);
+  }
+  Table table(header, right);
+  for (const auto& period : response.periods()) {
+    std::vector<std::string> row = {PeriodLabel(period.start(), response.granularity()),
+                                    GroupThousands(period.total_downloads())};
+    int64_t rest = period.total_downloads();
+    for (int k : columns) {
+      row.push_back(Percent(period.values(k).share_pct()));
+      rest -= period.values(k).downloads();
+    }
+    if (others) row.push_back(Percent(SharePct(rest, period.total_downloads())));
+    table.AddRow(row);
+  }
+  const auto& first = response.periods(0).first_day();
+  const auto& last = response.periods(response.periods_size() - 1).last_day();
+  const std::string what =
+      *dimension == TrendDimension::kTopModels || *dimension == TrendDimension::kTopAuthors
+          ? absl::StrCat("Share of the top ", response.keys(0).substr(4),
+                         *dimension == TrendDimension::kTopModels ? " models" : " authors")
+          : absl::StrCat("Download share by ", TrendDimensionName(*dimension));
+  std::printf("%s per %s (%s..%s%s)\n\n%s", what.c_str(), GranularityName(*granularity).data(),
+              DateText(first).c_str(), DateText(last).c_str(), scope.c_str(),
+              table.Render().c_str());
   return 0;
 }
 

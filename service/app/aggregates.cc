@@ -18,6 +18,19 @@ void Aggregates::Add(const ClassKey& cls, int64_t downloads) {
   AddTo(library_[modality], cls.library, downloads);
 }
 
+void Aggregates::Merge(const Aggregates& other) {
+  auto merge = [](PerKey& into, const PerKey& from) {
+    if (from.size() > into.size()) into.resize(from.size(), 0);
+    for (size_t key = 0; key < from.size(); ++key) into[key] += from[key];
+  };
+  for (size_t m = 0; m < size_.size(); ++m) {
+    for (int slot = 0; slot < kSizeSlots; ++slot) size_[m][slot] += other.size_[m][slot];
+    merge(task_[m], other.task_[m]);
+    merge(architecture_[m], other.architecture_[m]);
+    merge(library_[m], other.library_[m]);
+  }
+}
+
 int64_t Aggregates::Total(Modality modality) const {
   int64_t total = 0;
   for (int64_t downloads : size_[static_cast<size_t>(modality)]) total += downloads;

@@ -22,6 +22,8 @@ namespace hubstats {
 class Aggregates {
  public:
   void Add(const ClassKey& cls, int64_t downloads);
+  // Adds every counter of `other` (a trend sums a period's days this way).
+  void Merge(const Aggregates& other);
 
   // Total downloads (of one modality).
   int64_t Total() const;

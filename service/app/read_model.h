@@ -23,6 +23,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -32,6 +33,7 @@
 #include "app/model_table.h"
 #include "app/scope.h"
 #include "core/day.h"
+#include "core/period.h"
 #include "core/stats.h"
 #include "core/version.h"
 #include "store/store.h"
@@ -138,9 +140,18 @@ class ReadModel {
   Population Totals(const DayRange& range, AsOf& as_of) const;
   ModelView Model(absl::string_view model_id, const DayRange& range, AsOf& as_of) const;
 
+  // Trends (app/read_model_trend.cc): per period, exactly what Aggregates (or Top) of the
+  // period's days first..last gives, all at one version (one lock). A period's top-n is summed
+  // from its days once and kept while those days do not change.
+  std::vector<AggregateCounts> PeriodAggregates(const std::vector<Period>& periods,
+                                                AggregateKind dimension, AsOf& as_of) const;
+  std::vector<TopCandidates> PeriodTops(const std::vector<Period>& periods, RankBy by,
+                                        std::optional<Modality> modality, int n, AsOf& as_of) const;
+
  private:
   class RangeCache;
   struct RangeEntry;
+  class PeriodTopCache;
   // The scope that answers `range`: all time, a day, the rolling window, or a range summed from
   // its days (then `range_entry` keeps it alive and guards its lazily built rankings).
   // Requires mutex_ (shared); `scope` is null when no day of the range has downloads.
@@ -169,6 +180,9 @@ class ReadModel {
   std::unique_ptr<Scope> rolling_;
   Day rolling_today_;  // The rolling window is [rolling_today_ - (rolling_days - 1), today].
   std::unique_ptr<RangeCache> ranges_;
+  // Made on first use (in read_model_trend.cc, which alone knows the type).
+  mutable std::once_flag period_tops_once_;
+  mutable std::shared_ptr<PeriodTopCache> period_tops_;
 };
 
 }  // namespace hubstats

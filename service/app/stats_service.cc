@@ -155,6 +155,77 @@ absl::StatusOr<Answer<Population>> StatsService::GetTotals(const DayRange& range
   return answer;
 }
 
+absl::StatusOr<Answer<Trend>> StatsService::GetTrend(const TrendQuery& query,
+                                                     const Freshness& freshness) {
+  if (absl::Status valid = ValidateDayRange(query.range); !valid.ok()) return valid;
+  const bool concentration = query.dimension == TrendDimension::kTopModels ||
+                             query.dimension == TrendDimension::kTopAuthors;
+  absl::Span<const int64_t> boundaries = query.boundaries;
+  if (query.dimension == TrendDimension::kSize) {
+    if (boundaries.empty()) boundaries = kDefaultBoundaries;
+    if (absl::Status valid = ValidateBoundaries(boundaries); !valid.ok()) return valid;
+  } else if (!boundaries.empty()) {
+    return InvalidFieldError("boundaries", "apply to the size dimension only");
+  }
+  if (concentration && (query.n < 1 || query.n > kMaxTopN)) {
+    return InvalidFieldError("n",
+                             absl::StrCat("must be between 1 and ", kMaxTopN, ", got ", query.n));
+  }
+  if (query.range.first && query.range.last) {
+    const int64_t count = PeriodCount(*query.range.first, *query.range.last, query.granularity);
+    if (count > kMaxTrendPeriods) {
+      return InvalidFieldError(
+          "range", absl::StrCat(query.range.ToString(), " holds ", count, " periods of a ",
+                                GranularityName(query.granularity), "; at most ", kMaxTrendPeriods,
+                                " per trend: choose a coarser granularity or "
+                                "a shorter range"));
+    }
+  }
+  if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  Answer<Trend> answer;
+  // An open end is the first (last) day with downloads in the range.
+  DayRange range = query.range;
+  if (!range.first || !range.last) {
+    const Population span = model_.Totals(range, answer.as_of);
+    if (!range.first) range.first = span.first_day;
+    if (!range.last) range.last = span.last_day;
+  }
+  std::vector<Period> periods;
+  if (range.first && range.last && *range.first <= *range.last) {
+    const int64_t count = PeriodCount(*range.first, *range.last, query.granularity);
+    if (count > kMaxTrendPeriods) {
+      return InvalidFieldError(
+          "range", absl::StrCat("the data's ", range.ToString(), " holds ", count, " periods of a ",
+                                GranularityName(query.granularity), "; at most ", kMaxTrendPeriods,
+                                " per trend: choose a coarser granularity or give a range"));
+    }
+    periods = PeriodsOf(*range.first, *range.last, query.granularity);
+  }
+  if (concentration) {
+    const RankBy by =
+        query.dimension == TrendDimension::kTopModels ? RankBy::kModel : RankBy::kAuthor;
+    std::vector<TopCandidates> candidates =
+        model_.PeriodTops(periods, by, query.modality, query.n, answer.as_of);
+    std::vector<PeriodTop> tops;
+    tops.reserve(candidates.size());
+    for (TopCandidates& top : candidates) {
+      tops.push_back({std::move(top.entries), top.total_downloads});
+    }
+    answer.value =
+        ComputeConcentrationTrend(periods, tops, query.dimension, query.n, query.granularity);
+    return answer;
+  }
+  const AggregateKind kind = query.dimension == TrendDimension::kTask ? AggregateKind::kTask
+                             : query.dimension == TrendDimension::kArchitecture
+                                 ? AggregateKind::kArchitecture
+                             : query.dimension == TrendDimension::kLibrary ? AggregateKind::kLibrary
+                                                                           : AggregateKind::kSize;
+  const std::vector<AggregateCounts> counts = model_.PeriodAggregates(periods, kind, answer.as_of);
+  answer.value = ComputeAggregateTrend(periods, counts, query.dimension, boundaries, query.modality,
+                                       query.granularity);
+  return answer;
+}
+
 absl::StatusOr<Answer<ModelStats>> StatsService::GetModelStats(absl::string_view model_id,
                                                                const DayRange& range,
                                                                const Freshness& freshness) {

@@ -33,6 +33,7 @@
 #include "core/event.h"
 #include "core/modality.h"
 #include "core/stats.h"
+#include "core/trend.h"
 #include "core/version.h"
 #include "store/store.h"
 
@@ -117,6 +118,16 @@ struct Answer {
   AsOf as_of;
 };
 
+// A trend's arguments (see StatsService::GetTrend).
+struct TrendQuery {
+  DayRange range;  // An absent end: the first (last) day with downloads.
+  Granularity granularity = Granularity::kMonth;
+  TrendDimension dimension = TrendDimension::kModality;
+  std::vector<int64_t> boundaries;  // kSize only; empty: the report's 200M, 500M, 1B.
+  std::optional<Modality> modality;
+  int n = kDefaultTopN;  // Concentration only.
+};
+
 struct StatsServiceOptions {
   // How long a query waits for this replica to reach the versions it asks for.
   absl::Duration max_version_wait = absl::Seconds(2);
@@ -180,6 +191,11 @@ class StatsService {
                                                  const Freshness& freshness = {});
   absl::StatusOr<Answer<Population>> GetTotals(const DayRange& range,
                                                const Freshness& freshness = {});
+  // Per period of the range, what the matching range query answers, at one version.
+  // INVALID_ARGUMENT: "range.end" before start, "range" over kMaxTrendPeriods periods,
+  // "boundaries" (invalid, or given for another dimension), "n" (concentration, 1..kMaxTopN).
+  // With an open end and no downloads in the range, the trend has no periods.
+  absl::StatusOr<Answer<Trend>> GetTrend(const TrendQuery& query, const Freshness& freshness = {});
   // NOT_FOUND when the model has neither downloads nor a catalog record.
   absl::StatusOr<Answer<ModelStats>> GetModelStats(absl::string_view model_id,
                                                    const DayRange& range,

@@ -15,7 +15,8 @@ std::optional<TokenScope> ScopeOfMethod(absl::string_view method) {
   }
   if (absl::ConsumePrefix(&method, "/hubstats.v1.QueryService/")) {
     if (method == "GetModalityShare" || method == "GetSizeDistribution" || method == "GetTopN" ||
-        method == "GetBreakdown" || method == "GetTotals" || method == "GetModelStats") {
+        method == "GetBreakdown" || method == "GetTotals" || method == "GetModelStats" ||
+        method == "GetTrend") {
       return TokenScope::kRead;
     }
   }

@@ -20,7 +20,7 @@ TEST(CallGuardTest, EveryMethodOfTheApiHasAScope) {
       ++methods;
     }
   }
-  EXPECT_EQ(methods, 8);
+  EXPECT_EQ(methods, 9);
 }
 
 TEST(CallGuardTest, ScopesFollowTheService) {

@@ -132,6 +132,55 @@ absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension) {
   }
 }
 
+absl::StatusOr<TrendQuery> FromProto(const v1::TrendRequest& request) {
+  TrendQuery query;
+  switch (request.granularity()) {
+    case v1::GRANULARITY_DAY:
+      query.granularity = Granularity::kDay;
+      break;
+    case v1::GRANULARITY_WEEK:
+      query.granularity = Granularity::kWeek;
+      break;
+    case v1::GRANULARITY_UNSPECIFIED:
+    case v1::GRANULARITY_MONTH:
+      query.granularity = Granularity::kMonth;
+      break;
+    default:
+      return InvalidFieldError("granularity",
+                               absl::StrCat(request.granularity(), " is not a Granularity value"));
+  }
+  switch (request.dimension()) {
+    case v1::TREND_DIMENSION_UNSPECIFIED:
+    case v1::TREND_DIMENSION_MODALITY:
+      query.dimension = TrendDimension::kModality;
+      break;
+    case v1::TREND_DIMENSION_SIZE:
+      query.dimension = TrendDimension::kSize;
+      break;
+    case v1::TREND_DIMENSION_TASK:
+      query.dimension = TrendDimension::kTask;
+      break;
+    case v1::TREND_DIMENSION_ARCHITECTURE:
+      query.dimension = TrendDimension::kArchitecture;
+      break;
+    case v1::TREND_DIMENSION_LIBRARY:
+      query.dimension = TrendDimension::kLibrary;
+      break;
+    case v1::TREND_DIMENSION_TOP_MODELS:
+      query.dimension = TrendDimension::kTopModels;
+      break;
+    case v1::TREND_DIMENSION_TOP_AUTHORS:
+      query.dimension = TrendDimension::kTopAuthors;
+      break;
+    default:
+      return InvalidFieldError("dimension",
+                               absl::StrCat(request.dimension(), " is not a TrendDimension value"));
+  }
+  query.boundaries.assign(request.boundaries().begin(), request.boundaries().end());
+  query.n = request.n() == 0 ? kDefaultTopN : request.n();
+  return query;
+}
+
 absl::StatusOr<Freshness> FromProto(const v1::Freshness& freshness, uint32_t shard_count) {
   Freshness result;
   result.fresh = freshness.fresh();
@@ -258,6 +307,37 @@ void ToProto(const Breakdown& breakdown, v1::BreakdownResponse* response) {
     out->set_key(row.key);
     out->set_downloads(row.downloads);
     out->set_share_pct(row.share_pct);
+  }
+}
+
+void ToProto(const Trend& trend, v1::TrendResponse* response) {
+  switch (trend.granularity) {
+    case Granularity::kDay:
+      response->set_granularity(v1::GRANULARITY_DAY);
+      break;
+    case Granularity::kWeek:
+      response->set_granularity(v1::GRANULARITY_WEEK);
+      break;
+    case Granularity::kMonth:
+      response->set_granularity(v1::GRANULARITY_MONTH);
+      break;
+  }
+  // The enums are declared in the same order (the proto's start at 1 after UNSPECIFIED).
+  response->set_dimension(static_cast<v1::TrendDimension>(static_cast<int>(trend.dimension) + 1));
+  for (const std::string& key : trend.keys) response->add_keys(key);
+  for (int64_t boundary : trend.boundaries) response->add_boundaries(boundary);
+  for (const TrendPeriod& period : trend.periods) {
+    v1::TrendPeriod* out = response->add_periods();
+    *out->mutable_start() = ToProto(period.period.start);
+    *out->mutable_first_day() = ToProto(period.period.first);
+    *out->mutable_last_day() = ToProto(period.period.last);
+    out->set_total_downloads(period.total_downloads);
+    for (size_t k = 0; k < trend.keys.size(); ++k) {
+      v1::TrendValue* value = out->add_values();
+      value->set_key(trend.keys[k]);
+      value->set_downloads(period.downloads[k]);
+      value->set_share_pct(period.share_pct[k]);
+    }
   }
 }
 

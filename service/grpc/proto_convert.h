@@ -29,6 +29,9 @@ absl::StatusOr<RankBy> FromProto(v1::RankBy by);  // UNSPECIFIED: by model
 // INVALID_ARGUMENT ("freshness.min_version") for a token of another store.
 absl::StatusOr<Freshness> FromProto(const v1::Freshness& freshness, uint32_t shard_count);
 absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension);  // UNSPECIFIED refused
+// The granularity, dimension, boundaries and n (0: kDefaultTopN); range, modality and
+// freshness are the query preamble's.
+absl::StatusOr<TrendQuery> FromProto(const v1::TrendRequest& request);
 
 // Views into `event`, which must outlive the result.
 RawEvent FromProto(const v1::DownloadEvent& event);
@@ -44,6 +47,7 @@ void ToProto(const TopN& top, v1::TopNResponse* response);
 void ToProto(const Breakdown& breakdown, v1::BreakdownResponse* response);
 void ToProto(const Population& population, v1::TotalsResponse* response);
 void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response);
+void ToProto(const Trend& trend, v1::TrendResponse* response);
 void ToProto(const AsOf& as_of, v1::AsOf* out);
 
 // A query's answer: its value and what it reflects.

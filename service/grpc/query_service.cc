@@ -133,4 +133,20 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModelStats(grpc::CallbackServerCo
       });
 }
 
+grpc::ServerUnaryReactor* QueryServiceImpl::GetTrend(grpc::CallbackServerContext* context,
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return RunRawUnary<v1::TrendRequest, v1::TrendResponse>(
+      context, request, response, workers_, admission_,
+      [this](const v1::TrendRequest& request, v1::TrendResponse* response) -> absl::Status {
+        absl::StatusOr<Preamble> preamble = PreambleOf(request, service_);
+        if (!preamble.ok()) return preamble.status();
+        absl::StatusOr<TrendQuery> query = FromProto(request);
+        if (!query.ok()) return query.status();
+        query->range = preamble->range;
+        query->modality = preamble->modality;
+        return Respond(service_.GetTrend(*query, preamble->freshness), response);
+      });
+}
+
 }  // namespace hubstats

@@ -22,7 +22,8 @@ class QueryServiceImpl final
                   v1::QueryService::WithRawCallbackMethod_GetBreakdown<
                       v1::QueryService::WithRawCallbackMethod_GetTotals<
                           v1::QueryService::WithRawCallbackMethod_GetModelStats<
-                              v1::QueryService::Service>>>>>> {
+                              v1::QueryService::WithRawCallbackMethod_GetTrend<
+                                  v1::QueryService::Service>>>>>>> {
  public:
   QueryServiceImpl(StatsService& service, WorkerPool& workers, UnaryAdmission admission = {})
       : service_(service), workers_(workers), admission_(admission) {}
@@ -45,6 +46,9 @@ class QueryServiceImpl final
   grpc::ServerUnaryReactor* GetModelStats(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
                                           grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetTrend(grpc::CallbackServerContext* context,
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
 
  private:
   StatsService& service_;

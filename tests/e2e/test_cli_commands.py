@@ -86,3 +86,45 @@ def test_errors_exit_with_the_reason(server):
     assert cli(server.target, "breakdown").returncode == 2  # --by is required
     assert cli(server.target, "top", "--boundaries", "1B").returncode == 2
     assert cli("127.0.0.1:1", "totals").returncode == 1
+
+
+def test_trend_per_day_week_and_month(server, tmp_path):
+    load(server, tmp_path)
+    days = cli_json(server.target, "trend", "--granularity", "day")
+    assert days["granularity"] == "day" and days["dimension"] == "modality"
+    assert days["keys"][:3] == ["nlp", "computer_vision", "unknown"] and len(days["keys"]) == 9
+    assert [p["start"] for p in days["periods"]] == ["2024-09-01", "2024-09-02", "2024-09-03"]
+    assert [p["total_downloads"] for p in days["periods"]] == [30, 45, 25]
+    third = {v["key"]: (v["downloads"], v["share_pct"]) for v in days["periods"][2]["values"]}
+    assert third["computer_vision"] == (15, 60.0) and third["unknown"] == (10, 40.0)
+    assert third["nlp"] == (0, 0.0)
+
+    # 2024-09-01 is a Sunday: the first ISO week is partial; the top author per week.
+    weeks = cli_json(server.target, "trend", "--granularity", "week", "--by", "top-authors",
+                     "--n", "1")
+    assert weeks["keys"] == ["top 1", "rest"]
+    assert [(p["start"], p["first_day"], p["last_day"]) for p in weeks["periods"]] == [
+        ("2024-08-26", "2024-09-01", "2024-09-01"), ("2024-09-02", "2024-09-02", "2024-09-03")]
+    assert [[v["downloads"] for v in p["values"]] for p in weeks["periods"]] == [[30, 0], [45, 25]]
+
+    # A range wider than the data: its months are present, with zeros.
+    months = cli_json(server.target, "trend", "--from", "2024-08-01", "--to", "2024-09-30")
+    assert [(p["start"], p["total_downloads"]) for p in months["periods"]] == [
+        ("2024-08-01", 0), ("2024-09-01", 100)]
+
+    table = cli(server.target, "trend", "--granularity", "week", "--by", "size")
+    assert table.returncode == 0, table.stderr
+    assert "Download share by size per week (2024-09-01..2024-09-03)" in table.stdout
+    assert "2024-W36" in table.stdout and ">=1B" in table.stdout
+
+    bad = cli(server.target, "trend", "--granularity", "quarter")
+    assert bad.returncode == 2 and "day, week, month" in bad.stderr
+    bad = cli(server.target, "trend", "--by", "country")
+    assert bad.returncode == 2 and "top-models" in bad.stderr
+
+
+def test_trend_of_an_empty_range_says_where_the_data_is(server, tmp_path):
+    load(server, tmp_path)
+    result = cli(server.target, "trend", "--from", "2023-01-01", "--to", "2023-03-31")
+    assert result.returncode == 0, result.stderr
+    assert "no downloads in 2023-01-01..2023-03-31; data spans 2024-09-01..2024-09-03" in result.stdout

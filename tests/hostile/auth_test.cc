@@ -47,6 +47,7 @@ const std::vector<std::pair<std::string, std::string>>& EveryMethod() {
         {"/hubstats.v1.QueryService/GetBreakdown", breakdown.SerializeAsString()},
         {"/hubstats.v1.QueryService/GetTotals", ""},
         {"/hubstats.v1.QueryService/GetModelStats", model.SerializeAsString()},
+        {"/hubstats.v1.QueryService/GetTrend", ""},
     };
   }();
   return *methods;
