@@ -69,6 +69,9 @@ flags:
   --concurrency N         query: parallel callers [8]
   --ingest-rate N         query: run ingest at N events/s meanwhile [0]
   --day YYYY-MM-DD        query: the day of single-day queries [today]
+  --queries report|trend  query: the report's 12 queries, or trends (12 months by month and
+                          365 days by day ending on --day: modality, size, top-50 authors)
+                          [report]
   --message packed|events ingest batches as packed columns or as event messages [packed]
   --lag-target HOST:PORT  freshness probe: after acks, a query with the ack's version as
                           min_version to this server (another replica) [--target]
@@ -132,7 +135,7 @@ Flags ParseFlags(int argc, char** argv) {
     spec.value_options = {"target", "models", "exponent", "duration", "events", "batch-size",
                           "connections", "in-flight", "days", "pool-events", "rate", "baseline",
                           "redis", "baseline-prefix", "server-pid", "concurrency", "ingest-rate",
-                          "day", "baseline-window", "message", "lag-target"};
+                          "day", "baseline-window", "message", "lag-target", "queries"};
     // clang-format on
     spec.switches = {"json", "no-lag-probe"};
     return spec;
@@ -181,6 +184,10 @@ Flags ParseFlags(int argc, char** argv) {
   if (const std::string message = line->Value("message", "packed");
       message != "packed" && message != "events") {
     UsageError(absl::StrCat("--message must be packed or events, got '", message, "'"));
+  }
+  if (const std::string queries = line->Value("queries", "report");
+      queries != "report" && queries != "trend") {
+    UsageError(absl::StrCat("--queries must be report or trend, got '", queries, "'"));
   }
   if (absl::CivilDay day; line->Has("day") && !absl::ParseCivilTime(line->Value("day"), &day)) {
     UsageError(absl::StrCat("--day must be YYYY-MM-DD, got '", line->Value("day"), "'"));
@@ -473,6 +480,36 @@ std::vector<QueryKind> QueryKinds(absl::CivilDay day) {
   return kinds;
 }
 
+// Trends as a chart would ask for them: the 12 calendar months and the 365 days ending on `day`,
+// by modality, by size and as the top-50 organisations' share.
+std::vector<QueryKind> TrendKinds(absl::CivilDay day) {
+  struct Span {
+    std::string name;
+    v1::Granularity granularity;
+    absl::CivilDay first;
+  };
+  const absl::CivilDay first_month(absl::CivilMonth(day) - 11);
+  std::vector<QueryKind> kinds;
+  for (const Span& span : {Span{"12m_by_month", v1::GRANULARITY_MONTH, first_month},
+                           Span{"365d_by_day", v1::GRANULARITY_DAY, day - 364}}) {
+    for (const auto& [name, dimension] :
+         {std::pair{"trend_modality_", v1::TREND_DIMENSION_MODALITY},
+          std::pair{"trend_size_", v1::TREND_DIMENSION_SIZE},
+          std::pair{"trend_top50_authors_", v1::TREND_DIMENSION_TOP_AUTHORS}}) {
+      kinds.push_back({name + span.name, [span, day, dimension](auto& stub, auto& context) {
+                         v1::TrendRequest request;
+                         request.set_granularity(span.granularity);
+                         request.set_dimension(dimension);
+                         SetDate(request.mutable_range()->mutable_start(), span.first);
+                         SetDate(request.mutable_range()->mutable_end(), day);
+                         v1::TrendResponse response;
+                         return stub.GetTrend(&context, request, &response);
+                       }});
+    }
+  }
+  return kinds;
+}
+
 int RunQuery(const Flags& flags, const Hub& hub) {
   const int concurrency = static_cast<int>(flags.Int("concurrency", 8));
   const absl::Duration duration = flags.Duration("duration", absl::Seconds(10));
@@ -480,7 +517,8 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   if (const std::string text = flags.Get("day", ""); !text.empty()) {
     absl::ParseCivilTime(text, &day);  // ParseFlags checked it.
   }
-  const std::vector<QueryKind> kinds = QueryKinds(day);
+  const std::vector<QueryKind> kinds =
+      flags.Get("queries", "report") == "trend" ? TrendKinds(day) : QueryKinds(day);
   std::atomic<bool> stop{false};
   std::thread ingest;
   const double ingest_rate = flags.Double("ingest-rate", 0);

@@ -49,6 +49,12 @@ def test_bench_tool_ingest_baseline_and_query(server, redis):
     assert query["ingest_events_per_s"] > 0
     # The freshness probe ran under that ingest: acks reached the read model's answers.
     assert query["lag_probes"] > 0 and query["lag_p99_ms"] >= query["lag_p50_ms"] > 0
+    trends = run("query", "--target", target, "--models", "2000", "--duration", "2s",
+                 "--concurrency", "2", "--queries", "trend")
+    for dimension in ("modality", "size", "top50_authors"):
+        for span in ("12m_by_month", "365d_by_day"):
+            name = f"trend_{dimension}_{span}"
+            assert trends[name]["count"] > 0 and trends[name]["errors"] == 0, name
 
 
 def totals(target):
@@ -109,6 +115,7 @@ def test_bench_tool_rejects_bad_flags_before_running():
         (["ingest", "--baseline", "direct-redis"], "--baseline direct-redis needs --redis URL"),
         (["ingest", "--redis", "http://x"], "--redis: "),
         (["query", "--day", "2024-13-01"], "--day must be YYYY-MM-DD, got '2024-13-01'"),
+        (["query", "--queries", "trends"], "--queries must be report or trend, got 'trends'"),
         (["qeury"], "MODE must be catalog, ingest or query, got 'qeury'"),
         (["query", "--concurrency"], "--concurrency needs a value"),
         ([], "no MODE given"),
