@@ -4,7 +4,8 @@ Each chart function takes either a `hubstats.Client` (it then runs the query, wi
 `end` as in the client) or the DataFrame the matching client method returned:
 
     modality_share_chart     Client.modality_share()            share of downloads per modality
-    size_share_chart         Client.size_distribution()         cumulative share by model size
+    size_share_chart         Client.size_distribution()         share by model size: <200M,
+                                                                <500M, <1B (cumulative), 1B+
     concentration_chart      Client.top_n(n, by=...)            share held by the top k models
                                                                 or organisations
     top_organisations_chart  Client.top_n(n, by="author")       largest organisations
@@ -19,7 +20,7 @@ How the charts read:
 * Bar charts grow with their bars: the figure is 8 inches wide and 4.5 high, or higher when
   the bars need it, and the bars' fonts shrink for long lists, so no two labels overlap. `n`
   limits the bars whether the chart runs the query or gets a DataFrame. A size chart with
-  more than SIZE_COLUMNS_MAX classes turns its bars horizontal to grow the same way.
+  more than SIZE_COLUMNS_MAX boundaries turns its bars horizontal to grow the same way.
 * Subtitles state the data's first and last day: the chart asks the Client for them
   (Client.data_span), or takes `span=(first, last)`, or the DataFrame's attrs "first_day" and
   "last_day". A DataFrame without them (the client's answers carry the range asked for, not
@@ -29,8 +30,9 @@ How the charts read:
   those colours: organisations, sizes, tasks, architectures, libraries and the concentration
   curve are drawn in NEUTRAL_COLORS, so a modality's colour always means that modality.
 * Labels are the DataFrame's keys, except modality names, which read as MODALITY_LABELS says
-  ("nlp" -> "NLP", "unknown" -> "Unknown (no catalog record)"), the size chart's cumulative
-  classes ("<200M": below the class's `upper`) and the breakdown's "all N other tasks" bar.
+  ("nlp" -> "NLP", "unknown" -> "Unknown (no catalog record)"), the size chart's classes
+  (cumulative "<200M": below the class's `upper`; "1B+": at or above the last boundary, as the
+  report shows it beside them) and the breakdown's "all N other tasks" bar.
   Breakdowns keep the server's keys "(none)" (records that leave the field empty) and
   "unknown" (models without a catalog record) and explain them in a footnote.
 * Shares are shown with two decimals ("92.48%"), "<0.01%" and ">99.99%" at the ends.
@@ -72,7 +74,7 @@ from hubstats.client import Client
 from hubstats.errors import HubstatsError
 
 DEFAULT_MARKS = (10, 50, 100)
-#: A size chart with more classes draws them as horizontal bars.
+#: A size chart with more boundaries draws its bars horizontal.
 SIZE_COLUMNS_MAX = 8
 #: The report's headline: the share of the top 50 organisations.
 HEADLINE_K = 50
@@ -187,61 +189,74 @@ def modality_share_chart(source: Client | pd.DataFrame, *, start=None, end=None,
 
 
 # ---------------------------------------------------------------------------------------------
-# (b) Cumulative share by model size
+# (b) Share by model size
 # ---------------------------------------------------------------------------------------------
 
 def size_share_numbers(sizes: pd.DataFrame) -> pd.DataFrame:
-    """The cumulative classes below each boundary: [label ("<200M"), upper, cumulative_pct],
-    as shares of known-size downloads."""
+    """What the size chart draws, as shares of known-size downloads: the cumulative class below
+    each boundary ("<200M": lower 0, upper the boundary), then the open-ended class above the
+    last one ("1B+": lower the boundary, upper <NA>), as the report shows them:
+    [label, lower, upper, share_of_known_pct] (upper "Int64"). No rows without known sizes."""
     bounded = sizes[sizes["upper"].notna()]
+    above = sizes[sizes["upper"].isna()]
+    labels = [f"<{format_parameters(int(upper))}" for upper in bounded["upper"]]
+    labels += [f"{format_parameters(int(lower))}+" for lower in above["lower"]]
     return pd.DataFrame({
-        "label": [f"<{format_parameters(int(upper))}" for upper in bounded["upper"]],
-        "upper": bounded["upper"].astype("int64").to_list(),
-        "cumulative_pct": bounded["cumulative_pct"].to_list(),
-    }).astype({"upper": "int64", "cumulative_pct": "float64"})
+        "label": labels,
+        "lower": [0] * len(bounded) + above["lower"].to_list(),
+        "upper": pd.array([*bounded["upper"].to_list(), *[pd.NA] * len(above)], dtype="Int64"),
+        "share_of_known_pct": bounded["cumulative_pct"].to_list()
+        + above["share_of_known_pct"].to_list(),
+    }).astype({"label": "object", "lower": "int64", "share_of_known_pct": "float64"})
 
 
 def size_share_chart(source: Client | pd.DataFrame, *, boundaries=(200e6, 500e6, 1e9),
                      start=None, end=None, span=None) -> Figure:
     """Bars of the share of known-size downloads held by models below each boundary
-    (<200M, <500M, <1B), with the share of downloads of unknown size in a footnote. Up to
-    SIZE_COLUMNS_MAX classes stand as columns; more lie as horizontal bars, growing the
+    (<200M, <500M, <1B, cumulative) and by the models above the last one (1B+, in the
+    "rest" colour), with the share of downloads of unknown size in a footnote. Up to
+    SIZE_COLUMNS_MAX boundaries stand as columns; more lie as horizontal bars, growing the
     figure like the other bar charts."""
     sizes = _fetch(source, Client.size_distribution, span, boundaries=boundaries, start=start,
                    end=end)
     numbers = size_share_numbers(sizes)
     known, unknown_pct = sizes.attrs["known_downloads"], sizes.attrs["unknown_share_pct"]
-    columns = len(numbers) <= SIZE_COLUMNS_MAX
+    columns = len(numbers) - 1 <= SIZE_COLUMNS_MAX
     with matplotlib.rc_context(style.STYLE):
         figure, axes, font = style.new_figure(0 if columns or known == 0 else len(numbers))
-        style.titles(axes, "Cumulative share of downloads by model size",
+        style.titles(axes, "Share of downloads by model size",
                      f"{_period(sizes)} · {known:,} downloads of models with a known parameter "
                      "count")
         if known == 0:
             style.no_data(axes, "No downloads of models with a known size in this period")
             return figure
-        labels, shares = numbers["label"].to_list(), numbers["cumulative_pct"].to_list()
+        labels, shares = numbers["label"].to_list(), numbers["share_of_known_pct"].to_list()
+        colors = [NEUTRAL_COLORS["bar"]] * (len(labels) - 1) + [NEUTRAL_COLORS["rest"]]
         if columns:
-            _size_columns(axes, labels, shares)
+            _size_columns(axes, labels, shares, colors)
         else:
-            _horizontal_bars(axes, labels, shares, [NEUTRAL_COLORS["bar"]] * len(labels),
-                             "Share of known-size downloads (%)", font)
-            axes.set_ylabel("Models with fewer parameters than")
+            _horizontal_bars(axes, labels, shares, colors, "Share of known-size downloads (%)",
+                             font)
+            axes.set_ylabel("Parameters")
         unknown = sizes.attrs["unknown_downloads"]
+        below = (f"The bar {labels[0]} is" if len(labels) == 2 else
+                 f"The bars {labels[0]} to {labels[-2]} are")
+        add_footnote(figure, f"{below} cumulative (each includes the smaller models); "
+                             f"{labels[-1]} holds the rest.")
         add_footnote(figure, f"Not included: {format_share(unknown_pct)} of all downloads "
                              f"({unknown:,}) are of models of unknown size.")
     return figure
 
 
-def _size_columns(axes, labels: list[str], shares: list[float]) -> None:
-    bars = axes.bar(labels, shares, color=NEUTRAL_COLORS["bar"], width=0.58, zorder=2)
+def _size_columns(axes, labels: list[str], shares: list[float], colors: list[str]) -> None:
+    bars = axes.bar(labels, shares, color=colors, width=0.58, zorder=2)
     axes.bar_label(bars, labels=[format_share(v) for v in shares], padding=4, fontsize=11,
                    fontweight="bold")
     axes.set_ylim(0, 112)
     axes.set_yticks(range(0, 101, 20))
     axes.yaxis.grid(True, color=style.GRID, zorder=0)
     axes.set_axisbelow(True)
-    axes.set_xlabel("Models with fewer parameters than")
+    axes.set_xlabel("Parameters")
     axes.set_ylabel("Share of known-size downloads (%)")
     axes.tick_params(axis="x", length=0, labelsize=11.5)
 
@@ -485,8 +500,8 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
     total = share.attrs["total_downloads"]
     _print_table(f"Modality share ({total:,} downloads)",
                  modality_share_numbers(share)[["modality", "downloads", "share_pct"]])
-    _print_table("Cumulative share of known-size downloads",
-                 size_share_numbers(sizes)[["label", "cumulative_pct"]],
+    _print_table("Share of known-size downloads by model size (cumulative, then the rest)",
+                 size_share_numbers(sizes)[["label", "share_of_known_pct"]],
                  f"known-size downloads: {sizes.attrs['known_downloads']:,}; unknown size: "
                  f"{sizes.attrs['unknown_downloads']:,} ({sizes.attrs['unknown_share_pct']:.2f}% "
                  "of all downloads)")

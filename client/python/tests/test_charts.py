@@ -77,6 +77,7 @@ def expected_numbers(events, facts, days=DAYS):
     cumulative = {f"<{label}": 100 * sum(d for m, d in known.items() if facts[m][1] < bound)
                   / known_total
                   for label, bound in (("200M", 200e6), ("500M", 500e6), ("1B", 1e9))}
+    above_1b = 100 * sum(d for m, d in known.items() if facts[m][1] >= 1e9) / known_total
     ranking = sorted(per_model.items(), key=lambda item: (-item[1], item[0]))
     top_k = {k: 100 * sum(d for _, d in ranking[:k]) / total for k in (10, 50, 100)}
     by_org = collections.Counter()
@@ -88,6 +89,7 @@ def expected_numbers(events, facts, days=DAYS):
         "modality_pct": {m: 100 * d / total for m, d in by_modality.items()},
         "modality_downloads": dict(by_modality),
         "cumulative_pct": cumulative,
+        "above_1b_pct": above_1b,
         "unknown_pct": 100 * (total - known_total) / total,
         "top_k_pct": top_k,
         "orgs": [(org, d, 100 * d / total) for org, d in orgs],
@@ -255,12 +257,25 @@ def test_size_share_chart_notes_unknown_share(report, tmp_path):
     numbers = charts.size_share_numbers(client.size_distribution())
     figure = charts.size_share_chart(client)
 
-    assert list(numbers["label"]) == ["<200M", "<500M", "<1B"]
-    assert numbers["cumulative_pct"].tolist() == pytest.approx(
-        [expected["cumulative_pct"][label] for label in numbers["label"]])
+    # The report's classes: cumulative below each boundary, then 1B+ beside them (issue 14).
+    assert list(numbers["label"]) == ["<200M", "<500M", "<1B", "1B+"]
+    assert numbers["lower"].tolist() == [0, 0, 0, 10**9]
+    assert numbers["upper"].tolist()[:3] == [200_000_000, 500_000_000, 10**9]
+    assert pd.isna(numbers["upper"].iloc[3])
+    assert numbers["share_of_known_pct"].tolist() == pytest.approx(
+        [*(expected["cumulative_pct"][label] for label in numbers["label"][:3]),
+         expected["above_1b_pct"]])
+    assert 0 < expected["above_1b_pct"] < 100
     texts = texts_of(figure)
-    for pct in expected["cumulative_pct"].values():
+    for pct in [*expected["cumulative_pct"].values(), expected["above_1b_pct"]]:
         assert f"{pct:.2f}%" in texts
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == [
+        "<200M", "<500M", "<1B", "1B+"]
+    colors = [bar.get_facecolor() for bar in figure.axes[0].patches]
+    assert colors == [matplotlib.colors.to_rgba(charts.NEUTRAL_COLORS["bar"])] * 3 + [
+        matplotlib.colors.to_rgba(charts.NEUTRAL_COLORS["rest"])]
+    assert any("The bars <200M to <1B are cumulative (each includes the smaller models); 1B+ "
+               "holds the rest." in text for text in texts)
     assert any(f"{expected['unknown_pct']:.2f}% of all downloads" in text for text in texts)
     assert "Share of known-size downloads (%)" in texts
     assert_no_overlaps(figure)
@@ -389,7 +404,7 @@ def test_no_labels_overlap_at_any_n(n):
     assert_pyplot_managed(figure)
 
     figure = charts.size_share_chart(size_frame(n))
-    assert len(figure.axes[0].patches) == n
+    assert len(figure.axes[0].patches) == n + 1  # The classes below each boundary, and above.
     assert assert_no_overlaps(figure) > 2 * n
     assert_pyplot_managed(figure)
 
@@ -411,10 +426,12 @@ def test_bar_charts_grow_and_their_fonts_shrink_with_n():
 def test_size_chart_of_many_classes_lies_horizontal():
     figure = charts.size_share_chart(size_frame(charts.SIZE_COLUMNS_MAX + 1))
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
-    assert labels == [f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX + 1)]
+    assert labels == [f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX + 1)] + [
+        f"{charts.SIZE_COLUMNS_MAX + 1}M+"]
     few = charts.size_share_chart(size_frame(charts.SIZE_COLUMNS_MAX))
     assert [label.get_text() for label in few.axes[0].get_xticklabels()] == [
-        f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX)]
+        f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX)] + [f"{charts.SIZE_COLUMNS_MAX}M+"]
+    assert_no_overlaps(few)
 
 
 def test_the_concentration_box_finds_a_clear_place():
@@ -457,6 +474,32 @@ def test_organisation_concentration_of_the_synthetic_hub(synthetic, tmp_path):
     assert_box_covers_no_line(figure)
     assert_pyplot_managed(figure)
     assert_good_png(figure, tmp_path / "organisations.png")
+
+
+def test_size_chart_of_the_synthetic_hub_shows_the_reports_classes(synthetic):
+    """The report's size figure on the synthetic hub: <200M, <500M, <1B cumulative and 1B+
+    (100 - 92.48 = 7.52% in the report) beside them, each as the hub's catalog and events give
+    it, to two decimals."""
+    client, hub = synthetic
+    parameters = {record["model_id"]: record["num_parameters"] for record in hub.catalog()}
+    known = collections.Counter()
+    for event in hub.events():
+        size = parameters.get(event["model_id"])
+        if size:
+            known["<200M" if size < 200e6 else "<500M" if size < 500e6 else
+                  "<1B" if size < 1e9 else "1B+"] += event["count"]
+    total = sum(known.values())
+    shares = {"<200M": known["<200M"], "<500M": known["<200M"] + known["<500M"],
+              "<1B": total - known["1B+"], "1B+": known["1B+"]}
+    shares = {label: 100 * downloads / total for label, downloads in shares.items()}
+    assert abs(shares["1B+"] - (100 - 92.48)) <= synth.TOLERANCE_PP
+
+    figure = charts.size_share_chart(client)
+
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == list(shares)
+    assert [t.get_text() for t in figure.axes[0].texts] == [
+        f"{pct:.2f}%" for pct in shares.values()]
+    assert_no_overlaps(figure)
 
 
 def test_top_organisations_chart(report, tmp_path):
@@ -691,9 +734,10 @@ def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
     for modality, downloads in expected["modality_downloads"].items():
         assert line_with(modalities, modality)[1:] == [
             str(downloads), f"{expected['modality_pct'][modality]:.2f}"]
-    sizes = section(run.stdout, "Cumulative share")
+    sizes = section(run.stdout, "Share of known-size downloads by model size")
     for label, pct in expected["cumulative_pct"].items():
         assert line_with(sizes, label)[1:] == [f"{pct:.2f}"]
+    assert line_with(sizes, "1B+")[1:] == [f"{expected['above_1b_pct']:.2f}"]
     assert f"({expected['unknown_pct']:.2f}% of all downloads)" in sizes
     concentration = section(run.stdout, "Share held by the top k models")
     for k, pct in expected["top_k_pct"].items():
