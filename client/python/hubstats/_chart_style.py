@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import matplotlib
+import matplotlib.colors
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
@@ -88,6 +89,28 @@ def day_text(day: dt.date) -> str:
 
 def days_text(first: dt.date, last: dt.date) -> str:
     return day_text(first) if first == last else f"{day_text(first)} – {day_text(last)}"
+
+
+def no_downloads_text(start: dt.date | None, end: dt.date | None,
+                      span: tuple[dt.date, dt.date] | None) -> str:
+    """What an empty answer for the range asked (start, end; None: open) says, given the
+    server's data span (Client.data_span; None when it holds nothing)."""
+    if span is None:
+        return "No downloads on the server"
+    asked = ("All days" if start is None and end is None else
+             f"{day_text(start)} onwards" if end is None else
+             f"Up to {day_text(end)}" if start is None else days_text(start, end))
+    return f"{asked}: no downloads; the data spans {days_text(*span)}"
+
+
+def neutral_shades(count: int) -> list[str]:
+    """`count` colours from NEUTRAL_COLORS["bar"] (dark) to a light grey-blue, for charts
+    that tell several keys apart that are not modalities (task, size class, ...)."""
+    dark = matplotlib.colors.to_rgb(NEUTRAL_COLORS["bar"])
+    light = matplotlib.colors.to_rgb("#b3b6c6")
+    steps = [i / (count - 1) for i in range(count)] if count > 1 else [0.0]
+    return [matplotlib.colors.to_hex([d + (l - d) * t for d, l in zip(dark, light)])
+            for t in steps]
 
 
 def bar_slot(bars: int) -> float:

@@ -46,7 +46,9 @@ Figures are pyplot figures (`fig.show()` works in a notebook); close them with
 `matplotlib.pyplot.close(fig)` when done. The palette, labels, formats and layout helpers live
 in hubstats._chart_style, shared with hubstats.trend_chart (re-exported here).
 
-Command line (writes five PNGs at 150 dpi and prints the numbers behind them):
+Command line: writes the five charts as PNGs at 150 dpi, and modality_trend.png
+(hubstats.trend_chart) when the data span more than one period, and prints the numbers behind
+them:
 
     python -m hubstats.charts --target HOST:PORT --out DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 """
@@ -67,6 +69,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from hubstats import _chart_style as style
 from hubstats import _convert as convert
+from hubstats import trend_chart as trends
 from hubstats._chart_style import (DPI, FIGURE_SIZE, MODALITY_COLORS,  # noqa: F401
                                    MODALITY_LABELS, NEUTRAL_COLORS, add_footnote,
                                    format_parameters, format_share)
@@ -96,14 +99,7 @@ def _period(frame: pd.DataFrame) -> str:
         return style.days_text(attrs["first_day"], attrs["last_day"])
     start, end = attrs.get("start"), attrs.get("end")
     if "data_span" in attrs:  # An empty answer: say where the data lies.
-        span = attrs["data_span"]
-        if span is None:
-            return "No downloads on the server"
-        asked = ("All days" if start is None and end is None else
-                 f"{style.day_text(start)} onwards" if end is None else
-                 f"Up to {style.day_text(end)}" if start is None else
-                 style.days_text(start, end))
-        return f"{asked}: no downloads; the data spans {style.days_text(*span)}"
+        return style.no_downloads_text(start, end, attrs["data_span"])
     if start is None and end is None:
         return "All days with data"
     return ("Days with data from " + style.day_text(start) if end is None else
@@ -489,8 +485,10 @@ def save(figures: dict[str, Figure], out: Path) -> list[Path]:
 
 def write_report(client: Client, out: Path, start=None, end=None, *, organisations: int = 15,
                  concentration_n: int = 1000) -> list[Path]:
-    """Writes the report's five charts as PNGs (150 dpi) into `out`, prints the numbers behind
-    each and returns the paths."""
+    """Writes the report's five charts as PNGs (150 dpi) into `out`, and the modality trend
+    when the data span more than one period (trend_chart.choose_granularity: days under two
+    weeks, weeks under two months, else months), prints the numbers behind each and returns
+    the paths."""
     share = client.modality_share(start, end)
     sizes = client.size_distribution(start=start, end=end)
     top_models = client.top_n(concentration_n, by="model", start=start, end=end)
@@ -520,6 +518,14 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
         "organisation_concentration.png": concentration_chart(top_orgs, by="author", span=span),
         "top_organisations.png": top_organisations_chart(top_orgs, n=organisations, span=span),
     }
+    if span is not None:
+        granularity = trends.choose_granularity(*span)
+        if trends.period_count(*span, granularity) > 1:
+            trend = client.trend(*span, granularity=granularity)
+            numbers = trends.trend_numbers(trend)
+            _print_table(f"Modality share per {granularity} (%)",
+                         numbers.drop(columns=["period_start", "first_day", "last_day"]))
+            figures["modality_trend.png"] = trends.trend_chart(trend)
     paths = save(figures, out)
     for path in paths:
         print(f"wrote {path}")
@@ -529,7 +535,8 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hubstats.charts",
-        description="Draw the report's five charts from a hubstats server.")
+        description="Draw the report's five charts (and the modality trend) from a hubstats "
+                    "server.")
     parser.add_argument("--target", default="localhost:50051", help="server host:port")
     parser.add_argument("--out", type=Path, required=True, help="directory for the PNG files")
     parser.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: first data)")

@@ -1,5 +1,6 @@
 """hubstats.charts: figures render from a real server, show the right numbers, never overlap
-their labels at any n, and the CLI writes five PNGs and prints the numbers behind them.
+their labels at any n, and the CLI writes the PNGs (five, and the trend when the data span
+more than one period) and prints the numbers behind them.
 Expected numbers are computed here from the data each test sends (or the synthetic hub's own
 event stream). One server per data set serves the whole module."""
 
@@ -710,7 +711,7 @@ def line_with(output: str, first_word: str) -> list[str]:
     raise AssertionError(f"no line starts with {first_word!r} in:\n{output}")
 
 
-def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
+def test_cli_writes_the_pngs_and_prints_the_numbers(report, tmp_path):
     client, events, facts = report
     days = DAYS[1:]
     expected = expected_numbers(events, facts, days)
@@ -723,8 +724,9 @@ def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
 
     assert run.returncode == 0, run.stderr
     files = sorted(path.name for path in out.iterdir())
-    assert files == ["modality_share.png", "organisation_concentration.png", "size_share.png",
-                     "top_concentration.png", "top_organisations.png"]
+    # Two days of data: more than one period, so the daily modality trend too.
+    assert files == ["modality_share.png", "modality_trend.png", "organisation_concentration.png",
+                     "size_share.png", "top_concentration.png", "top_organisations.png"]
     for name in files:
         width, height = png_size(out / name)
         assert width == 1200 and height >= 675
@@ -746,6 +748,16 @@ def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
     assert len(expected["orgs"]) == len(ORGS)
     for rank, (org, downloads, pct) in enumerate(expected["orgs"], start=1):
         assert line_with(organisations, str(rank))[1:] == [org, str(downloads), f"{pct:.2f}"]
+    trend = section(run.stdout, "Modality share per day")
+    header = trend.splitlines()[1].split()
+    assert header[:2] == ["period", "downloads"]
+    assert sorted(header[2:]) == sorted(expected["modality_pct"])
+    for day in days:
+        on_day = expected_numbers(events, facts, [day])
+        row = dict(zip(header, line_with(trend, day.isoformat())))
+        assert row["downloads"] == str(on_day["total"])
+        assert {m: row[m] for m in header[2:]} == {
+            m: f"{on_day['modality_pct'][m]:.2f}" for m in header[2:]}
 
 
 def test_cli_reports_server_errors(empty_target, tmp_path):
