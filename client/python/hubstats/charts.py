@@ -523,7 +523,7 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
         if trends.period_count(*span, granularity) > 1:
             trend = client.trend(*span, granularity=granularity)
             numbers = trends.trend_numbers(trend)
-            _print_table(f"Modality share per {granularity} (%)",
+            _print_table(f"Trend: modality share per {granularity} (%)",
                          numbers.drop(columns=["period_start", "first_day", "last_day"]))
             figures["modality_trend.png"] = trends.trend_chart(trend)
     paths = save(figures, out)
