@@ -147,6 +147,11 @@ DEFAULT_DAYS = 30
 MAX_EVENT_COUNT = 1_000_000_000
 #: At most this many event lines per model (30 days x 24 hourly lines).
 MAX_EVENTS_PER_MODEL = 720
+#: A history (trend_months) has events / HISTORY_SHARE lines by default (at least
+#: MIN_HISTORY_EVENTS): spread over a year, its lines rarely share a model and day, so each
+#: costs the server about 3 window lines.
+HISTORY_SHARE = 32
+MIN_HISTORY_EVENTS = 1000
 
 ZIPF_EXPONENT = 1.15
 ZIPF_OFFSET = 1.0
@@ -578,10 +583,11 @@ class Chunk:
 class SyntheticHub:
     """A deterministic synthetic hub: `models` models, `events` event lines, `downloads`
     downloads over `days` days ending `end_day` (the window, which holds the report's figures).
-    With `trend_months` (at least 2), a history of `history_events` lines (default events / 8)
-    precedes the window from the 1st of the month `trend_months - 1` before its last, the
-    modality shares moving toward the window's (hubstats.synth_history): `total_downloads` and
-    `event_count` then count both, `window_downloads` and `window_events` the window alone.
+    With `trend_months` (at least 2), a history of `history_events` lines (default: events /
+    HISTORY_SHARE, at least MIN_HISTORY_EVENTS) precedes the window from the 1st of the month `trend_months - 1` before its
+    last, the modality shares moving toward the window's (hubstats.synth_history):
+    `total_downloads` and `event_count` then count both, `window_downloads` and
+    `window_events` the window alone.
 
     `catalog()` and `events()` are generators; `figures()` computes the report's figures from
     the generator's own arrays (what the service must answer, up to rounding).
@@ -616,7 +622,8 @@ class SyntheticHub:
             self.history = synth_history.build(
                 self.totals, self.cells[:self.active].astype(np.int64) // per_modality,
                 start_day, days, trend_months,
-                history_events if history_events is not None else max(events // 8, 2),
+                max(events // HISTORY_SHARE, MIN_HISTORY_EVENTS) if history_events is None
+                else history_events,
                 self._rng(6, 0))
             self.total_downloads += self.history.total_downloads
             self.event_count += self.history.event_count
@@ -1130,7 +1137,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(at least 2), the modality shares moving toward the report's "
                              "(default 0: the window only)")
     parser.add_argument("--history-events", type=int,
-                        help="event lines of the history (default: events / 8)")
+                        help=f"event lines of the history (default: events / "
+                             f"{HISTORY_SHARE}, at least {MIN_HISTORY_EVENTS})")
     parser.add_argument("--batch-size", type=int, default=10_000, help="events per request")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per query/upsert")
     parser.add_argument("--dry-run", action="store_true",

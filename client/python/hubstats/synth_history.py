@@ -2,7 +2,7 @@
 shares move toward the report's figures (audio growing from 9.6% to 15.1%, NLP falling from
 64.5% to 58.1%, ...), so that a trend over 12 months ends where the report stands.
 
-    hub = SyntheticHub(seed, models, events, trend_months=12, history_events=100_000)
+    hub = SyntheticHub(seed, models, events, trend_months=12, history_events=25_000)
 
 How the shares come out by construction
 ---------------------------------------
