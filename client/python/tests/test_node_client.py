@@ -5,7 +5,8 @@ size class, catalogued and uncatalogued models, a few days), runs the Node CLI w
 checks that every number equals what the Python client `hubstats.Client` returns: integers
 exactly, shares to 1e-12. Totals, per-author, per-modality and per-size-class downloads are also
 checked against a brute-force sum of the events sent. Also: errors (a bad date range, an
-unreachable server) and int64 values above 2^53.
+unreachable server) and int64 values above 2^53; and the trend (--trend, Client.trend) in every
+granularity and dimension against the Python client, a brute-force sum and the C++ CLI.
 
 Needs `node` (skipped without it) and `npm ci` in client/node (fails without node_modules).
 """
