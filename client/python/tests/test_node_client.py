@@ -627,8 +627,8 @@ def test_trend_without_downloads(node_cli, loaded):
     assert result.returncode == 0 and "No downloads" in result.stdout
 
 
-@pytest.mark.parametrize("granularity,dimension,args,options", TRENDS[:3],
-                         ids=[f"{g}-{d}" for g, d, _, _ in TRENDS[:3]])
+@pytest.mark.parametrize("granularity,dimension,args,options", TRENDS,
+                         ids=[f"{g}-{d}" for g, d, _, _ in TRENDS])
 def test_trend_json_equals_the_cpp_clis(node_cli, loaded, granularity, dimension, args,
                                         options):
     server = loaded[0]
