@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // hubstats Node.js client: prints the three headline answers of a hubstats server
-// (modality share, size distribution, top-50 organisations).
+// (modality share, size distribution, top-50 organisations), or a trend (--trend).
 //
 //   node hubstats.js --target HOST:PORT [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+//   node hubstats.js --target HOST:PORT --trend day|week|month [--by DIMENSION] [--json] ...
 //
 // The .proto files are loaded at runtime from ../../proto (or $HUBSTATS_PROTO_DIR). int64 values
 // are read as decimal strings and held as BigInt, so downloads are exact at any size; --json
@@ -50,11 +51,22 @@ function loadApi() {
   root.resolvePath = (origin, target) =>
     target.startsWith('google/protobuf/') ? target : path.resolve(PROTO_DIR, target);
   root.loadSync('hubstats/v1/error_details.proto', { keepCase: true });
+  // Enum names by their short form, read from the proto: 'month' -> 'GRANULARITY_MONTH'.
+  const names = (enumName, prefix, hyphens) => Object.fromEntries(
+    definition[`hubstats.v1.${enumName}`].type.value
+      .filter((v) => v.number !== 0)
+      .map((v) => {
+        const short = v.name.slice(prefix.length).toLowerCase();
+        return [hyphens ? short.replace(/_/g, '-') : short, v.name];
+      }));
   api = {
     QueryService: v1.QueryService,
     IngestService: v1.IngestService,
     Status: root.lookupType('hubstats.v1.Status'),
     BadRequest: root.lookupType('hubstats.v1.BadRequest'),
+    granularities: names('Granularity', 'GRANULARITY_', false),
+    trendDimensions: names('TrendDimension', 'TREND_DIMENSION_', true),
+    modalities: names('Modality', MODALITY_PREFIX, false),
   };
   return api;
 }
@@ -162,6 +174,52 @@ function makeRange(from, to) {
   return range;
 }
 
+const pad = (n, width) => String(n).padStart(width, '0');
+/** A hubstats.v1.Date as "YYYY-MM-DD". */
+const dateText = (d) => `${pad(d.year, 4)}-${pad(d.month, 2)}-${pad(d.day, 2)}`;
+
+/** `value`, one of the short names of `choices` ({name: ENUM_NAME}), as its enum name. */
+function choice(value, choices, what) {
+  if (typeof value === 'string' && Object.hasOwn(choices, value)) return choices[value];
+  throw new UsageError(`${what}: expected one of ${Object.keys(choices).join(', ')}, ` +
+    `got ${JSON.stringify(value)}`);
+}
+
+const PARAMETER_SCALES = { '': 0, K: 3, M: 6, B: 9, G: 9, T: 12 };
+
+/**
+ * A parameter count as a decimal string for an int64 field: a whole number, a BigInt, or a
+ * string such as "200M", "1.5B", "500000000" (K, M, B/G, T suffixes; exact, no rounding).
+ */
+function parameterCount(value, what) {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  const m = /^\s*(\d+)(?:\.(\d+))?\s*([KMBGT]?)\s*$/i.exec(String(value));
+  const zeros = m ? PARAMETER_SCALES[m[3].toUpperCase()] : 0;
+  const fraction = m ? (m[2] || '').replace(/0+$/, '') : '';
+  if (!m || fraction.length > zeros) {
+    throw new UsageError(`${what}: ${JSON.stringify(value)} is not a parameter count ` +
+      '(e.g. 200M, 1.5B, 1T, 500000000)');
+  }
+  return (BigInt(m[1] + fraction) * 10n ** BigInt(zeros - fraction.length)).toString();
+}
+
+const MODALITY_ALIASES = { cv: 'computer_vision', rl: 'reinforcement_learning' };
+
+/** A modality filter: a short name ('audio'), an alias ('cv', 'rl'), any case, '-' or ' ' for
+ * '_'; null for none. */
+function modalityFilter(value, what = 'modality') {
+  if (value == null) return 'MODALITY_UNSPECIFIED';
+  const key = String(value).trim().toLowerCase().replace(/[-\s]+/g, '_')
+    .replace(/^modality_/, '');
+  const { modalities } = loadApi();
+  if (!Object.hasOwn(modalities, MODALITY_ALIASES[key] || key)) {
+    throw new UsageError(`${what}: expected one of ${Object.keys(modalities).join(', ')} ` +
+      `(aliases: ${Object.keys(MODALITY_ALIASES).join(', ')}), got ${JSON.stringify(value)}`);
+  }
+  return modalities[MODALITY_ALIASES[key] || key];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Security: TLS and the bearer token
 // ---------------------------------------------------------------------------------------------
@@ -263,7 +321,9 @@ class Client {
 
   /** Size classes with the server's default boundaries (200M, 500M, 1B) unless given. */
   async sizeDistribution(range = null, boundaries = []) {
-    const request = { boundaries: boundaries.map(String) };
+    const request = {
+      boundaries: boundaries.map((b, i) => parameterCount(b, `boundaries[${i}]`)),
+    };
     if (range) request.range = range;
     const r = await this._call('GetSizeDistribution', request);
     return {
@@ -301,6 +361,53 @@ class Client {
         share_pct: row.share_pct,
         cumulative_pct: row.cumulative_pct,
       })),
+    };
+  }
+
+  /**
+   * Downloads and shares per day, ISO week or month of `range`, split by a dimension, in one
+   * call (GetTrend). options: {granularity: 'day' | 'week' | 'month' (default), dimension:
+   * 'modality' (default) | 'size' | 'task' | 'architecture' | 'library' | 'top-models' |
+   * 'top-authors', boundaries (size only), n (the two concentrations; default 50), modality (a
+   * filter)}. Resolves to {granularity, dimension, keys, boundaries, periods: [{start,
+   * first_day, last_day, total_downloads, values: [{key, downloads, share_pct}]}], as_of:
+   * {version, time}}: days as 'YYYY-MM-DD', int64 as BigInt, one value per key in every period.
+   */
+  async trend(range = null, options = {}) {
+    const { granularities, trendDimensions } = loadApi();
+    const dimension = options.dimension || 'modality';
+    const request = {
+      granularity: choice(options.granularity || 'month', granularities, 'granularity'),
+      dimension: choice(dimension, trendDimensions, 'dimension'),
+      boundaries: (options.boundaries || [])
+        .map((b, i) => parameterCount(b, `boundaries[${i}]`)),
+      n: dimension.startsWith('top-') ? (options.n || DEFAULT_TOP_N) : 0,
+      modality: modalityFilter(options.modality),
+    };
+    if (range) request.range = range;
+    const r = await this._call('GetTrend', request);
+    const shortName = (choices, name) =>
+      Object.keys(choices).find((key) => choices[key] === name) || name;
+    const time = r.as_of && r.as_of.time;
+    return {
+      granularity: shortName(granularities, r.granularity),
+      dimension: shortName(trendDimensions, r.dimension),
+      keys: r.keys,
+      boundaries: r.boundaries.map(toBigInt),
+      periods: r.periods.map((p) => ({
+        start: dateText(p.start),
+        first_day: dateText(p.first_day),
+        last_day: dateText(p.last_day),
+        total_downloads: toBigInt(p.total_downloads),
+        values: p.values.map((v) => ({
+          key: v.key, downloads: toBigInt(v.downloads), share_pct: v.share_pct,
+        })),
+      })),
+      as_of: {
+        version: r.as_of ? r.as_of.version : '',
+        time: time ? new Date(Number(time.seconds) * 1000 + Math.floor(time.nanos / 1e6))
+          .toISOString() : null,
+      },
     };
   }
 
@@ -389,6 +496,25 @@ function headlineDocument(h) {
   };
 }
 
+/**
+ * The JSON document of --trend --json: exactly the fields, in the same order, of the C++ CLI's
+ * `hubstats trend --json`.
+ */
+function trendDocument(t) {
+  return {
+    granularity: t.granularity,
+    dimension: t.dimension,
+    keys: t.keys,
+    periods: t.periods.map((p) => ({
+      start: p.start,
+      first_day: p.first_day,
+      last_day: p.last_day,
+      total_downloads: p.total_downloads,
+      values: p.values.map(({ key, downloads, share_pct }) => ({ key, downloads, share_pct })),
+    })),
+  };
+}
+
 const grouped = (n) => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const pct = (x) => `${x.toFixed(2)}%`;
 
@@ -432,6 +558,43 @@ function humanReport(h, from, to) {
   return out.join('\n') + '\n';
 }
 
+/** A period as a reader names it: "2024-09" (month), "2024-W36" (ISO week), "2024-09-02". */
+function periodLabel(start, granularity) {
+  if (granularity === 'month') return start.slice(0, 7);
+  if (granularity !== 'week') return start;
+  // An ISO week belongs to the year of its Thursday and counts from that year's first.
+  const thursday = new Date(`${start}T00:00:00Z`);
+  thursday.setUTCDate(thursday.getUTCDate() + 3);
+  const year = thursday.getUTCFullYear();
+  const week = Math.floor((thursday - Date.UTC(year, 0, 1)) / (7 * 86400000)) + 1;
+  return `${year}-W${pad(week, 2)}`;
+}
+
+const TREND_SHOWN_KEYS = 8;
+
+/** One row per period: its downloads and each key's share; keys past the 8th as "others". */
+function humanTrend(t, from, to) {
+  const total = t.periods.reduce((sum, p) => sum + p.total_downloads, 0n);
+  if (total === 0n) return `No downloads (${describeRange(from, to)}).\n`;
+  const shown = t.keys.slice(0, TREND_SHOWN_KEYS);
+  const others = t.keys.length > shown.length;
+  const headers = [t.granularity === 'week' ? 'ISO week' : t.granularity, 'downloads', ...shown];
+  if (others) headers.push('others');
+  const rows = t.periods.map((p) => {
+    const row = [periodLabel(p.start, t.granularity), grouped(p.total_downloads),
+      ...p.values.slice(0, shown.length).map((v) => pct(v.share_pct))];
+    if (others) {
+      const rest = p.values.slice(shown.length).reduce((sum, v) => sum + v.downloads, 0n);
+      row.push(pct(p.total_downloads ? Number(rest * 1000000n / p.total_downloads) / 10000 : 0));
+    }
+    return row;
+  });
+  const first = t.periods[0].first_day;
+  const last = t.periods[t.periods.length - 1].last_day;
+  return `Download share by ${t.dimension} per ${t.granularity} (${first}..${last})\n\n` +
+    table(headers, rows, headers.map((_, i) => i > 0)) + '\n';
+}
+
 // ---------------------------------------------------------------------------------------------
 // CLI
 // ---------------------------------------------------------------------------------------------
@@ -440,13 +603,23 @@ class UsageError extends Error {}
 
 const USAGE = `usage: node hubstats.js --target HOST:PORT [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
                         [--timeout SECONDS]
+       node hubstats.js --target HOST:PORT --trend day|week|month [--by DIMENSION] [--n N]
+                        [--boundaries 200M,500M,1B] [--modality NAME] [--json] [--from ...]
+                        [--to ...]
 
-Prints modality share, size distribution (200M/500M/1B) and the top ${DEFAULT_TOP_N} organisations.
+Prints modality share, size distribution (200M/500M/1B) and the top ${DEFAULT_TOP_N} organisations;
+with --trend, the downloads and shares per day, ISO week or month instead.
   --target   server address (default: $HUBSTATS_TARGET)
   --json     one JSON object instead of tables
   --from     first day of the range (UTC, inclusive); default: first day with data
   --to       last day of the range (UTC, inclusive); default: last day with data
   --timeout  deadline per call in seconds (default ${DEFAULT_TIMEOUT_SECONDS})
+  --trend    the periods of a trend: day, week (ISO) or month
+  --by       what a trend splits downloads by: modality (default), size, task, architecture,
+             library, top-models, top-authors
+  --n        top-models, top-authors: the top n of each period (default ${DEFAULT_TOP_N})
+  --boundaries  size: class boundaries (default 200M,500M,1B)
+  --modality    only this modality's downloads (e.g. audio, cv)
   --tls              TLS, verifying the server with the system's CAs [$HUBSTATS_TLS]
   --ca-file F        TLS, verifying the server with the CAs in F [$HUBSTATS_CA_FILE]
   --cert-file F      client certificate for mutual TLS [$HUBSTATS_CERT_FILE] ...
@@ -458,7 +631,9 @@ Prints modality share, size distribution (200M/500M/1B) and the top ${DEFAULT_TO
 function parseArgs(argv) {
   const opts = { target: process.env.HUBSTATS_TARGET || null, json: false, from: null, to: null,
     timeout: DEFAULT_TIMEOUT_SECONDS, help: false, security: {} };
-  const valued = { '--target': 'target', '--from': 'from', '--to': 'to', '--timeout': 'timeout' };
+  const valued = { '--target': 'target', '--from': 'from', '--to': 'to', '--timeout': 'timeout',
+    '--trend': 'trend', '--by': 'by', '--n': 'n', '--boundaries': 'boundaries',
+    '--modality': 'modality' };
   const securityValued = { '--ca-file': 'caFile', '--cert-file': 'certFile',
     '--key-file': 'keyFile', '--tls-server-name': 'serverName', '--token-file': 'tokenFile' };
   for (let i = 0; i < argv.length; i++) {
@@ -489,6 +664,26 @@ function parseArgs(argv) {
   if (!(timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
   opts.timeout = timeout;
   opts.range = makeRange(opts.from, opts.to);
+  const trendOnly = ['by', 'n', 'boundaries', 'modality'].filter((k) => opts[k] !== undefined);
+  if (opts.trend === undefined) {
+    if (trendOnly.length) throw new UsageError(`--${trendOnly[0]} needs --trend`);
+    return opts;
+  }
+  const { granularities, trendDimensions } = loadApi();
+  choice(opts.trend, granularities, '--trend');
+  choice(opts.by || 'modality', trendDimensions, '--by');
+  if (opts.n !== undefined && !/^[1-9][0-9]*$/.test(opts.n)) {
+    throw new UsageError(`--n must be a positive integer, got ${JSON.stringify(opts.n)}`);
+  }
+  opts.trendOptions = {
+    granularity: opts.trend,
+    dimension: opts.by || 'modality',
+    n: opts.n === undefined ? undefined : Number(opts.n),
+    boundaries: opts.boundaries ? opts.boundaries.split(',') : [],
+    modality: opts.modality,
+  };
+  opts.trendOptions.boundaries.forEach((b, i) => parameterCount(b, `--boundaries item ${i + 1}`));
+  modalityFilter(opts.modality, '--modality');
   return opts;
 }
 
@@ -514,6 +709,12 @@ async function main(argv) {
     return 2;
   }
   try {
+    if (opts.trendOptions) {
+      const t = await client.trend(opts.range, opts.trendOptions);
+      process.stdout.write(opts.json ? toJson(trendDocument(t)) + '\n'
+        : humanTrend(t, opts.from, opts.to));
+      return 0;
+    }
     const h = await client.headline(opts.range);
     process.stdout.write(opts.json ? toJson(headlineDocument(h)) + '\n'
       : humanReport(h, opts.from, opts.to));
@@ -537,6 +738,6 @@ if (require.main === module) {
 }
 
 module.exports = {
-  Client, HubstatsError, channelSecurity, loadApi, makeRange, toJson, headlineDocument, main,
-  CHANNEL_OPTIONS,
+  Client, HubstatsError, channelSecurity, loadApi, makeRange, toJson, headlineDocument,
+  trendDocument, main, CHANNEL_OPTIONS,
 };

@@ -4,7 +4,8 @@
     with Client("localhost:50051") as client:
         print(client.modality_share())
 
-See README.md for the API; `hubstats.charts` draws the report's figures.
+See README.md for the API; `hubstats.charts` draws the report's figures and
+`hubstats.trend_chart` their trends.
 """
 
 from hubstats.client import MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, Client

@@ -146,6 +146,35 @@ def modality_name(number: int) -> str:
     return pb.Modality.Name(number).removeprefix("MODALITY_").lower()
 
 
+#: Trend granularities by name ("day", "week": ISO weeks, "month"), as Client.trend takes them.
+GRANULARITIES = {name.removeprefix("GRANULARITY_").lower(): number
+                 for name, number in pb.Granularity.items() if number}
+#: Trend dimensions by name ("modality", "size", ..., "top-models", "top-authors").
+TREND_DIMENSIONS = {name.removeprefix("TREND_DIMENSION_").lower().replace("_", "-"): number
+                    for name, number in pb.TrendDimension.items() if number}
+#: The trend dimensions that split downloads into "top <n>" and "rest".
+CONCENTRATION_DIMENSIONS = ("top-models", "top-authors")
+
+
+def choice_number(value: Any, name: str, choices: dict[str, int]) -> int:
+    """The enum number of `value`, one of the names of `choices`; ValueError listing them
+    otherwise."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+    return choices[value]
+
+
+def choice_name(number: int, choices: dict[str, int]) -> str:
+    """The name of enum `number` in `choices` (the names of choice_number)."""
+    return next(name for name, value in choices.items() if value == number)
+
+
+def as_of_dict(message: pb.AsOf) -> dict:
+    """An answer's AsOf as {"version": str, "time": aware UTC datetime or None}."""
+    time = message.time.ToDatetime(tzinfo=UTC) if message.HasField("time") else None
+    return {"version": message.version, "time": time}
+
+
 def architecture_number(value: Any, name: str = "architecture") -> int:
     """An architecture name ("encoder", "decoder", "encoder-decoder", "other") as its enum
     number; None, "" or "(none)" give ARCHITECTURE_UNSPECIFIED."""

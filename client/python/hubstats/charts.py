@@ -4,7 +4,8 @@ Each chart function takes either a `hubstats.Client` (it then runs the query, wi
 `end` as in the client) or the DataFrame the matching client method returned:
 
     modality_share_chart     Client.modality_share()            share of downloads per modality
-    size_share_chart         Client.size_distribution()         cumulative share by model size
+    size_share_chart         Client.size_distribution()         share by model size: <200M,
+                                                                <500M, <1B (cumulative), 1B+
     concentration_chart      Client.top_n(n, by=...)            share held by the top k models
                                                                 or organisations
     top_organisations_chart  Client.top_n(n, by="author")       largest organisations
@@ -19,7 +20,7 @@ How the charts read:
 * Bar charts grow with their bars: the figure is 8 inches wide and 4.5 high, or higher when
   the bars need it, and the bars' fonts shrink for long lists, so no two labels overlap. `n`
   limits the bars whether the chart runs the query or gets a DataFrame. A size chart with
-  more than SIZE_COLUMNS_MAX classes turns its bars horizontal to grow the same way.
+  more than SIZE_COLUMNS_MAX boundaries turns its bars horizontal to grow the same way.
 * Subtitles state the data's first and last day: the chart asks the Client for them
   (Client.data_span), or takes `span=(first, last)`, or the DataFrame's attrs "first_day" and
   "last_day". A DataFrame without them (the client's answers carry the range asked for, not
@@ -29,8 +30,9 @@ How the charts read:
   those colours: organisations, sizes, tasks, architectures, libraries and the concentration
   curve are drawn in NEUTRAL_COLORS, so a modality's colour always means that modality.
 * Labels are the DataFrame's keys, except modality names, which read as MODALITY_LABELS says
-  ("nlp" -> "NLP", "unknown" -> "Unknown (no catalog record)"), the size chart's cumulative
-  classes ("<200M": below the class's `upper`) and the breakdown's "all N other tasks" bar.
+  ("nlp" -> "NLP", "unknown" -> "Unknown (no catalog record)"), the size chart's classes
+  (cumulative "<200M": below the class's `upper`; "1B+": at or above the last boundary, as the
+  report shows it beside them) and the breakdown's "all N other tasks" bar.
   Breakdowns keep the server's keys "(none)" (records that leave the field empty) and
   "unknown" (models without a catalog record) and explain them in a footnote.
 * Shares are shown with two decimals ("92.48%"), "<0.01%" and ">99.99%" at the ends.
@@ -41,9 +43,12 @@ How the charts read:
   only "(none)" and "unknown" classes) says so in a note instead of drawing an empty bar.
 
 Figures are pyplot figures (`fig.show()` works in a notebook); close them with
-`matplotlib.pyplot.close(fig)` when done.
+`matplotlib.pyplot.close(fig)` when done. The palette, labels, formats and layout helpers live
+in hubstats._chart_style, shared with hubstats.trend_chart (re-exported here).
 
-Command line (writes five PNGs at 150 dpi and prints the numbers behind them):
+Command line: writes the five charts as PNGs at 150 dpi, and modality_trend.png
+(hubstats.trend_chart) when the data span more than one period, and prints the numbers behind
+them:
 
     python -m hubstats.charts --target HOST:PORT --out DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 """
@@ -51,7 +56,6 @@ Command line (writes five PNGs at 150 dpi and prints the numbers behind them):
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -63,63 +67,21 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from hubstats import _chart_style as style
 from hubstats import _convert as convert
+from hubstats import trend_chart as trends
+from hubstats._chart_style import (DPI, FIGURE_SIZE, MODALITY_COLORS,  # noqa: F401
+                                   MODALITY_LABELS, NEUTRAL_COLORS, add_footnote,
+                                   format_parameters, format_share)
 from hubstats.client import Client
 from hubstats.errors import HubstatsError
 
-#: One colour per modality, the same in every chart; no other bar or line takes one of them.
-MODALITY_COLORS = {
-    "nlp": "#ffd21e",
-    "computer_vision": "#371b6b",
-    "audio": "#7b2cbf",
-    "multimodal": "#c77dff",
-    "time_series": "#2a9d8f",
-    "tabular": "#e76f51",
-    "reinforcement_learning": "#457b9d",
-    "other": "#8d99ae",
-    "unknown": "#c9c9c9",
-}
-#: Colours of what is not a modality: bars of organisations, sizes, tasks, architectures and
-#: libraries ("bar"), a breakdown's "all other ..." bar ("rest"), the concentration curve
-#: ("line", "fill") and its marks ("mark").
-NEUTRAL_COLORS = {"bar": "#3d405b", "rest": "#b4b8c8", "line": "#3d405b", "fill": "#dfe1ea",
-                  "mark": "#ffffff"}
-#: How modality names read in charts.
-MODALITY_LABELS = {
-    "nlp": "NLP",
-    "computer_vision": "Computer vision",
-    "audio": "Audio",
-    "multimodal": "Multimodal",
-    "time_series": "Time series",
-    "tabular": "Tabular",
-    "reinforcement_learning": "Reinforcement learning",
-    "other": "Other",
-    "unknown": "Unknown (no catalog record)",
-}
-#: Width and smallest height, in inches, of every figure: 1200 x 675 pixels at DPI.
-FIGURE_SIZE = (8.0, 4.5)
-DPI = 150
 DEFAULT_MARKS = (10, 50, 100)
-#: A size chart with more classes draws them as horizontal bars.
+#: A size chart with more boundaries draws its bars horizontal.
 SIZE_COLUMNS_MAX = 8
 #: The report's headline: the share of the top 50 organisations.
 HEADLINE_K = 50
 
-_TEXT = "#1f1f1f"
-_MUTED = "#5f5f5f"
-_GRID = "#e4e4e4"
-_STYLE = {
-    "font.family": "DejaVu Sans",
-    "font.size": 10.5,
-    "axes.labelsize": 10.5,
-    "axes.labelcolor": _TEXT,
-    "axes.edgecolor": "#8a8a8a",
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "xtick.color": _TEXT,
-    "ytick.color": _TEXT,
-    "text.color": _TEXT,
-}
 _BREAKDOWN_NAMES = {"task": ("task", "tasks"), "architecture": ("architecture", "architectures"),
                     "library": ("library", "libraries")}
 _NO_CLASS = ("(none)", "unknown")
@@ -129,54 +91,20 @@ _NO_CLASS = ("(none)", "unknown")
 # Formatting helpers
 # ---------------------------------------------------------------------------------------------
 
-def format_parameters(count: int) -> str:
-    """A parameter count the way the server labels classes: 200M, 1B, 1.5B, 1T."""
-    for suffix, scale in (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3)):
-        if count >= scale:
-            whole, rest = divmod(count, scale)
-            if rest == 0:
-                return f"{whole}{suffix}"
-            return f"{whole}.{str(scale + rest)[1:].rstrip('0')}{suffix}"
-    return str(count)
-
-
-def format_share(value: float) -> str:
-    """Two decimals; a share that would round to 0.00% (or 100.00%) without being it says so."""
-    if 0 < value < 0.005:
-        return "<0.01%"
-    if 99.995 <= value < 100:
-        return ">99.99%"
-    return f"{value:.2f}%"
-
-
-def _day(day: dt.date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
-def _days(first: dt.date, last: dt.date) -> str:
-    return _day(first) if first == last else f"{_day(first)} – {_day(last)}"
-
-
 def _period(frame: pd.DataFrame) -> str:
     """The days a query result covers: the data's first and last day when known (see the
     module docstring), else what can be said without a wrong claim."""
     attrs = frame.attrs
     if attrs.get("first_day") and attrs.get("last_day"):
-        return _days(attrs["first_day"], attrs["last_day"])
+        return style.days_text(attrs["first_day"], attrs["last_day"])
     start, end = attrs.get("start"), attrs.get("end")
     if "data_span" in attrs:  # An empty answer: say where the data lies.
-        span = attrs["data_span"]
-        if span is None:
-            return "No downloads on the server"
-        asked = ("All days" if start is None and end is None else
-                 f"{_day(start)} onwards" if end is None else
-                 f"Up to {_day(end)}" if start is None else _days(start, end))
-        return f"{asked}: no downloads; the data spans {_days(*span)}"
+        return style.no_downloads_text(start, end, attrs["data_span"])
     if start is None and end is None:
         return "All days with data"
-    return ("Days with data from " + _day(start) if end is None else
-            "Days with data up to " + _day(end) if start is None else
-            "Days with data in " + _days(start, end))
+    return ("Days with data from " + style.day_text(start) if end is None else
+            "Days with data up to " + style.day_text(end) if start is None else
+            "Days with data in " + style.days_text(start, end))
 
 
 def _fetch(source: Client | pd.DataFrame, query, span, **arguments) -> pd.DataFrame:
@@ -198,52 +126,6 @@ def _fetch(source: Client | pd.DataFrame, query, span, **arguments) -> pd.DataFr
 # Layout
 # ---------------------------------------------------------------------------------------------
 
-def _bar_slot(bars: int) -> float:
-    """The height, in inches, of one horizontal bar's slot: long lists get thinner bars (and
-    smaller fonts) so that a 100-bar chart stays readable on a screen."""
-    return 0.3 if bars <= 15 else 0.22 if bars <= 40 else 0.18
-
-
-def _new_figure(bars: int = 0) -> tuple[Figure, matplotlib.axes.Axes, float]:
-    """A pyplot figure tall enough for `bars` horizontal bars, its axes and the font size for
-    one bar's labels."""
-    slot = _bar_slot(bars)
-    height = max(FIGURE_SIZE[1], 1.9 + bars * slot)
-    figure = plt.figure(figsize=(FIGURE_SIZE[0], height), dpi=DPI, layout="constrained")
-    figure.get_layout_engine().set(w_pad=0.15, h_pad=0.12)
-    # A label's line takes about 1.2 times its font size; keep it within its bar's slot.
-    font = min(10.5, slot * 72 / 1.45)
-    return figure, figure.add_subplot(), font
-
-
-def _titles(axes, title: str, subtitle: str) -> None:
-    """Title and subtitle above the axes, from the figure's left edge: long bar labels push the
-    axes right, and the titles must not run off the figure then."""
-    where = {"xy": (0.015, 1), "xycoords": ("figure fraction", "axes fraction"),
-             "textcoords": "offset points", "ha": "left", "va": "bottom",
-             "annotation_clip": False}
-    axes.annotate(title, xytext=(0, 26), fontsize=13.5, fontweight="bold", **where)
-    axes.annotate(subtitle, xytext=(0, 8), fontsize=10, color=_MUTED, **where)
-
-
-def add_footnote(figure: Figure, text: str) -> None:
-    """Adds a line under the chart (the layout makes room for it); later lines go below."""
-    notes = getattr(figure, "_hubstats_notes", [])
-    notes.append(text)
-    figure._hubstats_notes = notes
-    figure.supxlabel("\n".join(notes), x=0.01, ha="left", fontsize=8.5, color=_MUTED,
-                     fontstyle="italic")
-
-
-def _no_data(axes, message: str = "No downloads in this period") -> None:
-    axes.text(0.5, 0.5, message, transform=axes.transAxes, ha="center", va="center",
-              fontsize=12, color=_MUTED)
-    axes.set_xticks([])
-    axes.set_yticks([])
-    for spine in axes.spines.values():
-        spine.set_visible(False)
-
-
 def _horizontal_bars(axes, labels: list[str], values: list[float], colors: list[str],
                      xlabel: str, font: float) -> None:
     """Bars top to bottom in the given order, each labelled with its share."""
@@ -255,11 +137,11 @@ def _horizontal_bars(axes, labels: list[str], values: list[float], colors: list[
     axes.tick_params(axis="y", length=0, pad=6, labelsize=font)
     axes.set_xlabel(xlabel)
     axes.set_xlim(0, max(values) * 1.22 if max(values) > 0 else 1)
-    axes.xaxis.grid(True, color=_GRID, zorder=0)
+    axes.xaxis.grid(True, color=style.GRID, zorder=0)
     axes.set_axisbelow(True)
     axes.spines["left"].set_visible(False)
     axes.bar_label(bars, labels=[format_share(v) for v in values], padding=4, fontsize=font,
-                   color=_TEXT)
+                   color=style.TEXT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,78 +166,93 @@ def modality_share_chart(source: Client | pd.DataFrame, *, start=None, end=None,
     "unknown" modality show a note instead."""
     share = _fetch(source, Client.modality_share, span, start=start, end=end)
     numbers = modality_share_numbers(share)
-    with matplotlib.rc_context(_STYLE):
-        figure, axes, font = _new_figure(len(numbers))
+    with matplotlib.rc_context(style.STYLE):
+        figure, axes, font = style.new_figure(len(numbers))
         total = share.attrs.get("total_downloads", int(share["downloads"].sum()))
-        _titles(axes, "Share of downloads by modality", f"{_period(share)} · {total:,} downloads")
+        style.titles(axes, "Share of downloads by modality",
+                     f"{_period(share)} · {total:,} downloads")
         if numbers.empty:
-            _no_data(axes)
+            style.no_data(axes)
             return figure
         if set(numbers["modality"]) == {"unknown"}:
-            _no_data(axes, "No modality is known for these downloads (no model has a catalog "
+            style.no_data(axes, "No modality is known for these downloads (no model has a catalog "
                            "record)")
             return figure
-        colors = [MODALITY_COLORS.get(name, _MUTED) for name in numbers["modality"]]
+        colors = [MODALITY_COLORS.get(name, style.MUTED) for name in numbers["modality"]]
         _horizontal_bars(axes, numbers["label"].to_list(), numbers["share_pct"].to_list(),
                          colors, "Share of downloads (%)", font)
     return figure
 
 
 # ---------------------------------------------------------------------------------------------
-# (b) Cumulative share by model size
+# (b) Share by model size
 # ---------------------------------------------------------------------------------------------
 
 def size_share_numbers(sizes: pd.DataFrame) -> pd.DataFrame:
-    """The cumulative classes below each boundary: [label ("<200M"), upper, cumulative_pct],
-    as shares of known-size downloads."""
+    """What the size chart draws, as shares of known-size downloads: the cumulative class below
+    each boundary ("<200M": lower 0, upper the boundary), then the open-ended class above the
+    last one ("1B+": lower the boundary, upper <NA>), as the report shows them:
+    [label, lower, upper, share_of_known_pct] (upper "Int64"). No rows without known sizes."""
     bounded = sizes[sizes["upper"].notna()]
+    above = sizes[sizes["upper"].isna()]
+    labels = [f"<{format_parameters(int(upper))}" for upper in bounded["upper"]]
+    labels += [f"{format_parameters(int(lower))}+" for lower in above["lower"]]
     return pd.DataFrame({
-        "label": [f"<{format_parameters(int(upper))}" for upper in bounded["upper"]],
-        "upper": bounded["upper"].astype("int64").to_list(),
-        "cumulative_pct": bounded["cumulative_pct"].to_list(),
-    }).astype({"upper": "int64", "cumulative_pct": "float64"})
+        "label": labels,
+        "lower": [0] * len(bounded) + above["lower"].to_list(),
+        "upper": pd.array([*bounded["upper"].to_list(), *[pd.NA] * len(above)], dtype="Int64"),
+        "share_of_known_pct": bounded["cumulative_pct"].to_list()
+        + above["share_of_known_pct"].to_list(),
+    }).astype({"label": "object", "lower": "int64", "share_of_known_pct": "float64"})
 
 
 def size_share_chart(source: Client | pd.DataFrame, *, boundaries=(200e6, 500e6, 1e9),
                      start=None, end=None, span=None) -> Figure:
     """Bars of the share of known-size downloads held by models below each boundary
-    (<200M, <500M, <1B), with the share of downloads of unknown size in a footnote. Up to
-    SIZE_COLUMNS_MAX classes stand as columns; more lie as horizontal bars, growing the
+    (<200M, <500M, <1B, cumulative) and by the models above the last one (1B+, in the
+    "rest" colour), with the share of downloads of unknown size in a footnote. Up to
+    SIZE_COLUMNS_MAX boundaries stand as columns; more lie as horizontal bars, growing the
     figure like the other bar charts."""
     sizes = _fetch(source, Client.size_distribution, span, boundaries=boundaries, start=start,
                    end=end)
     numbers = size_share_numbers(sizes)
     known, unknown_pct = sizes.attrs["known_downloads"], sizes.attrs["unknown_share_pct"]
-    columns = len(numbers) <= SIZE_COLUMNS_MAX
-    with matplotlib.rc_context(_STYLE):
-        figure, axes, font = _new_figure(0 if columns or known == 0 else len(numbers))
-        _titles(axes, "Cumulative share of downloads by model size",
-                f"{_period(sizes)} · {known:,} downloads of models with a known parameter count")
+    columns = len(numbers) - 1 <= SIZE_COLUMNS_MAX
+    with matplotlib.rc_context(style.STYLE):
+        figure, axes, font = style.new_figure(0 if columns or known == 0 else len(numbers))
+        style.titles(axes, "Share of downloads by model size",
+                     f"{_period(sizes)} · {known:,} downloads of models with a known parameter "
+                     "count")
         if known == 0:
-            _no_data(axes, "No downloads of models with a known size in this period")
+            style.no_data(axes, "No downloads of models with a known size in this period")
             return figure
-        labels, shares = numbers["label"].to_list(), numbers["cumulative_pct"].to_list()
+        labels, shares = numbers["label"].to_list(), numbers["share_of_known_pct"].to_list()
+        colors = [NEUTRAL_COLORS["bar"]] * (len(labels) - 1) + [NEUTRAL_COLORS["rest"]]
         if columns:
-            _size_columns(axes, labels, shares)
+            _size_columns(axes, labels, shares, colors)
         else:
-            _horizontal_bars(axes, labels, shares, [NEUTRAL_COLORS["bar"]] * len(labels),
-                             "Share of known-size downloads (%)", font)
-            axes.set_ylabel("Models with fewer parameters than")
+            _horizontal_bars(axes, labels, shares, colors, "Share of known-size downloads (%)",
+                             font)
+            axes.set_ylabel("Parameters")
         unknown = sizes.attrs["unknown_downloads"]
+        below = (f"The bar {labels[0]} is" if len(labels) == 2 else
+                 f"The bars {labels[0]} to {labels[-2]} are")
+        add_footnote(figure, f"{below} cumulative (each includes the smaller models); "
+                             f"{labels[-1]} holds the rest.")
         add_footnote(figure, f"Not included: {format_share(unknown_pct)} of all downloads "
                              f"({unknown:,}) are of models of unknown size.")
     return figure
 
 
-def _size_columns(axes, labels: list[str], shares: list[float]) -> None:
-    bars = axes.bar(labels, shares, color=NEUTRAL_COLORS["bar"], width=0.58, zorder=2)
+def _size_columns(axes, labels: list[str], shares: list[float], colors: list[str]) -> None:
+    bars = axes.bar(labels, shares, color=colors, width=0.58, zorder=2)
     axes.bar_label(bars, labels=[format_share(v) for v in shares], padding=4, fontsize=11,
                    fontweight="bold")
     axes.set_ylim(0, 112)
     axes.set_yticks(range(0, 101, 20))
-    axes.yaxis.grid(True, color=_GRID, zorder=0)
+    axes.yaxis.grid(True, color=style.GRID, zorder=0)
     axes.set_axisbelow(True)
-    axes.set_xlabel("Models with fewer parameters than")
+    axes.set_xlabel("Parameters")
     axes.set_ylabel("Share of known-size downloads (%)")
     axes.tick_params(axis="x", length=0, labelsize=11.5)
 
@@ -386,17 +283,17 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
     top = _fetch(source, Client.top_n, span, n=n, by=by, start=start, end=end).head(n)
     noun = "organisations" if top.attrs.get("by", by) == "author" else "models"
     numbers = concentration_numbers(top, marks)
-    with matplotlib.rc_context(_STYLE):
-        figure, axes, _ = _new_figure()
+    with matplotlib.rc_context(style.STYLE):
+        figure, axes, _ = style.new_figure()
         total = top.attrs.get("total_downloads", 0)
         headline = numbers[numbers["k"] == HEADLINE_K] if noun == "organisations" else []
         held = (f"the top {HEADLINE_K} {noun} hold "
                 f"{format_share(float(headline['cumulative_pct'].iloc[0]))} of"
                 if len(headline) else f"share held by the top k {noun}, of")
-        _titles(axes, f"Concentration of downloads among {noun}",
-                f"{_period(top)} · {held} {total:,} downloads")
+        style.titles(axes, f"Concentration of downloads among {noun}",
+                     f"{_period(top)} · {held} {total:,} downloads")
         if top.empty:
-            _no_data(axes)
+            style.no_data(axes)
             return figure
         ranks = top["rank"].to_numpy()
         right = max(ranks[-1], max(marks, default=1)) * 1.1
@@ -412,7 +309,7 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
         axes.xaxis.set_minor_formatter(NullFormatter())
         axes.set_ylim(0, 105)
         axes.set_yticks(range(0, 101, 20))
-        axes.grid(True, which="major", color=_GRID, zorder=0)
+        axes.grid(True, which="major", color=style.GRID, zorder=0)
         axes.set_xlabel(f"Top k {noun} (log scale)")
         axes.set_ylabel("Share of all downloads (%)")
         lines = []
@@ -427,7 +324,7 @@ def concentration_chart(source: Client | pd.DataFrame, *, n: int = 1000, by: str
             box = axes.text(0, 0, "\n".join(lines), transform=axes.transAxes, fontsize=10,
                             fontweight="bold", color=NEUTRAL_COLORS["line"], linespacing=1.5,
                             zorder=5, bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
-                                            "edgecolor": _GRID})
+                                            "edgecolor": style.GRID})
             _place_clear(figure, axes, box)
     return figure
 
@@ -480,14 +377,14 @@ def top_organisations_chart(source: Client | pd.DataFrame, *, n: int = 15, start
     first, each labelled with its share of all downloads; the chart grows with n."""
     top = _fetch(source, Client.top_n, span, n=n, by="author", start=start, end=end)
     shown = top.head(n)
-    with matplotlib.rc_context(_STYLE):
-        figure, axes, font = _new_figure(len(shown))
+    with matplotlib.rc_context(style.STYLE):
+        figure, axes, font = style.new_figure(len(shown))
         total = top.attrs.get("total_downloads", 0)
         held = float(shown["share_pct"].sum())
-        _titles(axes, f"Top {len(shown)} organisations by downloads",
-                f"{_period(top)} · together {format_share(held)} of {total:,} downloads")
+        style.titles(axes, f"Top {len(shown)} organisations by downloads",
+                     f"{_period(top)} · together {format_share(held)} of {total:,} downloads")
         if shown.empty:
-            _no_data(axes)
+            style.no_data(axes)
             return figure
         _horizontal_bars(axes, shown["id"].to_list(), shown["share_pct"].to_list(),
                          [NEUTRAL_COLORS["bar"]] * len(shown), "Share of all downloads (%)",
@@ -530,20 +427,20 @@ def breakdown_chart(source: Client | pd.DataFrame, *, by: str = "task", n: int =
     singular, plural = _BREAKDOWN_NAMES.get(by, ("key", "keys"))
     numbers = breakdown_numbers(breakdown, n)
     informative = [key for key in numbers["key"] if key not in _NO_CLASS]
-    with matplotlib.rc_context(_STYLE):
-        figure, axes, font = _new_figure(len(numbers) if informative else 0)
+    with matplotlib.rc_context(style.STYLE):
+        figure, axes, font = style.new_figure(len(numbers) if informative else 0)
         total = breakdown.attrs.get("total_downloads", int(breakdown["downloads"].sum()))
         scope = breakdown.attrs.get("modality")
         if scope:  # As the caller spelled it ("cv", "Computer-Vision"): the short name.
             scope = convert.modality_name(convert.modality_number(scope))
         scope_text = f" · {MODALITY_LABELS.get(scope, scope)} only" if scope else ""
-        _titles(axes, f"Share of downloads by {singular}",
-                f"{_period(breakdown)}{scope_text} · {total:,} downloads")
+        style.titles(axes, f"Share of downloads by {singular}",
+                     f"{_period(breakdown)}{scope_text} · {total:,} downloads")
         if numbers.empty:
-            _no_data(axes)
+            style.no_data(axes)
             return figure
         if not informative:
-            _no_data(axes, f"No {singular} is known for these downloads (the catalog gives "
+            style.no_data(axes, f"No {singular} is known for these downloads (the catalog gives "
                            "none)")
             return figure
         colors = [MODALITY_COLORS.get(scope, NEUTRAL_COLORS["bar"]) if scope
@@ -588,8 +485,10 @@ def save(figures: dict[str, Figure], out: Path) -> list[Path]:
 
 def write_report(client: Client, out: Path, start=None, end=None, *, organisations: int = 15,
                  concentration_n: int = 1000) -> list[Path]:
-    """Writes the report's five charts as PNGs (150 dpi) into `out`, prints the numbers behind
-    each and returns the paths."""
+    """Writes the report's five charts as PNGs (150 dpi) into `out`, and the modality trend
+    when the data span more than one period (trend_chart.choose_granularity: days under two
+    weeks, weeks under two months, else months), prints the numbers behind each and returns
+    the paths."""
     share = client.modality_share(start, end)
     sizes = client.size_distribution(start=start, end=end)
     top_models = client.top_n(concentration_n, by="model", start=start, end=end)
@@ -599,8 +498,8 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
     total = share.attrs["total_downloads"]
     _print_table(f"Modality share ({total:,} downloads)",
                  modality_share_numbers(share)[["modality", "downloads", "share_pct"]])
-    _print_table("Cumulative share of known-size downloads",
-                 size_share_numbers(sizes)[["label", "cumulative_pct"]],
+    _print_table("Share of known-size downloads by model size (cumulative, then the rest)",
+                 size_share_numbers(sizes)[["label", "share_of_known_pct"]],
                  f"known-size downloads: {sizes.attrs['known_downloads']:,}; unknown size: "
                  f"{sizes.attrs['unknown_downloads']:,} ({sizes.attrs['unknown_share_pct']:.2f}% "
                  "of all downloads)")
@@ -619,6 +518,14 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
         "organisation_concentration.png": concentration_chart(top_orgs, by="author", span=span),
         "top_organisations.png": top_organisations_chart(top_orgs, n=organisations, span=span),
     }
+    if span is not None:
+        granularity = trends.choose_granularity(*span)
+        if trends.period_count(*span, granularity) > 1:
+            trend = client.trend(*span, granularity=granularity)
+            numbers = trends.trend_numbers(trend)
+            _print_table(f"Trend: modality share per {granularity} (%)",
+                         numbers.drop(columns=["period_start", "first_day", "last_day"]))
+            figures["modality_trend.png"] = trends.trend_chart(trend)
     paths = save(figures, out)
     for path in paths:
         print(f"wrote {path}")
@@ -628,7 +535,8 @@ def write_report(client: Client, out: Path, start=None, end=None, *, organisatio
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hubstats.charts",
-        description="Draw the report's five charts from a hubstats server.")
+        description="Draw the report's five charts (and the modality trend) from a hubstats "
+                    "server.")
     parser.add_argument("--target", default="localhost:50051", help="server host:port")
     parser.add_argument("--out", type=Path, required=True, help="directory for the PNG files")
     parser.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: first data)")

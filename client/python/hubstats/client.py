@@ -156,13 +156,13 @@ class Client:
 
     Errors reported by the server raise `hubstats.HubstatsError` subclasses
     (InvalidArgumentError, NotFoundError, UnavailableError, FailedPreconditionError).
-    Arguments the client can check cheaply (dates, modality names, boundaries, `by`) raise
-    ValueError before any call. Every query takes `start`/`end` (inclusive UTC days:
-    `datetime.date` or "YYYY-MM-DD"); leaving one out runs from the first / through the last
-    day with data. A DataFrame query over a range without downloads answers an empty
-    DataFrame (the same columns, no rows) whose attrs["data_span"] is the (first, last) day of
-    the server's data, or None when it holds none: "no downloads in June; data spans
-    2024-08-01..2024-09-30".
+    Arguments the client can check cheaply (dates, modality names, boundaries, `by`, a
+    trend's granularity and dimension) raise ValueError before any call. Every query takes
+    `start`/`end` (inclusive UTC days: `datetime.date` or "YYYY-MM-DD"); leaving one out runs
+    from the first / through the last day with data. A DataFrame query over a range without
+    downloads answers an empty DataFrame (the same columns, no rows) whose attrs["data_span"]
+    is the (first, last) day of the server's data, or None when it holds none: "no downloads
+    in June; data spans 2024-08-01..2024-09-30".
     """
 
     def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0,
@@ -366,6 +366,86 @@ class Client:
             "share_pct": ([row.share_pct for row in rows], "float64"),
         }, {"total_downloads": response.total_downloads, "by": by, "modality": modality,
             **_range_attrs(start, end), **empty})
+
+    def trend(self, start=None, end=None, *, granularity: str = "month",
+              dimension: str = "modality", boundaries=None, n: int = 50, modality=None,
+              fresh: bool | None = None) -> pd.DataFrame:
+        """Downloads and shares per day, ISO week or month, split by a dimension, in one call.
+
+        Columns [period_start, first_day, last_day, key, downloads, share_pct]: one row per
+        period and key, periods oldest first, keys in attrs["keys"] order in every period
+        (zeros included). period_start is the period's calendar start (the day; the Monday of
+        an ISO week; the 1st of a month); first_day..last_day are its days inside the range
+        (the first and last period may be partial), all `datetime.date`. share_pct is of the
+        period's downloads (0 when it has none). Each period equals the matching range query:
+        modality_share, size_distribution, breakdown or top_n over first_day..last_day.
+
+        `granularity`: "day", "week" (ISO 8601, Monday to Sunday) or "month". `dimension`:
+          "modality"      keys: modality names, by downloads over the range descending;
+          "size"          keys: the size classes of `boundaries` (as size_distribution's,
+                          default 200M, 500M, 1B), smallest first, then "unknown";
+          "task", "architecture", "library": keys as breakdown's, by downloads descending;
+          "top-models", "top-authors": keys "top <n>" (the n models or authors with the most
+                          downloads in each period, ranked within it) and "rest".
+        `boundaries` is for "size" only and `n` (1..10,000) for the two concentrations.
+        Leaving `start` or `end` out runs from the first / through the last day with data.
+        At most 1,000 periods: a longer series raises InvalidArgumentError (field "range").
+
+        attrs: granularity, dimension, keys (in order), boundaries (the ints used; [] unless
+        "size"), n (None unless a concentration), modality, total_downloads (of the whole
+        range), as_of ({"version", "time"}: the store versions the answer is exact at), start,
+        end; a range without downloads gives no rows and attrs["data_span"] as the other
+        queries do.
+        """
+        granularity_number = convert.choice_number(granularity, "granularity",
+                                                   convert.GRANULARITIES)
+        dimension_number = convert.choice_number(dimension, "dimension",
+                                                 convert.TREND_DIMENSIONS)
+        concentration = dimension in convert.CONCENTRATION_DIMENSIONS
+        if boundaries is None:
+            boundaries = ()
+        if isinstance(boundaries, (str, int, float)):
+            raise ValueError(f"boundaries: expected a sequence such as (200e6, 500e6, 1e9), "
+                             f"got {boundaries!r}")
+        if boundaries and dimension != "size":
+            raise ValueError(f"boundaries: only for dimension 'size', not {dimension!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n: expected a positive int, got {n!r}")
+        start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
+        request = pb.TrendRequest(
+            range=convert.date_range(start, end), granularity=granularity_number,
+            dimension=dimension_number,
+            boundaries=[convert.parameter_count(b, f"boundaries[{i}]")
+                        for i, b in enumerate(boundaries)],
+            n=n if concentration else 0, modality=convert.modality_number(modality))
+        response = self._query("GetTrend", request, fresh)
+        total = sum(period.total_downloads for period in response.periods)
+        periods, empty = (list(response.periods), {}) if total > 0 else \
+            ([], {"data_span": self.data_span()})
+        days = [(convert.date_of(p.start), convert.date_of(p.first_day),
+                 convert.date_of(p.last_day)) for p in periods]
+        values = [(day, value) for day, period in zip(days, periods) for value in period.values]
+        return _frame({
+            "period_start": ([day[0] for day, _ in values], "object"),
+            "first_day": ([day[1] for day, _ in values], "object"),
+            "last_day": ([day[2] for day, _ in values], "object"),
+            "key": ([value.key for _, value in values], "object"),
+            "downloads": ([value.downloads for _, value in values], "int64"),
+            "share_pct": ([value.share_pct for _, value in values], "float64"),
+        }, {
+            "granularity": convert.choice_name(response.granularity or granularity_number,
+                                               convert.GRANULARITIES),
+            "dimension": convert.choice_name(response.dimension or dimension_number,
+                                             convert.TREND_DIMENSIONS),
+            "keys": list(response.keys),
+            "boundaries": list(response.boundaries),
+            "n": n if concentration else None,
+            "modality": modality,
+            "total_downloads": total,
+            "as_of": convert.as_of_dict(response.as_of),
+            **_range_attrs(start, end),
+            **empty,
+        })
 
     def totals(self, start=None, end=None, *, fresh: bool | None = None) -> dict:
         """Population counts: {total_downloads, models_with_downloads, authors_with_downloads,

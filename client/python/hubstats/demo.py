@@ -8,18 +8,23 @@ What it does:
     data set (different --redis-prefix on the same Redis, so the data sets stay apart);
  2. loads the real snapshot (data/hf_models_top10k_2024-09.csv) into the first and checks that
     the service answers exactly what the file holds;
- 3. streams the synthetic hub (hubstats.synth) into the second, with progress on stderr;
- 4. prints the report's table: report value, what the service answers for the synthetic hub,
-    the difference in percentage points and OK/FAIL (within 0.5 pp), and the real snapshot's
-    answer beside it; then the snapshot's own figures;
- 5. writes the charts of both data sets (hubstats.charts) to OUT/synthetic/ and
-    OUT/snapshot/, the tables to OUT/report.txt and OUT/figures.json, process logs to
-    OUT/logs/;
+ 3. streams the synthetic hub (hubstats.synth) into the second, with progress on stderr: its
+    30-day window holds the report's figures, and with --trend-months (12 by default) a
+    history before it moves the modality shares toward them (hubstats.synth_history);
+ 4. prints the report's table: report value, what the service answers for the synthetic hub's
+    window, the difference in percentage points and OK/FAIL (within 0.5 pp), and the real
+    snapshot's answer beside it; then the synthetic hub's modality share per month as the
+    service's trend answers it (GetTrend), checked against the generator's own totals; then
+    the snapshot's own figures;
+ 5. writes the charts of both data sets (hubstats.charts; the synthetic hub's over its window)
+    and the trend chart of each that spans more than one period (hubstats.trend_chart) to
+    OUT/synthetic/ and OUT/snapshot/, the tables to OUT/report.txt and OUT/figures.json,
+    process logs to OUT/logs/;
  6. stops everything it started, also on Ctrl-C or SIGTERM.
 
-Exit status: 0 when every figure is within tolerance and the snapshot matches its file, 1 when
-not, 2 when the demo could not run (bad arguments, a process that did not start), 130 after
-Ctrl-C and 143 after SIGTERM.
+Exit status: 0 when every figure is within tolerance, the snapshot matches its file and the
+trend equals the generator's totals, 1 when not, 2 when the demo could not run (bad arguments,
+a process that did not start), 130 after Ctrl-C and 143 after SIGTERM.
 """
 
 from __future__ import annotations
@@ -74,12 +79,12 @@ def _snapshot_report_value(key: str, figures: dict) -> float | None:
     return None  # sizes and architectures: the file has neither
 
 
-def report_table(rows: list[dict], snapshot_figures: dict) -> str:
+def report_table(rows: list[dict], snapshot_figures: dict, window: str) -> str:
     width = max(len(row["label"]) for row in rows)
     header = (f"  {'figure':<{width}}  {'report':>8}  {'synthetic':>9}  {'diff pp':>8}  "
               f"{'result':<6}  {'real snapshot':>13}")
-    lines = ["The report's figures: report vs the service's answers (shares in %)", header,
-             "  " + "-" * (len(header) - 2)]
+    lines = [f"The report's figures: report vs the service's answers (shares in %; the "
+             f"synthetic hub over {window})", header, "  " + "-" * (len(header) - 2)]
     for row in rows:
         real = _snapshot_report_value(row["key"], snapshot_figures)
         real_text = f"{real:.2f}" if real is not None else "n/a"
@@ -121,29 +126,46 @@ def snapshot_table(local: dict, service: dict, problems: list[str], head: int = 
 # Charts
 # ---------------------------------------------------------------------------------------------
 
-def write_charts(client, out: Path, caption: str) -> list[Path]:
-    """The report's charts of one data set (hubstats.charts) and its task breakdown, captioned,
-    as PNGs. A data set without parameter counts (the real snapshot) gets no size chart: it
-    would be empty."""
-    from hubstats import charts
+def trend_table(served: dict, problems: list[str]) -> str:
+    """The synthetic hub's modality share per month as the service answers it, and whether it
+    equals the generator's own totals."""
+    return "\n".join([
+        synth.format_trend(served, title="Trend: the synthetic hub's modality share per month "
+                                         "(GetTrend, %)"),
+        "  the service's trend equals the generator's totals, month by month" if not problems
+        else "  MISMATCH: " + "; ".join(problems[:5])])
 
-    span = client.data_span()
-    sizes = client.size_distribution()
-    figures = {"modality_share.png": charts.modality_share_chart(client.modality_share(),
-                                                                 span=span)}
+
+def write_charts(client, out: Path, caption: str, start=None, end=None) -> list[Path]:
+    """The report's charts of one data set over start..end (hubstats.charts) and its task
+    breakdown, and the modality trend of all its days when they span more than one period
+    (hubstats.trend_chart), captioned, as PNGs. A data set without parameter counts (the real
+    snapshot) gets no size chart: it would be empty."""
+    from hubstats import charts, trend_chart
+
+    span = client.data_span(start, end)
+    sizes = client.size_distribution(start=start, end=end)
+    figures = {"modality_share.png": charts.modality_share_chart(
+        client.modality_share(start, end), span=span)}
     if sizes.attrs["known_downloads"] > 0:
         figures["size_share.png"] = charts.size_share_chart(sizes, span=span)
     else:
         _log(f"{out.name}: no model has a known parameter count, so no size chart")
-    authors = client.top_n(1000, by="author")
+    authors = client.top_n(1000, by="author", start=start, end=end)
     figures.update({
-        "top_concentration.png": charts.concentration_chart(client.top_n(1000, by="model"),
-                                                            span=span),
+        "top_concentration.png": charts.concentration_chart(
+            client.top_n(1000, by="model", start=start, end=end), span=span),
         "organisation_concentration.png": charts.concentration_chart(authors, by="author",
                                                                      span=span),
         "top_organisations.png": charts.top_organisations_chart(authors, n=15, span=span),
-        "task_share.png": charts.breakdown_chart(client.breakdown(by="task"), span=span),
+        "task_share.png": charts.breakdown_chart(client.breakdown(by="task", start=start,
+                                                                  end=end), span=span),
     })
+    every_day = client.data_span()
+    granularity = trend_chart.choose_granularity(*every_day)
+    if trend_chart.period_count(*every_day, granularity) > 1:
+        figures["modality_trend.png"] = trend_chart.trend_chart(
+            client.trend(granularity=granularity))
     for figure in figures.values():
         charts.add_footnote(figure, caption)
     return charts.save(figures, out)
@@ -161,9 +183,11 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     models = args.models or (synth.HUB_MODELS if args.hub_scale else synth.DEFAULT_MODELS)
     events = args.events or (synth.HUB_EVENTS if args.hub_scale else synth.DEFAULT_EVENTS)
-    hub = synth.SyntheticHub(args.seed, models, events)
+    hub = synth.SyntheticHub(args.seed, models, events, trend_months=args.trend_months,
+                             history_events=args.history_events)
     _log(f"synthetic hub: seed {hub.seed}, {hub.models:,} models, {hub.event_count:,} events, "
-         f"{hub.total_downloads:,} downloads ({hub.start_day}..{hub.end_day})")
+         f"{hub.total_downloads:,} downloads ({hub.first_day}..{hub.end_day}; the report's "
+         f"window {hub.start_day}..{hub.end_day})")
     real = snapshot.read(args.snapshot)
     local = snapshot.figures(real, snapshot.read_task_table(args.task_table))
     timeout = 600.0 if hub.models > 500_000 else 60.0
@@ -192,28 +216,41 @@ def run(args) -> int:
         with Client(servers["synthetic"].target, timeout=timeout) as client:
             t = time.monotonic()
             synth.load(client, hub, batch_size=args.batch_size)
-            measured = synth.measure(client)
+            measured = synth.measure(client, hub.start_day, hub.end_day)
             rows = synth.compare(measured)
+            served = synth.served_trend(client, "month")
+            trend_problems = synth.trend_differences(hub.period_totals("month"), served)
             _log(f"synthetic: loaded and queried in {time.monotonic() - t:.1f}s")
             synthetic_charts = (write_charts(client, out / "synthetic",
                                              f"Synthetic hub: seed {hub.seed}, "
-                                             f"{hub.models:,} models")
+                                             f"{hub.models:,} models", hub.start_day,
+                                             hub.end_day)
                                 if args.charts else [])
 
-    report = "\n\n".join([report_table(rows, service_real),
+    window = f"its last {hub.days} days, {hub.start_day}..{hub.end_day}"
+    report = "\n\n".join([report_table(rows, service_real, window),
+                          trend_table(served, trend_problems),
                           snapshot_table(local, service_real, problems)])
     print(report, flush=True)
     (out / "report.txt").write_text(report + "\n")
     (out / "figures.json").write_text(json.dumps({
         "tolerance_pp": synth.TOLERANCE_PP,
         "synthetic": {"seed": hub.seed, "models": hub.models, "events": hub.event_count,
-                      "downloads": hub.total_downloads, "rows": rows},
+                      "downloads": hub.total_downloads, "window": [str(hub.start_day),
+                                                                   str(hub.end_day)],
+                      "rows": rows,
+                      "trend": {"granularity": "month",
+                                "downloads": [{"period": str(period), "modality": modality,
+                                               "downloads": downloads}
+                                              for (period, modality), downloads
+                                              in sorted(served.items())],
+                                "mismatches": trend_problems}},
         "snapshot": {"file": str(args.snapshot), "service": _jsonable(service_real),
                      "file_figures": _jsonable(local), "mismatches": problems},
     }, indent=2) + "\n")
     for path in [*real_charts, *synthetic_charts]:
         _log(f"wrote {path}")
-    ok = all(row["ok"] for row in rows) and not problems
+    ok = all(row["ok"] for row in rows) and not problems and not trend_problems
     _log(f"{'all figures within tolerance' if ok else 'SOME FIGURES FAILED'}; "
          f"done in {time.monotonic() - started:.1f}s, every process stopped")
     return 0 if ok else 1
@@ -241,6 +278,13 @@ def main(argv: list[str] | None = None) -> int:
                         f"{synth.DEFAULT_EVENTS:,}; --hub-scale {synth.HUB_EVENTS:,})")
     parser.add_argument("--hub-scale", action="store_true",
                         help="generate the Hub's size (2.2M models); takes several minutes")
+    parser.add_argument("--trend-months", type=int, default=12,
+                        help="calendar months the synthetic hub spans, its history moving the "
+                             "modality shares toward the report's (default 12; 0: the 30-day "
+                             "window only)")
+    parser.add_argument("--history-events", type=int,
+                        help="event lines of the history (default: synthetic events / 32, "
+                             "at least 1,000)")
     parser.add_argument("--snapshot", type=Path, default=snapshot.DEFAULT_CSV,
                         help="real snapshot CSV")
     parser.add_argument("--task-table", type=Path, default=snapshot.DEFAULT_TASK_TABLE,

@@ -147,6 +147,11 @@ DEFAULT_DAYS = 30
 MAX_EVENT_COUNT = 1_000_000_000
 #: At most this many event lines per model (30 days x 24 hourly lines).
 MAX_EVENTS_PER_MODEL = 720
+#: A history (trend_months) has events / HISTORY_SHARE lines by default (at least
+#: MIN_HISTORY_EVENTS): spread over a year, its lines rarely share a model and day, so each
+#: costs the server about 3 window lines.
+HISTORY_SHARE = 32
+MIN_HISTORY_EVENTS = 1000
 
 ZIPF_EXPONENT = 1.15
 ZIPF_OFFSET = 1.0
@@ -258,16 +263,18 @@ def joint_table(iterations: int = 2000) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 def apportion(weights: np.ndarray, shares: np.ndarray, rng: np.random.Generator,
-              head_fraction: float = HEAD_FRACTION) -> np.ndarray:
+              head_fraction: float = HEAD_FRACTION, spread_overflow: bool = False) -> np.ndarray:
     """Assigns items (weights sorted descending) to categories so that each category's summed
     weight is shares[k] of the total, up to about one item. Returns the category of each item.
 
     Items above head_fraction of the total are placed one by one, largest first: into the
     category that is relatively least filled among those the item fits without overshooting
-    its target, or, when it fits none, into the one furthest below its target. Categories thus
-    fill at the same pace and get items of every size. The remaining small items are shuffled
-    and cut into consecutive intervals of cumulative weight, one per category, sized by what
-    each still lacks.
+    its target, or, when it fits none, into the one furthest below its target (with
+    `spread_overflow`: into a random one, with odds by what each still lacks, so that items
+    larger than most targets do not all overshoot the largest ones). Categories thus fill at
+    the same pace and get items of every size. The remaining small items are shuffled and cut
+    into consecutive intervals of cumulative weight, one per category, sized by what each
+    still lacks.
     """
     weights = np.asarray(weights, dtype=np.int64)
     count = len(weights)
@@ -283,6 +290,10 @@ def apportion(weights: np.ndarray, shares: np.ndarray, rng: np.random.Generator,
         fits = lacking >= w
         if fits.any():
             k = int(np.argmax(np.where(fits, lacking * scale, -1.0)))
+        elif spread_overflow and (lacking > 0).any():
+            odds = np.clip(lacking, 0, None)
+            k = int(np.searchsorted(np.cumsum(odds), rng.random() * odds.sum(), side="right"))
+            k = min(k, len(lacking) - 1)
         else:
             k = int(np.argmax(lacking))
         codes[i] = k
@@ -299,6 +310,43 @@ def apportion(weights: np.ndarray, shares: np.ndarray, rng: np.random.Generator,
         categories = np.minimum(np.searchsorted(bounds, middles, side="right"), len(targets) - 1)
         codes[head + order] = categories
     return codes
+
+
+def allot_lines(totals: np.ndarray, target: int, cap: int, option: str) -> np.ndarray:
+    """Event lines per model of `totals` downloads: about total^EVENTS_EXPONENT, between 1 (0
+    for a model without downloads) and min(total, cap), `target` in all, and at least
+    ceil(3 * total / 1e9) so that no line exceeds MAX_EVENT_COUNT. Raises ValueError naming the
+    command line `option` that sets the target when no such split exists."""
+    totals = np.asarray(totals).astype(np.float64)
+    low = np.where(totals > 0, np.maximum(1, np.ceil(3 * totals / MAX_EVENT_COUNT)), 0)
+    high = np.minimum(totals, cap)
+    if (low > high).any():
+        raise ValueError("downloads too large for the event limits; lower --downloads")
+    if high.sum() < target:
+        raise ValueError(f"at most {int(high.sum()):,} events fit {int(totals.sum()):,} "
+                         f"downloads over {len(totals):,} models; lower {option}")
+    if low.sum() > target:
+        raise ValueError(f"at least {int(low.sum()):,} events are needed; raise {option}")
+    powered = totals ** EVENTS_EXPONENT
+
+    def lines(scale: float) -> np.ndarray:
+        return np.clip(np.floor(scale * powered), low, high)
+
+    lo_scale, hi_scale = 0.0, 1.0
+    while lines(hi_scale).sum() < target:
+        hi_scale *= 2
+    for _ in range(200):
+        middle = (lo_scale + hi_scale) / 2
+        if lines(middle).sum() <= target:
+            lo_scale = middle
+        else:
+            hi_scale = middle
+    result = lines(lo_scale)
+    missing = int(target - result.sum())
+    room = np.flatnonzero(result < high)
+    result[room[:missing]] += 1  # busiest models first
+    assert result.sum() == target
+    return result.astype(np.int32)
 
 
 def _capped_shares(raw: np.ndarray, total: float, cap: float) -> np.ndarray:
@@ -534,7 +582,12 @@ class Chunk:
 
 class SyntheticHub:
     """A deterministic synthetic hub: `models` models, `events` event lines, `downloads`
-    downloads over `days` days ending `end_day`.
+    downloads over `days` days ending `end_day` (the window, which holds the report's figures).
+    With `trend_months` (at least 2), a history of `history_events` lines (default: events /
+    HISTORY_SHARE, at least MIN_HISTORY_EVENTS) precedes the window from the 1st of the month `trend_months - 1` before its
+    last, the modality shares moving toward the window's (hubstats.synth_history):
+    `total_downloads` and `event_count` then count both, `window_downloads` and
+    `window_events` the window alone.
 
     `catalog()` and `events()` are generators; `figures()` computes the report's figures from
     the generator's own arrays (what the service must answer, up to rounding).
@@ -542,7 +595,8 @@ class SyntheticHub:
 
     def __init__(self, seed: int = DEFAULT_SEED, models: int = DEFAULT_MODELS,
                  events: int = DEFAULT_EVENTS, downloads: int = DEFAULT_DOWNLOADS,
-                 end_day: dt.date = DEFAULT_END_DAY, days: int = DEFAULT_DAYS):
+                 end_day: dt.date = DEFAULT_END_DAY, days: int = DEFAULT_DAYS,
+                 trend_months: int = 0, history_events: int | None = None):
         if models < MIN_MODELS:
             raise ValueError(f"models must be at least {MIN_MODELS}, got {models}")
         if events < MIN_MODELS:
@@ -560,6 +614,24 @@ class SyntheticHub:
         self.start_day = start_day
         self._table = joint_table()
         self._build()
+        self.window_downloads, self.window_events = self.total_downloads, self.event_count
+        self.trend_months, self.history = trend_months, None
+        if trend_months:
+            from hubstats import synth_history
+            per_modality = len(ARCHITECTURES) * len(SIZE_CLASSES)
+            self.history = synth_history.build(
+                self.totals, self.cells[:self.active].astype(np.int64) // per_modality,
+                start_day, days, trend_months,
+                max(events // HISTORY_SHARE, MIN_HISTORY_EVENTS) if history_events is None
+                else history_events,
+                self._rng(6, 0))
+            self.total_downloads += self.history.total_downloads
+            self.event_count += self.history.event_count
+
+    @property
+    def first_day(self) -> dt.date:
+        """The first day of the stream: the history's, else the window's."""
+        return self.history.start_day if self.history else self.start_day
 
     # -- construction ----------------------------------------------------------------------
 
@@ -625,39 +697,8 @@ class SyntheticHub:
                           int(self._rng(3, 1).integers(0, 2**32)))
 
     def _event_lines(self) -> np.ndarray:
-        """Event lines per active model: about totals^0.6, 1..min(total, 720), summing to the
-        requested events (at least ceil(3 * total / 1e9) so no line exceeds 1e9)."""
-        totals = self.totals.astype(np.float64)
-        low = np.maximum(1, np.ceil(3 * totals / MAX_EVENT_COUNT))
-        high = np.minimum(totals, MAX_EVENTS_PER_MODEL)
-        if (low > high).any():
-            raise ValueError("downloads too large for the event limits; lower --downloads")
-        target = self.events_requested
-        if high.sum() < target:
-            raise ValueError(f"at most {int(high.sum()):,} events fit {self.total_downloads:,} "
-                             f"downloads over {self.active:,} models; lower --events")
-        if low.sum() > target:
-            raise ValueError(f"at least {int(low.sum()):,} events are needed; raise --events")
-        powered = totals ** EVENTS_EXPONENT
-
-        def lines(scale: float) -> np.ndarray:
-            return np.clip(np.floor(scale * powered), low, high)
-
-        lo_scale, hi_scale = 0.0, 1.0
-        while lines(hi_scale).sum() < target:
-            hi_scale *= 2
-        for _ in range(200):
-            middle = (lo_scale + hi_scale) / 2
-            if lines(middle).sum() <= target:
-                lo_scale = middle
-            else:
-                hi_scale = middle
-        result = lines(lo_scale)
-        missing = int(target - result.sum())
-        room = np.flatnonzero(result < high)
-        result[room[:missing]] += 1  # busiest models first
-        assert result.sum() == target
-        return result.astype(np.int32)
+        """Event lines per active model (see allot_lines), the requested events in all."""
+        return allot_lines(self.totals, self.events_requested, MAX_EVENTS_PER_MODEL, "--events")
 
     def _make_major_names(self) -> list[str]:
         rng = self._rng(3, 2)
@@ -780,7 +821,14 @@ class SyntheticHub:
 
     def event_arrays(self) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
         """Per chunk of models: (model ids of the chunk, model offset in the chunk of each
-        event, Unix seconds of each event, count of each event), events in time order."""
+        event, Unix seconds of each event, count of each event), events in time order; the
+        history's lines of a chunk (if any) come before its window's."""
+        for _, ids, owner, seconds, counts in self._chunk_arrays(with_ids=True):
+            yield ids, owner, seconds, counts
+
+    def _chunk_arrays(self, with_ids: bool):
+        """event_arrays with the chunk's first model index in front (and ids None without
+        `with_ids`, which saves building the chunk's names)."""
         start_seconds = int(dt.datetime(self.start_day.year, self.start_day.month,
                                         self.start_day.day, tzinfo=dt.timezone.utc).timestamp())
         day_cumulative = self._day_weights()
@@ -789,7 +837,13 @@ class SyntheticHub:
             stop = min(self.active, start + CHUNK)
             if stop <= start:
                 break
-            ids = self.chunk(index).model_ids
+            ids = self.chunk(index).model_ids if with_ids else None
+            if self.history is not None:
+                from hubstats import synth_history
+                lines = synth_history.event_arrays(self.history, start, stop,
+                                                   self._rng(7, index))
+                if len(lines[0]):
+                    yield (start, ids, *lines)
             rng = self._rng(5, index)
             lines = self.lines[start:stop].astype(np.int64)
             totals = self.totals[start:stop]
@@ -811,7 +865,7 @@ class SyntheticHub:
             position[order] = np.arange(len(owner)) - np.repeat(first, lines)
             counts = 1 + floor.astype(np.int64) + (position < remainder[owner])
             by_time = np.argsort(seconds, kind="stable")
-            yield ids, owner[by_time], seconds[by_time], counts[by_time]
+            yield start, ids, owner[by_time], seconds[by_time], counts[by_time]
 
     def events(self) -> Iterator[dict]:
         """Event dicts {model_id, timestamp (Unix seconds), count} for Client.ingest()."""
@@ -819,10 +873,39 @@ class SyntheticHub:
             for o, s, c in zip(owner.tolist(), seconds.tolist(), counts.tolist()):
                 yield {"model_id": ids[o], "timestamp": s, "count": c}
 
+    def daily_totals(self) -> dict[tuple[dt.date, str], int]:
+        """Downloads per (UTC day, modality) of the whole stream, window and history, summed
+        from the generator's own event arrays: what the service must answer per day."""
+        per_modality = len(ARCHITECTURES) * len(SIZE_CLASSES)
+        modality = self.cells.astype(np.int64) // per_modality
+        first = self.first_day.toordinal()
+        days = self.end_day.toordinal() - first + 1
+        grid = np.zeros((days, len(MODALITIES)), dtype=np.int64)
+        epoch = dt.date(1970, 1, 1).toordinal()
+        for start, _, owner, seconds, counts in self._chunk_arrays(with_ids=False):
+            day = seconds // 86400 + epoch - first
+            np.add.at(grid, (day, modality[start + owner]), counts)
+        return {(dt.date.fromordinal(first + d), MODALITIES[k]): int(grid[d, k])
+                for d, k in zip(*np.nonzero(grid))}
+
+    def period_totals(self, granularity: str) -> dict[tuple[dt.date, str], int]:
+        """daily_totals summed per period ("day", "week": ISO weeks by their Monday, "month":
+        by their 1st), every period of the stream and every modality (zeros included)."""
+        def period(day: dt.date) -> dt.date:
+            return (day if granularity == "day" else
+                    day - dt.timedelta(days=day.weekday()) if granularity == "week" else
+                    day.replace(day=1))
+        totals = {(period(self.first_day + dt.timedelta(days=d)), m): 0
+                  for d in range((self.end_day - self.first_day).days + 1) for m in MODALITIES}
+        for (day, modality), downloads in self.daily_totals().items():
+            totals[(period(day), modality)] += downloads
+        return totals
+
     # -- figures ---------------------------------------------------------------------------
 
     def figures(self) -> dict[str, float]:
-        """The report's figures computed from the generator's arrays (same keys as REPORT)."""
+        """The report's figures over the window, computed from the generator's arrays (same
+        keys as REPORT)."""
         totals = self.totals.astype(np.float64)
         whole = totals.sum()
         cells = np.bincount(self.cells[:self.active], weights=totals,
@@ -850,22 +933,22 @@ class SyntheticHub:
 # Measuring through the service
 # ---------------------------------------------------------------------------------------------
 
-def measure(client) -> dict[str, float]:
-    """The report's figures as the service answers them (keys as in REPORT, plus every
-    modality and architecture)."""
+def measure(client, start=None, end=None) -> dict[str, float]:
+    """The report's figures as the service answers them over start..end (the hub's window;
+    None: all days), keys as in REPORT, plus every modality and architecture."""
     result = {}
-    share = client.modality_share()
+    share = client.modality_share(start, end)
     by_name = dict(zip(share["modality"], share["share_pct"]))
     for modality in MODALITIES:
         result[f"modality:{modality}"] = float(by_name.get(modality, 0.0))
     result["modality:rest"] = sum(result[f"modality:{m}"] for m in REST_MODALITIES)
-    sizes = client.size_distribution(boundaries=list(SIZE_CUMULATIVE))
+    sizes = client.size_distribution(boundaries=list(SIZE_CUMULATIVE), start=start, end=end)
     result["size:known"] = 100.0 - float(sizes.attrs["unknown_share_pct"])
     for label, value in zip(("<200M", "<500M", "<1B"), sizes["cumulative_pct"]):
         result[f"size:{label}"] = float(value)
-    top = client.top_n(TOP_AUTHORS_N, by="author")
+    top = client.top_n(TOP_AUTHORS_N, by="author", start=start, end=end)
     result["authors:top50"] = float(top.attrs["top_share_pct"])
-    arch = client.breakdown(by="architecture")
+    arch = client.breakdown(by="architecture", start=start, end=end)
     by_key = dict(zip(arch["key"], arch["share_pct"]))
     for architecture in ARCHITECTURES:
         result[f"architecture:{architecture}"] = float(by_key.get(architecture, 0.0))
@@ -895,6 +978,53 @@ def format_comparison(rows: list[dict], title: str = "Report vs service (synthet
     failed = sum(not row["ok"] for row in rows)
     lines.append(f"  {len(rows) - failed} of {len(rows)} figures within {TOLERANCE_PP} pp"
                  + ("" if not failed else f"; {failed} FAIL"))
+    return "\n".join(lines)
+
+
+def served_trend(client, granularity: str = "month") -> dict[tuple[dt.date, str], int]:
+    """The service's modality trend over every day with data, as period_totals gives the
+    generator's: {(period start, modality): downloads}."""
+    frame = client.trend(granularity=granularity, dimension="modality")
+    return {(row.period_start, row.key): int(row.downloads)
+            for row in frame.itertuples(index=False)}
+
+
+def trend_differences(expected: dict, served: dict) -> list[str]:
+    """How the service's trend (served_trend) differs from the generator's period_totals;
+    empty when they are equal, period by period and modality by modality."""
+    problems = [f"{period} {modality}: service {served.get((period, modality))}, generator "
+                f"{downloads}" for (period, modality), downloads in sorted(expected.items())
+                if served.get((period, modality)) != downloads]
+    problems += [f"{period} {modality}: service {downloads}, not in the generator's periods"
+                 for (period, modality), downloads in sorted(served.items())
+                 if (period, modality) not in expected]
+    return problems
+
+
+#: The columns of a trend table: the report's five modalities, then the rest.
+TREND_COLUMNS = (("nlp", "NLP"), ("computer_vision", "CV"), ("audio", "audio"),
+                 ("multimodal", "multimodal"), ("time_series", "time series"))
+
+
+def format_trend(totals: dict, granularity: str = "month",
+                 title: str = "Modality share per month (%)") -> str:
+    """A table of modality shares per period from {(period start, modality): downloads}, the
+    report's figures in the last line: period, downloads, NLP, CV, audio, multimodal, time
+    series, rest."""
+    from hubstats.trend_chart import period_label
+
+    names = [label for _, label in TREND_COLUMNS] + ["rest"]
+    lines = [title, f"  {'period':<9}  {'downloads':>15}" + "".join(f"  {n:>11}" for n in names)]
+    for period in sorted({period for period, _ in totals}):
+        row = {m: totals.get((period, m), 0) for m in MODALITIES}
+        whole = sum(row.values())
+        shares = [100 * row[m] / whole if whole else 0.0 for m, _ in TREND_COLUMNS]
+        shares.append(100 * sum(row[m] for m in REST_MODALITIES) / whole if whole else 0.0)
+        lines.append(f"  {period_label(period, granularity):<9}  {whole:>15,}"
+                     + "".join(f"  {share:>11.2f}" for share in shares))
+    report = [MODALITY_TARGETS[m] for m, _ in TREND_COLUMNS]
+    report.append(sum(MODALITY_TARGETS[m] for m in REST_MODALITIES))
+    lines.append(f"  {'report':<9}  {'':>15}" + "".join(f"  {share:>11.2f}" for share in report))
     return "\n".join(lines)
 
 
@@ -1002,6 +1132,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end-day", type=dt.date.fromisoformat, default=DEFAULT_END_DAY,
                         help="last day of the window, YYYY-MM-DD (default 2024-09-20)")
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="days in the window")
+    parser.add_argument("--trend-months", type=int, default=0,
+                        help="add a history so that the stream spans this many calendar months "
+                             "(at least 2), the modality shares moving toward the report's "
+                             "(default 0: the window only)")
+    parser.add_argument("--history-events", type=int,
+                        help=f"event lines of the history (default: events / "
+                             f"{HISTORY_SHARE}, at least {MIN_HISTORY_EVENTS})")
     parser.add_argument("--batch-size", type=int, default=10_000, help="events per request")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per query/upsert")
     parser.add_argument("--dry-run", action="store_true",
@@ -1013,30 +1150,39 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         hub = SyntheticHub(args.seed, args.models, args.events, args.downloads, args.end_day,
-                           args.days)
+                           args.days, args.trend_months, args.history_events)
     except ValueError as error:
         parser.error(str(error))
     print(f"synthetic hub: seed {hub.seed}, {hub.models:,} models ({hub.catalog_count:,} "
           f"catalogued, {hub.active:,} with downloads), {hub.authors_with_downloads:,} authors "
           f"with downloads, "
           f"{hub.event_count:,} events, {hub.total_downloads:,} downloads, "
-          f"{hub.start_day}..{hub.end_day}; built in {time.monotonic() - started:.1f}s",
-          file=sys.stderr)
+          f"{hub.first_day}..{hub.end_day} (the report's window: {hub.start_day}.."
+          f"{hub.end_day}); built in {time.monotonic() - started:.1f}s", file=sys.stderr)
     if args.dry_run:
         print(format_comparison(compare(hub.figures()), "Report vs generator (dry run)",
                                 "generator"))
+        if hub.history:
+            print("\n" + format_trend(hub.period_totals("month"),
+                                      title="Modality share per month, generator (%)"))
         return 0
 
     from hubstats import Client, HubstatsError
     with Client(args.target, timeout=args.timeout) as client:
         try:
             load(client, hub, batch_size=args.batch_size)
-            rows = compare(measure(client))
+            rows = compare(measure(client, hub.start_day, hub.end_day))
+            served = served_trend(client) if hub.history else {}
         except (HubstatsError, RuntimeError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
     print(format_comparison(rows))
-    return 0 if all(row["ok"] for row in rows) else 1
+    problems = trend_differences(hub.period_totals("month"), served) if hub.history else []
+    if hub.history:
+        print("\n" + format_trend(served, title="Modality share per month, service (%)"))
+        print("  the service's monthly trend equals the generator's totals" if not problems
+              else "  MISMATCH: " + "; ".join(problems[:5]))
+    return 0 if all(row["ok"] for row in rows) and not problems else 1
 
 
 if __name__ == "__main__":

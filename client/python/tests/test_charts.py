@@ -1,5 +1,6 @@
 """hubstats.charts: figures render from a real server, show the right numbers, never overlap
-their labels at any n, and the CLI writes five PNGs and prints the numbers behind them.
+their labels at any n, and the CLI writes the PNGs (five, and the trend when the data span
+more than one period) and prints the numbers behind them.
 Expected numbers are computed here from the data each test sends (or the synthetic hub's own
 event stream). One server per data set serves the whole module."""
 
@@ -77,6 +78,7 @@ def expected_numbers(events, facts, days=DAYS):
     cumulative = {f"<{label}": 100 * sum(d for m, d in known.items() if facts[m][1] < bound)
                   / known_total
                   for label, bound in (("200M", 200e6), ("500M", 500e6), ("1B", 1e9))}
+    above_1b = 100 * sum(d for m, d in known.items() if facts[m][1] >= 1e9) / known_total
     ranking = sorted(per_model.items(), key=lambda item: (-item[1], item[0]))
     top_k = {k: 100 * sum(d for _, d in ranking[:k]) / total for k in (10, 50, 100)}
     by_org = collections.Counter()
@@ -88,6 +90,7 @@ def expected_numbers(events, facts, days=DAYS):
         "modality_pct": {m: 100 * d / total for m, d in by_modality.items()},
         "modality_downloads": dict(by_modality),
         "cumulative_pct": cumulative,
+        "above_1b_pct": above_1b,
         "unknown_pct": 100 * (total - known_total) / total,
         "top_k_pct": top_k,
         "orgs": [(org, d, 100 * d / total) for org, d in orgs],
@@ -255,12 +258,25 @@ def test_size_share_chart_notes_unknown_share(report, tmp_path):
     numbers = charts.size_share_numbers(client.size_distribution())
     figure = charts.size_share_chart(client)
 
-    assert list(numbers["label"]) == ["<200M", "<500M", "<1B"]
-    assert numbers["cumulative_pct"].tolist() == pytest.approx(
-        [expected["cumulative_pct"][label] for label in numbers["label"]])
+    # The report's classes: cumulative below each boundary, then 1B+ beside them (issue 14).
+    assert list(numbers["label"]) == ["<200M", "<500M", "<1B", "1B+"]
+    assert numbers["lower"].tolist() == [0, 0, 0, 10**9]
+    assert numbers["upper"].tolist()[:3] == [200_000_000, 500_000_000, 10**9]
+    assert pd.isna(numbers["upper"].iloc[3])
+    assert numbers["share_of_known_pct"].tolist() == pytest.approx(
+        [*(expected["cumulative_pct"][label] for label in numbers["label"][:3]),
+         expected["above_1b_pct"]])
+    assert 0 < expected["above_1b_pct"] < 100
     texts = texts_of(figure)
-    for pct in expected["cumulative_pct"].values():
+    for pct in [*expected["cumulative_pct"].values(), expected["above_1b_pct"]]:
         assert f"{pct:.2f}%" in texts
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == [
+        "<200M", "<500M", "<1B", "1B+"]
+    colors = [bar.get_facecolor() for bar in figure.axes[0].patches]
+    assert colors == [matplotlib.colors.to_rgba(charts.NEUTRAL_COLORS["bar"])] * 3 + [
+        matplotlib.colors.to_rgba(charts.NEUTRAL_COLORS["rest"])]
+    assert any("The bars <200M to <1B are cumulative (each includes the smaller models); 1B+ "
+               "holds the rest." in text for text in texts)
     assert any(f"{expected['unknown_pct']:.2f}% of all downloads" in text for text in texts)
     assert "Share of known-size downloads (%)" in texts
     assert_no_overlaps(figure)
@@ -389,7 +405,7 @@ def test_no_labels_overlap_at_any_n(n):
     assert_pyplot_managed(figure)
 
     figure = charts.size_share_chart(size_frame(n))
-    assert len(figure.axes[0].patches) == n
+    assert len(figure.axes[0].patches) == n + 1  # The classes below each boundary, and above.
     assert assert_no_overlaps(figure) > 2 * n
     assert_pyplot_managed(figure)
 
@@ -411,10 +427,12 @@ def test_bar_charts_grow_and_their_fonts_shrink_with_n():
 def test_size_chart_of_many_classes_lies_horizontal():
     figure = charts.size_share_chart(size_frame(charts.SIZE_COLUMNS_MAX + 1))
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
-    assert labels == [f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX + 1)]
+    assert labels == [f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX + 1)] + [
+        f"{charts.SIZE_COLUMNS_MAX + 1}M+"]
     few = charts.size_share_chart(size_frame(charts.SIZE_COLUMNS_MAX))
     assert [label.get_text() for label in few.axes[0].get_xticklabels()] == [
-        f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX)]
+        f"<{i + 1}M" for i in range(charts.SIZE_COLUMNS_MAX)] + [f"{charts.SIZE_COLUMNS_MAX}M+"]
+    assert_no_overlaps(few)
 
 
 def test_the_concentration_box_finds_a_clear_place():
@@ -457,6 +475,32 @@ def test_organisation_concentration_of_the_synthetic_hub(synthetic, tmp_path):
     assert_box_covers_no_line(figure)
     assert_pyplot_managed(figure)
     assert_good_png(figure, tmp_path / "organisations.png")
+
+
+def test_size_chart_of_the_synthetic_hub_shows_the_reports_classes(synthetic):
+    """The report's size figure on the synthetic hub: <200M, <500M, <1B cumulative and 1B+
+    (100 - 92.48 = 7.52% in the report) beside them, each as the hub's catalog and events give
+    it, to two decimals."""
+    client, hub = synthetic
+    parameters = {record["model_id"]: record["num_parameters"] for record in hub.catalog()}
+    known = collections.Counter()
+    for event in hub.events():
+        size = parameters.get(event["model_id"])
+        if size:
+            known["<200M" if size < 200e6 else "<500M" if size < 500e6 else
+                  "<1B" if size < 1e9 else "1B+"] += event["count"]
+    total = sum(known.values())
+    shares = {"<200M": known["<200M"], "<500M": known["<200M"] + known["<500M"],
+              "<1B": total - known["1B+"], "1B+": known["1B+"]}
+    shares = {label: 100 * downloads / total for label, downloads in shares.items()}
+    assert abs(shares["1B+"] - (100 - 92.48)) <= synth.TOLERANCE_PP
+
+    figure = charts.size_share_chart(client)
+
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == list(shares)
+    assert [t.get_text() for t in figure.axes[0].texts if t.get_text().endswith("%")] == [
+        f"{pct:.2f}%" for pct in shares.values()]  # The bars' labels.
+    assert_no_overlaps(figure)
 
 
 def test_top_organisations_chart(report, tmp_path):
@@ -667,7 +711,7 @@ def line_with(output: str, first_word: str) -> list[str]:
     raise AssertionError(f"no line starts with {first_word!r} in:\n{output}")
 
 
-def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
+def test_cli_writes_the_pngs_and_prints_the_numbers(report, tmp_path):
     client, events, facts = report
     days = DAYS[1:]
     expected = expected_numbers(events, facts, days)
@@ -680,8 +724,9 @@ def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
 
     assert run.returncode == 0, run.stderr
     files = sorted(path.name for path in out.iterdir())
-    assert files == ["modality_share.png", "organisation_concentration.png", "size_share.png",
-                     "top_concentration.png", "top_organisations.png"]
+    # Two days of data: more than one period, so the daily modality trend too.
+    assert files == ["modality_share.png", "modality_trend.png", "organisation_concentration.png",
+                     "size_share.png", "top_concentration.png", "top_organisations.png"]
     for name in files:
         width, height = png_size(out / name)
         assert width == 1200 and height >= 675
@@ -691,9 +736,10 @@ def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
     for modality, downloads in expected["modality_downloads"].items():
         assert line_with(modalities, modality)[1:] == [
             str(downloads), f"{expected['modality_pct'][modality]:.2f}"]
-    sizes = section(run.stdout, "Cumulative share")
+    sizes = section(run.stdout, "Share of known-size downloads by model size")
     for label, pct in expected["cumulative_pct"].items():
         assert line_with(sizes, label)[1:] == [f"{pct:.2f}"]
+    assert line_with(sizes, "1B+")[1:] == [f"{expected['above_1b_pct']:.2f}"]
     assert f"({expected['unknown_pct']:.2f}% of all downloads)" in sizes
     concentration = section(run.stdout, "Share held by the top k models")
     for k, pct in expected["top_k_pct"].items():
@@ -702,6 +748,16 @@ def test_cli_writes_five_pngs_and_prints_the_numbers(report, tmp_path):
     assert len(expected["orgs"]) == len(ORGS)
     for rank, (org, downloads, pct) in enumerate(expected["orgs"], start=1):
         assert line_with(organisations, str(rank))[1:] == [org, str(downloads), f"{pct:.2f}"]
+    trend = section(run.stdout, "Trend: modality share per day")
+    header = trend.splitlines()[1].split()
+    assert header[:2] == ["period", "downloads"]
+    assert sorted(header[2:]) == sorted(expected["modality_pct"])
+    for day in days:
+        on_day = expected_numbers(events, facts, [day])
+        row = dict(zip(header, line_with(trend, day.isoformat())))
+        assert row["downloads"] == str(on_day["total"])
+        assert {m: row[m] for m in header[2:]} == {
+            m: f"{on_day['modality_pct'][m]:.2f}" for m in header[2:]}
 
 
 def test_cli_reports_server_errors(empty_target, tmp_path):

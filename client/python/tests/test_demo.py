@@ -20,10 +20,11 @@ REPO = PYTHON_DIR.parents[1]
 SERVER_BIN = Path(os.environ.get("HUBSTATS_SERVER_BIN",
                                  REPO / "build" / "service" / "hubstats-server"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# The snapshot has no parameter counts, so it gets no (empty) size chart.
+# The snapshot has no parameter counts, so it gets no (empty) size chart, and one day: no trend.
 CHARTS = {
-    "synthetic": ["modality_share.png", "organisation_concentration.png", "size_share.png",
-                  "task_share.png", "top_concentration.png", "top_organisations.png"],
+    "synthetic": ["modality_share.png", "modality_trend.png", "organisation_concentration.png",
+                  "size_share.png", "task_share.png", "top_concentration.png",
+                  "top_organisations.png"],
     "snapshot": ["modality_share.png", "organisation_concentration.png", "task_share.png",
                  "top_concentration.png", "top_organisations.png"],
 }
@@ -80,7 +81,13 @@ def test_short_demo_run_passes_and_cleans_up(tmp_path):
                             timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "14 of 14 figures within 0.5 pp" in result.stdout
+    assert "the synthetic hub over its last 30 days, 2024-08-22..2024-09-20" in result.stdout
     assert "service equals the file" in result.stdout
+    # The trend: 12 months from Oct 2023, as GetTrend answers it, equal to the generator's.
+    trend = result.stdout.split("Trend: the synthetic hub's modality share per month")[1]
+    months = re.findall(r"^  ([A-Z][a-z]{2} 20\d\d) ", trend, re.MULTILINE)
+    assert months[0] == "Oct 2023" and months[-1] == "Sep 2024" and len(months) == 12
+    assert "the service's trend equals the generator's totals, month by month" in trend
     for data_set, names in CHARTS.items():
         assert sorted(path.name for path in (out / data_set).iterdir()) == names
         for name in names:
@@ -90,6 +97,12 @@ def test_short_demo_run_passes_and_cleans_up(tmp_path):
     figures = json.loads((out / "figures.json").read_text())
     rows = figures["synthetic"]["rows"]
     assert len(rows) == len(synth.REPORT) and all(row["ok"] for row in rows)
+    hub = synth.SyntheticHub(synth.DEFAULT_SEED, 2000, 10000, trend_months=12)
+    assert figures["synthetic"]["trend"]["mismatches"] == []
+    assert {(row["period"], row["modality"]): row["downloads"]
+            for row in figures["synthetic"]["trend"]["downloads"]} == {
+        (str(period), modality): downloads
+        for (period, modality), downloads in hub.period_totals("month").items()}
     assert figures["snapshot"]["mismatches"] == []
     assert (out / "report.txt").read_text().strip() in result.stdout
     assert_nothing_left(result.stderr, out)
@@ -142,6 +155,24 @@ def test_exit_status_is_non_zero_when_a_figure_misses(tmp_path, monkeypatch, cap
     captured = capsys.readouterr()
     assert status == 1
     assert "FAIL" in captured.out
+    assert_nothing_left(captured.err, tmp_path / "out")
+
+
+def test_exit_status_is_non_zero_when_the_trend_differs(tmp_path, monkeypatch, capsys):
+    # The generator expecting one download more than it sent: the demo must say MISMATCH.
+    period_totals = synth.SyntheticHub.period_totals
+
+    def one_more(hub, granularity):
+        totals = period_totals(hub, granularity)
+        totals[min(totals)] += 1
+        return totals
+
+    monkeypatch.setattr(synth.SyntheticHub, "period_totals", one_more)
+    status = demo.main(["--server-bin", str(SERVER_BIN), "--out", str(tmp_path / "out"),
+                        "--models", "1000", "--events", "2000", "--no-charts"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "MISMATCH: 2023-10-01 " in captured.out
     assert_nothing_left(captured.err, tmp_path / "out")
 
 

@@ -93,7 +93,8 @@ def test_charts_and_the_demo_run(installed, tmp_path, server):
     result = run(installed, tmp_path, "-m", "hubstats.charts", "--target", server.target,
                  "--out", str(tmp_path / "charts"))
     assert result.returncode == 0, result.stderr
-    assert len(list((tmp_path / "charts").glob("*.png"))) == 5
+    # Two days of data: the five charts and the daily modality trend.
+    assert len(list((tmp_path / "charts").glob("*.png"))) == 6
 
     result = run(installed, tmp_path, "-m", "hubstats.demo", "--server-bin",
                  str(server_binary()), "--models", "2000", "--events", "10000", "--no-charts",

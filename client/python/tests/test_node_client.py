@@ -5,7 +5,8 @@ size class, catalogued and uncatalogued models, a few days), runs the Node CLI w
 checks that every number equals what the Python client `hubstats.Client` returns: integers
 exactly, shares to 1e-12. Totals, per-author, per-modality and per-size-class downloads are also
 checked against a brute-force sum of the events sent. Also: errors (a bad date range, an
-unreachable server) and int64 values above 2^53.
+unreachable server) and int64 values above 2^53; and the trend (--trend, Client.trend) in every
+granularity and dimension against the Python client, a brute-force sum and the C++ CLI.
 
 Needs `node` (skipped without it) and `npm ci` in client/node (fails without node_modules).
 """
@@ -531,3 +532,164 @@ def test_json_parts_equal_the_cpp_clis(node_cli, loaded):
     assert doc["sizes"] == cli("sizes")
     assert doc["top_authors"] == cli("top", "--by", "author", "--n", "50")
     assert list(doc["sizes"]) == list(cli("sizes"))  # The same fields in the same order.
+
+
+# ---------------------------------------------------------------------------------------------
+# Trends (--trend, Client.trend)
+# ---------------------------------------------------------------------------------------------
+
+# (granularity, dimension, more CLI arguments, the same for the Python client)
+TRENDS = [
+    ("day", "modality", [], {}),
+    ("week", "size", ["--boundaries", "100M,1B"], {"boundaries": ["100M", "1B"]}),
+    ("month", "task", [], {}),
+    ("week", "architecture", ["--modality", "nlp"], {"modality": "nlp"}),
+    ("day", "top-models", ["--n", "3", "--from", "2024-06-01", "--to", "2024-06-05"],
+     {"n": 3, "start": "2024-06-01", "end": "2024-06-05"}),
+    ("week", "top-authors", ["--n", "50"], {"n": 50}),
+    ("month", "library", ["--from", "2024-05-01", "--to", "2024-07-31"],
+     {"start": "2024-05-01", "end": "2024-07-31"}),  # July: a period without downloads
+]
+
+
+def node_trend(node_cli, target: str, granularity: str, dimension: str, *args: str) -> dict:
+    result = node_cli(target, "--json", "--trend", granularity, "--by", dimension, *args)
+    assert result.returncode == 0, f"node client failed ({result.returncode}):\n{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def compare_trend_with_python(doc: dict, frame: pd.DataFrame) -> None:
+    """Every number of Node's --trend --json document equals the Python client's trend."""
+    assert list(doc) == ["granularity", "dimension", "keys", "periods"]
+    assert (doc["granularity"], doc["dimension"]) == (frame.attrs["granularity"],
+                                                      frame.attrs["dimension"])
+    assert doc["keys"] == frame.attrs["keys"]
+    keys = doc["keys"]
+    assert len(frame) == len(doc["periods"]) * len(keys)
+    for index, period in enumerate(doc["periods"]):
+        assert list(period) == ["start", "first_day", "last_day", "total_downloads", "values"]
+        rows = frame.iloc[index * len(keys):(index + 1) * len(keys)]
+        for field, column in (("start", "period_start"), ("first_day", "first_day"),
+                              ("last_day", "last_day")):
+            assert {period[field]} == {day.isoformat() for day in rows[column]}
+        assert_int(period["total_downloads"], rows["downloads"].sum(), period["start"])
+        assert [v["key"] for v in period["values"]] == list(rows["key"]) == keys
+        for value, row in zip(period["values"], rows.itertuples(), strict=True):
+            assert list(value) == ["key", "downloads", "share_pct"]
+            what = f"{period['start']} {value['key']}"
+            assert_int(value["downloads"], row.downloads, what)
+            assert_share(value["share_pct"], row.share_pct, what)
+
+
+@pytest.mark.parametrize("granularity,dimension,args,options", TRENDS,
+                         ids=[f"{g}-{d}" for g, d, _, _ in TRENDS])
+def test_trend_json_equals_python_client(node_cli, loaded, granularity, dimension, args,
+                                         options):
+    server = loaded[0]
+    doc = node_trend(node_cli, server.target, granularity, dimension, *args)
+    with hubstats.Client(server.target) as client:
+        frame = client.trend(granularity=granularity, dimension=dimension, **options)
+    compare_trend_with_python(doc, frame)
+
+
+def test_trend_equals_a_brute_force_sum(node_cli, loaded):
+    """Modality downloads per ISO week (Mondays 27 May and 3 Jun 2024) from the events."""
+    server, records, events = loaded
+    doc = node_trend(node_cli, server.target, "week", "modality")
+    mondays = [FIRST_DAY, FIRST_DAY + dt.timedelta(days=7)]
+    assert FIRST_DAY.weekday() == 0
+    assert [p["start"] for p in doc["periods"]] == [day.isoformat() for day in mondays]
+    for period, monday in zip(doc["periods"], mondays):
+        sunday = monday + dt.timedelta(days=6)
+        expected = brute_force(records, events, monday.isoformat(), sunday.isoformat())
+        assert (period["first_day"], period["last_day"]) == (monday.isoformat(),
+                                                            sunday.isoformat())
+        assert period["total_downloads"] == expected["total"]
+        assert {v["key"]: v["downloads"] for v in period["values"]} == \
+            {m: expected["modalities"].get(m, 0) for m in MODALITIES}
+
+
+def test_trend_without_downloads(node_cli, loaded):
+    """A range without downloads: every period present with zeros (the Python client answers
+    it with no rows and says where the data are)."""
+    server = loaded[0]
+    doc = node_trend(node_cli, server.target, "month", "modality", "--from", "2030-01-01",
+                     "--to", "2030-03-31")
+    assert [p["start"] for p in doc["periods"]] == ["2030-01-01", "2030-02-01", "2030-03-01"]
+    assert all(p["total_downloads"] == 0 and all(v["downloads"] == 0 and v["share_pct"] == 0
+                                                 for v in p["values"])
+               for p in doc["periods"])
+    with hubstats.Client(server.target) as client:
+        frame = client.trend("2030-01-01", "2030-03-31")
+    assert frame.empty and frame.attrs["data_span"] is not None
+    result = node_cli(server.target, "--trend", "month", "--from", "2030-01-01", "--to",
+                      "2030-03-31")
+    assert result.returncode == 0 and "No downloads" in result.stdout
+
+
+@pytest.mark.parametrize("granularity,dimension,args,options", TRENDS,
+                         ids=[f"{g}-{d}" for g, d, _, _ in TRENDS])
+def test_trend_json_equals_the_cpp_clis(node_cli, loaded, granularity, dimension, args,
+                                        options):
+    server = loaded[0]
+    doc = node_trend(node_cli, server.target, granularity, dimension, *args)
+    result = subprocess.run([str(cli_binary()), "--target", server.target, "trend",
+                             "--granularity", granularity, "--by", dimension, *args, "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert doc == json.loads(result.stdout)
+
+
+def test_trend_tables(node_cli, loaded):
+    server = loaded[0]
+    result = node_cli(server.target, "--trend", "week")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Download share by modality per week (2024-05-27..2024-06-09)"
+    assert lines[2].split()[:4] == ["ISO", "week", "downloads", lines[2].split()[3]]
+    assert [line.split()[0] for line in lines[4:]] == ["2024-W22", "2024-W23"]
+    assert lines[2].split()[-1] == "others"  # Nine modalities: the ninth under "others".
+    result = node_cli(server.target, "--trend", "month", "--by", "top-authors", "--n", "5")
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[4:]] == ["2024-05", "2024-06"]
+    assert "top 5" in result.stdout and "rest" in result.stdout
+
+
+def test_trend_usage_errors(node_cli):
+    for args, message in [
+            (["--trend", "quarter"], "--trend: expected one of day, week, month"),
+            (["--trend", "week", "--by", "organisation"],
+             "--by: expected one of modality, size, task, architecture, library, top-models, "
+             "top-authors"),
+            (["--trend", "week", "--modality", "speech"], "--modality: expected one of nlp"),
+            (["--trend", "week", "--n", "0"], "--n must be a positive integer"),
+            (["--by", "size"], "--by needs --trend")]:
+        result = node_cli("127.0.0.1:1", *args)
+        assert result.returncode == 2, args
+        assert message in result.stderr, result.stderr
+
+
+def test_trend_refusals_name_the_field(node_cli, loaded):
+    server = loaded[0]
+    result = node_cli(server.target, "--trend", "day", "--from", "2020-01-01", "--to",
+                      "2024-12-31")
+    assert result.returncode == 1
+    assert "invalid argument in GetTrend" in result.stderr and "  range: " in result.stderr
+
+
+def test_readme_trend_example_runs_as_written(node_cli, loaded, tmp_path):
+    server = loaded[0]
+    (tmp_path / "hubstats.js").symlink_to(CLI)
+    (tmp_path / "example-trend.cjs").write_text(readme_example("example-trend.cjs"))
+    result = subprocess.run([NODE, "example-trend.cjs"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60,
+                            env={**os.environ, "HUBSTATS_TARGET": server.target})
+    assert result.returncode == 0, result.stderr
+    with hubstats.Client(server.target) as client:
+        frame = client.trend("2024-06-01", "2024-06-30", granularity="week")
+    expected = []
+    for start, rows in frame.groupby("period_start", sort=False):
+        shares = ", ".join(f"{row.key} {row.share_pct:.2f}%" for row in rows.itertuples())
+        expected.append(f"{start.isoformat()}\t{rows['downloads'].sum()}\t{shares}")
+    assert len(expected) == 5  # ISO weeks of 27 May (cut to 1-2 Jun) to 24 Jun
+    assert result.stdout.splitlines() == expected

@@ -226,6 +226,106 @@ def test_progress_shows_rate_and_percentage():
     assert "100.0%" in lines[-1]
 
 
+# ---------------------------------------------------------------------------------------------
+# The history: 12 months of shares moving toward the report's
+# ---------------------------------------------------------------------------------------------
+
+TREND = dict(seed=3, models=3000, events=20000, trend_months=12)
+WINDOW_START = dt.date(2024, 8, 22)
+
+
+def month_of(timestamp: int) -> dt.date:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).date().replace(day=1)
+
+
+def monthly_modality_downloads(hub) -> dict:
+    """{(1st of month, modality): downloads} recomputed from the catalog, the task table and
+    the event stream alone."""
+    table = read_task_table()
+    records = {record["model_id"]: record for record in hub.catalog()}
+    totals = defaultdict(int)
+    for event in hub.events():
+        record = records.get(event["model_id"])
+        modality = ("unknown" if record is None else
+                    record["modality"] or table.get(record["pipeline_tag"] or "", "other"))
+        totals[(month_of(event["timestamp"]), modality)] += event["count"]
+    return totals
+
+
+def shares_by_month(totals: dict, modality: str) -> list[float]:
+    months = sorted({month for month, _ in totals})
+    return [100 * totals.get((month, modality), 0)
+            / sum(v for (m, _), v in totals.items() if m == month) for month in months]
+
+
+def test_history_moves_the_shares_toward_the_report():
+    hub = synth.SyntheticHub(seed=5, models=20000, events=100000, trend_months=12,
+                             history_events=50000)
+    totals = monthly_modality_downloads(hub)
+    assert sorted({month for month, _ in totals}) == [
+        dt.date(2023 + (9 + i) // 12, (9 + i) % 12 + 1, 1) for i in range(12)]
+    # The generator's own period totals are exactly what its stream holds.
+    expected = hub.period_totals("month")
+    assert {key: value for key, value in expected.items() if value} == dict(totals)
+    assert sum(totals.values()) == hub.total_downloads
+    audio, nlp = shares_by_month(totals, "audio"), shares_by_month(totals, "nlp")
+    assert audio[0] < 11 and nlp[0] > 63  # A year before: START_SHARES (9.6%, 64.5%).
+    assert abs(audio[-1] - REPORT_MODALITY["audio"]) <= TOLERANCE
+    assert abs(nlp[-1] - REPORT_MODALITY["nlp"]) <= TOLERANCE
+    assert all(later > earlier - 0.3 for earlier, later in zip(audio, audio[1:])), audio
+    assert all(later < earlier + 0.3 for earlier, later in zip(nlp, nlp[1:])), nlp
+
+
+def test_history_leaves_the_window_as_it_was():
+    """The window's events are exactly those of the same hub without history: the report's
+    figures hold over the window."""
+    plain = synth.SyntheticHub(seed=3, models=3000, events=20000)
+    trend = synth.SyntheticHub(**TREND)
+    window = [event for event in trend.events() if event["timestamp"] >= dt.datetime(
+        2024, 8, 22, tzinfo=dt.timezone.utc).timestamp()]
+    assert window == list(plain.events())
+    assert trend.window_downloads == plain.total_downloads
+    assert trend.total_downloads == plain.total_downloads + trend.history.total_downloads
+    assert trend.event_count == 20000 + 1000 == trend.window_events + 1000
+    assert trend.first_day == dt.date(2023, 10, 1) and trend.start_day == WINDOW_START
+    assert trend.figures() == plain.figures()
+    assert digest(trend) == digest(synth.SyntheticHub(**TREND))  # Seeded: the same stream.
+    assert digest(trend) != digest(synth.SyntheticHub(**{**TREND, "seed": 4}))
+
+
+def test_history_events_are_valid_and_in_the_history():
+    hub = synth.SyntheticHub(**TREND)
+    low = dt.datetime(2023, 10, 1, tzinfo=dt.timezone.utc).timestamp()
+    high = dt.datetime(2024, 8, 22, tzinfo=dt.timezone.utc).timestamp()
+    history = [e for e in hub.events() if e["timestamp"] < high]
+    assert len(history) == hub.history.event_count == 1000
+    assert all(low <= e["timestamp"] and 1 <= e["count"] <= 1_000_000_000 for e in history)
+    with pytest.raises(ValueError, match="history must begin before the window"):
+        synth.SyntheticHub(seed=3, models=3000, events=20000, trend_months=1)
+
+
+def test_service_trend_equals_the_generators_totals(server):
+    hub = synth.SyntheticHub(**TREND)
+    with hubstats.Client(server.target, timeout=60) as client:
+        synth.load(client, hub, batch_size=5000, show_progress=False)
+        served = {granularity: synth.served_trend(client, granularity)
+                  for granularity in ("month", "week", "day")}
+        measured = synth.measure(client, hub.start_day, hub.end_day)
+        totals = client.totals()
+    for granularity, answer in served.items():
+        assert synth.trend_differences(hub.period_totals(granularity), answer) == [], granularity
+    assert len({period for period, _ in served["month"]}) == 12
+    assert len({period for period, _ in served["day"]}) == (hub.end_day - hub.first_day).days + 1
+    assert (totals["first_day"], totals["last_day"]) == (dt.date(2023, 10, 1), hub.end_day)
+    assert all(row["ok"] for row in synth.compare(measured))  # The window: the report.
+    # And the check can fail: one download more in one period is named.
+    month = min(period for period, _ in served["month"])
+    served["month"][(month, "audio")] += 1
+    assert synth.trend_differences(hub.period_totals("month"), served["month"]) == [
+        f"{month} audio: service {served['month'][(month, 'audio')]}, generator "
+        f"{served['month'][(month, 'audio')] - 1}"]
+
+
 def run_module(*args, timeout=120):
     env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
     return subprocess.run([sys.executable, "-m", *args], cwd=PYTHON_DIR, env=env,
@@ -244,3 +344,15 @@ def test_command_line_dry_run():
     result = run_module("hubstats.synth", "--dry-run", "--models", "1000", "--events", "2000")
     assert result.returncode == 0, result.stderr
     assert "14 of 14 figures within 0.5 pp" in result.stdout
+
+
+def test_command_line_trend(server):
+    result = run_module("hubstats.synth", "--target", server.target, "--seed", "2",
+                        "--models", "2000", "--events", "10000", "--trend-months", "12")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "14 of 14 figures within 0.5 pp" in result.stdout
+    assert "Modality share per month, service (%)" in result.stdout
+    assert "the service's monthly trend equals the generator's totals" in result.stdout
+    months = [line.split()[0] + " " + line.split()[1] for line in result.stdout.splitlines()
+              if re.match(r"  (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20", line)]
+    assert months[0] == "Oct 2023" and months[-1] == "Sep 2024" and len(months) == 12
