@@ -49,7 +49,8 @@ options:
   --to YYYY-MM-DD           last day of the range (inclusive, UTC)
   --json                    print JSON instead of tables
   --timeout SECONDS         deadline of each query [30]
-  --boundaries LIST         sizes, trend: class boundaries on the 1-2-5 grid [200M,500M,1B]
+  --boundaries LIST         sizes, trend: class boundaries, any parameter counts (7B,13B,70B)
+                            [200M,500M,1B]
   --modality M              sizes, top, breakdown, trend: only this modality (as above)
   --n N                     top, trend: how many [50]
   --by model|author         top: rank models or authors [model]

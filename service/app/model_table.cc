@@ -110,6 +110,21 @@ ClassKey ModelTable::SetRecord(uint32_t number, const CatalogRecord& record) {
   entry.architecture = record.architecture;
   entry.parameters = record.num_parameters;
   entry.cls = Classify(record);
+  if (entry.cls.size_bucket != before.size_bucket) {
+    if (bucket_slot_.size() < models_.size()) bucket_slot_.resize(models_.size(), 0);
+    if (before.size_bucket >= 0) {  // Swap-remove from the old bucket's list.
+      std::vector<uint32_t>& list = bucket_models_[before.size_bucket];
+      const uint32_t moved = list.back();
+      list[bucket_slot_[number]] = moved;
+      bucket_slot_[moved] = bucket_slot_[number];
+      list.pop_back();
+    }
+    if (entry.cls.size_bucket >= 0) {
+      std::vector<uint32_t>& list = bucket_models_[entry.cls.size_bucket];
+      bucket_slot_[number] = static_cast<uint32_t>(list.size());
+      list.push_back(number);
+    }
+  }
   return before;
 }
 

@@ -11,6 +11,7 @@
 #ifndef HUBSTATS_SERVICE_APP_MODEL_TABLE_H_
 #define HUBSTATS_SERVICE_APP_MODEL_TABLE_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "core/catalog.h"
 #include "core/modality.h"
 #include "core/model_class.h"
+#include "core/size_class.h"
 
 namespace hubstats {
 
@@ -98,6 +100,10 @@ class ModelTable {
   // The ModelClass of a ClassKey, with its keys as names.
   ModelClass ClassOf(const ClassKey& key) const;
 
+  // The catalogued models whose parameter count is in fine size bucket `bucket`, in no order
+  // (a boundary inside the bucket splits it by their counts).
+  const std::vector<uint32_t>& ModelsInBucket(int bucket) const { return bucket_models_[bucket]; }
+
   const Interner& tasks() const { return task_keys_; }
   const Interner& architectures() const { return architecture_keys_; }
   const Interner& libraries() const { return library_keys_; }
@@ -112,6 +118,8 @@ class ModelTable {
   std::vector<std::vector<uint32_t>> by_index_;  // Per shard: index -> number + 1 (0: none).
   Interner authors_;
   Interner task_keys_, architecture_keys_, library_keys_;
+  std::array<std::vector<uint32_t>, kFineBucketCount> bucket_models_;
+  std::vector<uint32_t> bucket_slot_;  // Per model number: its place in its bucket's list.
   ClassKey unknown_;
   int64_t catalogued_ = 0;
 };

@@ -236,6 +236,45 @@ AggregateCounts ReadModel::Aggregates(const DayRange& range, AggregateKind dimen
   return ref.scope->aggregates().Counts(table_, dimension);
 }
 
+std::vector<int64_t> ReadModel::BelowBoundaries(const Scope& scope,
+                                                const std::vector<int64_t>& boundaries,
+                                                std::optional<Modality> modality) const {
+  std::vector<int64_t> below(boundaries.size(), 0);
+  for (size_t i = 0; i < boundaries.size(); ++i) {
+    if (OnSizeGrid(boundaries[i])) continue;
+    const int bucket = FineBucketOf(boundaries[i]);
+    auto count = [&](uint32_t number, int64_t downloads) {
+      const ModelEntry& model = table_.model(number);
+      if (model.cls.size_bucket != bucket || model.parameters >= boundaries[i]) return;
+      if (modality && model.cls.modality != *modality) return;
+      below[i] += downloads;
+    };
+    const std::vector<uint32_t>& in_bucket = table_.ModelsInBucket(bucket);
+    // Walk whichever is shorter: the bucket's models, or the scope's models with downloads.
+    if (static_cast<size_t>(scope.models_with_downloads()) < in_bucket.size()) {
+      scope.ForEachModel(count);
+    } else {
+      for (uint32_t number : in_bucket) {
+        if (const int64_t downloads = scope.Model(number)) count(number, downloads);
+      }
+    }
+  }
+  return below;
+}
+
+SizeCounts ReadModel::Sizes(const DayRange& range, const std::vector<int64_t>& boundaries,
+                            std::optional<Modality> modality, AsOf& as_of) const {
+  std::shared_lock lock(mutex_);
+  as_of = CurrentAsOf();
+  SizeCounts sizes;
+  sizes.below.assign(boundaries.size(), 0);
+  const ScopeRef ref = ScopeFor(range);
+  if (ref.scope == nullptr) return sizes;
+  sizes.counts = ref.scope->aggregates().Counts(table_, AggregateKind::kSize);
+  sizes.below = BelowBoundaries(*ref.scope, boundaries, modality);
+  return sizes;
+}
+
 TopCandidates ReadModel::Top(const DayRange& range, RankBy by, std::optional<Modality> modality,
                              int n, AsOf& as_of) const {
   const size_t wanted = static_cast<size_t>(n);

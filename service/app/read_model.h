@@ -60,6 +60,13 @@ struct TopCandidates {
   std::vector<RankedEntry> entries;
 };
 
+// The size counters of a range, with what boundaries off the size grid need (see
+// ComputeSizeDistribution's `below`).
+struct SizeCounts {
+  AggregateCounts counts;
+  std::vector<int64_t> below;  // Per boundary; 0 for one on the grid.
+};
+
 struct Population {
   int64_t total_downloads = 0;
   int64_t models_with_downloads = 0;
@@ -135,6 +142,11 @@ class ReadModel {
 
   // Queries, exact at the versions reported in `as_of`. `range` must be valid.
   AggregateCounts Aggregates(const DayRange& range, AggregateKind dimension, AsOf& as_of) const;
+  // The size counters and, for each boundary off the size grid, the downloads (of `modality`)
+  // of the models of its fine bucket below it: a walk over that bucket's models (or the
+  // range's, when fewer), not over every model.
+  SizeCounts Sizes(const DayRange& range, const std::vector<int64_t>& boundaries,
+                   std::optional<Modality> modality, AsOf& as_of) const;
   TopCandidates Top(const DayRange& range, RankBy by, std::optional<Modality> modality, int n,
                     AsOf& as_of) const;
   Population Totals(const DayRange& range, AsOf& as_of) const;
@@ -145,6 +157,9 @@ class ReadModel {
   // from its days once and kept while those days do not change.
   std::vector<AggregateCounts> PeriodAggregates(const std::vector<Period>& periods,
                                                 AggregateKind dimension, AsOf& as_of) const;
+  std::vector<SizeCounts> PeriodSizes(const std::vector<Period>& periods,
+                                      const std::vector<int64_t>& boundaries,
+                                      std::optional<Modality> modality, AsOf& as_of) const;
   std::vector<TopCandidates> PeriodTops(const std::vector<Period>& periods, RankBy by,
                                         std::optional<Modality> modality, int n, AsOf& as_of) const;
 
@@ -160,6 +175,9 @@ class ReadModel {
     std::shared_ptr<RangeEntry> range_entry;
   };
   ScopeRef ScopeFor(const DayRange& range) const;
+  // Sizes' `below` for one scope. Requires mutex_ (shared).
+  std::vector<int64_t> BelowBoundaries(const Scope& scope, const std::vector<int64_t>& boundaries,
+                                       std::optional<Modality> modality) const;
   // Adds a model's downloads on `day` everywhere it counts. Requires mutex_ (exclusive).
   void AddDownloads(uint32_t number, Day day, int64_t downloads);
   void Reclassify(uint32_t number, const ClassKey& before);

@@ -56,6 +56,29 @@ std::vector<AggregateCounts> ReadModel::PeriodAggregates(const std::vector<Perio
   return counts;
 }
 
+std::vector<SizeCounts> ReadModel::PeriodSizes(const std::vector<Period>& periods,
+                                               const std::vector<int64_t>& boundaries,
+                                               std::optional<Modality> modality,
+                                               AsOf& as_of) const {
+  std::shared_lock lock(mutex_);
+  as_of = CurrentAsOf();
+  std::vector<SizeCounts> sizes;
+  sizes.reserve(periods.size());
+  for (const Period& period : periods) {
+    class Aggregates sum;
+    SizeCounts& out = sizes.emplace_back();
+    out.below.assign(boundaries.size(), 0);
+    for (auto it = days_.lower_bound(period.first); it != days_.end() && it->first <= period.last;
+         ++it) {
+      sum.Merge(it->second->aggregates());
+      const std::vector<int64_t> below = BelowBoundaries(*it->second, boundaries, modality);
+      for (size_t i = 0; i < below.size(); ++i) out.below[i] += below[i];
+    }
+    out.counts = sum.Counts(table_, AggregateKind::kSize);
+  }
+  return sizes;
+}
+
 std::vector<TopCandidates> ReadModel::PeriodTops(const std::vector<Period>& periods, RankBy by,
                                                  std::optional<Modality> modality, int n,
                                                  AsOf& as_of) const {

@@ -112,8 +112,9 @@ absl::StatusOr<Answer<SizeDistribution>> StatsService::GetSizeDistribution(
   if (absl::Status valid = ValidateBoundaries(boundaries); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
   Answer<SizeDistribution> answer;
-  const AggregateCounts counts = model_.Aggregates(range, AggregateKind::kSize, answer.as_of);
-  answer.value = ComputeSizeDistribution(counts, boundaries, modality);
+  const SizeCounts sizes = model_.Sizes(
+      range, std::vector<int64_t>(boundaries.begin(), boundaries.end()), modality, answer.as_of);
+  answer.value = ComputeSizeDistribution(sizes.counts, boundaries, modality, sizes.below);
   return answer;
 }
 
@@ -220,6 +221,20 @@ absl::StatusOr<Answer<Trend>> StatsService::GetTrend(const TrendQuery& query,
                                  ? AggregateKind::kArchitecture
                              : query.dimension == TrendDimension::kLibrary ? AggregateKind::kLibrary
                                                                            : AggregateKind::kSize;
+  if (query.dimension == TrendDimension::kSize) {
+    std::vector<SizeCounts> sizes =
+        model_.PeriodSizes(periods, std::vector<int64_t>(boundaries.begin(), boundaries.end()),
+                           query.modality, answer.as_of);
+    std::vector<AggregateCounts> counts;
+    std::vector<std::vector<int64_t>> below;
+    for (SizeCounts& period : sizes) {
+      counts.push_back(std::move(period.counts));
+      below.push_back(std::move(period.below));
+    }
+    answer.value = ComputeAggregateTrend(periods, counts, query.dimension, boundaries,
+                                         query.modality, query.granularity, below);
+    return answer;
+  }
   const std::vector<AggregateCounts> counts = model_.PeriodAggregates(periods, kind, answer.as_of);
   answer.value = ComputeAggregateTrend(periods, counts, query.dimension, boundaries, query.modality,
                                        query.granularity);

@@ -123,8 +123,8 @@ TEST_F(StatsServiceTest, QueryArgumentsAreCheckedWithFieldNames) {
   const DayRange reversed{*Day::Parse("2024-09-02"), *Day::Parse("2024-09-01")};
   EXPECT_EQ(FieldOf(service_.GetModalityShare(reversed).status()), "range.end");
   EXPECT_EQ(FieldOf(service_.GetTotals(reversed).status()), "range.end");
-  const std::vector<int64_t> off_grid = {300'000'000};
-  EXPECT_EQ(FieldOf(service_.GetSizeDistribution({}, off_grid, {}).status()), "boundaries[0]");
+  const std::vector<int64_t> zero = {0, 300'000'000};
+  EXPECT_EQ(FieldOf(service_.GetSizeDistribution({}, zero, {}).status()), "boundaries[0]");
   EXPECT_EQ(FieldOf(service_.GetTopN({}, RankBy::kModel, {}, 0).status()), "n");
   EXPECT_EQ(FieldOf(service_.GetTopN({}, RankBy::kModel, {}, kMaxTopN + 1).status()), "n");
   EXPECT_TRUE(service_.GetTopN({}, RankBy::kModel, {}, kMaxTopN).ok());

@@ -242,8 +242,8 @@ TEST_P(TrendTest, BadArgumentsNameTheirField) {
   EXPECT_EQ(field_of({.range = {D("2024-02-01"), D("2024-01-01")}}), "range.end");
   EXPECT_EQ(field_of({.dimension = TrendDimension::kTask, .boundaries = {1'000'000'000}}),
             "boundaries");
-  EXPECT_EQ(field_of({.dimension = TrendDimension::kSize, .boundaries = {7'000'000'000}}),
-            "boundaries[0]");
+  EXPECT_EQ(field_of({.dimension = TrendDimension::kSize, .boundaries = {7'000'000'000, 0}}),
+            "boundaries[1]");
   EXPECT_EQ(field_of({.dimension = TrendDimension::kTopModels, .n = 0}), "n");
   EXPECT_EQ(field_of({.dimension = TrendDimension::kTopAuthors, .n = kMaxTopN + 1}), "n");
   // Too many periods, given or from the data's span (1,155 days).

@@ -83,15 +83,19 @@ absl::StatusOr<int64_t> ParseParameters(absl::string_view text, absl::string_vie
   return static_cast<int64_t>(scaled);
 }
 
+bool OnSizeGrid(int64_t count) { return GridIndexOf(count) >= 0; }
+
 absl::Status ValidateBoundaries(absl::Span<const int64_t> boundaries, absl::string_view field) {
   if (boundaries.empty()) return InvalidFieldError(field, "needs at least one boundary");
+  if (boundaries.size() > kMaxBoundaries) {
+    return InvalidFieldError(
+        field, absl::StrCat("at most ", kMaxBoundaries, " boundaries, got ", boundaries.size()));
+  }
   for (size_t i = 0; i < boundaries.size(); ++i) {
     const std::string item = absl::StrCat(field, "[", i, "]");
-    if (GridIndexOf(boundaries[i]) < 0) {
+    if (boundaries[i] < 1 || boundaries[i] > kMaxParameters) {
       return InvalidFieldError(
-          item, absl::StrCat(boundaries[i],
-                             " is not on the 1-2-5 grid from 1M to 1T (1M, 2M, 5M, 10M, ..., "
-                             "500B, 1T)"));
+          item, absl::StrCat(boundaries[i], " is not a parameter count from 1 to 10^15"));
     }
     if (i > 0 && boundaries[i] <= boundaries[i - 1]) {
       return InvalidFieldError(item, "boundaries must be strictly increasing");
@@ -103,7 +107,6 @@ absl::Status ValidateBoundaries(absl::Span<const int64_t> boundaries, absl::stri
 std::vector<SizeClass> SizeClassesFor(absl::Span<const int64_t> boundaries) {
   std::vector<SizeClass> classes;
   int64_t lower = 0;
-  int first_bucket = 0;
   for (int64_t boundary : boundaries) {
     SizeClass size_class;
     size_class.lower = lower;
@@ -111,17 +114,12 @@ std::vector<SizeClass> SizeClassesFor(absl::Span<const int64_t> boundaries) {
     size_class.label = lower == 0
                            ? absl::StrCat("<", FormatParameters(boundary))
                            : absl::StrCat(FormatParameters(lower), "-", FormatParameters(boundary));
-    size_class.first_fine_bucket = first_bucket;
-    size_class.end_fine_bucket = GridIndexOf(boundary) + 1;
     classes.push_back(std::move(size_class));
     lower = boundary;
-    first_bucket = classes.back().end_fine_bucket;
   }
   SizeClass last;
   last.lower = lower;
   last.label = absl::StrCat(">=", FormatParameters(lower));
-  last.first_fine_bucket = first_bucket;
-  last.end_fine_bucket = kFineBucketCount;
   classes.push_back(std::move(last));
   return classes;
 }

@@ -1,7 +1,9 @@
-// Model size classes on the 1-2-5 grid of parameter counts.
+// Model size classes over parameter counts.
 //
-// Downloads are kept per fine bucket (between neighbouring grid points), so any query
-// boundaries on the grid are answered exactly by summing fine buckets.
+// Downloads are kept per fine bucket (between neighbouring points of the 1-2-5 grid), so query
+// boundaries on the grid are answered by summing fine buckets. A boundary off the grid (7B, 13B,
+// 70B) falls inside one fine bucket: the downloads of that bucket's models below it are counted
+// model by model (the read model knows each model's parameter count) and split the bucket.
 #ifndef HUBSTATS_SERVICE_CORE_SIZE_CLASS_H_
 #define HUBSTATS_SERVICE_CORE_SIZE_CLASS_H_
 
@@ -49,13 +51,17 @@ absl::StatusOr<int64_t> ParseParameters(absl::string_view text, absl::string_vie
 struct SizeClass {
   int64_t lower = 0;
   std::optional<int64_t> upper;  // nullopt: open-ended.
-  std::string label;             // "<200M", "200M-500M", ">=1B".
-  int first_fine_bucket = 0;     // Fine buckets [first, end) make up the class.
-  int end_fine_bucket = 0;
+  std::string label;             // "<200M", "200M-500M", "7B-13B", ">=1B".
 };
 
-// OK when `boundaries` is non-empty, strictly increasing and every value is on kSizeGrid;
-// otherwise INVALID_ARGUMENT naming "<field>[i]" (or `field` when empty).
+// Whether `count` is a point of kSizeGrid (a fine bucket starts there).
+bool OnSizeGrid(int64_t count);
+
+// At most this many boundaries per query (each off the grid costs a walk over its bucket).
+inline constexpr size_t kMaxBoundaries = 64;
+
+// OK when `boundaries` has 1..kMaxBoundaries values, strictly increasing, each in
+// 1..kMaxParameters; otherwise INVALID_ARGUMENT naming "<field>[i]" (or `field` for the count).
 absl::Status ValidateBoundaries(absl::Span<const int64_t> boundaries,
                                 absl::string_view field = "boundaries");
 

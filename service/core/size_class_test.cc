@@ -57,28 +57,36 @@ TEST(SizeClassTest, DefaultClassesAreTheReports) {
   EXPECT_EQ(classes[1].lower, 200'000'000);
   EXPECT_EQ(classes[1].upper, 500'000'000);
   EXPECT_EQ(classes[3].upper, std::nullopt);
-  // Classes tile the fine buckets exactly.
-  EXPECT_EQ(classes[0].first_fine_bucket, 0);
-  for (size_t i = 1; i < classes.size(); ++i) {
-    EXPECT_EQ(classes[i].first_fine_bucket, classes[i - 1].end_fine_bucket);
-  }
-  EXPECT_EQ(classes.back().end_fine_bucket, kFineBucketCount);
-  // A model of exactly 200M parameters is in 200M-500M.
-  const int bucket = FineBucketOf(200'000'000);
-  EXPECT_TRUE(bucket >= classes[1].first_fine_bucket && bucket < classes[1].end_fine_bucket);
+}
+
+TEST(SizeClassTest, BoundariesOffTheGridAreClassesToo) {
+  const std::vector<int64_t> llm = {7'000'000'000, 13'000'000'000, 70'000'000'000};
+  ASSERT_TRUE(ValidateBoundaries(llm).ok());
+  std::vector<SizeClass> classes = SizeClassesFor(llm);
+  ASSERT_EQ(classes.size(), 4u);
+  EXPECT_EQ(classes[0].label, "<7B");
+  EXPECT_EQ(classes[1].label, "7B-13B");
+  EXPECT_EQ(classes[3].label, ">=70B");
+  EXPECT_FALSE(OnSizeGrid(7'000'000'000));
+  EXPECT_TRUE(OnSizeGrid(5'000'000'000));
 }
 
 TEST(SizeClassTest, ValidatesBoundaries) {
   EXPECT_TRUE(ValidateBoundaries(std::vector<int64_t>{1'000'000, 1'000'000'000'000}).ok());
-  absl::Status off_grid = ValidateBoundaries(std::vector<int64_t>{200'000'000, 300'000'000});
-  EXPECT_EQ(FieldOf(off_grid), "boundaries[1]");
-  EXPECT_THAT(ReasonOf(off_grid), HasSubstr("not on the 1-2-5 grid"));
+  absl::Status zero = ValidateBoundaries(std::vector<int64_t>{0, 300'000'000});
+  EXPECT_EQ(FieldOf(zero), "boundaries[0]");
+  EXPECT_THAT(ReasonOf(zero), HasSubstr("from 1 to 10^15"));
   EXPECT_EQ(FieldOf(ValidateBoundaries(std::vector<int64_t>{500'000'000, 200'000'000})),
             "boundaries[1]");
   EXPECT_EQ(FieldOf(ValidateBoundaries(std::vector<int64_t>{200'000'000, 200'000'000})),
             "boundaries[1]");
-  EXPECT_EQ(FieldOf(ValidateBoundaries(std::vector<int64_t>{2'000'000'000'000})), "boundaries[0]");
+  EXPECT_EQ(FieldOf(ValidateBoundaries(std::vector<int64_t>{kMaxParameters + 1})), "boundaries[0]");
   EXPECT_EQ(FieldOf(ValidateBoundaries({})), "boundaries");
+  std::vector<int64_t> many;
+  for (int64_t i = 1; i <= 65; ++i) many.push_back(i * 1'000'000);
+  EXPECT_EQ(FieldOf(ValidateBoundaries(many)), "boundaries");
+  many.pop_back();
+  EXPECT_TRUE(ValidateBoundaries(many).ok());
 }
 
 }  // namespace

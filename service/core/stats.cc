@@ -47,7 +47,8 @@ ModalityShare ComputeModalityShare(const AggregateCounts& counts) {
 
 SizeDistribution ComputeSizeDistribution(const AggregateCounts& counts,
                                          absl::Span<const int64_t> boundaries,
-                                         std::optional<Modality> modality) {
+                                         std::optional<Modality> modality,
+                                         absl::Span<const int64_t> below) {
   std::array<int64_t, kFineBucketCount> by_bucket{};
   SizeDistribution result;
   for (const auto& [name, downloads] : counts) {
@@ -66,12 +67,23 @@ SizeDistribution ComputeSizeDistribution(const AggregateCounts& counts,
   result.total_downloads = result.known_downloads + result.unknown_downloads;
   result.unknown_share_pct = SharePct(result.unknown_downloads, result.total_downloads);
   result.boundaries.assign(boundaries.begin(), boundaries.end());
+  // Known downloads below each boundary: the fine buckets entirely below it, plus, for a
+  // boundary inside a bucket, that bucket's part below it. Classes are the differences.
+  std::vector<int64_t> below_boundary;
+  for (size_t i = 0; i < boundaries.size(); ++i) {
+    const int bucket = FineBucketOf(boundaries[i]);
+    int64_t downloads = 0;
+    for (int j = 0; j < bucket; ++j) downloads += by_bucket[j];
+    if (!OnSizeGrid(boundaries[i]) && i < below.size()) downloads += below[i];
+    below_boundary.push_back(downloads);
+  }
+  below_boundary.push_back(result.known_downloads);
   int64_t cumulative = 0;
+  size_t index = 0;
   for (SizeClass& size_class : SizeClassesFor(boundaries)) {
     SizeRow row;
-    for (int bucket = size_class.first_fine_bucket; bucket < size_class.end_fine_bucket; ++bucket) {
-      row.downloads += by_bucket[bucket];
-    }
+    row.downloads = below_boundary[index] - cumulative;
+    ++index;
     cumulative += row.downloads;
     row.share_pct = SharePct(row.downloads, result.total_downloads);
     row.share_of_known_pct = SharePct(row.downloads, result.known_downloads);

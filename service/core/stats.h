@@ -49,10 +49,14 @@ struct SizeDistribution {
   std::vector<int64_t> boundaries;
   std::vector<SizeRow> rows;  // Known-size classes, smallest first.
 };
-// `boundaries` must be valid (ValidateBoundaries).
+// `boundaries` must be valid (ValidateBoundaries). `below[i]`, for each boundary off the size
+// grid, is the downloads (of `modality`, when given) of the models in the fine bucket holding
+// boundaries[i] whose parameter count is below it; on-grid boundaries need none (empty `below`:
+// every boundary is on the grid).
 SizeDistribution ComputeSizeDistribution(const AggregateCounts& counts,
                                          absl::Span<const int64_t> boundaries,
-                                         std::optional<Modality> modality);
+                                         std::optional<Modality> modality,
+                                         absl::Span<const int64_t> below = {});
 
 struct BreakdownRow {
   std::string key;

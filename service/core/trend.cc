@@ -16,11 +16,9 @@ constexpr TrendDimension kDimensions[] = {TrendDimension::kModality,  TrendDimen
                                           TrendDimension::kTopAuthors};
 
 // One period's rows as (key, downloads), made by the single-range math.
-std::vector<std::pair<std::string, int64_t>> PeriodRows(const AggregateCounts& counts,
-                                                        TrendDimension dimension,
-                                                        absl::Span<const int64_t> boundaries,
-                                                        std::optional<Modality> modality,
-                                                        int64_t& total) {
+std::vector<std::pair<std::string, int64_t>> PeriodRows(
+    const AggregateCounts& counts, TrendDimension dimension, absl::Span<const int64_t> boundaries,
+    std::optional<Modality> modality, absl::Span<const int64_t> below, int64_t& total) {
   std::vector<std::pair<std::string, int64_t>> rows;
   switch (dimension) {
     case TrendDimension::kModality: {
@@ -34,7 +32,7 @@ std::vector<std::pair<std::string, int64_t>> PeriodRows(const AggregateCounts& c
       break;
     }
     case TrendDimension::kSize: {
-      const SizeDistribution sizes = ComputeSizeDistribution(counts, boundaries, modality);
+      const SizeDistribution sizes = ComputeSizeDistribution(counts, boundaries, modality, below);
       total = sizes.total_downloads;
       for (const SizeRow& row : sizes.rows) rows.emplace_back(row.size_class.label, row.downloads);
       rows.emplace_back(std::string(kUnknownKey), sizes.unknown_downloads);
@@ -97,7 +95,7 @@ std::string TopKey(int n) { return absl::StrCat("top ", n); }
 Trend ComputeAggregateTrend(const std::vector<Period>& periods,
                             absl::Span<const AggregateCounts> counts, TrendDimension dimension,
                             absl::Span<const int64_t> boundaries, std::optional<Modality> modality,
-                            Granularity granularity) {
+                            Granularity granularity, absl::Span<const std::vector<int64_t>> below) {
   Trend trend;
   trend.granularity = granularity;
   trend.dimension = dimension;
@@ -107,7 +105,10 @@ Trend ComputeAggregateTrend(const std::vector<Period>& periods,
   std::vector<int64_t> totals(periods.size());
   std::map<std::string, int64_t> sums;  // Key -> downloads over the range.
   for (size_t i = 0; i < periods.size(); ++i) {
-    rows[i] = PeriodRows(counts[i], dimension, boundaries, modality, totals[i]);
+    rows[i] = PeriodRows(
+        counts[i], dimension, boundaries, modality,
+        i < below.size() ? absl::Span<const int64_t>(below[i]) : absl::Span<const int64_t>(),
+        totals[i]);
     for (const auto& [key, downloads] : rows[i]) sums[key] += downloads;
   }
   // The keys' order: fixed by the dimension for modalities (every one, enum order on ties) and

@@ -60,11 +60,13 @@ struct Trend {
 };
 
 // `counts[i]` holds periods[i]'s counters (with `dimension`'s when not size or modality);
-// `boundaries` (kSize) must be valid. `dimension` is not a concentration.
+// `boundaries` (kSize) must be valid, and `below[i]` is periods[i]'s ComputeSizeDistribution
+// `below` (empty when every boundary is on the size grid). `dimension` is not a concentration.
 Trend ComputeAggregateTrend(const std::vector<Period>& periods,
                             absl::Span<const AggregateCounts> counts, TrendDimension dimension,
                             absl::Span<const int64_t> boundaries, std::optional<Modality> modality,
-                            Granularity granularity);
+                            Granularity granularity,
+                            absl::Span<const std::vector<int64_t>> below = {});
 
 // One period's top candidates: the ranked members (at least the first n) and the whole.
 struct PeriodTop {

@@ -75,7 +75,7 @@ def test_breakdown_totals_and_model(server, tmp_path):
 
 
 def test_errors_exit_with_the_reason(server):
-    bad_grid = cli(server.target, "sizes", "--boundaries", "300M")
+    bad_grid = cli(server.target, "sizes", "--boundaries", "0,300M")
     assert bad_grid.returncode == 1
     assert "INVALID_ARGUMENT" in bad_grid.stderr and "boundaries[0]" in bad_grid.stderr
     reversed_range = cli(server.target, "top", "--from", "2024-09-05", "--to", "2024-09-01")
@@ -128,3 +128,19 @@ def test_trend_of_an_empty_range_says_where_the_data_is(server, tmp_path):
     result = cli(server.target, "trend", "--from", "2023-01-01", "--to", "2023-03-31")
     assert result.returncode == 0, result.stderr
     assert "no downloads in 2023-01-01..2023-03-31; data spans 2024-09-01..2024-09-03" in result.stdout
+
+
+def test_sizes_on_any_boundary(server, tmp_path):
+    # org/dec has exactly 7B parameters: [7B, 13B) holds it; org/enc (110M) is below.
+    load(server, tmp_path)
+    sizes = cli_json(server.target, "sizes", "--boundaries", "7B,13B,70B")
+    assert [(row["label"], row["downloads"]) for row in sizes["rows"]] == [
+        ("<7B", 50), ("7B-13B", 25), ("13B-70B", 0), (">=70B", 0)]
+    assert sizes["unknown_downloads"] == 25
+    just_below = cli_json(server.target, "sizes", "--boundaries", "110000001,7000000001")
+    assert [row["downloads"] for row in just_below["rows"]] == [50, 25, 0]
+    trend = cli_json(server.target, "trend", "--by", "size", "--boundaries", "7B",
+                     "--granularity", "day")
+    assert trend["keys"] == ["<7B", ">=7B", "unknown"]
+    assert [[v["downloads"] for v in p["values"]] for p in trend["periods"]] == [
+        [30, 0, 0], [20, 25, 0], [0, 0, 25]]

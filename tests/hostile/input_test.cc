@@ -485,7 +485,7 @@ TEST_F(HostileInputTest, AbsurdQueryParametersAreInvalidArgument) {
     return query_->GetSizeDistribution(&context, request, &response);
   };
   std::vector<int64_t> thousand(1000, 1'000'000);
-  for (const std::vector<int64_t>& boundaries : {std::vector<int64_t>{3},
+  for (const std::vector<int64_t>& boundaries : {std::vector<int64_t>{0},
                                                  {500'000'000, 200'000'000},
                                                  {200'000'000, 200'000'000},
                                                  {-1'000'000},
@@ -493,7 +493,7 @@ TEST_F(HostileInputTest, AbsurdQueryParametersAreInvalidArgument) {
                                                  thousand}) {
     const grpc::Status status = sizes(boundaries);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_THAT(status.error_message(), HasSubstr("boundaries["));
+    EXPECT_THAT(status.error_message(), HasSubstr("boundaries"));
   }
   for (const std::string& id :
        {std::string(), std::string(60 << 10, 'x'), std::string("a\0b", 3)}) {

@@ -860,7 +860,7 @@ TEST(ServiceIntegrationTest, QueryErrorsNameTheField) {
   ServerProcess server(ServerBinary(), {"--store", "memory"});
   Connection connection(server.target());
   v1::SizeDistributionRequest request;
-  request.add_boundaries(300'000'000);
+  request.add_boundaries(0);
   v1::SizeDistributionResponse response;
   grpc::ClientContext context;
   grpc::Status status = connection.query->GetSizeDistribution(&context, request, &response);

@@ -269,9 +269,10 @@ class Client:
         (">=1B"); `lower` is int64. share_pct is of all downloads, share_of_known_pct and
         cumulative_pct of known-size downloads.
 
-        `boundaries` is a sequence of parameter counts on the 1-2-5 grid (1M ... 1T), strictly
-        increasing: ints, integral floats (200e6) or strings ("200M", "1B"). A non-integral
-        value raises ValueError; an off-grid one InvalidArgumentError from the server. None or
+        `boundaries` is a sequence of parameter counts (1 .. 10^15, at most 64), strictly
+        increasing: ints, integral floats (200e6) or strings ("200M", "7B", "13B"). Any value is
+        answered exactly. A non-integral value raises ValueError; one the server refuses (0,
+        not increasing) InvalidArgumentError. None or
         an empty sequence gives the server's default (200M, 500M, 1B).
         `modality` filters by modality name.
 

@@ -41,7 +41,7 @@ class InvalidArgumentError(HubstatsError, ValueError):
     """INVALID_ARGUMENT: a request argument cannot be used.
 
     `field_violations` lists (field, description) pairs, e.g.
-    ("boundaries[0]", "300000000 is not on the 1-2-5 grid ..."); empty when the server sent none.
+    ("boundaries[1]", "boundaries must be strictly increasing"); empty when the server sent none.
     """
 
     def __init__(self, code: grpc.StatusCode, details: str,

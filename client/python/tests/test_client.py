@@ -178,14 +178,14 @@ def test_size_distribution_boundary_forms_and_modality_filter(loaded):
         200_000_000, 500_000_000, 1_000_000_000]
 
 
-def test_size_distribution_rejects_off_grid_boundary(client):
+def test_size_distribution_rejects_a_boundary_the_server_refuses(client):
     with pytest.raises(hubstats.InvalidArgumentError) as caught:
-        client.size_distribution(boundaries=[300e6])
+        client.size_distribution(boundaries=[0, 300e6])
     error = caught.value
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert error.field_violations[0][0] == "boundaries[0]"
-    assert "300000000 is not on the 1-2-5 grid" in error.field_violations[0][1]
-    assert str(error).startswith("boundaries[0]: 300000000 is not on the 1-2-5 grid")
+    assert "0 is not a parameter count from 1 to 10^15" in error.field_violations[0][1]
+    assert str(error).startswith("boundaries[0]: 0 is not a parameter count")
 
     with pytest.raises(hubstats.InvalidArgumentError) as caught:
         client.size_distribution(boundaries=[500e6, "200M"])

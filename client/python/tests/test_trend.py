@@ -196,8 +196,8 @@ def test_the_servers_refusals_name_the_field(hub_client):
     assert [field for field, _ in refused.value.field_violations] == ["range"]
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(hubstats.InvalidArgumentError) as refused:
-        hub_client.trend(dimension="size", boundaries=["300M"])
-    assert [field for field, _ in refused.value.field_violations] == ["boundaries[0]"]
+        hub_client.trend(dimension="size", boundaries=["1B", "300M"])
+    assert [field for field, _ in refused.value.field_violations] == ["boundaries[1]"]
     with pytest.raises(hubstats.InvalidArgumentError) as refused:
         hub_client.trend("2024-03-05", "2024-03-01")
     assert [field for field, _ in refused.value.field_violations] == ["range.end"]

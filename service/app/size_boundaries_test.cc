@@ -1,0 +1,158 @@
+// Size classes on any boundary (7B, 13B, 70B, ...) on every store: each class holds exactly the
+// downloads of the models whose parameter count is in it, recomputed here model by model, for
+// all time, a day, a range, a modality, after models change size, and per period of a trend.
+#include <map>
+#include <memory>
+#include <random>
+
+#include "app/follower.h"
+#include "app/stats_service.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "store/store_kinds.h"
+#include "store/store_test_util.h"
+
+namespace hubstats {
+namespace {
+
+using store_testing::TestEvent;
+
+Day D(absl::string_view text) { return *Day::Parse(text); }
+const absl::Time kNow = absl::FromUnixSeconds(1726833600);  // 2024-09-20T12:00:00Z
+const std::vector<int64_t> kLlmBoundaries = {7'000'000'000, 13'000'000'000, 70'000'000'000};
+
+class SizeBoundariesTest : public ::testing::TestWithParam<test_support::StoreKind> {
+ protected:
+  void SetUp() override {
+    store_ = GetParam().make(nullptr);
+    ASSERT_NE(store_, nullptr);
+    ReadModelOptions options;
+    options.clock = [] { return kNow; };
+    model_ = std::make_unique<ReadModel>(TaskTable::BuiltIn(), store_->shard_count(), options);
+    follower_ = std::make_unique<Follower>(*store_, *model_);
+    ASSERT_TRUE(follower_->CatchUp().ok());
+    service_ = std::make_unique<StatsService>(*store_, TaskTable::BuiltIn(), *model_);
+  }
+
+  void Upsert(const std::vector<CatalogRecord>& records) {
+    ASSERT_TRUE(store_->UpsertModels(records).ok());
+    ASSERT_TRUE(follower_->CatchUp().ok());
+    for (const CatalogRecord& record : records) records_[record.model_id] = record;
+  }
+  void Ingest(const std::vector<TestEvent>& events) {
+    ASSERT_TRUE(store_testing::ApplyEvents(*store_, events).ok());
+    ASSERT_TRUE(follower_->CatchUp().ok());
+    for (const TestEvent& event : events) downloads_[event.model][D(event.day)] += event.count;
+  }
+
+  // Downloads per class of `boundaries` (then unknown size), model by model.
+  std::vector<int64_t> Truth(const DayRange& range, const std::vector<int64_t>& boundaries,
+                             std::optional<Modality> modality) {
+    std::vector<int64_t> classes(boundaries.size() + 2, 0);
+    for (const auto& [id, days] : downloads_) {
+      int64_t in_range = 0;
+      for (const auto& [day, count] : days) {
+        if (range.Contains(day)) in_range += count;
+      }
+      auto record = records_.find(id);
+      const ModelClass cls = record == records_.end()
+                                 ? ModelClass::Unknown()
+                                 : Classify(record->second, TaskTable::BuiltIn());
+      if (modality && cls.modality != *modality) continue;
+      if (record == records_.end() || record->second.num_parameters == 0) {
+        classes.back() += in_range;
+        continue;
+      }
+      size_t index = 0;
+      while (index < boundaries.size() && record->second.num_parameters >= boundaries[index]) {
+        ++index;
+      }
+      classes[index] += in_range;
+    }
+    return classes;
+  }
+  std::vector<int64_t> Answer(const DayRange& range, const std::vector<int64_t>& boundaries,
+                              std::optional<Modality> modality) {
+    absl::StatusOr<hubstats::Answer<SizeDistribution>> sizes =
+        service_->GetSizeDistribution(range, boundaries, modality);
+    EXPECT_TRUE(sizes.ok()) << sizes.status();
+    std::vector<int64_t> classes;
+    if (!sizes.ok()) return classes;
+    for (const SizeRow& row : sizes->value.rows) classes.push_back(row.downloads);
+    classes.push_back(sizes->value.unknown_downloads);
+    return classes;
+  }
+
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ReadModel> model_;
+  std::unique_ptr<Follower> follower_;
+  std::unique_ptr<StatsService> service_;
+  std::map<std::string, CatalogRecord> records_;
+  std::map<std::string, std::map<Day, int64_t>> downloads_;
+};
+
+TEST_P(SizeBoundariesTest, AnyBoundaryIsExact) {
+  std::mt19937_64 random(5);
+  // Parameter counts around the boundaries, the boundaries themselves and their neighbours.
+  const std::vector<int64_t> sizes = {
+      6'999'999'999,  7'000'000'000,  7'000'000'001,  8'000'000'000, 12'999'999'999,
+      13'000'000'000, 69'000'000'000, 70'000'000'000, 5'000'000'000, 0,
+      1'500'000'000};
+  const std::vector<std::string> tags = {"text-generation", "image-classification"};
+  auto records = [&] {
+    std::vector<CatalogRecord> out;
+    for (int m = 0; m < 30; ++m) {
+      if (random() % 4 == 0) continue;  // Some models stay uncatalogued (or keep their record).
+      out.push_back({.model_id = "org" + std::to_string(m % 4) + "/m" + std::to_string(m),
+                     .pipeline_tag = tags[random() % tags.size()],
+                     .num_parameters = sizes[random() % sizes.size()]});
+    }
+    return out;
+  };
+  Upsert(records());
+  for (int round = 0; round < 3; ++round) {
+    std::vector<TestEvent> events;
+    for (int i = 0; i < 200; ++i) {
+      events.push_back({"org" + std::to_string(random() % 4) + "/m" + std::to_string(random() % 30),
+                        "2024-09-" + std::to_string(15 + random() % 5),
+                        static_cast<int64_t>(1 + random() % 30), ""});
+    }
+    Ingest(events);
+    Upsert(records());  // Models change size: their history moves with them.
+  }
+  for (const std::vector<int64_t>& boundaries :
+       {kLlmBoundaries, std::vector<int64_t>{1'000'000'000, 7'000'000'000},
+        std::vector<int64_t>{7'000'000'000, 7'000'000'001}}) {
+    for (const DayRange& range : {DayRange{}, DayRange{D("2024-09-16"), D("2024-09-16")},
+                                  DayRange{D("2024-09-15"), D("2024-09-17")}}) {
+      for (std::optional<Modality> modality :
+           {std::optional<Modality>(), std::optional<Modality>(Modality::kComputerVision)}) {
+        SCOPED_TRACE(range.ToString() + " " + FormatParameters(boundaries[0]));
+        EXPECT_EQ(Answer(range, boundaries, modality), Truth(range, boundaries, modality));
+      }
+    }
+  }
+  // A trend by day on those boundaries: each day's classes, model by model.
+  absl::StatusOr<hubstats::Answer<Trend>> trend =
+      service_->GetTrend({.granularity = Granularity::kDay,
+                          .dimension = TrendDimension::kSize,
+                          .boundaries = kLlmBoundaries});
+  ASSERT_TRUE(trend.ok()) << trend.status();
+  ASSERT_EQ(trend->value.periods.size(), 5u);
+  EXPECT_THAT(trend->value.keys,
+              ::testing::ElementsAre("<7B", "7B-13B", "13B-70B", ">=70B", "unknown"));
+  for (const TrendPeriod& period : trend->value.periods) {
+    EXPECT_EQ(period.downloads,
+              Truth({period.period.first, period.period.last}, kLlmBoundaries, std::nullopt))
+        << period.period.first.ToString();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, SizeBoundariesTest,
+                         ::testing::ValuesIn(test_support::AllStoreKinds()),
+                         [](const ::testing::TestParamInfo<test_support::StoreKind>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace hubstats
