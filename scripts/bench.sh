@@ -8,6 +8,7 @@
 #
 #   scripts/bench.sh              everything (about 25 minutes)
 #   scripts/bench.sh ingest       ingest and baseline only
+#   scripts/bench.sh trend        trend latency on a year of days (TREND_EVENTS over 365 days)
 #   MODELS=200000 DURATION=20s RUNS=1 scripts/bench.sh ingest     a quick look
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ MODELS=${MODELS:-2200000}
 DURATION=${DURATION:-60s}
 RUNS=${RUNS:-3}
 HISTORY_EVENTS=${HISTORY_EVENTS:-30000000}   # spread over 60 days for the query benchmark
+TREND_EVENTS=${TREND_EVENTS:-30000000}       # spread over 365 days for the trend benchmark
 scripts/install-deps.sh
 TARGETS="hubstats-server hubstats-bench hubstats_ingest_benchmark" scripts/build.sh
 
@@ -117,4 +119,21 @@ if [ "$what" = all ] || [ "$what" = query ]; then
     --ingest-rate "$half" --json | tee "$out/query.json"
   "$bench" query --target "$target" --models "$MODELS" --concurrency 8 --duration 30s --json \
     | tee "$out/query-idle.json"
+fi
+
+if [ "$what" = all ] || [ "$what" = trend ]; then
+  # A year of days at Hub scale: 12 months by month and 365 days by day (modality, size and the
+  # top-50 organisations' share), idle and while ingest runs at about half the query data set's
+  # maximum.
+  start_stack trend
+  "$bench" catalog --target "$target" --models "$MODELS" --json >"$out/trend-catalog.json"
+  "$bench" ingest --target "$target" --models "$MODELS" --days 365 --events "$TREND_EVENTS" \
+    --pool-events 3000000 --redis "$redis_url" --server-pid "$server_pid" --json \
+    | tee "$out/trend-history.json"
+  "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s \
+    --queries trend --json | tee "$out/trend-idle-1.json"
+  "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s \
+    --queries trend --ingest-rate 30000 --json | tee "$out/trend-under-ingest-1.json"
+  echo "server RSS: $(awk '/VmRSS/ {print $2, $3}' "/proc/$server_pid/status")" \
+    | tee "$out/trend-rss.txt"
 fi

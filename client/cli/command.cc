@@ -18,9 +18,10 @@ namespace hubstats::cli {
 const client::CommandLineSpec& CliOptions() {
   static const client::CommandLineSpec kSpec = [] {
     client::CommandLineSpec spec = {
-        .value_options = {"target", "from", "to", "timeout", "boundaries", "modality", "n", "by",
-                          "granularity", "batch-size", "batch-bytes", "producer-id", "retry-for",
-                          "format", "min-version"},
+        .value_options = {"target",      "from",        "to",        "timeout",     "boundaries",
+                          "modality",    "n",           "by",        "granularity", "author",
+                          "task",        "library",     "min-size",  "max-size",    "batch-size",
+                          "batch-bytes", "producer-id", "retry-for", "format",      "min-version"},
         .switches = {"json", "no-fresh"}};
     spec.value_options.insert(client::SecurityValueOptions().begin(),
                               client::SecurityValueOptions().end());

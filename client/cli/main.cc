@@ -53,6 +53,9 @@ options:
                             [200M,500M,1B]
   --modality M              sizes, top, breakdown, trend: only this modality (as above)
   --n N                     top, trend: how many [50]
+  --author A, --task T, --library L, --min-size P, --max-size P
+                            top: only models of this author, pipeline tag, library, or with
+                            min-size <= parameters < max-size (e.g. --min-size 7B)
   --by model|author         top: rank models or authors [model]
   --by task|architecture|library    breakdown: the dimension (required)
   --by D                    trend: modality, size, task, architecture, library, top-models

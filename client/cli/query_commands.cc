@@ -202,9 +202,21 @@ int RunSizes(const Options& options) {
 
 int RunTop(const Options& options) {
   NoArguments(options);
-  Query query(options, {"from", "to", "n", "by", "modality"});
+  Query query(options, {"from", "to", "n", "by", "modality", "author", "task", "library",
+                        "min-size", "max-size"});
   v1::TopNRequest request;
   request.set_modality(ModalityOption(options));
+  request.set_author(Option(options, "author"));
+  request.set_task(Option(options, "task"));
+  request.set_library(Option(options, "library"));
+  for (const char* name : {"min-size", "max-size"}) {
+    if (!options.line.Has(name)) continue;
+    absl::StatusOr<int64_t> count =
+        ParseParameters(Option(options, name), absl::StrCat("--", name));
+    if (!count.ok()) UsageError(std::string(count.status().message()));
+    std::string_view(name) == "min-size" ? request.set_min_parameters(*count)
+                                         : request.set_max_parameters(*count);
+  }
   request.set_n(IntOption(options, "n", 50, 1));
   const std::string by = Option(options, "by", "model");
   if (by == "model") {
@@ -228,7 +240,10 @@ int RunTop(const Options& options) {
     json.EndArray().EndObject();
     return query.PrintJson(json);
   }
-  const std::string scope = ModalityScope(options);
+  std::string scope = ModalityScope(options);
+  for (const char* name : {"author", "task", "library", "min-size", "max-size"}) {
+    if (options.line.Has(name)) absl::StrAppend(&scope, ", ", name, " ", Option(options, name));
+  }
   if (query.ReportedEmpty(response.total_downloads(), scope)) return 0;
   Table table({"rank", by, "downloads", "share", "cumulative"}, {true, false, true, true, true});
   for (const auto& row : response.rows()) {

@@ -314,6 +314,63 @@ TopCandidates ReadModel::Top(const DayRange& range, RankBy by, std::optional<Mod
   }
 }
 
+std::vector<RankedEntry> ReadModel::RankMembers(
+    const absl::flat_hash_map<uint32_t, int64_t>& members, RankBy by, size_t n) const {
+  auto name = [&](uint32_t member) {
+    return by == RankBy::kModel ? table_.model(member).id : table_.author_name(member);
+  };
+  std::vector<std::pair<int64_t, uint32_t>> ranked;
+  ranked.reserve(members.size());
+  for (const auto& [member, downloads] : members) {
+    if (downloads > 0) ranked.emplace_back(downloads, member);
+  }
+  const size_t kept = std::min(n, ranked.size());
+  // Only the first n are put in order (and named): the rest of a Hub-scale walk stays numbers.
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(kept), ranked.end(),
+                    [&](const auto& a, const auto& b) {
+                      if (a.first != b.first) return a.first > b.first;
+                      return name(a.second) < name(b.second);
+                    });
+  std::vector<RankedEntry> entries;
+  entries.reserve(kept);
+  for (size_t i = 0; i < kept; ++i) {
+    entries.push_back({std::string(name(ranked[i].second)), ranked[i].first});
+  }
+  return entries;
+}
+
+TopCandidates ReadModel::Top(const DayRange& range, RankBy by, const TopFilter& filter, int n,
+                             AsOf& as_of) const {
+  if (filter.modality_only()) return Top(range, by, filter.modality, n, as_of);
+  std::shared_lock lock(mutex_);
+  as_of = CurrentAsOf();
+  TopCandidates top;
+  const ScopeRef ref = ScopeFor(range);
+  if (ref.scope == nullptr) return top;
+  // Names become numbers once; a name nobody has matches nothing.
+  std::optional<uint32_t> author, task, library;
+  if (filter.author && !(author = table_.FindAuthor(*filter.author))) return top;
+  if (filter.task && !(task = table_.tasks().Find(*filter.task))) return top;
+  if (filter.library && !(library = table_.libraries().Find(*filter.library))) return top;
+  absl::flat_hash_map<uint32_t, int64_t> members;
+  ref.scope->ForEachModel([&](uint32_t number, int64_t downloads) {
+    const ModelEntry& model = table_.model(number);
+    if (filter.modality && model.cls.modality != *filter.modality) return;
+    if (author && model.author != *author) return;
+    if (task && model.cls.task != *task) return;
+    if (library && model.cls.library != *library) return;
+    if (filter.min_parameters || filter.max_parameters) {
+      if (model.cls.size_bucket < 0) return;  // Unknown size.
+      if (filter.min_parameters && model.parameters < *filter.min_parameters) return;
+      if (filter.max_parameters && model.parameters >= *filter.max_parameters) return;
+    }
+    top.total_downloads += downloads;
+    members[by == RankBy::kModel ? number : model.author] += downloads;
+  });
+  top.entries = RankMembers(members, by, static_cast<size_t>(n));
+  return top;
+}
+
 Population ReadModel::Totals(const DayRange& range, AsOf& as_of) const {
   std::shared_lock lock(mutex_);
   as_of = CurrentAsOf();

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "app/model_table.h"
 #include "app/scope.h"
@@ -51,6 +52,22 @@ struct ReadModelOptions {
   absl::Duration freeze_after = absl::Minutes(5);
   // Range results kept (least recently used dropped).
   size_t range_cache_entries = 16;
+};
+
+// Which models a ranking counts (all that are given must hold). Task and library are breakdown
+// keys (a record's pipeline tag or library, "(none)", or "unknown" without a record); models of
+// unknown size fail any parameter bound.
+struct TopFilter {
+  std::optional<Modality> modality;
+  std::optional<std::string> author;
+  std::optional<std::string> task;
+  std::optional<std::string> library;
+  std::optional<int64_t> min_parameters;  // Inclusive.
+  std::optional<int64_t> max_parameters;  // Exclusive.
+  // Only a modality (or nothing): the maintained rankings answer.
+  bool modality_only() const {
+    return !author && !task && !library && !min_parameters && !max_parameters;
+  }
 };
 
 struct TopCandidates {
@@ -149,6 +166,11 @@ class ReadModel {
                    std::optional<Modality> modality, AsOf& as_of) const;
   TopCandidates Top(const DayRange& range, RankBy by, std::optional<Modality> modality, int n,
                     AsOf& as_of) const;
+  // The same over the models `filter` admits. Beyond a modality there is no maintained ranking:
+  // a walk over the range's models with downloads (all of them for all time: milliseconds at
+  // Hub scale).
+  TopCandidates Top(const DayRange& range, RankBy by, const TopFilter& filter, int n,
+                    AsOf& as_of) const;
   Population Totals(const DayRange& range, AsOf& as_of) const;
   ModelView Model(absl::string_view model_id, const DayRange& range, AsOf& as_of) const;
 
@@ -175,6 +197,10 @@ class ReadModel {
     std::shared_ptr<RangeEntry> range_entry;
   };
   ScopeRef ScopeFor(const DayRange& range) const;
+  // The first n of `members` (model or author numbers) in ranking order, named.
+  // Requires mutex_ (shared).
+  std::vector<RankedEntry> RankMembers(const absl::flat_hash_map<uint32_t, int64_t>& members,
+                                       RankBy by, size_t n) const;
   // Sizes' `below` for one scope. Requires mutex_ (shared).
   std::vector<int64_t> BelowBoundaries(const Scope& scope, const std::vector<int64_t>& boundaries,
                                        std::optional<Modality> modality) const;

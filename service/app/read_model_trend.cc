@@ -86,9 +86,6 @@ std::vector<TopCandidates> ReadModel::PeriodTops(const std::vector<Period>& peri
   const size_t wanted = static_cast<size_t>(n);
   std::shared_lock lock(mutex_);
   as_of = CurrentAsOf();
-  auto name = [&](uint32_t member) {
-    return by == RankBy::kModel ? table_.model(member).id : table_.author_name(member);
-  };
   std::vector<TopCandidates> tops;
   tops.reserve(periods.size());
   for (const Period& period : periods) {
@@ -118,22 +115,7 @@ std::vector<TopCandidates> ReadModel::PeriodTops(const std::vector<Period>& peri
         members[by == RankBy::kModel ? number : model.author] += downloads;
       });
     }
-    std::vector<std::pair<int64_t, uint32_t>> ranked;
-    ranked.reserve(members.size());
-    for (const auto& [member, downloads] : members) {
-      if (downloads > 0) ranked.emplace_back(downloads, member);
-    }
-    auto before = [&](const std::pair<int64_t, uint32_t>& a,
-                      const std::pair<int64_t, uint32_t>& b) {
-      if (a.first != b.first) return a.first > b.first;
-      return name(a.second) < name(b.second);
-    };
-    const size_t kept = std::min(wanted, ranked.size());
-    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(kept), ranked.end(),
-                      before);
-    for (size_t i = 0; i < kept; ++i) {
-      top.entries.push_back({std::string(name(ranked[i].second)), ranked[i].first});
-    }
+    top.entries = RankMembers(members, by, wanted);
     period_tops_->Insert(key, std::move(signature), top);
     tops.push_back(std::move(top));
   }

@@ -1,12 +1,15 @@
-// Size classes on any boundary (7B, 13B, 70B, ...) on every store: each class holds exactly the
-// downloads of the models whose parameter count is in it, recomputed here model by model, for
-// all time, a day, a range, a modality, after models change size, and per period of a trend.
+// Queries over models' catalog facts on every store, recomputed here model by model: size
+// classes on any boundary (7B, 13B, 70B, ...) for all time, a day, a range, a modality, after
+// models change size, and per period of a trend; rankings filtered by author, task, library
+// and parameter range.
 #include <map>
 #include <memory>
 #include <random>
 
 #include "app/follower.h"
 #include "app/stats_service.h"
+#include "core/field_error.h"
+#include "core/model_id.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/store_kinds.h"
@@ -146,6 +149,89 @@ TEST_P(SizeBoundariesTest, AnyBoundaryIsExact) {
               Truth({period.period.first, period.period.last}, kLlmBoundaries, std::nullopt))
         << period.period.first.ToString();
   }
+}
+
+TEST_P(SizeBoundariesTest, FilteredRankingsCountOnlyTheAdmittedModels) {
+  std::mt19937_64 random(9);
+  const std::vector<std::string> tags = {"text-generation", "fill-mask", ""};
+  const std::vector<std::string> libraries = {"transformers", "vllm", ""};
+  std::vector<CatalogRecord> records;
+  for (int m = 0; m < 40; ++m) {
+    if (m % 7 == 0) continue;  // Uncatalogued: task and library "unknown".
+    records.push_back({.model_id = "org" + std::to_string(m % 5) + "/m" + std::to_string(m),
+                       .pipeline_tag = tags[random() % tags.size()],
+                       .num_parameters = static_cast<int64_t>(random() % 4) * 5'000'000'000,
+                       .library_name = libraries[random() % libraries.size()]});
+  }
+  Upsert(records);
+  std::vector<TestEvent> events;
+  for (int i = 0; i < 400; ++i) {
+    events.push_back({"org" + std::to_string(random() % 5) + "/m" + std::to_string(random() % 40),
+                      "2024-09-" + std::to_string(15 + random() % 5),
+                      static_cast<int64_t>(1 + random() % 30), ""});
+  }
+  Ingest(events);
+  auto admitted = [&](const std::string& id, const TopFilter& filter) {
+    auto record = records_.find(id);
+    const ModelClass cls = record == records_.end()
+                               ? ModelClass::Unknown()
+                               : Classify(record->second, TaskTable::BuiltIn());
+    const int64_t parameters = record == records_.end() ? 0 : record->second.num_parameters;
+    if (filter.modality && cls.modality != *filter.modality) return false;
+    if (filter.author && std::string(AuthorOf(id)) != *filter.author) return false;
+    if (filter.task && cls.task != *filter.task) return false;
+    if (filter.library && cls.library != *filter.library) return false;
+    if ((filter.min_parameters || filter.max_parameters) && parameters == 0) return false;
+    if (filter.min_parameters && parameters < *filter.min_parameters) return false;
+    if (filter.max_parameters && parameters >= *filter.max_parameters) return false;
+    return true;
+  };
+  const std::vector<TopFilter> filters = {
+      {.author = "org2"},
+      {.task = "text-generation"},
+      {.task = "unknown"},
+      {.library = "(none)"},
+      {.min_parameters = 7'000'000'000},
+      {.min_parameters = 5'000'000'000, .max_parameters = 10'000'000'001},
+      {.modality = Modality::kNlp, .library = "transformers", .max_parameters = 12'000'000'000},
+      {.author = "nobody"}};
+  for (const TopFilter& filter : filters) {
+    for (const DayRange& range : {DayRange{}, DayRange{D("2024-09-16"), D("2024-09-17")}}) {
+      for (RankBy by : {RankBy::kModel, RankBy::kAuthor}) {
+        std::map<std::string, int64_t> members;
+        int64_t total = 0;
+        for (const auto& [id, days] : downloads_) {
+          if (!admitted(id, filter)) continue;
+          for (const auto& [day, count] : days) {
+            if (!range.Contains(day)) continue;
+            total += count;
+            members[by == RankBy::kModel ? id : std::string(AuthorOf(id))] += count;
+          }
+        }
+        std::vector<RankedEntry> want;
+        for (const auto& [id, downloads] : members) want.push_back({id, downloads});
+        const TopN expected = ComputeTopN(want, 5, total);
+        absl::StatusOr<hubstats::Answer<TopN>> top = service_->GetTopN(range, by, filter, 5);
+        ASSERT_TRUE(top.ok()) << top.status();
+        SCOPED_TRACE(range.ToString());
+        EXPECT_EQ(top->value.total_downloads, expected.total_downloads);
+        ASSERT_EQ(top->value.rows.size(), expected.rows.size());
+        for (size_t i = 0; i < expected.rows.size(); ++i) {
+          EXPECT_EQ(top->value.rows[i].id, expected.rows[i].id);
+          EXPECT_EQ(top->value.rows[i].downloads, expected.rows[i].downloads);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(FieldOf(service_->GetTopN({}, RankBy::kModel, {.task = ""}, 5).status()), "task");
+  EXPECT_EQ(FieldOf(service_->GetTopN({}, RankBy::kModel, {.min_parameters = -1}, 5).status()),
+            "min_parameters");
+  EXPECT_EQ(
+      FieldOf(service_
+                  ->GetTopN({}, RankBy::kModel,
+                            {.min_parameters = 7'000'000'000, .max_parameters = 7'000'000'000}, 5)
+                  .status()),
+      "max_parameters");
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, SizeBoundariesTest,

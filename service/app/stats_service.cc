@@ -119,15 +119,31 @@ absl::StatusOr<Answer<SizeDistribution>> StatsService::GetSizeDistribution(
 }
 
 absl::StatusOr<Answer<TopN>> StatsService::GetTopN(const DayRange& range, RankBy by,
-                                                   std::optional<Modality> modality, int n,
+                                                   const TopFilter& filter, int n,
                                                    const Freshness& freshness) {
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   if (n < 1 || n > kMaxTopN) {
     return InvalidFieldError("n", absl::StrCat("must be between 1 and ", kMaxTopN, ", got ", n));
   }
+  for (const auto& [field, value] :
+       {std::pair{"author", &filter.author}, std::pair{"task", &filter.task},
+        std::pair{"library", &filter.library}}) {
+    if (*value && ((*value)->empty() || (*value)->size() > 128)) {
+      return InvalidFieldError(field, "must be 1-128 bytes when given");
+    }
+  }
+  if (filter.min_parameters && *filter.min_parameters < 0) {
+    return InvalidFieldError("min_parameters",
+                             absl::StrCat("must be 0 or more, got ", *filter.min_parameters));
+  }
+  if (filter.max_parameters && *filter.max_parameters <= filter.min_parameters.value_or(0)) {
+    return InvalidFieldError("max_parameters", absl::StrCat("must be above min_parameters (",
+                                                            filter.min_parameters.value_or(0),
+                                                            "), got ", *filter.max_parameters));
+  }
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
   Answer<TopN> answer;
-  TopCandidates top = model_.Top(range, by, modality, n, answer.as_of);
+  TopCandidates top = model_.Top(range, by, filter, n, answer.as_of);
   answer.value = ComputeTopN(std::move(top.entries), static_cast<size_t>(n), top.total_downloads);
   return answer;
 }

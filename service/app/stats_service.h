@@ -181,10 +181,11 @@ class StatsService {
                                                                absl::Span<const int64_t> boundaries,
                                                                std::optional<Modality> modality,
                                                                const Freshness& freshness = {});
-  // n in 1..kMaxTopN.
-  absl::StatusOr<Answer<TopN>> GetTopN(const DayRange& range, RankBy by,
-                                       std::optional<Modality> modality, int n,
-                                       const Freshness& freshness = {});
+  // The first n (1..kMaxTopN) over the models `filter` admits (all, by default); shares are of
+  // their downloads. INVALID_ARGUMENT: "n", "min_parameters" below 0, "max_parameters" not above
+  // min_parameters, "author", "task" or "library" empty or over 128 bytes.
+  absl::StatusOr<Answer<TopN>> GetTopN(const DayRange& range, RankBy by, const TopFilter& filter,
+                                       int n, const Freshness& freshness = {});
   // `dimension` is kTask, kArchitecture or kLibrary.
   absl::StatusOr<Answer<Breakdown>> GetBreakdown(const DayRange& range, AggregateKind dimension,
                                                  std::optional<Modality> modality,

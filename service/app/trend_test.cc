@@ -141,7 +141,7 @@ class TrendTest : public ::testing::TestWithParam<test_support::StoreKind> {
                   ->GetTopN(range,
                             query.dimension == TrendDimension::kTopModels ? RankBy::kModel
                                                                           : RankBy::kAuthor,
-                            query.modality, query.n)
+                            TopFilter{.modality = query.modality}, query.n)
                   ->value;
           total = top.total_downloads;
           want[TopKey(query.n)] = {top.top_downloads, top.top_share_pct};

@@ -86,8 +86,13 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTopN(grpc::CallbackServerContext*
         absl::StatusOr<RankBy> by = FromProto(request.by());
         if (!by.ok()) return by.status();
         const int n = request.n() == 0 ? kDefaultTopN : request.n();
-        return Respond(service_.GetTopN(query->range, *by, query->modality, n, query->freshness),
-                       response);
+        TopFilter filter{.modality = query->modality};
+        if (!request.author().empty()) filter.author = request.author();
+        if (!request.task().empty()) filter.task = request.task();
+        if (!request.library().empty()) filter.library = request.library();
+        if (request.has_min_parameters()) filter.min_parameters = request.min_parameters();
+        if (request.has_max_parameters()) filter.max_parameters = request.max_parameters();
+        return Respond(service_.GetTopN(query->range, *by, filter, n, query->freshness), response);
       });
 }
 

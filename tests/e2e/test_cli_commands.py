@@ -144,3 +144,19 @@ def test_sizes_on_any_boundary(server, tmp_path):
     assert trend["keys"] == ["<7B", ">=7B", "unknown"]
     assert [[v["downloads"] for v in p["values"]] for p in trend["periods"]] == [
         [30, 0, 0], [20, 25, 0], [0, 0, 25]]
+
+
+def test_top_with_filters(server, tmp_path):
+    load(server, tmp_path)
+    org = cli_json(server.target, "top", "--author", "org")
+    assert [(row["id"], row["downloads"]) for row in org["rows"]] == [("org/enc", 50),
+                                                                      ("org/dec", 25)]
+    assert org["total_downloads"] == 75
+    big = cli_json(server.target, "top", "--min-size", "1B", "--by", "author")
+    assert [(row["id"], row["downloads"]) for row in big["rows"]] == [("org", 25)]
+    timm = cli_json(server.target, "top", "--library", "timm", "--task", "image-classification")
+    assert [row["id"] for row in timm["rows"]] == ["other/vit"]
+    table = cli(server.target, "top", "--author", "nobody")
+    assert table.returncode == 0 and "no downloads in all time, author nobody" in table.stdout
+    bad = cli(server.target, "top", "--min-size", "lots")
+    assert bad.returncode == 2 and "--min-size" in bad.stderr

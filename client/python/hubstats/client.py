@@ -312,13 +312,22 @@ class Client:
         })
 
     def top_n(self, n: int = 50, by: str = "model", start=None, end=None,
-              modality=None, *, fresh: bool | None = None) -> pd.DataFrame:
+              modality=None, *, author: str | None = None, task: str | None = None,
+              library: str | None = None, min_parameters=None, max_parameters=None,
+              fresh: bool | None = None) -> pd.DataFrame:
         """The n models (by="model") or authors (by="author") with the most downloads.
 
         Columns [rank, id, downloads, share_pct, cumulative_pct]: ranked by downloads
         descending, ties by id; cumulative_pct is the share held by ranks 1..rank. Fewer than n
         rows when fewer have downloads. n is 1..10,000 (the server checks the upper limit).
-        attrs: total_downloads, top_downloads, top_share_pct, by, modality, start, end.
+
+        Filters (all given must hold; shares are then of the admitted models' downloads):
+        `modality`; `author` (the id's part before "/"); `task` and `library` (breakdown keys:
+        a pipeline tag or library, "(none)", or "unknown" without a record); and
+        min_parameters <= parameters < max_parameters (counts like "7B"; models of unknown
+        size are left out when either is given).
+        attrs: total_downloads, top_downloads, top_share_pct, by, modality, author, task,
+        library, min_parameters, max_parameters, start, end.
         """
         if by not in _RANK_BY:
             raise ValueError(f"by: expected 'model' or 'author', got {by!r}")
@@ -326,7 +335,14 @@ class Client:
             raise ValueError(f"n: expected a positive int, got {n!r}")
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by],
-                                 modality=convert.modality_number(modality))
+                                 modality=convert.modality_number(modality),
+                                 author=author or "", task=task or "", library=library or "")
+        bounds = {}
+        for name, value in (("min_parameters", min_parameters),
+                            ("max_parameters", max_parameters)):
+            if value is not None:
+                bounds[name] = convert.parameter_count(value, name)
+                setattr(request, name, bounds[name])
         response = self._query("GetTopN", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
@@ -341,6 +357,11 @@ class Client:
             "top_share_pct": response.top_share_pct,
             "by": by,
             "modality": modality,
+            "author": author,
+            "task": task,
+            "library": library,
+            "min_parameters": bounds.get("min_parameters"),
+            "max_parameters": bounds.get("max_parameters"),
             **_range_attrs(start, end),
             **empty,
         })

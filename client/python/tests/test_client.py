@@ -241,6 +241,34 @@ def test_top_n_with_fewer_entries_and_modality_filter(loaded):
     assert top["cumulative_pct"].iloc[-1] == pytest.approx(100.0)
 
 
+def test_top_n_filters_by_author_task_library_and_size(loaded):
+    client, events = loaded
+
+    def params(model_id):
+        value = (CATALOG[model_id] or {}).get("num_parameters")
+        return hubstats._convert.parameter_count(value, "p") if value is not None else 0
+
+    cases = [
+        (dict(author="acme"), lambda m: m.split("/")[0] == "acme"),
+        (dict(library="transformers"),
+         lambda m: (CATALOG[m] or {}).get("library_name") == "transformers"),
+        (dict(task="text-generation"),
+         lambda m: (CATALOG[m] or {}).get("pipeline_tag") == "text-generation"),
+        (dict(min_parameters="200M", max_parameters="1B"),
+         lambda m: 200_000_000 <= params(m) < 1_000_000_000),
+        (dict(min_parameters="7B"), lambda m: params(m) >= 7_000_000_000),
+    ]
+    for filters, admits in cases:
+        want = downloads_by([e for e in events if admits(e["model_id"])], lambda e: e["model_id"])
+        top = client.top_n(50, **filters)
+        assert list(zip(top["id"], top["downloads"])) == ranked(want), filters
+        assert top.attrs["total_downloads"] == sum(want.values()), filters
+    assert client.top_n(5, min_parameters="7B").attrs["min_parameters"] == 7_000_000_000
+    with pytest.raises(hubstats.InvalidArgumentError) as caught:
+        client.top_n(5, min_parameters="1B", max_parameters="1B")
+    assert caught.value.field_violations[0][0] == "max_parameters"
+
+
 def test_top_n_argument_errors(client):
     with pytest.raises(ValueError, match="by"):
         client.top_n(5, by="organisation")
