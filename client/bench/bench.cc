@@ -492,11 +492,12 @@ std::vector<QueryKind> TrendKinds(absl::CivilDay day) {
   std::vector<QueryKind> kinds;
   for (const Span& span : {Span{"12m_by_month", v1::GRANULARITY_MONTH, first_month},
                            Span{"365d_by_day", v1::GRANULARITY_DAY, day - 364}}) {
-    for (const auto& [name, dimension] :
-         {std::pair{"trend_modality_", v1::TREND_DIMENSION_MODALITY},
-          std::pair{"trend_size_", v1::TREND_DIMENSION_SIZE},
-          std::pair{"trend_top50_authors_", v1::TREND_DIMENSION_TOP_AUTHORS}}) {
-      kinds.push_back({name + span.name, [span, day, dimension](auto& stub, auto& context) {
+    for (const auto& kind : {std::pair{"trend_modality_", v1::TREND_DIMENSION_MODALITY},
+                             std::pair{"trend_size_", v1::TREND_DIMENSION_SIZE},
+                             std::pair{"trend_top50_authors_", v1::TREND_DIMENSION_TOP_AUTHORS}}) {
+      // A copy: lambdas cannot capture structured bindings in C++20 as clang 14 implements it.
+      const v1::TrendDimension dimension = kind.second;
+      kinds.push_back({kind.first + span.name, [span, day, dimension](auto& stub, auto& context) {
                          v1::TrendRequest request;
                          request.set_granularity(span.granularity);
                          request.set_dimension(dimension);
