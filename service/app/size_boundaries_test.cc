@@ -6,8 +6,7 @@
 #include <memory>
 #include <random>
 
-#include "app/follower.h"
-#include "app/stats_service.h"
+#include "app/service_on_store_test_util.h"
 #include "core/field_error.h"
 #include "core/model_id.h"
 #include "gmock/gmock.h"
@@ -24,27 +23,17 @@ Day D(absl::string_view text) { return *Day::Parse(text); }
 const absl::Time kNow = absl::FromUnixSeconds(1726833600);  // 2024-09-20T12:00:00Z
 const std::vector<int64_t> kLlmBoundaries = {7'000'000'000, 13'000'000'000, 70'000'000'000};
 
-class SizeBoundariesTest : public ::testing::TestWithParam<test_support::StoreKind> {
+class SizeBoundariesTest : public test_support::ServiceOnStoreTest {
  protected:
-  void SetUp() override {
-    store_ = GetParam().make(nullptr);
-    ASSERT_NE(store_, nullptr);
-    ReadModelOptions options;
-    options.clock = [] { return kNow; };
-    model_ = std::make_unique<ReadModel>(TaskTable::BuiltIn(), store_->shard_count(), options);
-    follower_ = std::make_unique<Follower>(*store_, *model_);
-    ASSERT_TRUE(follower_->CatchUp().ok());
-    service_ = std::make_unique<StatsService>(*store_, TaskTable::BuiltIn(), *model_);
-  }
+  SizeBoundariesTest() : ServiceOnStoreTest(kNow) {}
 
+  // The fixture's writes, remembered for the recomputations below.
   void Upsert(const std::vector<CatalogRecord>& records) {
-    ASSERT_TRUE(store_->UpsertModels(records).ok());
-    ASSERT_TRUE(follower_->CatchUp().ok());
+    ServiceOnStoreTest::Upsert(records);
     for (const CatalogRecord& record : records) records_[record.model_id] = record;
   }
   void Ingest(const std::vector<TestEvent>& events) {
-    ASSERT_TRUE(store_testing::ApplyEvents(*store_, events).ok());
-    ASSERT_TRUE(follower_->CatchUp().ok());
+    ServiceOnStoreTest::Ingest(events);
     for (const TestEvent& event : events) downloads_[event.model][D(event.day)] += event.count;
   }
 
@@ -86,10 +75,6 @@ class SizeBoundariesTest : public ::testing::TestWithParam<test_support::StoreKi
     return classes;
   }
 
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<ReadModel> model_;
-  std::unique_ptr<Follower> follower_;
-  std::unique_ptr<StatsService> service_;
   std::map<std::string, CatalogRecord> records_;
   std::map<std::string, std::map<Day, int64_t>> downloads_;
 };

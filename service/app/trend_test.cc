@@ -6,8 +6,7 @@
 #include <random>
 #include <set>
 
-#include "app/follower.h"
-#include "app/stats_service.h"
+#include "app/service_on_store_test_util.h"
 #include "core/field_error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,28 +23,9 @@ using ::testing::HasSubstr;
 Day D(absl::string_view text) { return *Day::Parse(text); }
 const absl::Time kNow = absl::FromUnixSeconds(1709380800);  // 2024-03-02T12:00:00Z
 
-class TrendTest : public ::testing::TestWithParam<test_support::StoreKind> {
+class TrendTest : public test_support::ServiceOnStoreTest {
  protected:
-  void SetUp() override {
-    store_ = GetParam().make(nullptr);
-    ASSERT_NE(store_, nullptr);
-    ReadModelOptions options;
-    options.clock = [] { return kNow; };
-    model_ = std::make_unique<ReadModel>(TaskTable::BuiltIn(), store_->shard_count(), options);
-    follower_ = std::make_unique<Follower>(*store_, *model_);
-    ASSERT_TRUE(follower_->CatchUp().ok());
-    service_ = std::make_unique<StatsService>(*store_, TaskTable::BuiltIn(), *model_);
-  }
-
-  void Ingest(const std::vector<TestEvent>& events) {
-    absl::StatusOr<store_testing::ApplyResult> result = store_testing::ApplyEvents(*store_, events);
-    ASSERT_TRUE(result.ok()) << result.status();
-    ASSERT_TRUE(follower_->CatchUp().ok());
-  }
-  void Upsert(const std::vector<CatalogRecord>& records) {
-    ASSERT_TRUE(store_->UpsertModels(records).ok());
-    ASSERT_TRUE(follower_->CatchUp().ok());
-  }
+  TrendTest() : ServiceOnStoreTest(kNow) {}
 
   // A random history on days around the year change 2020/2021 (2020-W53 runs to 2021-01-03)
   // and around February 2024 (a leap day), with catalog records written between the batches.
@@ -165,11 +145,6 @@ class TrendTest : public ::testing::TestWithParam<test_support::StoreKind> {
       for (const auto& [key, value] : want) EXPECT_EQ(value.first, 0) << key << " missing";
     }
   }
-
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<ReadModel> model_;
-  std::unique_ptr<Follower> follower_;
-  std::unique_ptr<StatsService> service_;
 };
 
 TEST_P(TrendTest, EveryPeriodEqualsItsRangeQuery) {
