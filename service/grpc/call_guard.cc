@@ -16,7 +16,7 @@ std::optional<TokenScope> ScopeOfMethod(absl::string_view method) {
   if (absl::ConsumePrefix(&method, "/hubstats.v1.QueryService/")) {
     if (method == "GetModalityShare" || method == "GetSizeDistribution" || method == "GetTopN" ||
         method == "GetBreakdown" || method == "GetTotals" || method == "GetModelStats" ||
-        method == "GetTrend") {
+        method == "GetTrend" || method == "GetCrossTab" || method == "ExportModels") {
       return TokenScope::kRead;
     }
   }

@@ -154,6 +154,16 @@ class QueryServiceStub(object):
                 request_serializer=hubstats_dot_v1_dot_hubstats__pb2.TrendRequest.SerializeToString,
                 response_deserializer=hubstats_dot_v1_dot_hubstats__pb2.TrendResponse.FromString,
                 )
+        self.GetCrossTab = channel.unary_unary(
+                '/hubstats.v1.QueryService/GetCrossTab',
+                request_serializer=hubstats_dot_v1_dot_hubstats__pb2.CrossTabRequest.SerializeToString,
+                response_deserializer=hubstats_dot_v1_dot_hubstats__pb2.CrossTabResponse.FromString,
+                )
+        self.ExportModels = channel.unary_stream(
+                '/hubstats.v1.QueryService/ExportModels',
+                request_serializer=hubstats_dot_v1_dot_hubstats__pb2.ExportRequest.SerializeToString,
+                response_deserializer=hubstats_dot_v1_dot_hubstats__pb2.ExportChunk.FromString,
+                )
 
 
 class QueryServiceServicer(object):
@@ -204,6 +214,21 @@ class QueryServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCrossTab(self, request, context):
+        """Downloads and shares per pair of keys of two dimensions, exact.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportModels(self, request, context):
+        """Every model with downloads in the range, in chunks, all at one version. An export with no
+        models sends one chunk with none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -241,6 +266,16 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.GetTrend,
                     request_deserializer=hubstats_dot_v1_dot_hubstats__pb2.TrendRequest.FromString,
                     response_serializer=hubstats_dot_v1_dot_hubstats__pb2.TrendResponse.SerializeToString,
+            ),
+            'GetCrossTab': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCrossTab,
+                    request_deserializer=hubstats_dot_v1_dot_hubstats__pb2.CrossTabRequest.FromString,
+                    response_serializer=hubstats_dot_v1_dot_hubstats__pb2.CrossTabResponse.SerializeToString,
+            ),
+            'ExportModels': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportModels,
+                    request_deserializer=hubstats_dot_v1_dot_hubstats__pb2.ExportRequest.FromString,
+                    response_serializer=hubstats_dot_v1_dot_hubstats__pb2.ExportChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -368,5 +403,39 @@ class QueryService(object):
         return grpc.experimental.unary_unary(request, target, '/hubstats.v1.QueryService/GetTrend',
             hubstats_dot_v1_dot_hubstats__pb2.TrendRequest.SerializeToString,
             hubstats_dot_v1_dot_hubstats__pb2.TrendResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetCrossTab(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/hubstats.v1.QueryService/GetCrossTab',
+            hubstats_dot_v1_dot_hubstats__pb2.CrossTabRequest.SerializeToString,
+            hubstats_dot_v1_dot_hubstats__pb2.CrossTabResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ExportModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/hubstats.v1.QueryService/ExportModels',
+            hubstats_dot_v1_dot_hubstats__pb2.ExportRequest.SerializeToString,
+            hubstats_dot_v1_dot_hubstats__pb2.ExportChunk.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
