@@ -15,6 +15,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pandas as pd
 from google.protobuf import timestamp_pb2
 
 from hubstats.v1 import hubstats_pb2 as pb
@@ -224,6 +225,61 @@ def parameter_count(value: Any, name: str) -> int:
                          "(e.g. 200M, 1.5B, 1T, 500000000)")
     raise ValueError(f"{name}: expected a parameter count such as 200e6 or '200M', "
                      f"got {type(value).__name__}")
+
+
+def boundary_counts(boundaries: Any) -> list[int]:
+    """Size-class boundaries as exact ints (see parameter_count), each error naming
+    "boundaries[i]"; None or an empty sequence give [] (the server's default: 200M, 500M, 1B).
+    A lone value instead of a sequence raises ValueError."""
+    if boundaries is None:
+        return []
+    if isinstance(boundaries, (str, int, float)):
+        raise ValueError(f"boundaries: expected a sequence such as (200e6, 500e6, 1e9), "
+                         f"got {boundaries!r}")
+    return [parameter_count(b, f"boundaries[{i}]") for i, b in enumerate(boundaries)]
+
+
+def model_filters(request: Any, *, modality: Any = None, author: str | None = None,
+                  task: str | None = None, library: str | None = None,
+                  min_parameters: Any = None, max_parameters: Any = None) -> dict:
+    """Sets the model filters of a TopNRequest or ExportRequest (the same fields) on `request`
+    and returns them as attrs: {modality, author, task, library, min_parameters,
+    max_parameters}, the parameter bounds as the ints sent (None when not given).
+
+    `modality` is a name as modality_number takes it; `author`, `task`, `library` are strings
+    (None or "" for no filter); the bounds are parameter counts ("7B"). Anything else raises
+    ValueError naming the parameter; the server checks the rest (lengths, min < max).
+    """
+    request.modality = modality_number(modality)
+    for name, value in (("author", author), ("task", task), ("library", library)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name}: expected a string, got {type(value).__name__} {value!r}")
+        setattr(request, name, value or "")
+    bounds = {}
+    for name, value in (("min_parameters", min_parameters), ("max_parameters", max_parameters)):
+        bounds[name] = None if value is None else parameter_count(value, name)
+        if bounds[name] is not None:
+            if not INT64_MIN <= bounds[name] <= INT64_MAX:
+                raise ValueError(f"{name}: {bounds[name]} does not fit in 64 bits")
+            setattr(request, name, bounds[name])
+    return {"modality": modality, "author": author, "task": task, "library": library, **bounds}
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+# ---------------------------------------------------------------------------------------------
+
+def frame(columns: dict[str, tuple[list, str]], attrs: dict) -> pd.DataFrame:
+    """A DataFrame with the given {name: (values, dtype)} columns and attrs."""
+    result = pd.DataFrame({name: pd.Series(values, dtype=dtype)
+                           for name, (values, dtype) in columns.items()})
+    result.attrs.update(attrs)
+    return result
+
+
+def range_attrs(start: dt.date | None, end: dt.date | None) -> dict:
+    """The attrs every query's DataFrame carries: the range as asked for."""
+    return {"start": start, "end": end}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
+from hubstats import _crosstab, _export
 from hubstats import _version as version_token
+from hubstats._convert import frame as _frame, range_attrs as _range_attrs
 from hubstats._ingest import (DEFAULT_RETRY_FOR, MAX_BATCHES_IN_FLIGHT, RETRYABLE_CODES,  # noqa: F401
                               Batcher, Ingestion, Progress)
 from hubstats._input import DEFAULT_ITEM_BYTES, FileReader, choose_format
@@ -58,19 +60,6 @@ _PRODUCER_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _RANK_BY = {"model": pb.RANK_BY_MODEL, "author": pb.RANK_BY_AUTHOR}
 _DIMENSIONS = {"task": pb.DIMENSION_TASK, "architecture": pb.DIMENSION_ARCHITECTURE,
                "library": pb.DIMENSION_LIBRARY}
-
-
-
-def _frame(columns: dict[str, tuple[list, str]], attrs: dict) -> pd.DataFrame:
-    """A DataFrame with the given {name: (values, dtype)} columns and attrs."""
-    frame = pd.DataFrame({name: pd.Series(values, dtype=dtype)
-                          for name, (values, dtype) in columns.items()})
-    frame.attrs.update(attrs)
-    return frame
-
-
-def _range_attrs(start: dt.date | None, end: dt.date | None) -> dict:
-    return {"start": start, "end": end}
 
 
 def _check_batch_size(batch_size: int) -> None:
@@ -205,11 +194,15 @@ class Client:
     def _query(self, method: str, request, fresh: bool | None):
         """Calls QueryService.`method`, asking for this client's writes (or, `fresh`, for
         everything committed before the call) to be included."""
+        return self._call("query", method, self._fresh(request, fresh))
+
+    def _fresh(self, request, fresh: bool | None):
+        """Sets the request's freshness as `_query` asks for it; returns the request."""
         if self.fresh if fresh is None else fresh:
             request.freshness.fresh = True
         elif self.written_version:
             request.freshness.min_version = self.written_version
-        return self._call("query", method, request)
+        return request
 
     def _wrote(self, version: str) -> None:
         self.written_version = version_token.merge(self.written_version, version)
@@ -279,17 +272,11 @@ class Client:
         attrs: total_downloads, known_downloads, unknown_downloads, unknown_share_pct,
         boundaries (the ints used), modality, start, end.
         """
-        if boundaries is None:
-            boundaries = ()
-        if isinstance(boundaries, (str, int, float)):
-            raise ValueError(f"boundaries: expected a sequence such as (200e6, 500e6, 1e9), "
-                             f"got {boundaries!r}")
+        counts = convert.boundary_counts(boundaries)
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        request = pb.SizeDistributionRequest(
-            range=convert.date_range(start, end),
-            boundaries=[convert.parameter_count(b, f"boundaries[{i}]")
-                        for i, b in enumerate(boundaries)],
-            modality=convert.modality_number(modality))
+        request = pb.SizeDistributionRequest(range=convert.date_range(start, end),
+                                             boundaries=counts,
+                                             modality=convert.modality_number(modality))
         response = self._query("GetSizeDistribution", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
@@ -334,15 +321,10 @@ class Client:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n: expected a positive int, got {n!r}")
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
-        request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by],
-                                 modality=convert.modality_number(modality),
-                                 author=author or "", task=task or "", library=library or "")
-        bounds = {}
-        for name, value in (("min_parameters", min_parameters),
-                            ("max_parameters", max_parameters)):
-            if value is not None:
-                bounds[name] = convert.parameter_count(value, name)
-                setattr(request, name, bounds[name])
+        request = pb.TopNRequest(range=convert.date_range(start, end), n=n, by=_RANK_BY[by])
+        filters = convert.model_filters(request, modality=modality, author=author, task=task,
+                                        library=library, min_parameters=min_parameters,
+                                        max_parameters=max_parameters)
         response = self._query("GetTopN", request, fresh)
         rows, empty = self._rows(response)
         return _frame({
@@ -356,12 +338,7 @@ class Client:
             "top_downloads": response.top_downloads,
             "top_share_pct": response.top_share_pct,
             "by": by,
-            "modality": modality,
-            "author": author,
-            "task": task,
-            "library": library,
-            "min_parameters": bounds.get("min_parameters"),
-            "max_parameters": bounds.get("max_parameters"),
+            **filters,
             **_range_attrs(start, end),
             **empty,
         })
@@ -424,21 +401,15 @@ class Client:
         dimension_number = convert.choice_number(dimension, "dimension",
                                                  convert.TREND_DIMENSIONS)
         concentration = dimension in convert.CONCENTRATION_DIMENSIONS
-        if boundaries is None:
-            boundaries = ()
-        if isinstance(boundaries, (str, int, float)):
-            raise ValueError(f"boundaries: expected a sequence such as (200e6, 500e6, 1e9), "
-                             f"got {boundaries!r}")
-        if boundaries and dimension != "size":
+        counts = convert.boundary_counts(boundaries)
+        if counts and dimension != "size":
             raise ValueError(f"boundaries: only for dimension 'size', not {dimension!r}")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n: expected a positive int, got {n!r}")
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         request = pb.TrendRequest(
             range=convert.date_range(start, end), granularity=granularity_number,
-            dimension=dimension_number,
-            boundaries=[convert.parameter_count(b, f"boundaries[{i}]")
-                        for i, b in enumerate(boundaries)],
+            dimension=dimension_number, boundaries=counts,
             n=n if concentration else 0, modality=convert.modality_number(modality))
         response = self._query("GetTrend", request, fresh)
         total = sum(period.total_downloads for period in response.periods)
@@ -468,6 +439,53 @@ class Client:
             **_range_attrs(start, end),
             **empty,
         })
+
+    def crosstab(self, rows: str, columns: str, start=None, end=None, *, boundaries=None,
+                 modality=None, fresh: bool | None = None) -> pd.DataFrame:
+        """Downloads of every pair of keys of two dimensions, in one call (GetCrossTab).
+
+        `rows` and `columns` are two different dimensions of "modality", "size", "task",
+        "architecture", "library" (keys as modality_share's names, size_distribution's
+        labels then "unknown", and breakdown's keys). Columns [row, column, downloads,
+        share_pct, row_share_pct]: one row per cell, zeros included, in the server's order
+        (row keys in attrs["row_keys"] order, within each the column keys in
+        attrs["column_keys"] order); share_pct is of all downloads, row_share_pct of the
+        row's. `boundaries` (only with "size") as size_distribution's; `modality` filters.
+
+        attrs: rows, columns, modality, boundaries (the ints used; [] without "size"),
+        row_keys, column_keys, row_totals and column_totals ({key: downloads}, each equal to
+        the one-dimension answer), total_downloads, as_of, start, end; a range without
+        downloads gives no rows and attrs["data_span"] as the other queries do.
+        """
+        return _crosstab.crosstab(self, rows, columns, start, end, boundaries=boundaries,
+                                  modality=modality, fresh=fresh)
+
+    def export(self, start=None, end=None, *, modality=None, author: str | None = None,
+               task: str | None = None, library: str | None = None, min_parameters=None,
+               max_parameters=None, chunk_size: int | None = None,
+               path: str | os.PathLike | None = None, format: str | None = None,
+               progress=None, fresh: bool | None = None) -> pd.DataFrame | int:
+        """Every model with downloads in the range (and the filters, as top_n's), in ranking
+        order, streamed from one snapshot of the server (ExportModels) in chunks of
+        `chunk_size` models (1..10,000; None: the server's 1,000).
+
+        Without `path`: a DataFrame [rank, model_id, author, downloads, share_pct, modality,
+        task, architecture, library, num_parameters (Int64, <NA> when unknown), size_class,
+        catalogued]; attrs total_models, total_downloads, as_of, the filters, start, end (and
+        data_span when empty). With `path`: writes CSV or JSON lines (`format` "csv" or
+        "jsonl", else by the suffix .csv, .jsonl or .json-lines) chunk by chunk to a
+        temporary file beside it, renamed to `path` once complete (on any error no file is
+        left), and returns the number of models written.
+
+        `progress`: a callable(done, total) called after every chunk, or True for a progress
+        line on stderr. The chunks are checked (one version, the same totals, contiguous
+        ranks, as many models as announced); a stream that breaks that raises HubstatsError
+        (INTERNAL). The call has no overall deadline; `timeout` bounds each wait for a chunk.
+        """
+        filters = dict(modality=modality, author=author, task=task, library=library,
+                       min_parameters=min_parameters, max_parameters=max_parameters)
+        return _export.export(self, start, end, filters=filters, chunk_size=chunk_size,
+                              path=path, format=format, progress=progress, fresh=fresh)
 
     def totals(self, start=None, end=None, *, fresh: bool | None = None) -> dict:
         """Population counts: {total_downloads, models_with_downloads, authors_with_downloads,
