@@ -339,38 +339,6 @@ std::vector<RankedEntry> ReadModel::RankMembers(
   return entries;
 }
 
-TopCandidates ReadModel::Top(const DayRange& range, RankBy by, const TopFilter& filter, int n,
-                             AsOf& as_of) const {
-  if (filter.modality_only()) return Top(range, by, filter.modality, n, as_of);
-  std::shared_lock lock(mutex_);
-  as_of = CurrentAsOf();
-  TopCandidates top;
-  const ScopeRef ref = ScopeFor(range);
-  if (ref.scope == nullptr) return top;
-  // Names become numbers once; a name nobody has matches nothing.
-  std::optional<uint32_t> author, task, library;
-  if (filter.author && !(author = table_.FindAuthor(*filter.author))) return top;
-  if (filter.task && !(task = table_.tasks().Find(*filter.task))) return top;
-  if (filter.library && !(library = table_.libraries().Find(*filter.library))) return top;
-  absl::flat_hash_map<uint32_t, int64_t> members;
-  ref.scope->ForEachModel([&](uint32_t number, int64_t downloads) {
-    const ModelEntry& model = table_.model(number);
-    if (filter.modality && model.cls.modality != *filter.modality) return;
-    if (author && model.author != *author) return;
-    if (task && model.cls.task != *task) return;
-    if (library && model.cls.library != *library) return;
-    if (filter.min_parameters || filter.max_parameters) {
-      if (model.cls.size_bucket < 0) return;  // Unknown size.
-      if (filter.min_parameters && model.parameters < *filter.min_parameters) return;
-      if (filter.max_parameters && model.parameters >= *filter.max_parameters) return;
-    }
-    top.total_downloads += downloads;
-    members[by == RankBy::kModel ? number : model.author] += downloads;
-  });
-  top.entries = RankMembers(members, by, static_cast<size_t>(n));
-  return top;
-}
-
 Population ReadModel::Totals(const DayRange& range, AsOf& as_of) const {
   std::shared_lock lock(mutex_);
   as_of = CurrentAsOf();

@@ -31,8 +31,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "app/model_export.h"
 #include "app/model_table.h"
 #include "app/scope.h"
+#include "core/crosstab.h"
 #include "core/day.h"
 #include "core/period.h"
 #include "core/stats.h"
@@ -171,6 +173,15 @@ class ReadModel {
   // Hub scale).
   TopCandidates Top(const DayRange& range, RankBy by, const TopFilter& filter, int n,
                     AsOf& as_of) const;
+  // Walks (app/read_model_walks.cc). The downloads (of `modality`) per pair of keys of two class
+  // dimensions (see core/crosstab.h), non-zero pairs only; `boundaries` valid for the size.
+  std::vector<CrossCount> CrossCounts(const DayRange& range, TrendDimension rows,
+                                      TrendDimension columns,
+                                      const std::vector<int64_t>& boundaries,
+                                      std::optional<Modality> modality, AsOf& as_of) const;
+  // Every model with downloads in the range that `filter` admits, in ranking order. The export
+  // borrows the model's names: it must not outlive the model.
+  ModelExport Export(const DayRange& range, const TopFilter& filter, AsOf& as_of) const;
   Population Totals(const DayRange& range, AsOf& as_of) const;
   ModelView Model(absl::string_view model_id, const DayRange& range, AsOf& as_of) const;
 

@@ -27,38 +27,20 @@ class SizeBoundariesTest : public test_support::ServiceOnStoreTest {
  protected:
   SizeBoundariesTest() : ServiceOnStoreTest(kNow) {}
 
-  // The fixture's writes, remembered for the recomputations below.
-  void Upsert(const std::vector<CatalogRecord>& records) {
-    ServiceOnStoreTest::Upsert(records);
-    for (const CatalogRecord& record : records) records_[record.model_id] = record;
-  }
-  void Ingest(const std::vector<TestEvent>& events) {
-    ServiceOnStoreTest::Ingest(events);
-    for (const TestEvent& event : events) downloads_[event.model][D(event.day)] += event.count;
-  }
-
   // Downloads per class of `boundaries` (then unknown size), model by model.
   std::vector<int64_t> Truth(const DayRange& range, const std::vector<int64_t>& boundaries,
                              std::optional<Modality> modality) {
     std::vector<int64_t> classes(boundaries.size() + 2, 0);
     for (const auto& [id, days] : downloads_) {
-      int64_t in_range = 0;
-      for (const auto& [day, count] : days) {
-        if (range.Contains(day)) in_range += count;
-      }
-      auto record = records_.find(id);
-      const ModelClass cls = record == records_.end()
-                                 ? ModelClass::Unknown()
-                                 : Classify(record->second, TaskTable::BuiltIn());
-      if (modality && cls.modality != *modality) continue;
-      if (record == records_.end() || record->second.num_parameters == 0) {
+      const int64_t in_range = DownloadsIn(id, range);
+      if (modality && ClassOf(id).modality != *modality) continue;
+      const int64_t parameters = ParametersOf(id);
+      if (parameters == 0) {
         classes.back() += in_range;
         continue;
       }
       size_t index = 0;
-      while (index < boundaries.size() && record->second.num_parameters >= boundaries[index]) {
-        ++index;
-      }
+      while (index < boundaries.size() && parameters >= boundaries[index]) ++index;
       classes[index] += in_range;
     }
     return classes;
@@ -74,9 +56,6 @@ class SizeBoundariesTest : public test_support::ServiceOnStoreTest {
     classes.push_back(sizes->value.unknown_downloads);
     return classes;
   }
-
-  std::map<std::string, CatalogRecord> records_;
-  std::map<std::string, std::map<Day, int64_t>> downloads_;
 };
 
 TEST_P(SizeBoundariesTest, AnyBoundaryIsExact) {
@@ -156,21 +135,6 @@ TEST_P(SizeBoundariesTest, FilteredRankingsCountOnlyTheAdmittedModels) {
                       static_cast<int64_t>(1 + random() % 30), ""});
   }
   Ingest(events);
-  auto admitted = [&](const std::string& id, const TopFilter& filter) {
-    auto record = records_.find(id);
-    const ModelClass cls = record == records_.end()
-                               ? ModelClass::Unknown()
-                               : Classify(record->second, TaskTable::BuiltIn());
-    const int64_t parameters = record == records_.end() ? 0 : record->second.num_parameters;
-    if (filter.modality && cls.modality != *filter.modality) return false;
-    if (filter.author && std::string(AuthorOf(id)) != *filter.author) return false;
-    if (filter.task && cls.task != *filter.task) return false;
-    if (filter.library && cls.library != *filter.library) return false;
-    if ((filter.min_parameters || filter.max_parameters) && parameters == 0) return false;
-    if (filter.min_parameters && parameters < *filter.min_parameters) return false;
-    if (filter.max_parameters && parameters >= *filter.max_parameters) return false;
-    return true;
-  };
   const std::vector<TopFilter> filters = {
       {.author = "org2"},
       {.task = "text-generation"},
@@ -186,7 +150,7 @@ TEST_P(SizeBoundariesTest, FilteredRankingsCountOnlyTheAdmittedModels) {
         std::map<std::string, int64_t> members;
         int64_t total = 0;
         for (const auto& [id, days] : downloads_) {
-          if (!admitted(id, filter)) continue;
+          if (!Admits(id, filter)) continue;
           for (const auto& [day, count] : days) {
             if (!range.Contains(day)) continue;
             total += count;

@@ -118,13 +118,11 @@ absl::StatusOr<Answer<SizeDistribution>> StatsService::GetSizeDistribution(
   return answer;
 }
 
-absl::StatusOr<Answer<TopN>> StatsService::GetTopN(const DayRange& range, RankBy by,
-                                                   const TopFilter& filter, int n,
-                                                   const Freshness& freshness) {
-  if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
-  if (n < 1 || n > kMaxTopN) {
-    return InvalidFieldError("n", absl::StrCat("must be between 1 and ", kMaxTopN, ", got ", n));
-  }
+namespace {
+
+// The filter's own rules (its names are not checked against the models: one nobody has
+// matches nothing).
+absl::Status ValidateTopFilter(const TopFilter& filter) {
   for (const auto& [field, value] :
        {std::pair{"author", &filter.author}, std::pair{"task", &filter.task},
         std::pair{"library", &filter.library}}) {
@@ -141,6 +139,19 @@ absl::StatusOr<Answer<TopN>> StatsService::GetTopN(const DayRange& range, RankBy
                                                             filter.min_parameters.value_or(0),
                                                             "), got ", *filter.max_parameters));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Answer<TopN>> StatsService::GetTopN(const DayRange& range, RankBy by,
+                                                   const TopFilter& filter, int n,
+                                                   const Freshness& freshness) {
+  if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
+  if (n < 1 || n > kMaxTopN) {
+    return InvalidFieldError("n", absl::StrCat("must be between 1 and ", kMaxTopN, ", got ", n));
+  }
+  if (absl::Status valid = ValidateTopFilter(filter); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
   Answer<TopN> answer;
   TopCandidates top = model_.Top(range, by, filter, n, answer.as_of);
@@ -160,6 +171,40 @@ absl::StatusOr<Answer<Breakdown>> StatsService::GetBreakdown(const DayRange& ran
   Answer<Breakdown> answer;
   const AggregateCounts counts = model_.Aggregates(range, dimension, answer.as_of);
   answer.value = ComputeBreakdown(counts, dimension, modality);
+  return answer;
+}
+
+absl::StatusOr<Answer<CrossTab>> StatsService::GetCrossTab(const CrossTabQuery& query,
+                                                           const Freshness& freshness) {
+  if (absl::Status valid = ValidateDayRange(query.range); !valid.ok()) return valid;
+  if (absl::Status valid = ValidateCrossTabDimensions(query.rows, query.columns); !valid.ok()) {
+    return valid;
+  }
+  const bool sized = query.rows == TrendDimension::kSize || query.columns == TrendDimension::kSize;
+  if (!sized && !query.boundaries.empty()) {
+    return InvalidFieldError("boundaries", "only apply when rows or columns is the size");
+  }
+  const std::vector<int64_t> boundaries =
+      query.boundaries.empty()
+          ? std::vector<int64_t>(kDefaultBoundaries.begin(), kDefaultBoundaries.end())
+          : query.boundaries;
+  if (absl::Status valid = ValidateBoundaries(boundaries); !valid.ok()) return valid;
+  if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  Answer<CrossTab> answer;
+  const std::vector<CrossCount> counts = model_.CrossCounts(
+      query.range, query.rows, query.columns, boundaries, query.modality, answer.as_of);
+  answer.value = ComputeCrossTab(counts, query.rows, query.columns, boundaries, query.modality);
+  return answer;
+}
+
+absl::StatusOr<Answer<ModelExport>> StatsService::ExportModels(const DayRange& range,
+                                                               const TopFilter& filter,
+                                                               const Freshness& freshness) {
+  if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
+  if (absl::Status valid = ValidateTopFilter(filter); !valid.ok()) return valid;
+  if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  Answer<ModelExport> answer;
+  answer.value = model_.Export(range, filter, answer.as_of);
   return answer;
 }
 

@@ -128,6 +128,15 @@ struct TrendQuery {
   int n = kDefaultTopN;  // Concentration only.
 };
 
+// A cross-tab's arguments (see StatsService::GetCrossTab).
+struct CrossTabQuery {
+  DayRange range;
+  TrendDimension rows = TrendDimension::kArchitecture;
+  TrendDimension columns = TrendDimension::kSize;
+  std::vector<int64_t> boundaries;  // When one is the size; empty: the report's 200M, 500M, 1B.
+  std::optional<Modality> modality;
+};
+
 struct StatsServiceOptions {
   // How long a query waits for this replica to reach the versions it asks for.
   absl::Duration max_version_wait = absl::Seconds(2);
@@ -197,6 +206,16 @@ class StatsService {
   // "boundaries" (invalid, or given for another dimension), "n" (concentration, 1..kMaxTopN).
   // With an open end and no downloads in the range, the trend has no periods.
   absl::StatusOr<Answer<Trend>> GetTrend(const TrendQuery& query, const Freshness& freshness = {});
+  // The downloads per pair of keys of two class dimensions, at one version. INVALID_ARGUMENT:
+  // "rows" or "columns" (a concentration, or both the same), "boundaries" (invalid, or given
+  // when neither dimension is the size).
+  absl::StatusOr<Answer<CrossTab>> GetCrossTab(const CrossTabQuery& query,
+                                               const Freshness& freshness = {});
+  // Every model with downloads in the range that `filter` admits, in ranking order, at one
+  // version; INVALID_ARGUMENT as GetTopN's filter. The export borrows the read model's names
+  // (see ModelExport).
+  absl::StatusOr<Answer<ModelExport>> ExportModels(const DayRange& range, const TopFilter& filter,
+                                                   const Freshness& freshness = {});
   // NOT_FOUND when the model has neither downloads nor a catalog record.
   absl::StatusOr<Answer<ModelStats>> GetModelStats(absl::string_view model_id,
                                                    const DayRange& range,

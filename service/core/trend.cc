@@ -90,6 +90,39 @@ absl::StatusOr<TrendDimension> ParseTrendDimension(absl::string_view text,
                                                absl::StrJoin(names, ", "), ")"));
 }
 
+std::vector<std::string> KeysInOrder(TrendDimension dimension,
+                                     const std::map<std::string, int64_t>& sums,
+                                     absl::Span<const int64_t> boundaries,
+                                     std::optional<Modality> modality) {
+  std::vector<std::string> keys;
+  auto sum = [&](absl::string_view key) {
+    auto it = sums.find(std::string(key));
+    return it == sums.end() ? int64_t{0} : it->second;
+  };
+  if (dimension == TrendDimension::kModality) {
+    std::vector<Modality> order;
+    for (Modality m : AllModalities()) {
+      if (!modality || m == *modality) order.push_back(m);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](Modality a, Modality b) {
+      return sum(ModalityName(a)) > sum(ModalityName(b));
+    });
+    for (Modality m : order) keys.emplace_back(ModalityName(m));
+  } else if (dimension == TrendDimension::kSize) {
+    for (const SizeClass& size_class : SizeClassesFor(boundaries)) {
+      keys.push_back(size_class.label);
+    }
+    keys.emplace_back(kUnknownKey);
+  } else {
+    // `sums` is in key order, so a stable sort leaves ties by key.
+    std::vector<std::pair<std::string, int64_t>> order(sums.begin(), sums.end());
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (auto& [key, downloads] : order) keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
 std::string TopKey(int n) { return absl::StrCat("top ", n); }
 
 Trend ComputeAggregateTrend(const std::vector<Period>& periods,
@@ -111,28 +144,7 @@ Trend ComputeAggregateTrend(const std::vector<Period>& periods,
         totals[i]);
     for (const auto& [key, downloads] : rows[i]) sums[key] += downloads;
   }
-  // The keys' order: fixed by the dimension for modalities (every one, enum order on ties) and
-  // sizes (smallest first); by downloads over the range for the open-ended dimensions.
-  if (dimension == TrendDimension::kModality) {
-    std::vector<Modality> order;
-    for (Modality m : AllModalities()) {
-      if (!modality || m == *modality) order.push_back(m);
-    }
-    std::stable_sort(order.begin(), order.end(), [&](Modality a, Modality b) {
-      return sums[std::string(ModalityName(a))] > sums[std::string(ModalityName(b))];
-    });
-    for (Modality m : order) trend.keys.emplace_back(ModalityName(m));
-  } else if (dimension == TrendDimension::kSize) {
-    for (const SizeClass& size_class : SizeClassesFor(boundaries)) {
-      trend.keys.push_back(size_class.label);
-    }
-    trend.keys.emplace_back(kUnknownKey);
-  } else {
-    std::vector<std::pair<std::string, int64_t>> order(sums.begin(), sums.end());
-    std::stable_sort(order.begin(), order.end(),
-                     [](const auto& a, const auto& b) { return a.second > b.second; });
-    for (auto& [key, downloads] : order) trend.keys.push_back(std::move(key));
-  }
+  trend.keys = KeysInOrder(dimension, sums, boundaries, modality);
   std::map<std::string, size_t> column;
   for (size_t k = 0; k < trend.keys.size(); ++k) column[trend.keys[k]] = k;
   for (size_t i = 0; i < periods.size(); ++i) {

@@ -9,6 +9,7 @@
 #define HUBSTATS_SERVICE_CORE_TREND_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,16 @@ absl::string_view TrendDimensionName(TrendDimension dimension);
 // INVALID_ARGUMENT (field `field`) naming the accepted names for anything else.
 absl::StatusOr<TrendDimension> ParseTrendDimension(absl::string_view text,
                                                    absl::string_view field = "dimension");
+
+// The keys of a class dimension (not a concentration) in their fixed order, given each key's
+// downloads over the whole answer (`sums`; keys absent count as 0): modalities every one (only
+// `modality` when given), downloads descending, ties in enum order; size classes of
+// `boundaries` smallest first, then "unknown"; task, architecture and library the keys of
+// `sums`, downloads descending, ties by key. Trends and cross-tabs order their keys so.
+std::vector<std::string> KeysInOrder(TrendDimension dimension,
+                                     const std::map<std::string, int64_t>& sums,
+                                     absl::Span<const int64_t> boundaries,
+                                     std::optional<Modality> modality);
 
 // The most periods one trend answers (about 2.7 years of days).
 inline constexpr int64_t kMaxTrendPeriods = 1000;

@@ -20,13 +20,14 @@ TEST(CallGuardTest, EveryMethodOfTheApiHasAScope) {
       ++methods;
     }
   }
-  EXPECT_EQ(methods, 9);
+  EXPECT_EQ(methods, 11);
 }
 
 TEST(CallGuardTest, ScopesFollowTheService) {
   EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/StreamEvents"), TokenScope::kIngest);
   EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/UpsertModels"), TokenScope::kIngest);
   EXPECT_EQ(ScopeOfMethod("/hubstats.v1.QueryService/GetTopN"), TokenScope::kRead);
+  EXPECT_EQ(ScopeOfMethod("/hubstats.v1.QueryService/ExportModels"), TokenScope::kRead);
   EXPECT_EQ(ScopeOfMethod("/hubstats.v1.QueryService/Nothing"), std::nullopt);
   EXPECT_EQ(ScopeOfMethod("/grpc.health.v1.Health/Check"), std::nullopt);
   EXPECT_EQ(ScopeOfMethod("/hubstats.v1.IngestService/GetTopN"), std::nullopt);

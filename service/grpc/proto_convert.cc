@@ -127,9 +127,46 @@ absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension) {
       return AggregateKind::kLibrary;
     case v1::DIMENSION_UNSPECIFIED:
       return InvalidFieldError("dimension", "is required: TASK, ARCHITECTURE or LIBRARY");
+    case v1::DIMENSION_MODALITY:
+    case v1::DIMENSION_SIZE:
+      return InvalidFieldError("dimension",
+                               "MODALITY and SIZE are for cross-tabs; for one alone ask "
+                               "GetModalityShare or GetSizeDistribution");
     default:
       return InvalidFieldError("dimension", absl::StrCat(dimension, " is not a Dimension value"));
   }
+}
+
+absl::StatusOr<TrendDimension> CrossDimensionFromProto(v1::Dimension dimension,
+                                                       absl::string_view field) {
+  switch (dimension) {
+    case v1::DIMENSION_MODALITY:
+      return TrendDimension::kModality;
+    case v1::DIMENSION_SIZE:
+      return TrendDimension::kSize;
+    case v1::DIMENSION_TASK:
+      return TrendDimension::kTask;
+    case v1::DIMENSION_ARCHITECTURE:
+      return TrendDimension::kArchitecture;
+    case v1::DIMENSION_LIBRARY:
+      return TrendDimension::kLibrary;
+    case v1::DIMENSION_UNSPECIFIED:
+      return InvalidFieldError(field, "is required: MODALITY, SIZE, TASK, ARCHITECTURE or LIBRARY");
+    default:
+      return InvalidFieldError(field, absl::StrCat(dimension, " is not a Dimension value"));
+  }
+}
+
+absl::StatusOr<CrossTabQuery> FromProto(const v1::CrossTabRequest& request) {
+  CrossTabQuery query;
+  absl::StatusOr<TrendDimension> rows = CrossDimensionFromProto(request.rows(), "rows");
+  if (!rows.ok()) return rows.status();
+  absl::StatusOr<TrendDimension> columns = CrossDimensionFromProto(request.columns(), "columns");
+  if (!columns.ok()) return columns.status();
+  query.rows = *rows;
+  query.columns = *columns;
+  query.boundaries.assign(request.boundaries().begin(), request.boundaries().end());
+  return query;
 }
 
 absl::StatusOr<TrendQuery> FromProto(const v1::TrendRequest& request) {
@@ -372,6 +409,54 @@ void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response) {
     *out->mutable_day() = ToProto(day.day);
     out->set_downloads(day.downloads);
   }
+}
+
+namespace {
+
+void AddBreakdownRows(const std::vector<BreakdownRow>& rows,
+                      google::protobuf::RepeatedPtrField<v1::BreakdownRow>* out) {
+  for (const BreakdownRow& row : rows) {
+    v1::BreakdownRow* added = out->Add();
+    added->set_key(row.key);
+    added->set_downloads(row.downloads);
+    added->set_share_pct(row.share_pct);
+  }
+}
+
+}  // namespace
+
+void ToProto(const CrossTab& table, v1::CrossTabResponse* response) {
+  response->set_total_downloads(table.total_downloads);
+  AddBreakdownRows(table.rows, response->mutable_rows());
+  AddBreakdownRows(table.columns, response->mutable_columns());
+  response->mutable_cells()->Reserve(static_cast<int>(table.cells.size()));
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      const CrossTabCell& cell = table.cell(r, c);
+      v1::CrossTabCell* out = response->add_cells();
+      out->set_row(table.rows[r].key);
+      out->set_column(table.columns[c].key);
+      out->set_downloads(cell.downloads);
+      out->set_share_pct(cell.share_pct);
+      out->set_row_share_pct(cell.row_share_pct);
+    }
+  }
+  for (int64_t boundary : table.boundaries) response->add_boundaries(boundary);
+}
+
+void ToProto(const ExportedModel& model, v1::ExportedModel* out) {
+  out->set_rank(model.rank);
+  out->set_model_id(model.id);
+  out->set_author(model.author);
+  out->set_downloads(model.downloads);
+  out->set_share_pct(model.share_pct);
+  out->set_modality(std::string(ModalityName(model.modality)));
+  out->set_task(model.task);
+  out->set_architecture(model.architecture);
+  out->set_library(model.library);
+  if (model.parameters) out->set_num_parameters(*model.parameters);
+  out->set_size_class(model.size_class);
+  out->set_catalogued(model.catalogued);
 }
 
 void ToProto(const AsOf& as_of, v1::AsOf* out) {

@@ -33,6 +33,24 @@ absl::StatusOr<AggregateKind> FromProto(v1::Dimension dimension);  // UNSPECIFIE
 // freshness are the query preamble's.
 absl::StatusOr<TrendQuery> FromProto(const v1::TrendRequest& request);
 
+// A cross-tab dimension; INVALID_ARGUMENT naming `field` ("rows", "columns").
+absl::StatusOr<TrendDimension> CrossDimensionFromProto(v1::Dimension dimension,
+                                                       absl::string_view field);
+// The dimensions and boundaries; range, modality and freshness are the query preamble's.
+absl::StatusOr<CrossTabQuery> FromProto(const v1::CrossTabRequest& request);
+// The filters of a TopNRequest or ExportRequest (validated by StatsService), with the
+// preamble's modality.
+template <typename Request>
+TopFilter TopFilterFromProto(const Request& request, std::optional<Modality> modality) {
+  TopFilter filter{.modality = modality};
+  if (!request.author().empty()) filter.author = request.author();
+  if (!request.task().empty()) filter.task = request.task();
+  if (!request.library().empty()) filter.library = request.library();
+  if (request.has_min_parameters()) filter.min_parameters = request.min_parameters();
+  if (request.has_max_parameters()) filter.max_parameters = request.max_parameters();
+  return filter;
+}
+
 // Views into `event`, which must outlive the result.
 RawEvent FromProto(const v1::DownloadEvent& event);
 
@@ -48,6 +66,8 @@ void ToProto(const Breakdown& breakdown, v1::BreakdownResponse* response);
 void ToProto(const Population& population, v1::TotalsResponse* response);
 void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response);
 void ToProto(const Trend& trend, v1::TrendResponse* response);
+void ToProto(const CrossTab& table, v1::CrossTabResponse* response);
+void ToProto(const ExportedModel& model, v1::ExportedModel* out);
 void ToProto(const AsOf& as_of, v1::AsOf* out);
 
 // A query's answer: its value and what it reflects.

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "grpc/export_reactor.h"
 #include "grpc/proto_convert.h"
 #include "grpc/raw_unary.h"
 
@@ -86,13 +87,10 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTopN(grpc::CallbackServerContext*
         absl::StatusOr<RankBy> by = FromProto(request.by());
         if (!by.ok()) return by.status();
         const int n = request.n() == 0 ? kDefaultTopN : request.n();
-        TopFilter filter{.modality = query->modality};
-        if (!request.author().empty()) filter.author = request.author();
-        if (!request.task().empty()) filter.task = request.task();
-        if (!request.library().empty()) filter.library = request.library();
-        if (request.has_min_parameters()) filter.min_parameters = request.min_parameters();
-        if (request.has_max_parameters()) filter.max_parameters = request.max_parameters();
-        return Respond(service_.GetTopN(query->range, *by, filter, n, query->freshness), response);
+        return Respond(
+            service_.GetTopN(query->range, *by, TopFilterFromProto(request, query->modality), n,
+                             query->freshness),
+            response);
       });
 }
 
@@ -151,6 +149,34 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTrend(grpc::CallbackServerContext
         query->range = preamble->range;
         query->modality = preamble->modality;
         return Respond(service_.GetTrend(*query, preamble->freshness), response);
+      });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetCrossTab(grpc::CallbackServerContext* context,
+                                                        const grpc::ByteBuffer* request,
+                                                        grpc::ByteBuffer* response) {
+  return RunRawUnary<v1::CrossTabRequest, v1::CrossTabResponse>(
+      context, request, response, workers_, admission_,
+      [this](const v1::CrossTabRequest& request, v1::CrossTabResponse* response) -> absl::Status {
+        absl::StatusOr<Preamble> preamble = PreambleOf(request, service_);
+        if (!preamble.ok()) return preamble.status();
+        absl::StatusOr<CrossTabQuery> query = FromProto(request);
+        if (!query.ok()) return query.status();
+        query->range = preamble->range;
+        query->modality = preamble->modality;
+        return Respond(service_.GetCrossTab(*query, preamble->freshness), response);
+      });
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* QueryServiceImpl::ExportModels(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  return ExportReactor::Start(
+      context, request, workers_, admission_,
+      [this](const v1::ExportRequest& request) -> absl::StatusOr<Answer<ModelExport>> {
+        absl::StatusOr<Preamble> query = PreambleOf(request, service_);
+        if (!query.ok()) return query.status();
+        return service_.ExportModels(query->range, TopFilterFromProto(request, query->modality),
+                                     query->freshness);
       });
 }
 

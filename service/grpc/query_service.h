@@ -23,7 +23,9 @@ class QueryServiceImpl final
                       v1::QueryService::WithRawCallbackMethod_GetTotals<
                           v1::QueryService::WithRawCallbackMethod_GetModelStats<
                               v1::QueryService::WithRawCallbackMethod_GetTrend<
-                                  v1::QueryService::Service>>>>>>> {
+                                  v1::QueryService::WithRawCallbackMethod_GetCrossTab<
+                                      v1::QueryService::WithRawCallbackMethod_ExportModels<
+                                          v1::QueryService::Service>>>>>>>>> {
  public:
   QueryServiceImpl(StatsService& service, WorkerPool& workers, UnaryAdmission admission = {})
       : service_(service), workers_(workers), admission_(admission) {}
@@ -49,6 +51,12 @@ class QueryServiceImpl final
   grpc::ServerUnaryReactor* GetTrend(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer* request,
                                      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetCrossTab(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  // Server streaming: see grpc/export_reactor.h.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ExportModels(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
 
  private:
   StatsService& service_;
