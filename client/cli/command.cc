@@ -10,6 +10,7 @@
 #include "common/channel.h"
 #include "common/enum_names.h"
 #include "core/day.h"
+#include "core/size_class.h"
 #include "hubstats/v1/error_details.pb.h"
 #include "ingest.h"
 
@@ -21,7 +22,8 @@ const client::CommandLineSpec& CliOptions() {
         .value_options = {"target",      "from",        "to",        "timeout",     "boundaries",
                           "modality",    "n",           "by",        "granularity", "author",
                           "task",        "library",     "min-size",  "max-size",    "batch-size",
-                          "batch-bytes", "producer-id", "retry-for", "format",      "min-version"},
+                          "batch-bytes", "producer-id", "retry-for", "format",      "min-version",
+                          "rows",        "columns",     "out",       "chunk-size"},
         .switches = {"json", "no-fresh"}};
     spec.value_options.insert(client::SecurityValueOptions().begin(),
                               client::SecurityValueOptions().end());
@@ -69,6 +71,12 @@ int IntOption(const Options& options, const std::string& name, int fallback, int
     UsageError(absl::StrCat("--", name, " must be at most ", std::numeric_limits<int>::max()));
   }
   return static_cast<int>(*value);
+}
+
+int64_t SizeOption(const Options& options, const std::string& name) {
+  absl::StatusOr<int64_t> count = ParseParameters(Option(options, name), absl::StrCat("--", name));
+  if (!count.ok()) UsageError(std::string(count.status().message()));
+  return *count;
 }
 
 int64_t BatchBytesOption(const Options& options) {

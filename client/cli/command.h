@@ -1,6 +1,7 @@
 // What the commands of the CLI share: the parsed command line, usage errors and failures, the
 // server's address and the connection queries use. Each command family lives in its own file
-// (ingest_command.cc, catalog_command.cc, query_commands.cc); main.cc dispatches.
+// (ingest_command.cc, catalog_command.cc, query_commands.cc, crosstab_command.cc,
+// export_command.cc); main.cc dispatches.
 //
 // The helpers that report errors end the process (exit 2 for bad usage, 1 for a failure):
 // the CLI is single-threaded and a command has nothing to clean up.
@@ -50,6 +51,8 @@ std::string Option(const Options& options, const std::string& name,
 int IntOption(const Options& options, const std::string& name, int fallback, int minimum);
 // --batch-bytes, checked against the limits of ingest.h.
 int64_t BatchBytesOption(const Options& options);
+// A parameter-count option (--min-size 7B); a usage error naming the option otherwise.
+int64_t SizeOption(const Options& options, const std::string& name);
 // --retry-for [5m]; `given` tells whether it was on the command line.
 absl::Duration RetryForOption(const Options& options, bool* given);
 // --target, else $HUBSTATS_TARGET, else localhost:50051.
@@ -109,6 +112,8 @@ int RunBreakdown(const Options& options);
 int RunTotals(const Options& options);
 int RunModel(const Options& options);
 int RunTrend(const Options& options);
+int RunCrossTab(const Options& options);
+int RunExport(const Options& options);
 
 }  // namespace hubstats::cli
 

@@ -2,7 +2,8 @@
 //
 // Usage: hubstats [options] COMMAND [arguments]   (options may also follow the command)
 // Run `hubstats --help` for the commands and options. The commands live in command families
-// (ingest_command.cc, catalog_command.cc, query_commands.cc); this file parses and dispatches.
+// (ingest_command.cc, catalog_command.cc, query_commands.cc, crosstab_command.cc,
+// export_command.cc); this file parses and dispatches.
 #include <cstdio>
 #include <map>
 #include <string>
@@ -33,6 +34,9 @@ commands:
   totals                    total downloads, models and authors with downloads, catalog size
   model ID                  one model: record, downloads, rank, revisions, days
   trend                     shares per day, ISO week or month of the range, by a dimension
+  crosstab                  downloads by two dimensions at once (--rows, --columns)
+  export                    every model with downloads: rank, downloads, share, class, as CSV
+                            or JSON lines, to stdout or --out FILE
 
 input files (ingest, catalog): JSON lines (.jsonl, .ndjson, .json: one object per line) or
   CSV with a header row (.csv), or as --format says. Unknown keys or columns are errors.
@@ -48,20 +52,26 @@ options:
   --from YYYY-MM-DD         first day of the range (inclusive, UTC)
   --to YYYY-MM-DD           last day of the range (inclusive, UTC)
   --json                    print JSON instead of tables
-  --timeout SECONDS         deadline of each query [30]
+  --timeout SECONDS         deadline of each query [30; export: 600]
   --boundaries LIST         sizes, trend: class boundaries, any parameter counts (7B,13B,70B)
                             [200M,500M,1B]
-  --modality M              sizes, top, breakdown, trend: only this modality (as above)
+  --modality M              sizes, top, breakdown, trend, crosstab, export: only this
+                            modality (as above)
   --n N                     top, trend: how many [50]
   --author A, --task T, --library L, --min-size P, --max-size P
-                            top: only models of this author, pipeline tag, library, or with
-                            min-size <= parameters < max-size (e.g. --min-size 7B)
+                            top, export: only models of this author, pipeline tag, library,
+                            or with min-size <= parameters < max-size (e.g. --min-size 7B)
   --by model|author         top: rank models or authors [model]
   --by task|architecture|library    breakdown: the dimension (required)
   --by D                    trend: modality, size, task, architecture, library, top-models
                             or top-authors (the share of the top --n per period) [modality]
   --granularity G           trend: day, week (ISO, Monday to Sunday) or month [month]
-  --format jsonl|csv        ingest, catalog: the file's format [by its extension]
+  --rows D, --columns D     crosstab: two of modality, size, task, architecture, library
+                            (required; --boundaries applies to size)
+  --format jsonl|csv        ingest, catalog: the file's format [by its extension];
+                            export: the output's format [--out's extension, else csv]
+  --out FILE                export: write FILE (whole or not at all) instead of stdout
+  --chunk-size N            export: models per streamed message, 1..10000 [1000]
   --batch-size N            ingest, catalog: items per request [1000]
   --batch-bytes SIZE        ingest, catalog: bytes per request, e.g. 4MiB, 512KiB [4MiB];
                             at most 16MiB (the server's default --max-message-mb); a line
@@ -123,9 +133,10 @@ int main(int argc, char** argv) {
   using namespace hubstats::cli;
   const Options options = ParseArguments(argc, argv);
   const std::map<std::string, int (*)(const Options&)> commands = {
-      {"ingest", RunIngest}, {"catalog", RunCatalog}, {"modality", RunModality},
-      {"sizes", RunSizes},   {"top", RunTop},         {"breakdown", RunBreakdown},
-      {"totals", RunTotals}, {"model", RunModel},     {"trend", RunTrend}};
+      {"ingest", RunIngest},     {"catalog", RunCatalog}, {"modality", RunModality},
+      {"sizes", RunSizes},       {"top", RunTop},         {"breakdown", RunBreakdown},
+      {"totals", RunTotals},     {"model", RunModel},     {"trend", RunTrend},
+      {"crosstab", RunCrossTab}, {"export", RunExport}};
   auto command = commands.find(options.command);
   if (command == commands.end()) {
     UsageError(absl::StrCat("unknown command '", options.command, "'"));

@@ -124,6 +124,18 @@ std::string FormatDouble(double value) {
   return text;
 }
 
+std::string CsvField(absl::string_view value) {
+  const bool quote = value.find_first_of(",\"\r\n") != absl::string_view::npos ||
+                     (!value.empty() && (value.front() == ' ' || value.back() == ' '));
+  if (!quote) return std::string(value);
+  std::string field = "\"";
+  for (char c : value) {
+    if (c == '"') field += '"';
+    field += c;
+  }
+  return field + '"';
+}
+
 std::string GroupThousands(int64_t value) {
   std::string digits = absl::StrCat(value < 0 ? -value : value);
   std::string grouped;

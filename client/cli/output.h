@@ -1,4 +1,4 @@
-// Output of the CLI: a minimal JSON writer and plain-text tables.
+// Output of the CLI: a minimal JSON writer, CSV fields and plain-text tables.
 #ifndef HUBSTATS_CLIENT_CLI_OUTPUT_H_
 #define HUBSTATS_CLIENT_CLI_OUTPUT_H_
 
@@ -38,6 +38,9 @@ void WriteLineErrors(JsonWriter& json, const std::vector<LineError>& errors);
 
 // Shortest round-trip text of a double ("66.66666666666667").
 std::string FormatDouble(double value);
+// One CSV field (RFC 4180): as is, or in double quotes (quotes doubled) when it holds a comma,
+// a quote, a line break or leading/trailing spaces.
+std::string CsvField(absl::string_view value);
 // 1234567 -> "1,234,567".
 std::string GroupThousands(int64_t value);
 

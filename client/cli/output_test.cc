@@ -1,5 +1,9 @@
 #include "output.h"
 
+#include <sstream>
+
+#include "absl/strings/str_join.h"
+#include "csv.h"
 #include "gtest/gtest.h"
 
 namespace hubstats::cli {
@@ -26,6 +30,21 @@ TEST(OutputTest, GroupsThousands) {
   EXPECT_EQ(GroupThousands(1000), "1,000");
   EXPECT_EQ(GroupThousands(1368390199), "1,368,390,199");
   EXPECT_EQ(GroupThousands(-1234567), "-1,234,567");
+}
+
+TEST(OutputTest, CsvFieldsReadBackAsWritten) {
+  const std::vector<std::string> fields = {
+      "org/model", "", "a,b", "say \"hi\"", "two\nlines", " padded ", "plain text", "\"", ","};
+  std::vector<std::string> written;
+  for (const std::string& field : fields) written.push_back(CsvField(field));
+  EXPECT_EQ(written[0], "org/model");  // Quoted only when it must be.
+  EXPECT_EQ(written[3], "\"say \"\"hi\"\"\"");
+  std::istringstream input(absl::StrJoin(written, ",") + "\n");
+  CsvReader reader(input, 1 << 20);
+  CsvRecord record;
+  ASSERT_TRUE(reader.Next(record));
+  ASSERT_TRUE(record.error.ok()) << record.error;
+  EXPECT_EQ(record.cells, fields);
 }
 
 TEST(TableTest, AlignsColumns) {

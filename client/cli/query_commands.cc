@@ -1,5 +1,5 @@
 // The query commands: modality, sizes, top, breakdown, totals, model, trend. Each builds its
-// request, makes one call through the Query skeleton and prints JSON or a table.
+// request, makes one call through the Query skeleton (query.h) and prints JSON or a table.
 #include <cstdio>
 #include <set>
 #include <string>
@@ -14,100 +14,10 @@
 #include "core/stats.h"
 #include "core/trend.h"
 #include "output.h"
+#include "query.h"
 
 namespace hubstats::cli {
 namespace {
-
-std::string Percent(double value) { return absl::StrFormat("%.2f%%", value); }
-
-std::string DateText(const v1::Date& date) {
-  return absl::StrFormat("%04d-%02d-%02d", date.year(), date.month(), date.day());
-}
-
-// What every query command does: check its options, connect, make one call over the
-// --from/--to range, print JSON or a table, and say so when the range holds no downloads.
-class Query {
- public:
-  Query(const Options& options, std::set<std::string> allowed) : options_(options) {
-    allowed.insert({"min-version", "no-fresh"});
-    AllowOnly(options, std::move(allowed));
-    if (options.line.Has("min-version") && options.line.Has("no-fresh")) {
-      UsageError("--min-version and --no-fresh exclude each other");
-    }
-    connection_.emplace(options);
-  }
-
-  // Calls `method` with `request`, its range set from --from/--to; a failure (exit 1) naming
-  // `what` when the call fails.
-  template <typename Request, typename Response>
-  Response Call(grpc::Status (v1::QueryService::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                               Response*),
-                Request request, absl::string_view what) {
-    if (!connection_->FillRange(request.mutable_range())) request.clear_range();
-    // By default an answer includes everything committed before the command started (a
-    // replica's read model follows the store a few milliseconds behind).
-    if (options_.line.Has("min-version")) {
-      request.mutable_freshness()->set_min_version(options_.line.Value("min-version", ""));
-    } else if (!options_.line.Has("no-fresh")) {
-      request.mutable_freshness()->set_fresh(true);
-    }
-    Response response;
-    connection_->Check(
-        (connection_->query().*method)(connection_->Context().get(), request, &response), what);
-    return response;
-  }
-
-  bool json() const { return options_.json; }
-
-  int PrintJson(const JsonWriter& json) const {
-    std::printf("%s\n", json.text().c_str());
-    return 0;
-  }
-
-  // For the table form: when `total_downloads` is 0, prints "no downloads in <range>; data
-  // spans <first>..<last>" (asking the server for its span) and returns true.
-  bool ReportedEmpty(int64_t total_downloads, absl::string_view scope = "") {
-    if (total_downloads > 0) return false;
-    v1::TotalsRequest request;
-    request.mutable_freshness()->set_fresh(!options_.line.Has("no-fresh"));
-    v1::TotalsResponse totals;
-    connection_->Check(
-        connection_->query().GetTotals(connection_->Context().get(), request, &totals), "totals");
-    const std::string where = absl::StrCat(RangeLabel(options_), scope);
-    if (!totals.has_first_day()) {
-      std::printf("no downloads in %s: the server holds no downloads yet\n", where.c_str());
-    } else {
-      std::printf("no downloads in %s; data spans %s..%s\n", where.c_str(),
-                  DateText(totals.first_day()).c_str(), DateText(totals.last_day()).c_str());
-    }
-    return true;
-  }
-
- private:
-  const Options& options_;
-  std::optional<Connection> connection_;
-};
-
-// ", nlp only" for a --modality filter, "" without.
-std::string ModalityScope(const Options& options) {
-  const v1::Modality modality = ModalityOption(options);
-  return modality == v1::MODALITY_UNSPECIFIED
-             ? ""
-             : absl::StrCat(", ", client::ModalityName(modality), " only");
-}
-
-// --boundaries "200M,500M,1B" into `boundaries`; a usage error naming the bad item.
-void AddBoundaries(const Options& options, google::protobuf::RepeatedField<int64_t>* boundaries) {
-  const std::string text = Option(options, "boundaries");
-  if (text.empty()) return;
-  int index = 0;
-  for (absl::string_view item : absl::StrSplit(text, ',')) {
-    absl::StatusOr<int64_t> value =
-        ParseParameters(item, absl::StrCat("--boundaries item ", ++index));
-    if (!value.ok()) UsageError(std::string(value.status().message()));
-    boundaries->Add(*value);
-  }
-}
 
 // A period as a reader names it: "2024-09" (month), "2024-W36" (ISO week), "2024-09-02" (day).
 std::string PeriodLabel(const v1::Date& start, v1::Granularity granularity) {
@@ -202,21 +112,11 @@ int RunSizes(const Options& options) {
 
 int RunTop(const Options& options) {
   NoArguments(options);
-  Query query(options, {"from", "to", "n", "by", "modality", "author", "task", "library",
-                        "min-size", "max-size"});
+  std::set<std::string> allowed = kModelFilterOptions;
+  allowed.insert({"from", "to", "n", "by"});
+  Query query(options, std::move(allowed));
   v1::TopNRequest request;
-  request.set_modality(ModalityOption(options));
-  request.set_author(Option(options, "author"));
-  request.set_task(Option(options, "task"));
-  request.set_library(Option(options, "library"));
-  for (const char* name : {"min-size", "max-size"}) {
-    if (!options.line.Has(name)) continue;
-    absl::StatusOr<int64_t> count =
-        ParseParameters(Option(options, name), absl::StrCat("--", name));
-    if (!count.ok()) UsageError(std::string(count.status().message()));
-    std::string_view(name) == "min-size" ? request.set_min_parameters(*count)
-                                         : request.set_max_parameters(*count);
-  }
+  SetModelFilters(options, request);
   request.set_n(IntOption(options, "n", 50, 1));
   const std::string by = Option(options, "by", "model");
   if (by == "model") {
@@ -240,10 +140,7 @@ int RunTop(const Options& options) {
     json.EndArray().EndObject();
     return query.PrintJson(json);
   }
-  std::string scope = ModalityScope(options);
-  for (const char* name : {"author", "task", "library", "min-size", "max-size"}) {
-    if (options.line.Has(name)) absl::StrAppend(&scope, ", ", name, " ", Option(options, name));
-  }
+  const std::string scope = ModelFilterScope(options);
   if (query.ReportedEmpty(response.total_downloads(), scope)) return 0;
   Table table({"rank", by, "downloads", "share", "cumulative"}, {true, false, true, true, true});
   for (const auto& row : response.rows()) {

@@ -1,8 +1,12 @@
 """The CLI's other commands and its errors, on a redis-backed server: expected values come from
 the small data set written here."""
 
+import csv
+import io
 import json
 import subprocess
+
+import pytest
 
 from hubstats._local import cli_binary
 
@@ -160,3 +164,143 @@ def test_top_with_filters(server, tmp_path):
     assert table.returncode == 0 and "no downloads in all time, author nobody" in table.stdout
     bad = cli(server.target, "top", "--min-size", "lots")
     assert bad.returncode == 2 and "--min-size" in bad.stderr
+
+
+# The day of each event in EVENTS, and what the catalog makes of each model (its modality as
+# the server resolves the pipeline tag; org/dec's 7B is exactly on a 7B boundary).
+DAYS = ["2024-09-01", "2024-09-02", "2024-09-02", "2024-09-03", "2024-09-03"]
+MODALITY = {"org/enc": "nlp", "org/dec": "nlp", "other/vit": "computer_vision",
+            "gpt2": "unknown"}
+
+
+def record_of(model_id):
+    return next((record for record in CATALOG if record["model_id"] == model_id), {})
+
+
+def recount(key, start=None):
+    """Downloads per key(model_id) from EVENTS on or after `start`, zeros left out."""
+    counts = {}
+    for event, day in zip(EVENTS, DAYS):
+        if start is None or day >= start:
+            k = key(event["model_id"])
+            counts[k] = counts.get(k, 0) + event["count"]
+    return counts
+
+
+def test_crosstab_cells_are_a_recount(server, tmp_path):
+    load(server, tmp_path)
+    table = cli_json(server.target, "crosstab", "--rows", "architecture", "--columns", "library")
+    expected = recount(lambda m: (record_of(m).get("architecture", "unknown"),
+                                  record_of(m).get("library_name", "unknown")))
+    cells = {(cell["row"], cell["column"]): cell["downloads"] for cell in table["cells"]}
+    assert len(cells) == len(table["rows"]) * len(table["columns"])  # Every pair, zeros too.
+    assert {pair: n for pair, n in cells.items() if n} == expected
+    # Each dimension's totals are the one-dimension answer.
+    for name, keys in (("architecture", table["rows"]), ("library", table["columns"])):
+        breakdown = cli_json(server.target, "breakdown", "--by", name)
+        assert [(k["key"], k["downloads"]) for k in keys] == [
+            (row["key"], row["downloads"]) for row in breakdown["rows"]]
+    rows = {row["key"]: row["downloads"] for row in table["rows"]}
+    for cell in table["cells"]:
+        assert cell["row_share_pct"] == pytest.approx(100 * cell["downloads"] / rows[cell["row"]])
+        assert cell["share_pct"] == pytest.approx(100 * cell["downloads"] / 100)
+
+    # Size classes on any boundary, by modality, over a range.
+    sizes = cli_json(server.target, "crosstab", "--rows", "size", "--columns", "modality",
+                     "--boundaries", "7B", "--from", "2024-09-02")
+    assert sizes["boundaries"] == [7_000_000_000]
+    assert [row["key"] for row in sizes["rows"]] == ["<7B", ">=7B", "unknown"]
+
+    def size_class(model_id):
+        parameters = record_of(model_id).get("num_parameters")
+        return "unknown" if parameters is None else "<7B" if parameters == "110M" else ">=7B"
+
+    expected = recount(lambda m: (size_class(m), MODALITY[m]), start="2024-09-02")
+    assert {(c["row"], c["column"]): c["downloads"] for c in sizes["cells"]
+            if c["downloads"]} == expected
+    one_dimension = cli_json(server.target, "sizes", "--boundaries", "7B", "--from", "2024-09-02")
+    assert [row["downloads"] for row in sizes["rows"]] == [
+        *(row["downloads"] for row in one_dimension["rows"]), one_dimension["unknown_downloads"]]
+
+    text = cli(server.target, "crosstab", "--rows", "architecture", "--columns", "modality")
+    assert text.returncode == 0, text.stderr
+    assert "Downloads by architecture and modality (all time)" in text.stdout
+    encoder = next(line for line in text.stdout.splitlines() if line.startswith("encoder"))
+    assert encoder.split()[1:5] == ["65", "65.00%", "76.92%", "23.08%"]  # nlp 50, cv 15 of 65
+
+
+def test_crosstab_errors(server):
+    same = cli(server.target, "crosstab", "--rows", "task", "--columns", "task")
+    assert same.returncode == 2 and "must differ" in same.stderr
+    missing = cli(server.target, "crosstab", "--rows", "task")
+    assert missing.returncode == 2 and "--columns" in missing.stderr
+    unknown = cli(server.target, "crosstab", "--rows", "country", "--columns", "task")
+    assert unknown.returncode == 2 and "got 'country'" in unknown.stderr
+    # Boundaries without a size dimension: the server names the field.
+    stray = cli(server.target, "crosstab", "--rows", "task", "--columns", "library",
+                "--boundaries", "7B")
+    assert stray.returncode == 1
+    assert "INVALID_ARGUMENT" in stray.stderr and "boundaries" in stray.stderr
+
+
+def ranked(counts):
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def test_export_streams_every_model_in_rank_order(server, tmp_path):
+    load(server, tmp_path)
+    # One model per streamed message: the CLI joins the chunks.
+    result = cli(server.target, "export", "--chunk-size", "1")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    expected = ranked(recount(lambda m: m))
+    assert [(row["model_id"], int(row["downloads"])) for row in rows] == expected
+    assert [int(row["rank"]) for row in rows] == list(range(1, len(expected) + 1))
+    total = sum(n for _, n in expected)
+    for row in rows:
+        assert float(row["share_pct"]) == pytest.approx(100 * int(row["downloads"]) / total)
+        assert row["modality"] == MODALITY[row["model_id"]]
+        assert row["catalogued"] == ("true" if record_of(row["model_id"]) else "false")
+    enc = next(row for row in rows if row["model_id"] == "org/enc")
+    assert (enc["author"], enc["num_parameters"], enc["size_class"], enc["architecture"],
+            enc["task"], enc["library"]) == ("org", "110000000", "100M-200M", "encoder",
+                                             "fill-mask", "transformers")
+    assert next(row for row in rows if row["model_id"] == "other/vit")["num_parameters"] == ""
+
+    # JSON lines to a file, over a range and a filter; nothing else is left in the folder.
+    out = tmp_path / "org.jsonl"
+    before = set(tmp_path.iterdir())
+    result = cli(server.target, "export", "--from", "2024-09-02", "--author", "org", "--out",
+                 str(out))
+    assert result.returncode == 0, result.stderr
+    assert "exported 2 models (45 downloads, 2024-09-02..latest, author org)" in result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = ranked({m: n for m, n in recount(lambda m: m, start="2024-09-02").items()
+                       if m.startswith("org/")})
+    assert [(line["model_id"], line["downloads"]) for line in lines] == expected
+    enc = next(line for line in lines if line["model_id"] == "org/enc")
+    assert enc["num_parameters"] == 110_000_000 and enc["catalogued"] is True
+    assert set(tmp_path.iterdir()) == before | {out}
+
+    empty = cli(server.target, "export", "--from", "2023-01-01", "--to", "2023-01-31")
+    assert empty.returncode == 0 and empty.stdout.splitlines() == [
+        "rank,model_id,author,downloads,share_pct,modality,task,architecture,library,"
+        "num_parameters,size_class,catalogued"]
+
+
+def test_export_errors_leave_no_file(server, tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    out = folder / "models.csv"
+    too_big = cli(server.target, "export", "--chunk-size", "20000", "--out", str(out))
+    assert too_big.returncode == 1
+    assert "INVALID_ARGUMENT" in too_big.stderr and "chunk_size" in too_big.stderr
+    unreachable = cli("127.0.0.1:1", "export", "--out", str(out))
+    assert unreachable.returncode == 1
+    assert list(folder.iterdir()) == []
+    bad_format = cli(server.target, "export", "--format", "xml")
+    assert bad_format.returncode == 2 and "csv or jsonl" in bad_format.stderr
+    bad_size = cli(server.target, "export", "--min-size", "lots")
+    assert bad_size.returncode == 2 and "--min-size" in bad_size.stderr
+    stray = cli(server.target, "export", "--n", "5")
+    assert stray.returncode == 2 and "--n does not apply to 'export'" in stray.stderr
