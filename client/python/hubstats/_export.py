@@ -22,6 +22,7 @@ import grpc
 import pandas as pd
 
 from hubstats import _convert as convert
+from hubstats._input import choose_format
 from hubstats.errors import error_of, from_rpc_error
 from hubstats.v1 import hubstats_pb2 as pb
 
@@ -33,26 +34,13 @@ COLUMNS = {"rank": "int64", "model_id": "object", "author": "object", "downloads
            "share_pct": "float64", "modality": "object", "task": "object",
            "architecture": "object", "library": "object", "num_parameters": "Int64",
            "size_class": "object", "catalogued": "bool"}
-#: File formats by the suffix of the path.
-SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl"}
-#: Format names the `format` argument takes.
-FORMATS = {"csv": "csv", "jsonl": "jsonl", "json-lines": "jsonl"}
-
 Progress = Callable[[int, int], Any]
 
 
 def file_format(path: str | os.PathLike, format: str | None) -> str:
-    """"csv" or "jsonl": `format` when given, else by the suffix of `path`."""
-    if format is not None:
-        if not isinstance(format, str) or format.lower() not in FORMATS:
-            raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {format!r}")
-        return FORMATS[format.lower()]
-    name = str(path).lower()
-    for suffix, chosen in SUFFIXES.items():
-        if name.endswith(suffix):
-            return chosen
-    raise ValueError(f"path: cannot tell the format of '{path}' from its suffix (expected "
-                     f"{', '.join(SUFFIXES)}); pass format='csv' or format='jsonl'")
+    """"csv" or "jsonl": `format` when given, else by the extension of `path`, by the same rules
+    as input files (and the CLI's `export --out`): .jsonl, .ndjson, .json or .csv."""
+    return choose_format(path, format)
 
 
 def _progress_function(progress: Progress | bool | None) -> Progress | None:

@@ -473,7 +473,7 @@ class Client:
         task, architecture, library, num_parameters (Int64, <NA> when unknown), size_class,
         catalogued]; attrs total_models, total_downloads, as_of, the filters, start, end (and
         data_span when empty). With `path`: writes CSV or JSON lines (`format` "csv" or
-        "jsonl", else by the suffix .csv, .jsonl or .json-lines) chunk by chunk to a
+        "jsonl", else by the suffix .csv, .jsonl, .ndjson or .json) chunk by chunk to a
         temporary file beside it, renamed to `path` once complete (on any error no file is
         left), and returns the number of models written.
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import threading
+from concurrent import futures
 from pathlib import Path
 
 import grpc
@@ -18,6 +20,7 @@ import hubstats
 from hubstats import _export
 from hubstats._convert import parameter_count
 from hubstats.v1 import hubstats_pb2 as pb
+from hubstats.v1 import hubstats_pb2_grpc as pb_grpc
 from test_client import (CATALOG, DAYS, MODALITY, assert_dtypes, author_of, client,  # noqa: F401
                          loaded, ranked)
 
@@ -212,7 +215,7 @@ def test_csv_and_jsonl_files_round_trip(exported, out):
     assert read["catalogued"].dtype == bool
     assert records_of(read) == expected  # share_pct exact: floats are written round-trip.
 
-    for name, options in (("models.jsonl", {}), ("models.json-lines", {}),
+    for name, options in (("models.jsonl", {}), ("models.ndjson", {}),
                           ("models.txt", {"format": "jsonl"})):
         path = out / name
         assert client.export(chunk_size=5, path=str(path), **options) == len(expected)
@@ -222,7 +225,7 @@ def test_csv_and_jsonl_files_round_trip(exported, out):
     assert client.export(path=forced, format="csv") == len(expected)
     assert forced.read_text().startswith(",".join(COLUMNS) + "\n")
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["models.csv", "models.jsonl", "models.json-lines", "models.txt", "models.data"])
+        ["models.csv", "models.jsonl", "models.ndjson", "models.txt", "models.data"])
 
 
 def test_an_error_midway_leaves_no_file(exported, out):
@@ -308,9 +311,9 @@ def test_progress_true_prints_one_line(exported, capsys):
     (dict(chunk_size=-3), r"chunk_size"),
     (dict(chunk_size=2.0), r"chunk_size"),
     (dict(chunk_size=True), r"chunk_size"),
-    (dict(path="models.parquet"), r"path: cannot tell the format of 'models.parquet'"),
-    (dict(path="models.json"), r"path: cannot tell the format"),
-    (dict(path="models.csv", format="xlsx"), r"format: expected one of csv, jsonl"),
+    (dict(path="models.parquet"), r"cannot tell the format of 'models.parquet'"),
+    (dict(path="models.txt"), r"cannot tell the format"),
+    (dict(path="models.csv", format="xlsx"), r"format must be jsonl or csv"),
     (dict(format="csv"), r"format: only with a path"),
     (dict(progress="yes"), r"progress: expected a callable"),
     (dict(author=5), r"author: expected a string"),
@@ -360,11 +363,26 @@ def test_export_reads_this_clients_writes(client):
     assert client.export(fresh=True).attrs["total_downloads"] == 3
 
 
-def test_a_server_silent_for_the_timeout_ends_the_export(exported, out):
-    client, _ = exported
-    with hubstats.Client(client.target, timeout=1e-6) as impatient:
-        with pytest.raises(hubstats.HubstatsError) as caught:
-            impatient.export(path=out / "models.csv")
+def test_a_server_silent_for_the_timeout_ends_the_export(out):
+    # A fake server that takes the call and never sends a chunk (until the test ends).
+    release = threading.Event()
+
+    class Silent(pb_grpc.QueryServiceServicer):
+        def ExportModels(self, request, context):
+            release.wait(60)
+            return iter(())
+
+    silent = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    pb_grpc.add_QueryServiceServicer_to_server(Silent(), silent)
+    port = silent.add_insecure_port("127.0.0.1:0")
+    silent.start()
+    try:
+        with hubstats.Client(f"127.0.0.1:{port}", timeout=0.5) as impatient:
+            with pytest.raises(hubstats.HubstatsError) as caught:
+                impatient.export(path=out / "models.csv")
+    finally:
+        release.set()
+        silent.stop(0)
     assert caught.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "the export sent nothing for 1e-06 s" in str(caught.value)
+    assert "the export sent nothing for 0.5 s" in str(caught.value)
     assert list(out.iterdir()) == []
