@@ -247,6 +247,15 @@ int main(int argc, char** argv) {
   service_options.max_version_wait = absl::Milliseconds(IntFlag(flags, "max-version-wait-ms", 0));
   service_options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
   service_options.committed = [&follower] { follower.Nudge(); };
+  if (flags.Value("max-lateness-days") != "any") {
+    service_options.event_limits.max_lateness_days = IntFlag(flags, "max-lateness-days", 0);
+  }
+  Log(service_options.event_limits.max_lateness_days
+          ? absl::StrCat("late events: counted up to ",
+                         *service_options.event_limits.max_lateness_days,
+                         " days before the server's day (UTC), refused after that "
+                         "(--max-lateness-days)")
+          : "late events: every day since 2015 counts (--max-lateness-days any)");
   StatsService service(*store, *tasks, model, service_options);
   absl::StatusOr<bool> table_changed = service.NoteTaskTable();
   for (int attempt = 0;

@@ -49,6 +49,9 @@ std::map<std::string, ServerFlag> ServerFlags::Defaults() {
       "until it is answered");
   add("max-message-mb", "16", "largest request message (an ingest batch, a catalog upsert)");
   add("max-batch-events", "100000", "most events in one ingest batch (at most 100000)");
+  add("max-lateness-days", "7",
+      "refuse events of a day more than this many days before the server's day (UTC); "
+      "'any' counts every day since 2015 (backfills)");
   add("follow-interval-ms", "10", "how often the read model polls the store's change log");
   add("max-version-wait-ms", "2000",
       "how long a query waits for this replica to reach the version it asks for");

@@ -31,6 +31,7 @@ TEST(ServerFlagsTest, DefaultsThenEnvironmentThenCommandLine) {
   ASSERT_TRUE(defaults.ok()) << defaults.status();
   EXPECT_EQ(defaults->Value("redis-prefix"), "hubstats");
   EXPECT_EQ(defaults->Value("listen"), "127.0.0.1:50051");
+  EXPECT_EQ(defaults->Value("max-lateness-days"), "7");  // Issue 14: a week by default.
 
   absl::StatusOr<ServerFlags> from_environment =
       ParseWith({}, {{"HUBSTATS_REDIS_PREFIX", "env"}, {"HUBSTATS_COMMIT_WINDOW_MS", "7"}});

@@ -144,6 +144,8 @@ struct StatsServiceOptions {
   absl::Duration query_timeout = absl::Seconds(2);
   // Called after every commit that changed the store (the Follower's Nudge).
   std::function<void()> committed;
+  // How late an event may come (core/event.h); by default any day since 2015.
+  EventTimeLimits event_limits;
 };
 
 class StatsService {

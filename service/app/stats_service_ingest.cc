@@ -39,7 +39,7 @@ absl::StatusOr<PreparedBatch> StatsService::Prepare(absl::Span<const RawEvent> e
   absl::flat_hash_map<std::tuple<absl::string_view, int32_t, absl::string_view>, size_t> merged;
   merged.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    absl::StatusOr<ValidEvent> event = ValidateEvent(events[i], received);
+    absl::StatusOr<ValidEvent> event = ValidateEvent(events[i], received, options_.event_limits);
     if (!event.ok()) {
       batch.rejections.push_back(
           {static_cast<int>(i), FieldOf(event.status()), ReasonOf(event.status())});

@@ -18,7 +18,8 @@ std::string FormatUtc(absl::Time time) {
 
 absl::Time EarliestEventTime() { return absl::FromUnixSeconds(1420070400); }  // 2015-01-01Z
 
-absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time received) {
+absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time received,
+                                         const EventTimeLimits& limits) {
   if (absl::Status id = ValidateModelId(event.model_id); !id.ok()) return id;
   ValidEvent valid;
   valid.model_id = event.model_id;
@@ -44,6 +45,17 @@ absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time recei
     }
   }
   valid.day = Day::FromTime(time);
+  if (limits.max_lateness_days) {
+    const Day today = Day::FromTime(received);
+    const int late = today.number() - valid.day.number();
+    if (late > *limits.max_lateness_days) {
+      return InvalidFieldError(
+          "timestamp",
+          absl::StrCat(valid.day.ToString(), " is ", late, " days before the server's day (",
+                       today.ToString(), "); this server counts events at most ",
+                       *limits.max_lateness_days, " days late"));
+    }
+  }
 
   if (event.count) {
     if (*event.count < 1 || *event.count > kMaxEventCount) {

@@ -41,10 +41,20 @@ struct ValidEvent {
 // The earliest accepted event time: 2015-01-01T00:00:00Z.
 absl::Time EarliestEventTime();
 
+// How late an event may come: an event of a day more than `max_lateness_days` before the day
+// (UTC) it is received on is refused; nullopt accepts any day since 2015. Counted in days, not
+// hours, because downloads are counted per day: with 7, an event received on 2024-09-20 may be
+// of 2024-09-13 or later, whatever the hour.
+struct EventTimeLimits {
+  std::optional<int> max_lateness_days;
+};
+
 // Validates one event received at `received`: model id rules, time in
-// [2015-01-01, received + 24h], count in 1..1e9, revision 1-255 printable ASCII without
-// spaces. INVALID_ARGUMENT naming the field ("model_id", "timestamp", "count", "revision").
-absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time received);
+// [2015-01-01, received + 24h] and no later than `limits` allow, count in 1..1e9, revision
+// 1-255 printable ASCII without spaces. INVALID_ARGUMENT naming the field ("model_id",
+// "timestamp", "count", "revision").
+absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time received,
+                                         const EventTimeLimits& limits = {});
 
 }  // namespace hubstats
 

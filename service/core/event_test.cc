@@ -52,6 +52,36 @@ TEST(EventTest, TimestampBounds) {
       "timestamp");
 }
 
+TEST(EventTest, LatenessCountsWholeDays) {
+  // Received 2024-09-20 at 00:30: with 7 days allowed, all of 2024-09-13 is accepted (even its
+  // first second, 7 days and 30 minutes earlier) and nothing of 2024-09-12.
+  const absl::Time received = absl::FromUnixSeconds(1726792200);  // 2024-09-20T00:30:00Z
+  const EventTimeLimits week{.max_lateness_days = 7};
+  const int64_t first_second = 1726185600;  // 2024-09-13T00:00:00Z
+  absl::StatusOr<ValidEvent> edge =
+      ValidateEvent({.model_id = "a/b", .timestamp_seconds = first_second}, received, week);
+  ASSERT_TRUE(edge.ok()) << edge.status();
+  EXPECT_EQ(edge->day.ToString(), "2024-09-13");
+  absl::Status late =
+      ValidateEvent({.model_id = "a/b", .timestamp_seconds = first_second - 1}, received, week)
+          .status();
+  EXPECT_EQ(FieldOf(late), "timestamp");
+  EXPECT_EQ(ReasonOf(late),
+            "2024-09-12 is 8 days before the server's day (2024-09-20); this server counts "
+            "events at most 7 days late");
+  // Without a limit any day since 2015 counts; with 0 only the server's day (and the next 24
+  // hours); an event without a timestamp is never late.
+  EXPECT_TRUE(ValidateEvent({.model_id = "a/b", .timestamp_seconds = 1420070400}, received).ok());
+  const EventTimeLimits today_only{.max_lateness_days = 0};
+  EXPECT_TRUE(ValidateEvent({.model_id = "a/b", .timestamp_seconds = 1726790400}, received,
+                            today_only)
+                  .ok());  // 2024-09-20T00:00:00Z
+  EXPECT_FALSE(
+      ValidateEvent({.model_id = "a/b", .timestamp_seconds = 1726790399}, received, today_only)
+          .ok());
+  EXPECT_TRUE(ValidateEvent({.model_id = "a/b"}, received, today_only).ok());
+}
+
 TEST(EventTest, CountBounds) {
   for (int64_t count : {int64_t{0}, int64_t{-1}, int64_t{1'000'000'001}}) {
     absl::Status status = ErrorOf({.model_id = "a/b", .count = count});

@@ -3,6 +3,7 @@ client we did not write (the npm grpc-health-check package), and event files wit
 what the telemetry and load-balancer tests share. Every process is started on free loopback
 ports and stopped by its own pid."""
 
+import datetime
 import json
 import os
 import random
@@ -128,10 +129,12 @@ def wait_until(condition, timeout=30.0, what="condition"):
 
 
 def write_events(path, count, seed, invalid_every=0):
-    """`count` event lines (JSONL) over 400 models and 30 days; every `invalid_every`-th line
-    has a model id the server refuses. Returns the truth: valid and invalid lines, downloads,
-    models with downloads."""
+    """`count` event lines (JSONL) over 400 models and the last five days (UTC), which a server
+    with the default --max-lateness-days (7) counts; every `invalid_every`-th line has a model
+    id the server refuses. Returns the truth: valid and invalid lines, downloads, models with
+    downloads."""
     rng = random.Random(seed)
+    today = datetime.datetime.now(datetime.timezone.utc).date()
     truth = {"valid": 0, "invalid": 0, "downloads": 0, "models": set()}
     with open(path, "w") as out:
         for i in range(count):
@@ -144,9 +147,9 @@ def write_events(path, count, seed, invalid_every=0):
                 truth["valid"] += 1
                 truth["downloads"] += count_
                 truth["models"].add(model)
-            day = 1 + rng.randrange(30)
+            day = today - datetime.timedelta(days=rng.randrange(5))
             out.write(json.dumps({"model_id": model, "count": count_,
-                                  "timestamp": f"2024-09-{day:02d}"}) + "\n")
+                                  "timestamp": day.isoformat()}) + "\n")
     truth["models"] = len(truth["models"])
     return truth
 

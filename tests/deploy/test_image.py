@@ -65,7 +65,8 @@ def container(image, redis, data_set):
            "--volume", f"{directory}:/data:ro",
            "--env", "HUBSTATS_STORE=redis", "--env", f"HUBSTATS_REDIS={redis.url}",
            "--env", f"HUBSTATS_REDIS_PREFIX=image{port}",
-           "--env", f"HUBSTATS_LISTEN=127.0.0.1:{port}", image)
+           "--env", f"HUBSTATS_LISTEN=127.0.0.1:{port}",
+           "--env", "HUBSTATS_MAX_LATENESS_DAYS=any", image)  # The 2024 snapshot: a backfill.
     try:
         wait_serving(f"127.0.0.1:{port}", logs=lambda: logs(name))
         yield name, f"127.0.0.1:{port}"

@@ -149,7 +149,8 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
                              const std::string& log_path) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreeLoopbackPort();
-    std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:" + std::to_string(port_),
+                                     "--max-lateness-days", "any"};
     argv.insert(argv.end(), args.begin(), args.end());
     process_ = ChildProcess::Start(argv, log_path);
     if (WaitForPort(port_, 10000) && process_->running()) return;

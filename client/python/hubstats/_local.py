@@ -272,7 +272,10 @@ class LocalStack:
         `redis_url` None runs it on the in-memory store. Its keys go under `prefix` (None:
         the server's default prefix). `name` names it in messages and its log file (default:
         the prefix)."""
-        args = [str(server_bin or server_binary()), "--listen", f"127.0.0.1:{port}"]
+        # Tests and the demo replay fixed days (2024): a backfill, so any day counts
+        # (`extra_args` may say otherwise: the later flag wins).
+        args = [str(server_bin or server_binary()), "--listen", f"127.0.0.1:{port}",
+                "--max-lateness-days", "any"]
         if redis_url:
             args += ["--store", "redis", "--redis", redis_url]
             if prefix is not None:
