@@ -1,6 +1,7 @@
 // Cross-tabs and exports on every store, recounted here model by model from what the fixture
 // wrote: every pair of two dimensions, every exported model, with filters, over all time, a
 // day and a range, and after models change class.
+#include <algorithm>
 #include <map>
 #include <random>
 #include <tuple>
@@ -35,21 +36,30 @@ class WalksTest : public test_support::ServiceOnStoreTest {
     const std::vector<Architecture> architectures = {Architecture::kDecoder, Architecture::kEncoder,
                                                      Architecture::kUnspecified};
     std::vector<CatalogRecord> records;
+    // Every draw is its own statement: the operands of + are unsequenced, so draws inside one
+    // expression would give other data under another compiler.
     for (int m = 0; m < 40; ++m) {
       if (random() % 5 == 0) continue;
+      const std::string tag = tags[random() % tags.size()];
+      const auto billions = static_cast<int64_t>(random() % 5);
+      const auto off_grid = static_cast<int64_t>(random() % 2);
+      const Architecture architecture = architectures[random() % architectures.size()];
+      const std::string library = libraries[random() % libraries.size()];
       records.push_back({.model_id = "org" + std::to_string(m % 6) + "/m" + std::to_string(m),
-                         .pipeline_tag = tags[random() % tags.size()],
-                         .num_parameters = static_cast<int64_t>(random() % 5) * 2'000'000'000 +
-                                           static_cast<int64_t>(random() % 2) * 999'999'999,
-                         .architecture = architectures[random() % architectures.size()],
-                         .library_name = libraries[random() % libraries.size()]});
+                         .pipeline_tag = tag,
+                         .num_parameters = billions * 2'000'000'000 + off_grid * 999'999'999,
+                         .architecture = architecture,
+                         .library_name = library});
     }
     Upsert(records);
     std::vector<TestEvent> events;
     for (int i = 0; i < 300; ++i) {
-      events.push_back({"org" + std::to_string(random() % 6) + "/m" + std::to_string(random() % 40),
-                        "2024-09-" + std::to_string(15 + random() % 5),
-                        static_cast<int64_t>(1 + random() % 40), ""});
+      const uint64_t author = random() % 6;
+      const uint64_t model = random() % 40;
+      const uint64_t day = 15 + random() % 5;
+      const auto count = static_cast<int64_t>(1 + random() % 40);
+      events.push_back({"org" + std::to_string(author) + "/m" + std::to_string(model),
+                        "2024-09-" + std::to_string(day), count, ""});
     }
     Ingest(events);
   }
@@ -256,7 +266,9 @@ TEST_P(WalksTest, AnExportStaysAtItsVersionWhileTheStoreMovesOn) {
   }
   absl::StatusOr<Answer<ModelExport>> after = service_->ExportModels({}, {});
   ASSERT_TRUE(after.ok());
-  EXPECT_EQ(after->value.size(), first.size() + 1);
+  const bool m1_counted_before =
+      std::any_of(first.begin(), first.end(), [](const auto& row) { return row.id == "org1/m1"; });
+  EXPECT_EQ(after->value.size(), first.size() + (m1_counted_before ? 1 : 2));
   EXPECT_EQ(after->value.Rows(0, 1).front().id, "late/new-model");
   EXPECT_NE(after->as_of.versions, before->as_of.versions);
   EXPECT_EQ(FieldOf(service_->ExportModels({}, {.library = ""}).status()), "library");
