@@ -55,9 +55,18 @@ class WireReader {
     return true;
   }
 
+  // Like protobuf, a length is at most 5 bytes and below 2 GiB (an overlong encoding of a
+  // small length, e.g. 0x80 0x80 0x80 0x80 0x80 0x00, is refused, not read as 0).
   bool LengthDelimited(absl::string_view& value) {
     uint64_t length = 0;
-    if (!Varint(length)) return false;
+    for (int shift = 0;; shift += 7) {
+      if (position_ == bytes_.size()) return Fail("truncated length");
+      const auto byte = static_cast<uint8_t>(bytes_[position_++]);
+      if (shift == 28 && (byte & 0x80) != 0) return Fail("length longer than 5 bytes");
+      if (shift == 28 && byte >= 8) return Fail("length of 2 GiB or more");
+      length |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
+    }
     if (length > bytes_.size() - position_) return Fail("length past the end of the message");
     value = bytes_.substr(position_, length);
     position_ += length;

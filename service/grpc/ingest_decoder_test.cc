@@ -233,6 +233,10 @@ TEST(IngestDecoderTest, MalformedMessagesSayWhatIsWrong) {
   for (const Case& c : std::vector<Case>{
            {std::string("\x08", 1), "truncated varint"},
            {std::string("\x0a\x05\x0a", 3), "length past the end"},
+           // Found by the fuzzer: protobuf refuses a length in more than 5 bytes, even of 0.
+           {std::string("\x22\x80\x80\x80\x80\x80\x00", 7), "length longer than 5 bytes"},
+           {std::string("\x22\x80\x80\x80\x80\x08", 6), "length of 2 GiB or more"},
+           {std::string("\x22\x80", 2), "truncated length"},
            {std::string("\x0f", 1), "unknown wire type 7"},
            {std::string("\x00\x01", 2), "field number 0"},
            {std::string("\x2c", 1), "end of a group that was not started"},
@@ -245,6 +249,24 @@ TEST(IngestDecoderTest, MalformedMessagesSayWhatIsWrong) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.problem;
     EXPECT_THAT(status.message(), HasSubstr(c.problem));
   }
+}
+
+// Found by the fuzzer: the decoder read a length as any varint, protobuf reads at most 5 bytes
+// below 2 GiB, so an overlong encoding of 0 passed the decoder and failed protobuf.
+TEST(IngestDecoderTest, LengthsFollowProtobufsLimits) {
+  for (const std::string& bytes : {std::string("\x22\x80\x80\x80\x80\x80\x00", 7),
+                                   std::string("\x22\x80\x80\x80\x80\x08", 6)}) {
+    test::WireRequest parsed;
+    EXPECT_FALSE(parsed.ParseFromString(bytes));
+    DecodedBatch batch;
+    EXPECT_FALSE(DecodeIngestRequest(bytes, 10, batch).ok());
+  }
+  // The longest length protobuf takes: 5 bytes, below 2 GiB (here 0, encoded in 5 bytes).
+  const std::string longest("\x22\x80\x80\x80\x80\x00", 6);
+  test::WireRequest parsed;
+  EXPECT_TRUE(parsed.ParseFromString(longest));
+  DecodedBatch batch;
+  EXPECT_TRUE(DecodeIngestRequest(longest, 10, batch).ok());
 }
 
 TEST(IngestDecoderTest, TooManyEventsAreCountedNotKept) {
