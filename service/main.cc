@@ -247,14 +247,21 @@ int main(int argc, char** argv) {
   service_options.max_version_wait = absl::Milliseconds(IntFlag(flags, "max-version-wait-ms", 0));
   service_options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
   service_options.committed = [&follower] { follower.Nudge(); };
+  EventTimeLimits& lateness = service_options.event_limits;
   if (flags.Value("max-lateness-days") != "any") {
-    service_options.event_limits.max_lateness_days = IntFlag(flags, "max-lateness-days", 0);
+    lateness.max_lateness_days = IntFlag(flags, "max-lateness-days", 0);
   }
-  Log(service_options.event_limits.max_lateness_days
-          ? absl::StrCat("late events: counted up to ",
-                         *service_options.event_limits.max_lateness_days,
-                         " days before the server's day (UTC), refused after that "
-                         "(--max-lateness-days)")
+  if (const std::string& late = flags.Value("late-events"); late == "all-time") {
+    lateness.late = LatePolicy::kAllTimeOnly;
+  } else if (late != "reject") {
+    Fail(absl::StrCat("--late-events must be reject or all-time, got '", late, "'"));
+  }
+  Log(lateness.max_lateness_days
+          ? absl::StrCat("late events: counted up to ", *lateness.max_lateness_days,
+                         " days before the server's day (UTC, --max-lateness-days); later ones ",
+                         lateness.late == LatePolicy::kAllTimeOnly
+                             ? "count into all time only (--late-events all-time)"
+                             : "are refused (--late-events reject)")
           : "late events: every day since 2015 counts (--max-lateness-days any)");
   StatsService service(*store, *tasks, model, service_options);
   absl::StatusOr<bool> table_changed = service.NoteTaskTable();

@@ -52,6 +52,9 @@ std::map<std::string, ServerFlag> ServerFlags::Defaults() {
   add("max-lateness-days", "7",
       "refuse events of a day more than this many days before the server's day (UTC); "
       "'any' counts every day since 2015 (backfills)");
+  add("late-events", "reject",
+      "what happens to an event later than --max-lateness-days: reject (refused, with its "
+      "reason) or all-time (counted into all time only: no day, no range, no trend)");
   add("follow-interval-ms", "10", "how often the read model polls the store's change log");
   add("max-version-wait-ms", "2000",
       "how long a query waits for this replica to reach the version it asks for");

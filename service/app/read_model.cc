@@ -72,6 +72,11 @@ void ReadModel::AddDownloads(uint32_t number, Day day, int64_t downloads) {
   if (first <= day && day <= rolling_today_) rolling_->Add(number, model, downloads);
 }
 
+void ReadModel::AddAllTimeOnly(uint32_t number, int64_t downloads) {
+  all_time_->Add(number, table_.model(number), downloads);
+  all_time_only_ += downloads;
+}
+
 void ReadModel::Reclassify(uint32_t number, const ClassKey& before) {
   const ModelEntry& model = table_.model(number);
   if (all_time_->Model(number) == 0) return;  // No downloads anywhere: nothing moves.
@@ -99,9 +104,13 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
     for (auto& [day, scope] : days_) {
       if (const int64_t downloads = scope->Model(number)) AddDownloads(number, day, -downloads);
     }
+    if (const int64_t late = all_time_->Model(number)) AddAllTimeOnly(number, -late);
   }
+  std::vector<uint32_t> numbers;
+  numbers.reserve(snapshot.models.size());
   for (const ShardSnapshot::Model& model : snapshot.models) {
     const uint32_t number = table_.Add(model.model_id, shard, model.index);
+    numbers.push_back(number);
     if (model.record) {
       const ClassKey before = table_.SetRecord(number, *model.record);
       Reclassify(number, before);
@@ -113,6 +122,12 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
         AddDownloads(*number, day.day, downloads);
       }
     }
+  }
+  // The store keeps all time apart from the days: what the days do not hold is late downloads
+  // counted into all time only.
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    const int64_t late = snapshot.models[i].all_time - all_time_->Model(numbers[i]);
+    if (late > 0) AddAllTimeOnly(numbers[i], late);
   }
   versions_[shard] = snapshot.version;
   applied_.notify_all();
@@ -130,6 +145,11 @@ void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& recor
     // Every index was named before it is counted (ModelIndexed comes first in its shard).
     if (std::optional<uint32_t> number = table_.FindIndex(shard, added.index)) {
       AddDownloads(*number, added.day, added.downloads);
+    }
+  }
+  for (const AllTimeAdded& added : record.all_time_only) {
+    if (std::optional<uint32_t> number = table_.FindIndex(shard, added.index)) {
+      AddAllTimeOnly(*number, added.downloads);
     }
   }
   versions_[shard] = std::max(versions_[shard], version);
@@ -197,7 +217,7 @@ ReadModel::ScopeRef ReadModel::ScopeFor(const DayRange& range) const {
   const Day first = std::max(range.first.value_or(days_.begin()->first), days_.begin()->first);
   const Day last = std::min(range.last.value_or(days_.rbegin()->first), days_.rbegin()->first);
   if (first > last) return {};
-  if (first == days_.begin()->first && last == days_.rbegin()->first) {
+  if (first == days_.begin()->first && last == days_.rbegin()->first && all_time_only_ == 0) {
     return {all_time_.get(), nullptr};  // Every day with downloads: all time, exactly.
   }
   if (first == last) {
@@ -386,12 +406,13 @@ ModelView ReadModel::Model(absl::string_view model_id, const DayRange& range, As
   view.record = table_.Record(*number);
   view.model_class = table_.ClassOf(model.cls);
   view.downloads_all_time = all_time_->Model(*number);
+  view.all_time_only = view.downloads_all_time;
   for (const auto& [day, scope] : days_) {
-    if (!range.Contains(day)) continue;
-    if (const int64_t downloads = scope->Model(*number)) {
-      view.days.push_back({day, downloads});
-      view.downloads_in_range += downloads;
-    }
+    const int64_t downloads = scope->Model(*number);
+    view.all_time_only -= downloads;
+    if (downloads == 0 || !range.Contains(day)) continue;
+    view.days.push_back({day, downloads});
+    view.downloads_in_range += downloads;
   }
   view.rank_all_time = RankIn(*all_time_, table_, model.id, view.downloads_all_time);
   if (range.all_time()) {

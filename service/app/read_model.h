@@ -112,6 +112,9 @@ struct ModelView {
   int64_t rank_all_time = 0;
   int64_t rank_in_range = 0;
   std::vector<DayDownloads> days;  // In the range, oldest first.
+  // Of downloads_all_time, the late downloads counted into all time only, on no day
+  // (LatePolicy::kAllTimeOnly).
+  int64_t all_time_only = 0;
 };
 
 // What an answer reflects: the versions applied, and (for stores whose versions carry it) the
@@ -217,6 +220,8 @@ class ReadModel {
                                        std::optional<Modality> modality) const;
   // Adds a model's downloads on `day` everywhere it counts. Requires mutex_ (exclusive).
   void AddDownloads(uint32_t number, Day day, int64_t downloads);
+  // Adds a model's late downloads to all time only. Requires mutex_ (exclusive).
+  void AddAllTimeOnly(uint32_t number, int64_t downloads);
   void Reclassify(uint32_t number, const ClassKey& before);
   void RebuildRolling(Day today);
   // The versions and their time. Requires mutex_.
@@ -231,6 +236,9 @@ class ReadModel {
   bool ready_ = false;
   std::unique_ptr<Scope> all_time_;
   std::map<Day, std::unique_ptr<Scope>> days_;
+  // All time's downloads on no day (late events counted into all time only): while there are
+  // any, all time is more than the sum of the days.
+  int64_t all_time_only_ = 0;
   std::map<Day, absl::Time> day_changed_;  // When each open day last changed.
   std::unique_ptr<Scope> rolling_;
   Day rolling_today_;  // The rolling window is [rolling_today_ - (rolling_days - 1), today].

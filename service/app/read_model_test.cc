@@ -37,7 +37,10 @@ struct Oracle {
   ModelClass ClassOf(const store_testing::ModelFacts& model) const {
     return model.record ? Classify(*model.record, tasks) : ModelClass::Unknown();
   }
+  // All time is the store's all-time counter (late downloads counted on no day included); a
+  // range is the sum of its days.
   int64_t InRange(const store_testing::ModelFacts& model, const DayRange& range) const {
+    if (range.all_time()) return model.all_time;
     int64_t downloads = 0;
     for (const auto& [day, count] : model.days) {
       if (range.Contains(day)) downloads += count;
@@ -440,6 +443,76 @@ TEST_P(ReadModelTest, RollingWindowRollsOverAtMidnight) {
               ElementsAre(RankedEntry{"old/m", 50}, RankedEntry{"new/m", 11}));
 }
 
+// Issue 14: late events counted into all time only (--late-events all-time) are in every
+// all-time answer and in no range, day or rolling window - also for a range that spans every
+// day, and after a replica loads (or reloads) the store.
+TEST_P(ReadModelTest, AllTimeOnlyDownloadsAreInAllTimeAndInNoRange) {
+  Upsert({{.model_id = "org/m", .pipeline_tag = "text-generation"}});
+  Top(RankBy::kModel, 3);  // Rankings exist before, so the late downloads must move them.
+  Ingest({{"org/m", "2024-09-19", 3, "main"},
+          {"org/m", "2024-09-01", 40, "main", /*all_time_only=*/true},
+          {"other/x", "2024-09-20", 10, ""},
+          {"late/only", "2024-08-01", 5, "", /*all_time_only=*/true}});
+  const DayRange every_day{D("2024-09-19"), D("2024-09-20")};
+  const DayRange rolling{D("2024-08-22"), D("2024-09-20")};
+  auto check = [&](ReadModel& model) {
+    AsOf as_of;
+    EXPECT_THAT(model.Top({}, RankBy::kModel, std::nullopt, 3, as_of).entries,
+                ElementsAre(RankedEntry{"org/m", 43}, RankedEntry{"other/x", 10},
+                            RankedEntry{"late/only", 5}));
+    for (const DayRange& range : {every_day, rolling, DayRange{std::nullopt, D("2024-12-31")}}) {
+      SCOPED_TRACE(range.ToString());
+      const TopCandidates top = model.Top(range, RankBy::kModel, std::nullopt, 3, as_of);
+      EXPECT_THAT(top.entries, ElementsAre(RankedEntry{"other/x", 10}, RankedEntry{"org/m", 3}));
+      EXPECT_EQ(top.total_downloads, 13);
+      EXPECT_EQ(model.Totals(range, as_of).models_with_downloads, 2);
+    }
+    const Population all = model.Totals({}, as_of);
+    EXPECT_EQ(all.total_downloads, 58);
+    EXPECT_EQ(all.models_with_downloads, 3);
+    EXPECT_EQ(all.first_day, D("2024-09-19"));  // Late downloads have no day.
+    EXPECT_EQ(model.Aggregates({}, AggregateKind::kTask, as_of)["t|nlp|text-generation"], 43);
+    EXPECT_EQ(model.Aggregates(every_day, AggregateKind::kTask, as_of)["t|nlp|text-generation"], 3);
+    const ModelView view = model.Model("org/m", {}, as_of);
+    EXPECT_EQ(view.downloads_all_time, 43);
+    EXPECT_EQ(view.downloads_in_range, 43);
+    EXPECT_EQ(view.all_time_only, 40);
+    EXPECT_THAT(view.days, ElementsAre(DayDownloads{D("2024-09-19"), 3}));
+    const ModelView late_only = model.Model("late/only", every_day, as_of);
+    EXPECT_EQ(late_only.downloads_all_time, 5);
+    EXPECT_EQ(late_only.all_time_only, 5);
+    EXPECT_EQ(late_only.downloads_in_range, 0);
+    EXPECT_EQ(late_only.rank_all_time, 3);
+  };
+  {
+    SCOPED_TRACE("followed");
+    check(*model_);
+  }
+  std::unique_ptr<ReadModel> late = MakeModel();
+  Follower late_follower(*store_, *late);
+  ASSERT_TRUE(late_follower.CatchUp().ok());
+  {
+    SCOPED_TRACE("loaded");
+    check(*late);
+  }
+  // A reload (what a gap in the log causes) replaces the shard's downloads, late ones included.
+  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) {
+    absl::StatusOr<ShardSnapshot> snapshot = store_->LoadShard(shard);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    late->LoadShard(shard, *snapshot);
+  }
+  {
+    SCOPED_TRACE("reloaded");
+    check(*late);
+  }
+  // The rolling window rolls over without taking late downloads along.
+  now_ += absl::Hours(12);
+  model_->Maintain();
+  AsOf as_of;
+  EXPECT_EQ(model_->Totals({D("2024-08-23"), D("2024-09-21")}, as_of).total_downloads, 13);
+  EXPECT_EQ(model_->Totals({}, as_of).total_downloads, 58);
+}
+
 // A replica that starts later (or restarts) loads the store and answers exactly like one that
 // followed every change; replicas at the same versions answer alike.
 TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
@@ -464,7 +537,7 @@ TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
     for (int i = 0; i < 300; ++i) {
       events.push_back({"org" + std::to_string(random() % 7) + "/m" + std::to_string(random() % 12),
                         "2024-09-" + std::to_string(10 + random() % 11),
-                        static_cast<int64_t>(1 + random() % 50), ""});
+                        static_cast<int64_t>(1 + random() % 50), "", random() % 10 == 0});
     }
     Ingest(events);
     std::vector<CatalogRecord> records;
@@ -484,7 +557,7 @@ TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
   for (DayRange range :
        {DayRange{}, DayRange{D("2024-09-12"), D("2024-09-15")},
         DayRange{D("2024-09-18"), std::nullopt}, DayRange{D("2024-08-22"), D("2024-09-20")},
-        DayRange{D("2024-09-14"), D("2024-09-14")}}) {
+        DayRange{D("2024-09-14"), D("2024-09-14")}, DayRange{std::nullopt, D("2024-09-30")}}) {
     SCOPED_TRACE(range.ToString());
     EXPECT_EQ(Aggregates(range), NonZero(truth.Aggregates(range)));
     for (AggregateKind kind : {AggregateKind::kSize, AggregateKind::kLibrary}) {

@@ -338,8 +338,10 @@ absl::StatusOr<Answer<ModelStats>> StatsService::GetModelStats(absl::string_view
   }
   // Downloads without a revision get a row of their own, so the rows add up to the range's
   // downloads. Revisions are printable ASCII without spaces: the name cannot collide.
-  if (stats.downloads_in_range > with_revision) {
-    by_revision[std::string(kNoRevision)] = stats.downloads_in_range - with_revision;
+  const int64_t late = range.all_time() ? view.all_time_only : 0;
+  if (late > 0) by_revision[std::string(kLateNoDay)] = late;
+  if (stats.downloads_in_range > with_revision + late) {
+    by_revision[std::string(kNoRevision)] = stats.downloads_in_range - with_revision - late;
   }
   stats.revisions.assign(by_revision.begin(), by_revision.end());
   std::stable_sort(stats.revisions.begin(), stats.revisions.end(),

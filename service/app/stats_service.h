@@ -86,6 +86,9 @@ struct UpsertOutcome {
 
 // The revisions row of downloads whose events named no revision.
 inline constexpr absl::string_view kNoRevision = "(no revision)";
+// The revisions row, over all time, of late downloads counted into all time only (their
+// revision is not kept: revisions are counted per day).
+inline constexpr absl::string_view kLateNoDay = "(late, no day)";
 
 struct ModelStats {
   std::string model_id;
@@ -98,7 +101,8 @@ struct ModelStats {
   int64_t rank_all_time = 0;
   int64_t rank_in_range = 0;
   // Downloads in the range per revision, descending (ties by name); downloads of events
-  // without a revision are the row kNoRevision, so the rows add up to downloads_in_range.
+  // without a revision are the row kNoRevision, and over all time late downloads counted on no
+  // day the row kLateNoDay, so the rows add up to downloads_in_range.
   std::vector<std::pair<std::string, int64_t>> revisions;
   std::vector<DayDownloads> days;
 };

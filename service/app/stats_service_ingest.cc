@@ -46,6 +46,7 @@ absl::StatusOr<PreparedBatch> StatsService::Prepare(absl::Span<const RawEvent> e
       continue;
     }
     batch.valid.emplace_back(static_cast<int>(i), *event);
+    // all_time_only follows from the day (one `received` per batch): the day keys it too.
     auto [slot, inserted] = merged.try_emplace(
         std::tuple(event->model_id, event->day.number(), event->revision), batch.merged.size());
     if (inserted) {

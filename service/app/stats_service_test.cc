@@ -119,6 +119,50 @@ TEST_F(StatsServiceTest, RevisionRowsAddUpWithARowForEventsWithoutOne) {
   EXPECT_THAT(stats->value.revisions, ElementsAre(std::pair<std::string, int64_t>("main", 4)));
 }
 
+// Issue 14: with LatePolicy::kAllTimeOnly a late event is accepted and counts into all time
+// only; the all-time revision rows still add up, with a row of their own for it.
+TEST_F(StatsServiceTest, LateEventsCountIntoAllTimeOnlyAndTheirRowsAddUp) {
+  StatsServiceOptions options = Options();
+  options.event_limits = {.max_lateness_days = 7, .late = LatePolicy::kAllTimeOnly};
+  StatsService service(store_, TaskTable::BuiltIn(), model_, options);
+  const int64_t now = absl::ToUnixSeconds(kNow);
+  const int64_t eight_days_ago = now - 8 * 86'400;
+  absl::StatusOr<IngestOutcome> outcome = service.Ingest(
+      {{.model_id = "org/r", .count = 5, .revision = "main"},
+       {.model_id = "org/r", .timestamp_seconds = eight_days_ago, .count = 40, .revision = "main"},
+       {.model_id = "org/r", .timestamp_seconds = eight_days_ago, .count = 2},
+       {.model_id = "org/r", .count = 1}},
+      kNow);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->accepted, 4);
+  EXPECT_EQ(outcome->accepted_downloads, 48);
+  absl::StatusOr<Answer<ModelStats>> all = service.GetModelStats("org/r", {});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->value.downloads_all_time, 48);
+  EXPECT_THAT(all->value.revisions,
+              ElementsAre(std::pair<std::string, int64_t>(std::string(kLateNoDay), 42),
+                          std::pair<std::string, int64_t>("main", 5),
+                          std::pair<std::string, int64_t>(std::string(kNoRevision), 1)));
+  const DayRange month{Day::FromTime(kNow - absl::Hours(24 * 29)), Day::FromTime(kNow)};
+  absl::StatusOr<Answer<ModelStats>> ranged = service.GetModelStats("org/r", month);
+  ASSERT_TRUE(ranged.ok()) << ranged.status();
+  EXPECT_EQ(ranged->value.downloads_in_range, 6);
+  EXPECT_THAT(ranged->value.revisions,
+              ElementsAre(std::pair<std::string, int64_t>("main", 5),
+                          std::pair<std::string, int64_t>(std::string(kNoRevision), 1)));
+  EXPECT_EQ(service.GetTotals({})->value.total_downloads, 48);
+  EXPECT_EQ(service.GetTotals(month)->value.total_downloads, 6);
+  // The default policy refuses the same late event.
+  options.event_limits.late = LatePolicy::kReject;
+  StatsService refusing(store_, TaskTable::BuiltIn(), model_, options);
+  outcome = refusing.Ingest(
+      {{.model_id = "org/r", .timestamp_seconds = eight_days_ago, .count = 40}}, kNow);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->accepted, 0);
+  EXPECT_EQ(outcome->rejected, 1);
+  EXPECT_EQ(service.GetTotals({})->value.total_downloads, 48);
+}
+
 TEST_F(StatsServiceTest, QueryArgumentsAreCheckedWithFieldNames) {
   const DayRange reversed{*Day::Parse("2024-09-02"), *Day::Parse("2024-09-01")};
   EXPECT_EQ(FieldOf(service_.GetModalityShare(reversed).status()), "range.end");

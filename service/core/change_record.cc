@@ -8,6 +8,7 @@ namespace hubstats {
 namespace {
 
 constexpr char kFormat = 1;
+constexpr char kFormatWithAllTimeOnly = 2;  // Format 1, then the all_time_only downloads.
 
 void PutVarint(std::string& out, uint64_t value) {
   while (value >= 0x80) {
@@ -72,7 +73,7 @@ class Reader {
 std::string EncodeChangeRecord(const ChangeRecord& record) {
   std::string out;
   out.reserve(16 + record.downloads.size() * 8);
-  out.push_back(kFormat);
+  out.push_back(record.all_time_only.empty() ? kFormat : kFormatWithAllTimeOnly);
   PutVarint(out, record.indexed.size());
   for (const ModelIndexed& model : record.indexed) {
     PutVarint(out, model.index);
@@ -101,6 +102,17 @@ std::string EncodeChangeRecord(const ChangeRecord& record) {
     index = added.index;
     day = added.day.number();
   }
+  if (record.all_time_only.empty()) return out;
+  std::vector<AllTimeAdded> late = record.all_time_only;
+  std::sort(late.begin(), late.end(),
+            [](const auto& a, const auto& b) { return a.index < b.index; });
+  PutVarint(out, late.size());
+  index = 0;
+  for (const AllTimeAdded& added : late) {
+    PutVarint(out, added.index - index);
+    PutVarint(out, ZigZag(added.downloads));
+    index = added.index;
+  }
   return out;
 }
 
@@ -110,7 +122,9 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes) {
   };
   Reader reader(bytes);
   char format = 0;
-  if (!reader.Byte(format) || format != kFormat) return corrupt("unknown format");
+  if (!reader.Byte(format) || (format != kFormat && format != kFormatWithAllTimeOnly)) {
+    return corrupt("unknown format");
+  }
   ChangeRecord record;
   uint64_t count = 0;
   if (!reader.Varint(count) || count > bytes.size()) return corrupt("model count");
@@ -147,6 +161,19 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes) {
     added.index = static_cast<uint32_t>(index);
     added.day = Day::FromNumber(static_cast<int32_t>(day));
     added.downloads = UnZigZag(downloads);
+  }
+  if (format == kFormatWithAllTimeOnly) {
+    if (!reader.Varint(count) || count > bytes.size()) return corrupt("all-time count");
+    record.all_time_only.resize(count);
+    index = 0;
+    for (AllTimeAdded& added : record.all_time_only) {
+      uint64_t index_step = 0, downloads = 0;
+      if (!reader.Varint(index_step) || !reader.Varint(downloads)) return corrupt("all time");
+      index += index_step;
+      if (index > UINT32_MAX) return corrupt("all-time range");
+      added.index = static_cast<uint32_t>(index);
+      added.downloads = UnZigZag(downloads);
+    }
   }
   if (!reader.done()) return corrupt("trailing bytes");
   return record;

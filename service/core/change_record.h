@@ -7,7 +7,9 @@
 // aggregates, rankings) is computed by the reader.
 //
 // The encoding is compact binary (varints, counts sorted and delta-coded), versioned by its
-// first byte; DecodeChangeRecord refuses anything else with DATA_LOSS.
+// first byte: 1, or 2 when the record holds all_time_only downloads (so a record without them
+// is read by servers that know format 1 only, as during a rolling upgrade). DecodeChangeRecord
+// refuses anything else with DATA_LOSS.
 #ifndef HUBSTATS_SERVICE_CORE_CHANGE_RECORD_H_
 #define HUBSTATS_SERVICE_CORE_CHANGE_RECORD_H_
 
@@ -44,10 +46,22 @@ struct DownloadsAdded {
   bool operator==(const DownloadsAdded&) const = default;
 };
 
+// Late downloads added to a model's all-time total only, on no day (LatePolicy::kAllTimeOnly).
+struct AllTimeAdded {
+  uint32_t index = 0;
+  int64_t downloads = 0;
+  bool operator==(const AllTimeAdded&) const = default;
+};
+
 struct ChangeRecord {
   std::vector<ModelIndexed> indexed;  // Applied first: later parts may name these indexes.
   std::vector<RecordWritten> records;
   std::vector<DownloadsAdded> downloads;
+  std::vector<AllTimeAdded> all_time_only;
+  // Changes nothing: not logged.
+  bool empty() const {
+    return indexed.empty() && records.empty() && downloads.empty() && all_time_only.empty();
+  }
   bool operator==(const ChangeRecord&) const = default;
 };
 

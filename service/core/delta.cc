@@ -17,6 +17,10 @@ void ShardDeltaBuilder::Add(const ValidEvent& event) {
   ModelCounts& model = models_[event.model_id];
   model.author = event.author;
   model.total += event.count;
+  if (event.all_time_only) {
+    model.all_time_only += event.count;
+    return;
+  }
   auto day = std::find_if(model.days.begin(), model.days.end(),
                           [&](const DayCounts& entry) { return entry.day == event.day; });
   if (day == model.days.end()) day = model.days.insert(model.days.end(), {event.day});
@@ -33,6 +37,7 @@ ShardDelta ShardDeltaBuilder::Build(uint32_t shard) const {
     model.model_id = std::string(model_id);
     model.author = std::string(counts.author);
     model.total = counts.total;
+    model.all_time_only = counts.all_time_only;
     model.days.reserve(counts.days.size());
     for (const DayCounts& day : counts.days) {
       DayDelta& out = model.days.emplace_back();

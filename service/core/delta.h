@@ -31,7 +31,8 @@ struct ModelDelta {
   uint32_t index = 0;  // The model's index in its shard (Store::AssignIndexes).
   std::string model_id;
   std::string author;
-  int64_t total = 0;           // Sum over days.
+  int64_t total = 0;           // Sum over days, plus all_time_only.
+  int64_t all_time_only = 0;   // Late downloads counted into all time only, on no day.
   std::vector<DayDelta> days;  // Oldest first.
 };
 
@@ -51,7 +52,8 @@ class ShardDeltaBuilder {
   void Reserve(size_t models) { models_.reserve(models); }
 
   // The delta of the events added: models in no particular order, days ascending, revisions
-  // by name.
+  // by name. An all_time_only event adds to its model's total and all_time_only, to no day
+  // and no revision.
   ShardDelta Build(uint32_t shard) const;
 
  private:
@@ -63,6 +65,7 @@ class ShardDeltaBuilder {
   struct ModelCounts {
     absl::string_view author;
     int64_t total = 0;
+    int64_t all_time_only = 0;
     std::vector<DayCounts> days;  // Unsorted: a model has few days in a batch.
   };
   absl::flat_hash_map<absl::string_view, ModelCounts> models_;

@@ -1,5 +1,7 @@
 #include "core/delta.h"
 
+#include <algorithm>
+
 #include "gtest/gtest.h"
 
 namespace hubstats {
@@ -47,6 +49,34 @@ TEST(ShardDeltaBuilderTest, FoldsEventsPerModelAndDay) {
     EXPECT_EQ(model.total, 11);
   }
   EXPECT_EQ(total, 18);
+}
+
+TEST(ShardDeltaBuilderTest, AllTimeOnlyEventsAddToTheTotalOnNoDay) {
+  ShardDeltaBuilder builder;
+  builder.Add(Event("org/a", "org", "2024-09-02", 5, "main"));
+  ValidEvent late = Event("org/a", "org", "2024-08-01", 4, "main");
+  late.all_time_only = true;
+  builder.Add(late);
+  builder.Add(late);
+  ValidEvent late_only = Event("org/b", "org", "2024-08-01", 1);
+  late_only.all_time_only = true;
+  builder.Add(late_only);
+  ShardDelta shard = builder.Build(0);
+  ASSERT_EQ(shard.models.size(), 2u);
+  std::sort(shard.models.begin(), shard.models.end(),
+            [](const ModelDelta& a, const ModelDelta& b) { return a.model_id < b.model_id; });
+  const ModelDelta& a = shard.models[0];
+  EXPECT_EQ(a.total, 13);
+  EXPECT_EQ(a.all_time_only, 8);
+  ASSERT_EQ(a.days.size(), 1u);  // 2024-08-01 has no counter for late events.
+  EXPECT_EQ(a.days[0].day.ToString(), "2024-09-02");
+  EXPECT_EQ(a.days[0].count, 5);
+  ASSERT_EQ(a.days[0].revisions.size(), 1u);
+  EXPECT_EQ(a.days[0].revisions[0].second, 5);  // The late events' revision is not kept.
+  const ModelDelta& b = shard.models[1];
+  EXPECT_EQ(b.total, 1);
+  EXPECT_EQ(b.all_time_only, 1);
+  EXPECT_TRUE(b.days.empty());
 }
 
 TEST(ShardDeltaBuilderTest, EmptyBuilderBuildsNothing) {

@@ -36,21 +36,32 @@ struct ValidEvent {
   Day day;
   int64_t count = 1;
   absl::string_view revision;
+  // Later than EventTimeLimits allow for its day, and counted into all time only
+  // (LatePolicy::kAllTimeOnly): no day, no rolling window, no revision.
+  bool all_time_only = false;
 };
 
 // The earliest accepted event time: 2015-01-01T00:00:00Z.
 absl::Time EarliestEventTime();
 
+// What happens to an event later than EventTimeLimits::max_lateness_days.
+enum class LatePolicy {
+  kReject,       // Refused (INVALID_ARGUMENT, field "timestamp").
+  kAllTimeOnly,  // Counted into all time only: its day's counters are closed to it.
+};
+
 // How late an event may come: an event of a day more than `max_lateness_days` before the day
-// (UTC) it is received on is refused; nullopt accepts any day since 2015. Counted in days, not
+// (UTC) it is received on is late; nullopt accepts any day since 2015. Counted in days, not
 // hours, because downloads are counted per day: with 7, an event received on 2024-09-20 may be
-// of 2024-09-13 or later, whatever the hour.
+// of 2024-09-13 or later, whatever the hour. `late` says what happens to a late event.
 struct EventTimeLimits {
   std::optional<int> max_lateness_days;
+  LatePolicy late = LatePolicy::kReject;
 };
 
 // Validates one event received at `received`: model id rules, time in
-// [2015-01-01, received + 24h] and no later than `limits` allow, count in 1..1e9, revision
+// [2015-01-01, received + 24h] and no later than `limits` allow (or marked all_time_only, as
+// `limits.late` says), count in 1..1e9, revision
 // 1-255 printable ASCII without spaces. INVALID_ARGUMENT naming the field ("model_id",
 // "timestamp", "count", "revision").
 absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time received,

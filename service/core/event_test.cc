@@ -82,6 +82,38 @@ TEST(EventTest, LatenessCountsWholeDays) {
   EXPECT_TRUE(ValidateEvent({.model_id = "a/b"}, received, today_only).ok());
 }
 
+TEST(EventTest, LateEventsCountIntoAllTimeOnlyWhenConfigured) {
+  const absl::Time received = absl::FromUnixSeconds(1726792200);  // 2024-09-20T00:30:00Z
+  const EventTimeLimits week{.max_lateness_days = 7, .late = LatePolicy::kAllTimeOnly};
+  const int64_t first_second = 1726185600;  // 2024-09-13T00:00:00Z: the last day on time.
+  absl::StatusOr<ValidEvent> on_time = ValidateEvent(
+      {.model_id = "a/b", .timestamp_seconds = first_second, .revision = "main"}, received, week);
+  ASSERT_TRUE(on_time.ok()) << on_time.status();
+  EXPECT_FALSE(on_time->all_time_only);
+  absl::StatusOr<ValidEvent> late = ValidateEvent(
+      {.model_id = "a/b", .timestamp_seconds = first_second - 1, .count = 3}, received, week);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_TRUE(late->all_time_only);
+  EXPECT_EQ(late->count, 3);
+  // The other rules still apply to a late event: it is late, not exempt.
+  EXPECT_EQ(FieldOf(ValidateEvent({.model_id = "a/b",
+                                   .timestamp_seconds = first_second - 1,
+                                   .revision = "has space"},
+                                  received, week)
+                        .status()),
+            "revision");
+  EXPECT_EQ(
+      FieldOf(ValidateEvent({.model_id = "a/b", .timestamp_seconds = 1420070399}, received, week)
+                  .status()),
+      "timestamp");  // Before 2015: refused whatever the policy.
+  // Without a limit nothing is late.
+  const EventTimeLimits any{.late = LatePolicy::kAllTimeOnly};
+  absl::StatusOr<ValidEvent> old =
+      ValidateEvent({.model_id = "a/b", .timestamp_seconds = 1420070400}, received, any);
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->all_time_only);
+}
+
 TEST(EventTest, CountBounds) {
   for (int64_t count : {int64_t{0}, int64_t{-1}, int64_t{1'000'000'001}}) {
     absl::Status status = ErrorOf({.model_id = "a/b", .count = count});

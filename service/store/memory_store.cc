@@ -23,7 +23,7 @@ uint32_t MemoryStore::IndexOf(Shard& shard, const std::string& model_id, ChangeR
 }
 
 Version MemoryStore::Log(Shard& shard, ChangeRecord record) {
-  if (!record.indexed.empty() || !record.records.empty() || !record.downloads.empty()) {
+  if (!record.empty()) {
     shard.log.emplace_back(Version{0, ++shard.version}, std::move(record));
     while (shard.log.size() > options_.log_records) shard.log.pop_front();
   }
@@ -84,6 +84,9 @@ absl::StatusOr<std::vector<WindowShardResult>> MemoryStore::ApplyWindow(
       Model& counts = shard.models.at(model.index);
       counts.all_time += model.total;
       shard.author_totals[model.author] += model.total;
+      if (model.all_time_only != 0) {
+        record.all_time_only.push_back({model.index, model.all_time_only});
+      }
       for (const DayDelta& day : model.days) {
         counts.days[day.day] += day.count;
         record.downloads.push_back({model.index, day.day, day.count});

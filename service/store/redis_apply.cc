@@ -223,6 +223,8 @@ size_t QueueWrites(RedisConnection& connection, const ShardDelta& delta, const S
     if (overflowing.contains(model.author)) continue;
     increment(all_time_key, model.index, model.total);
     author_added[model.author] += model.total;
+    if (model.all_time_only != 0)
+      record.all_time_only.push_back({model.index, model.all_time_only});
     const std::string index = absl::StrCat(model.index);
     for (const DayDelta& day : model.days) {
       auto [entry, inserted] = day_keys.try_emplace(day.day);
@@ -272,7 +274,7 @@ size_t QueueWrites(RedisConnection& connection, const ShardDelta& delta, const S
     connection.Append({"SET", mark.key, absl::StrCat(mark.sequence), "EX", absl::StrCat(mark.ttl)});
     ++queued;
   }
-  if (!record.downloads.empty()) {
+  if (!record.empty()) {
     // EVAL, not EVALSHA: a script missing inside MULTI fails only at EXEC, after the other
     // commands ran. Redis caches the compiled script by its SHA1 either way.
     connection.Append({"EVAL", context.log_change_source, "2", keys.log(), keys.version(),
@@ -352,7 +354,7 @@ absl::StatusOr<WindowShardResult> RedisStore::ApplyShard(const WindowShard& wind
         return absl::DataLossError(status.message());
       }
     }
-    if (!record.downloads.empty()) {
+    if (!record.empty()) {
       absl::StatusOr<Version> logged = ReplyVersion(results->back(), "apply: log entry");
       if (!logged.ok()) return logged.status();
       result.version = *logged;

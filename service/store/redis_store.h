@@ -23,7 +23,8 @@
 //    step as its log entry, and only through log.lua, which chains each entry to the previous
 //    one ("p") and sets `version`. So `version` is the id of the newest entry, and a reader
 //    holding version v that finds the entry after v chained to v has missed nothing.
-//  * Counters only grow by the amounts logged (all time = sum of the days). A model's downloads
+//  * Counters only grow by the amounts logged (all time = the sum of the days, plus late
+//    downloads counted into all time only, which are logged apart). A model's downloads
 //    on a day are its field in d:<day> plus its counter in dd:<day>: a day is written dense
 //    while it is open (within `dense_days` of the store's clock), sparse otherwise, and a
 //    dense array whose day has closed is moved into the hash in one MULTI/EXEC (compaction

@@ -176,6 +176,43 @@ TEST_P(StoreTest, AppliedWindowsAreFactsAndChangeRecords) {
   EXPECT_EQ(replayed, facts);
 }
 
+// Late events counted into all time only (LatePolicy::kAllTimeOnly): all time holds them, no
+// day does, and the change log carries them apart from the days.
+TEST_P(StoreTest, AllTimeOnlyDownloadsCountInAllTimeAndOnNoDay) {
+  Ingest({{"org/a", "2024-09-02", 3, "main"},
+          {"org/a", "2024-08-01", 4, "main", /*all_time_only=*/true},
+          {"org/late", "2024-08-01", 2, "", /*all_time_only=*/true}});
+  Ingest({{"org/late", "2024-07-01", 5, "", /*all_time_only=*/true}});
+  const Facts facts = Load();
+  EXPECT_EQ(facts.models.at("org/a").all_time, 7);
+  EXPECT_THAT(facts.models.at("org/a").days, ElementsAre(std::pair(D("2024-09-02"), 3)));
+  EXPECT_EQ(facts.models.at("org/late").all_time, 7);
+  EXPECT_THAT(facts.models.at("org/late").days, IsEmpty());
+  absl::StatusOr<std::vector<RevisionDownloads>> revisions =
+      store_->ReadRevisions(facts.models.at("org/a").shard, facts.models.at("org/a").index,
+                            DayRange{}, absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(*revisions, ElementsAre(RevisionDownloads{D("2024-09-02"), "main", 3}));
+  // The log alone rebuilds the same facts, late downloads included.
+  Facts replayed;
+  replayed.versions = facts.versions;
+  std::vector<std::pair<uint32_t, Version>> after;
+  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) {
+    after.emplace_back(shard, Version{});
+  }
+  absl::StatusOr<std::vector<ShardChanges>> changes = store_->ReadChanges(after, 1000);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  int64_t logged_late = 0;
+  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) {
+    for (const auto& [version, record] : (*changes)[shard].records) {
+      for (const AllTimeAdded& added : record.all_time_only) logged_late += added.downloads;
+      ASSERT_TRUE(store_testing::ApplyRecord(replayed, shard, record));
+    }
+  }
+  EXPECT_EQ(logged_late, 11);
+  EXPECT_EQ(replayed, facts);
+}
+
 // A snapshot plus the records after its version equals a later snapshot: what a read model
 // relies on to load once and then follow.
 TEST_P(StoreTest, SnapshotPlusLaterRecordsEqualsALaterSnapshot) {

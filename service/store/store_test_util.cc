@@ -16,7 +16,8 @@ absl::StatusOr<std::vector<WindowShard>> WindowOf(Store& store,
   for (const TestEvent& event : events) {
     absl::StatusOr<Day> day = Day::Parse(event.day);
     if (!day.ok()) return day.status();
-    valid.push_back({event.model, AuthorOf(event.model), *day, event.count, event.revision});
+    valid.push_back({event.model, AuthorOf(event.model), *day, event.count, event.revision,
+                     event.all_time_only});
   }
   for (const ValidEvent& event : valid) builders[ShardOf(event.author, shards)].Add(event);
   std::vector<WindowShard> window;
@@ -115,6 +116,11 @@ bool ApplyRecord(Facts& facts, uint32_t shard, const ChangeRecord& record) {
     if (model == nullptr) return false;
     model->all_time += added.downloads;
     model->days[added.day] += added.downloads;
+  }
+  for (const AllTimeAdded& added : record.all_time_only) {
+    ModelFacts* model = find(added.index);
+    if (model == nullptr) return false;
+    model->all_time += added.downloads;
   }
   return true;
 }

@@ -17,6 +17,7 @@ struct TestEvent {
   std::string day;  // YYYY-MM-DD
   int64_t count = 1;
   std::string revision;
+  bool all_time_only = false;  // A late event counted into all time only (no day).
 };
 
 // The commit window of `events`: merged per shard and model, every model indexed through
