@@ -535,7 +535,7 @@ TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
   for (int round = 0; round < 6; ++round) {
     std::vector<TestEvent> events;
     for (int i = 0; i < 300; ++i) {
-      events.push_back({"org" + std::to_string(random() % 7) + "/m" + std::to_string(random() % 12),
+      events.push_back({store_testing::RandomModelId(random, 7, 12),
                         "2024-09-" + std::to_string(10 + random() % 11),
                         static_cast<int64_t>(1 + random() % 50), "", random() % 10 == 0});
     }
@@ -543,7 +543,7 @@ TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
     std::vector<CatalogRecord> records;
     std::set<std::string> named;
     for (int i = 0; i < 20; ++i) {
-      std::string id = "org" + std::to_string(random() % 7) + "/m" + std::to_string(random() % 12);
+      std::string id = store_testing::RandomModelId(random, 7, 12);
       if (named.insert(id).second) records.push_back(random_record(id));
     }
     Upsert(records);

@@ -80,7 +80,7 @@ TEST_P(SizeBoundariesTest, AnyBoundaryIsExact) {
   for (int round = 0; round < 3; ++round) {
     std::vector<TestEvent> events;
     for (int i = 0; i < 200; ++i) {
-      events.push_back({"org" + std::to_string(random() % 4) + "/m" + std::to_string(random() % 30),
+      events.push_back({store_testing::RandomModelId(random, 4, 30),
                         "2024-09-" + std::to_string(15 + random() % 5),
                         static_cast<int64_t>(1 + random() % 30), ""});
     }
@@ -130,7 +130,7 @@ TEST_P(SizeBoundariesTest, FilteredRankingsCountOnlyTheAdmittedModels) {
   Upsert(records);
   std::vector<TestEvent> events;
   for (int i = 0; i < 400; ++i) {
-    events.push_back({"org" + std::to_string(random() % 5) + "/m" + std::to_string(random() % 40),
+    events.push_back({store_testing::RandomModelId(random, 5, 40),
                       "2024-09-" + std::to_string(15 + random() % 5),
                       static_cast<int64_t>(1 + random() % 30), ""});
   }

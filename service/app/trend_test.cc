@@ -46,16 +46,15 @@ class TrendTest : public test_support::ServiceOnStoreTest {
     for (int round = 0; round < 4; ++round) {
       std::vector<TestEvent> events;
       for (int i = 0; i < 400; ++i) {
-        events.push_back(
-            {"org" + std::to_string(random() % 6) + "/m" + std::to_string(random() % 10),
-             days[random() % days.size()].ToString(), static_cast<int64_t>(1 + random() % 40), ""});
+        events.push_back({store_testing::RandomModelId(random, 6, 10),
+                          days[random() % days.size()].ToString(),
+                          static_cast<int64_t>(1 + random() % 40), ""});
       }
       Ingest(events);
       std::vector<CatalogRecord> records;
       std::set<std::string> named;
       for (int i = 0; i < 15; ++i) {
-        std::string id =
-            "org" + std::to_string(random() % 6) + "/m" + std::to_string(random() % 10);
+        std::string id = store_testing::RandomModelId(random, 6, 10);
         if (!named.insert(id).second) continue;
         records.push_back({.model_id = id,
                            .pipeline_tag = tags[random() % tags.size()],

@@ -53,7 +53,7 @@ std::unique_ptr<RedisStore> OpenOn(const RedisTestCluster& cluster, const std::s
 std::vector<TestEvent> RandomEvents(std::mt19937_64& random, int count) {
   std::vector<TestEvent> events;
   for (int i = 0; i < count; ++i) {
-    events.push_back({absl::StrCat("org", random() % 40, "/m", random() % 25),
+    events.push_back({store_testing::RandomModelId(random, 40, 25),
                       absl::StrCat("2024-09-0", 1 + random() % 3),
                       static_cast<int64_t>(1 + random() % 3), random() % 5 ? "" : "main"});
   }

@@ -220,7 +220,7 @@ TEST_P(StoreTest, SnapshotPlusLaterRecordsEqualsALaterSnapshot) {
   auto random_events = [&] {
     std::vector<TestEvent> events;
     for (int i = 0; i < 200; ++i) {
-      events.push_back({"org" + std::to_string(random() % 7) + "/m" + std::to_string(random() % 12),
+      events.push_back({store_testing::RandomModelId(random, 7, 12),
                         "2024-09-" + std::to_string(10 + random() % 9),
                         static_cast<int64_t>(1 + random() % 50), random() % 3 ? "" : "main"});
     }
@@ -233,8 +233,8 @@ TEST_P(StoreTest, SnapshotPlusLaterRecordsEqualsALaterSnapshot) {
     Ingest(random_events());
     std::vector<CatalogRecord> records;
     for (int i = 0; i < 5; ++i) {
-      records.push_back(Record("org" + std::to_string(i) + "/m" + std::to_string(random() % 12),
-                               round % 2 ? "text-generation" : "image-classification",
+      const std::string id = "org" + std::to_string(i) + "/m" + std::to_string(random() % 12);
+      records.push_back(Record(id, round % 2 ? "text-generation" : "image-classification",
                                static_cast<int64_t>(random() % 1000)));
     }
     ASSERT_TRUE(store_->UpsertModels(records).ok());

@@ -6,6 +6,12 @@
 
 namespace hubstats::store_testing {
 
+std::string RandomModelId(std::mt19937_64& random, int authors, int models) {
+  const uint64_t author = random() % static_cast<uint64_t>(authors);
+  const uint64_t model = random() % static_cast<uint64_t>(models);
+  return "org" + std::to_string(author) + "/m" + std::to_string(model);
+}
+
 absl::StatusOr<std::vector<WindowShard>> WindowOf(Store& store,
                                                   const std::vector<TestEvent>& events,
                                                   const BatchIdentity* identity) {

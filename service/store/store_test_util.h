@@ -4,6 +4,7 @@
 #define HUBSTATS_SERVICE_STORE_STORE_TEST_UTIL_H_
 
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ struct TestEvent {
   std::string revision;
   bool all_time_only = false;  // A late event counted into all time only (no day).
 };
+
+// "org<a>/m<m>" with a < authors and m < models, a drawn before m: one draw per statement, so
+// every compiler builds the same data (the operands of + and a call's arguments are evaluated
+// in an unspecified order).
+std::string RandomModelId(std::mt19937_64& random, int authors, int models);
 
 // The commit window of `events`: merged per shard and model, every model indexed through
 // `store` (AssignIndexes), with `identity` (if any) as each shard's only contribution.
