@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -14,11 +15,16 @@ namespace hubstats {
 std::string Version::ToString() const { return absl::StrCat(major, "-", minor); }
 
 absl::StatusOr<Version> Version::Parse(absl::string_view text) {
-  std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(text, '-');
+  // Exactly two runs of digits around one '-': SimpleAtoi alone would also take signs and
+  // surrounding spaces, and a split into a pair would drop a third part.
+  auto digits = [](absl::string_view part) {
+    return !part.empty() && std::all_of(part.begin(), part.end(), absl::ascii_isdigit);
+  };
+  const size_t dash = text.find('-');
   Version version;
-  if (!absl::SimpleAtoi(parts.first, &version.major) ||
-      !absl::SimpleAtoi(parts.second, &version.minor) || parts.first.empty() ||
-      parts.second.empty() || parts.first[0] == '+' || parts.second[0] == '+') {
+  if (dash == absl::string_view::npos || !digits(text.substr(0, dash)) ||
+      !digits(text.substr(dash + 1)) || !absl::SimpleAtoi(text.substr(0, dash), &version.major) ||
+      !absl::SimpleAtoi(text.substr(dash + 1), &version.minor)) {
     return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a version"));
   }
   return version;
@@ -36,10 +42,15 @@ absl::StatusOr<VersionToken> VersionToken::Parse(absl::string_view text, uint32_
   if (text.empty()) return token;
   std::map<uint32_t, Version> shards;
   for (absl::string_view part : absl::StrSplit(text, ',')) {
-    std::pair<absl::string_view, absl::string_view> entry = absl::StrSplit(part, ':');
+    const size_t colon = part.find(':');
+    const absl::string_view shard_text = part.substr(0, colon);
     uint32_t shard = 0;
-    absl::StatusOr<Version> version = Version::Parse(entry.second);
-    if (!absl::SimpleAtoi(entry.first, &shard) || shard >= shard_count || !version.ok()) {
+    absl::StatusOr<Version> version = colon == absl::string_view::npos
+                                          ? absl::InvalidArgumentError("no version")
+                                          : Version::Parse(part.substr(colon + 1));
+    if (shard_text.empty() ||
+        !std::all_of(shard_text.begin(), shard_text.end(), absl::ascii_isdigit) ||
+        !absl::SimpleAtoi(shard_text, &shard) || shard >= shard_count || !version.ok()) {
       return InvalidFieldError(field,
                                absl::StrCat("'", part,
                                             "' is not <shard>:<version>; use the token an ingest "
