@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "command.h"
+#include "input.h"
 #include "output.h"
 #include "query.h"
 
@@ -24,25 +25,20 @@ namespace {
 // An export is one call: its deadline is --timeout when given, else this long.
 constexpr int kDefaultExportSeconds = 600;
 
-enum class ExportFormat { kCsv, kJsonLines };
-
-// --format, else --out's extension, else --json, else CSV.
-ExportFormat FormatOption(const Options& options) {
-  std::string format = Option(options, "format");
-  const std::string out = Option(options, "out");
-  if (format.empty()) {
-    const std::string extension = std::filesystem::path(out).extension().string();
-    if (extension == ".jsonl" || extension == ".ndjson" || extension == ".json") {
-      format = "jsonl";
-    } else if (extension == ".csv" || !options.json) {
-      format = "csv";
-    } else {
-      format = "jsonl";
-    }
+// --format, else --out's extension, else --json (JSON lines), else CSV. The names and
+// extensions are the input files' (ChooseFormat): what `ingest` reads, `export` writes.
+InputFormat FormatOption(const Options& options) {
+  const std::string format = Option(options, "format");
+  if (!format.empty()) {
+    absl::StatusOr<InputFormat> chosen = ChooseFormat("", format);
+    if (!chosen.ok()) UsageError(std::string(chosen.status().message()));
+    return *chosen;
   }
-  if (format == "csv") return ExportFormat::kCsv;
-  if (format == "jsonl") return ExportFormat::kJsonLines;
-  UsageError(absl::StrCat("--format must be csv or jsonl for 'export', got '", format, "'"));
+  if (absl::StatusOr<InputFormat> by_extension = ChooseFormat(Option(options, "out"), "");
+      by_extension.ok()) {
+    return *by_extension;
+  }
+  return options.json ? InputFormat::kJsonLines : InputFormat::kCsv;
 }
 
 constexpr const char* kColumns[] = {"rank",      "model_id",       "author",     "downloads",
@@ -133,7 +129,7 @@ int RunExport(const Options& options) {
   std::set<std::string> allowed = kModelFilterOptions;
   allowed.insert({"from", "to", "format", "out", "chunk-size"});
   Query query(options, std::move(allowed));
-  const ExportFormat format = FormatOption(options);
+  const InputFormat format = FormatOption(options);
   v1::ExportRequest request;
   SetModelFilters(options, request);
   if (options.line.Has("chunk-size"))
@@ -148,7 +144,7 @@ int RunExport(const Options& options) {
   auto reader = query.connection().query().ExportModels(context.get(), request);
   Sink sink(Option(options, "out"));
   const bool progress = sink.to_file() && isatty(STDERR_FILENO);
-  if (format == ExportFormat::kCsv) sink.Write(CsvHeader());
+  if (format == InputFormat::kCsv) sink.Write(CsvHeader());
   auto fail = [&](const std::string& reason) {
     sink.Abandon();
     Failure(absl::StrCat("export from ", query.connection().target(), " ", reason));
@@ -170,7 +166,7 @@ int RunExport(const Options& options) {
       if (model.rank() != written + 1) {
         fail(absl::StrCat("sent rank ", model.rank(), " after ", written));
       }
-      sink.Write(format == ExportFormat::kCsv ? CsvLine(model) : JsonLine(model));
+      sink.Write(format == InputFormat::kCsv ? CsvLine(model) : JsonLine(model));
       ++written;
     }
     if (progress) {

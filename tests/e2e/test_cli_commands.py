@@ -282,6 +282,18 @@ def test_export_streams_every_model_in_rank_order(server, tmp_path):
     assert enc["num_parameters"] == 110_000_000 and enc["catalogued"] is True
     assert set(tmp_path.iterdir()) == before | {out}
 
+    # The format names and extensions of the input files, in any case: what ingest reads,
+    # export writes.
+    upper = tmp_path / "ORG.NDJSON"
+    assert cli(server.target, "export", "--author", "org", "--out", str(upper)).returncode == 0
+    assert json.loads(upper.read_text().splitlines()[0])["model_id"].startswith("org/")
+    named = cli(server.target, "export", "--author", "org", "--format", "JSON")
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout.splitlines()[0])["model_id"].startswith("org/")
+    assert cli(server.target, "export", "--out", str(tmp_path / "org.txt"), "--author", "org") \
+        .returncode == 0
+    assert (tmp_path / "org.txt").read_text().startswith("rank,model_id,")  # No known extension.
+
     empty = cli(server.target, "export", "--from", "2023-01-01", "--to", "2023-01-31")
     assert empty.returncode == 0 and empty.stdout.splitlines() == [
         "rank,model_id,author,downloads,share_pct,modality,task,architecture,library,"
@@ -299,7 +311,8 @@ def test_export_errors_leave_no_file(server, tmp_path):
     assert unreachable.returncode == 1
     assert list(folder.iterdir()) == []
     bad_format = cli(server.target, "export", "--format", "xml")
-    assert bad_format.returncode == 2 and "csv or jsonl" in bad_format.stderr
+    assert bad_format.returncode == 2
+    assert "--format must be jsonl or csv, got 'xml'" in bad_format.stderr
     bad_size = cli(server.target, "export", "--min-size", "lots")
     assert bad_size.returncode == 2 and "--min-size" in bad_size.stderr
     stray = cli(server.target, "export", "--n", "5")
