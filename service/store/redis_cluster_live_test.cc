@@ -445,14 +445,23 @@ TEST(RedisClusterLiveTest, KilledMasterIsReplacedByItsReplica) {
   std::unique_ptr<RedisCluster> router = Connect(cluster, retry);
   ASSERT_NE(router, nullptr);
   const std::vector<std::string> owners = SlotOwners(cluster, 0);
-  const std::vector<ClusterNodeLine> nodes = cluster.Nodes(0);
-  const ClusterNodeLine* victim = NodeByAddress(nodes, owners[RedisKeySlot("{f0}")]);
-  ASSERT_NE(victim, nullptr);
+  // Node 0 learns which node replicates which by gossip, which may trail the cluster being
+  // stable on a loaded machine: ask until it names the victim's replica.
+  std::vector<ClusterNodeLine> nodes;
+  const ClusterNodeLine* victim = nullptr;
   const ClusterNodeLine* replica = nullptr;
-  for (const ClusterNodeLine& node : nodes) {
-    if (node.master_id == victim->id) replica = &node;
+  for (const auto give_up = Clock::now() + std::chrono::seconds(10);
+       replica == nullptr && Clock::now() < give_up;
+       std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+    nodes = cluster.Nodes(0);
+    victim = NodeByAddress(nodes, owners[RedisKeySlot("{f0}")]);
+    ASSERT_NE(victim, nullptr) << cluster.Cli(0, "cluster nodes");
+    for (const ClusterNodeLine& node : nodes) {
+      if (node.master_id == victim->id) replica = &node;
+    }
   }
-  ASSERT_NE(replica, nullptr);
+  ASSERT_NE(replica, nullptr) << "node 0 names no replica of the victim:\n"
+                              << cluster.Cli(0, "cluster nodes");
 
   struct Write {
     std::string key;
