@@ -513,6 +513,67 @@ TEST_P(ReadModelTest, AllTimeOnlyDownloadsAreInAllTimeAndInNoRange) {
   EXPECT_EQ(model_->Totals({}, as_of).total_downloads, 58);
 }
 
+// Issue 14: replicas whose clocks straddle midnight keep different rolling windows (each the
+// last 30 days by its own clock), yet answer every range alike and exactly: the window only
+// answers the range it equals, and other ranges are summed from their days. So day rollover
+// is safe across replicas, before, during and after it.
+TEST_P(ReadModelTest, ReplicasOnEitherSideOfMidnightAnswerEveryRangeAlike) {
+  ReadModelOptions options;
+  options.ranking_capacity = 4;
+  absl::Time behind = kNow + absl::Hours(12) - absl::Seconds(1);  // 2024-09-20T23:59:59Z
+  absl::Time ahead = kNow + absl::Hours(12);                      // 2024-09-21T00:00:00Z
+  options.clock = [&behind] { return behind; };
+  ReadModel before_midnight(TaskTable::BuiltIn(), store_->shard_count(), options);
+  options.clock = [&ahead] { return ahead; };
+  ReadModel after_midnight(TaskTable::BuiltIn(), store_->shard_count(), options);
+  Follower follow_before(*store_, before_midnight), follow_after(*store_, after_midnight);
+  Upsert({{.model_id = "org/nlp", .pipeline_tag = "text-generation"},
+          {.model_id = "org/cv", .pipeline_tag = "image-classification"}});
+  Ingest({{"org/nlp", "2024-08-22", 50, ""},  // In the window before midnight only.
+          {"org/cv", "2024-08-23", 7, ""},
+          {"org/cv", "2024-09-20", 5, ""},
+          {"org/nlp", "2024-09-21", 2, ""}});  // Tomorrow before midnight: 24 h ahead is allowed.
+  const std::vector<DayRange> ranges = {
+      {D("2024-08-22"), D("2024-09-20")},  // The window before midnight.
+      {D("2024-08-23"), D("2024-09-21")},  // The window after.
+      {D("2024-08-22"), D("2024-09-21")},
+      {D("2024-08-23"), D("2024-09-20")},  // Starts where the window after midnight does.
+      {D("2024-09-20"), D("2024-09-20")},
+      {}};
+  for (int step = 0; step < 2; ++step) {
+    SCOPED_TRACE(step == 0 ? "as loaded" : "after both rolled over and more downloads");
+    ASSERT_TRUE(follow_before.CatchUp().ok());
+    ASSERT_TRUE(follow_after.CatchUp().ok());
+    before_midnight.Maintain();
+    after_midnight.Maintain();
+    const Oracle truth = Truth();
+    for (const DayRange& range : ranges) {
+      SCOPED_TRACE(range.ToString());
+      AsOf as_of;
+      for (ReadModel* replica : {&before_midnight, &after_midnight, model_.get()}) {
+        EXPECT_EQ(replica->Top(range, RankBy::kModel, std::nullopt, 5, as_of).entries,
+                  truth.Top(range, RankBy::kModel, std::nullopt, 5).entries);
+        EXPECT_EQ(replica->Top(range, RankBy::kAuthor, Modality::kNlp, 5, as_of).entries,
+                  truth.Top(range, RankBy::kAuthor, Modality::kNlp, 5).entries);
+        AggregateCounts every_class;
+        for (AggregateKind kind : {AggregateKind::kSize, AggregateKind::kTask,
+                                   AggregateKind::kArchitecture, AggregateKind::kLibrary}) {
+          for (const auto& [field, value] : replica->Aggregates(range, kind, as_of)) {
+            if (value != 0) every_class[field] = value;
+          }
+        }
+        EXPECT_EQ(every_class, NonZero(truth.Aggregates(range)));
+      }
+    }
+    // The next day: both clocks pass midnight, and the new day gets downloads.
+    behind += absl::Hours(24);
+    ahead += absl::Hours(24);
+    now_ += absl::Hours(24);
+    model_->Maintain();
+    Ingest({{"org/cv", "2024-09-21", 3, ""}, {"org/nlp", "2024-09-22", 1, ""}});
+  }
+}
+
 // A replica that starts later (or restarts) loads the store and answers exactly like one that
 // followed every change; replicas at the same versions answer alike.
 TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
