@@ -276,6 +276,7 @@ class Ingestion {
     } else {
       summary_.accepted += response.accepted();
       summary_.accepted_downloads += response.accepted_downloads();
+      summary_.accepted_all_time_only += response.accepted_all_time_only();
     }
     summary_.rejected += response.rejected();
     for (const v1::Rejection& rejection : response.rejections()) {

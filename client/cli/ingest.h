@@ -51,6 +51,8 @@ struct IngestSummary {
   int64_t rejected = 0;             // Lines refused (malformed here, or invalid at the server).
   int64_t accepted_downloads = 0;   // Sum of the counts of `accepted`.
   int64_t duplicate_downloads = 0;  // Sum of the counts of `duplicates`.
+  // Of `accepted`, late events the server counted into all time only (--late-events all-time).
+  int64_t accepted_all_time_only = 0;
   int reconnects = 0;
   // A version token holding every acknowledged batch (a query's min_version reads them).
   std::string version;

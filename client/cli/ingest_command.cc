@@ -20,6 +20,7 @@ void PrintSummary(const Options& options, const std::string& file, const std::st
     json.Key("rejected").Int(summary.rejected);
     json.Key("accepted_downloads").Int(summary.accepted_downloads);
     json.Key("duplicate_downloads").Int(summary.duplicate_downloads);
+    json.Key("accepted_all_time_only").Int(summary.accepted_all_time_only);
     json.Key("producer_id").String(producer);
     json.Key("reconnects").Int(summary.reconnects);
     json.Key("version").String(summary.version);
@@ -34,6 +35,10 @@ void PrintSummary(const Options& options, const std::string& file, const std::st
       file.c_str(), GroupThousands(summary.accepted).c_str(),
       GroupThousands(summary.duplicates).c_str(), GroupThousands(summary.rejected).c_str(),
       GroupThousands(summary.accepted_downloads).c_str(), producer.c_str());
+  if (summary.accepted_all_time_only > 0) {
+    std::printf("%s: %s accepted events were late and counted into all time only (no day)\n",
+                file.c_str(), GroupThousands(summary.accepted_all_time_only).c_str());
+  }
   PrintLineErrors(summary.errors);
 }
 

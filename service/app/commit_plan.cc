@@ -27,6 +27,7 @@ IngestOutcome OutcomeOf(const PreparedBatch& batch,
     }
     ++outcome.accepted;
     outcome.accepted_downloads += event.count;
+    if (event.all_time_only) ++outcome.accepted_all_time_only;
   }
   std::sort(outcome.rejections.begin(), outcome.rejections.end(),
             [](const ItemRejection& a, const ItemRejection& b) { return a.index < b.index; });

@@ -54,6 +54,8 @@ struct IngestOutcome {
   int64_t accepted = 0;
   int64_t rejected = 0;
   int64_t accepted_downloads = 0;
+  // Of `accepted`, late events counted into all time only (LatePolicy::kAllTimeOnly).
+  int64_t accepted_all_time_only = 0;
   std::vector<ItemRejection> rejections;  // By index.
   // The batch had been committed before: nothing was applied now (counts are from validation).
   bool duplicate = false;

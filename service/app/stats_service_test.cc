@@ -136,6 +136,7 @@ TEST_F(StatsServiceTest, LateEventsCountIntoAllTimeOnlyAndTheirRowsAddUp) {
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(outcome->accepted, 4);
   EXPECT_EQ(outcome->accepted_downloads, 48);
+  EXPECT_EQ(outcome->accepted_all_time_only, 2);
   absl::StatusOr<Answer<ModelStats>> all = service.GetModelStats("org/r", {});
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->value.downloads_all_time, 48);

@@ -283,6 +283,7 @@ void ToProto(const IngestOutcome& outcome, v1::IngestResponse* response) {
   response->set_accepted(outcome.accepted);
   response->set_rejected(outcome.rejected);
   response->set_accepted_downloads(outcome.accepted_downloads);
+  response->set_accepted_all_time_only(outcome.accepted_all_time_only);
   AddRejections(outcome.rejections, response->mutable_rejections());
 }
 

@@ -142,6 +142,24 @@ def test_a_file_whose_every_line_is_rejected_fails(server, tmp_path):
     assert result.returncode == 1 and "every line of" in result.stderr
 
 
+def test_ingest_says_how_many_late_events_counted_into_all_time_only(make_server, tmp_path):
+    """Issue 14: a server started with --late-events all-time accepts events older than
+    --max-lateness-days into all time only; the CLI's summary says how many, in text and
+    JSON."""
+    server = make_server(extra_args=["--max-lateness-days", "7", "--late-events", "all-time"])
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    path = tmp_path / "events.jsonl"
+    path.write_text(event("org/a", 1, today) + event("org/a", 10) + event("org/b", 100))
+    text = cli(server.target, "ingest", str(path), "--producer-id", "late-text")
+    assert text.returncode == 0, text.stderr
+    assert "3 accepted" in text.stdout
+    assert "2 accepted events were late and counted into all time only (no day)" in text.stdout
+    summary = cli_json(server.target, "ingest", str(path), "--producer-id", "late-json")
+    assert (summary["accepted"], summary["accepted_all_time_only"]) == (3, 2)
+    totals = cli_json(server.target, "totals")  # Fresh by default.
+    assert totals["total_downloads"] == 222
+
+
 def test_a_wrong_address_fails_fast_unless_told_to_wait(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text(event("org/a", 1))

@@ -89,6 +89,7 @@ TEST(LatenessTest, AWeekCountsAndOlderEventsAreRefusedByName) {
   const v1::IngestResponse& answer = result.answers[0];
   EXPECT_EQ(answer.accepted(), 2);
   EXPECT_EQ(answer.accepted_downloads(), 11);
+  EXPECT_EQ(answer.accepted_all_time_only(), 0);
   ASSERT_EQ(answer.rejections_size(), 2);
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(answer.rejections(i).index(), i + 2);
@@ -111,6 +112,7 @@ TEST(LatenessTest, LateEventsCountIntoAllTimeOnlyWhenConfigured) {
   ASSERT_EQ(result.answers.size(), 1u);
   EXPECT_EQ(result.answers[0].accepted(), 4);
   EXPECT_EQ(result.answers[0].accepted_downloads(), 1111);
+  EXPECT_EQ(result.answers[0].accepted_all_time_only(), 2);  // 9 days ago and 2024-09-01.
   EXPECT_EQ(result.answers[0].rejections_size(), 0);
   // A second replica loads what the first wrote: late downloads live in Redis, not in a process.
   ServerProcess other(HUBSTATS_SERVER_PATH, flags);

@@ -250,7 +250,8 @@ class Ingestion:
         self.acknowledged = 0        # Batches acknowledged.
         self.last_ack = time.monotonic()
         self.summary = {"accepted": 0, "duplicates": 0, "rejected": 0, "accepted_downloads": 0,
-                        "duplicate_downloads": 0, "errors": [], "producer_id": producer_id,
+                        "duplicate_downloads": 0, "accepted_all_time_only": 0,
+                        "errors": [], "producer_id": producer_id,
                         "reconnects": 0, "version": ""}
 
     def run(self) -> dict:
@@ -424,6 +425,7 @@ class Ingestion:
         else:
             summary["accepted"] += response.accepted
             summary["accepted_downloads"] += response.accepted_downloads
+            summary["accepted_all_time_only"] += response.accepted_all_time_only
         batch.add_rejections(summary, response)
         if self.progress is not None:
             self.progress({"processed": batch.first + batch.size,

@@ -589,13 +589,15 @@ class Client:
         "sequence").
 
         Returns {accepted, duplicates, rejected, accepted_downloads, duplicate_downloads,
-        errors, producer_id, reconnects}:
+        accepted_all_time_only, errors, producer_id, reconnects}:
           accepted: valid events of batches counted by this call;
           duplicates: valid events of batches the server had committed before (by an earlier
             run with this producer id, or by this call just before a connection failure
             hid the acknowledgement); they are counted once, not again;
           rejected: invalid events; accepted + duplicates + rejected == items in the input;
           accepted_downloads / duplicate_downloads: the sums of their counts;
+          accepted_all_time_only: of `accepted`, late events a server started with
+            --late-events all-time counted into all time only (in no day, range or trend);
           errors: {index, field, reason} for each rejected event, `index` being its position
             in the whole input (and `line`, its line, for ingest_file). Events the client
             cannot encode (unknown key, a timestamp that is no time, ...) are rejected like
