@@ -62,6 +62,20 @@ int IntFlag(const ServerFlags& flags, const std::string& name, int minimum) {
   return *value;
 }
 
+// --max-lateness-days and --late-events.
+EventTimeLimits LatenessFlags(const ServerFlags& flags) {
+  EventTimeLimits lateness;
+  if (flags.Value("max-lateness-days") != "any") {
+    lateness.max_lateness_days = IntFlag(flags, "max-lateness-days", 0);
+  }
+  if (const std::string& late = flags.Value("late-events"); late == "all-time") {
+    lateness.late = LatePolicy::kAllTimeOnly;
+  } else if (late != "reject") {
+    Fail(absl::StrCat("--late-events must be reject or all-time, got '", late, "'"));
+  }
+  return lateness;
+}
+
 bool BoolFlag(const ServerFlags& flags, const std::string& name) {
   absl::StatusOr<bool> value = flags.Bool(name);
   if (!value.ok()) Fail(std::string(value.status().message()));
@@ -107,6 +121,8 @@ int main(int argc, char** argv) {
       telemetry::ParseLogFormat(flags.Value("log-format"));
   if (!log_format) Fail("--log-format must be text or json");
   RouteGrpcLogs(Logger(log_format));
+  // Judged before anything starts, so a bad value fails at once, not after Redis answers.
+  const EventTimeLimits lateness = LatenessFlags(flags);
   if (passwords_on_command_line > 0) {
     Log("a Redis password was given on the command line, where other local users can read it; "
         "use --redis-password-file or $HUBSTATS_REDIS_PASSWORD",
@@ -247,15 +263,7 @@ int main(int argc, char** argv) {
   service_options.max_version_wait = absl::Milliseconds(IntFlag(flags, "max-version-wait-ms", 0));
   service_options.query_timeout = absl::Milliseconds(IntFlag(flags, "query-timeout-ms", 1));
   service_options.committed = [&follower] { follower.Nudge(); };
-  EventTimeLimits& lateness = service_options.event_limits;
-  if (flags.Value("max-lateness-days") != "any") {
-    lateness.max_lateness_days = IntFlag(flags, "max-lateness-days", 0);
-  }
-  if (const std::string& late = flags.Value("late-events"); late == "all-time") {
-    lateness.late = LatePolicy::kAllTimeOnly;
-  } else if (late != "reject") {
-    Fail(absl::StrCat("--late-events must be reject or all-time, got '", late, "'"));
-  }
+  service_options.event_limits = lateness;
   Log(lateness.max_lateness_days
           ? absl::StrCat("late events: counted up to ", *lateness.max_lateness_days,
                          " days before the server's day (UTC, --max-lateness-days); later ones ",

@@ -48,15 +48,14 @@ absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time recei
   if (limits.max_lateness_days) {
     const Day today = Day::FromTime(received);
     const int late = today.number() - valid.day.number();
-    if (late > *limits.max_lateness_days && limits.late == LatePolicy::kAllTimeOnly) {
-      valid.all_time_only = true;
-    } else if (late > *limits.max_lateness_days) {
+    if (late > *limits.max_lateness_days && limits.late == LatePolicy::kReject) {
       return InvalidFieldError(
           "timestamp",
           absl::StrCat(valid.day.ToString(), " is ", late, " days before the server's day (",
                        today.ToString(), "); this server counts events at most ",
                        *limits.max_lateness_days, " days late"));
     }
+    valid.all_time_only = late > *limits.max_lateness_days;
   }
 
   if (event.count) {

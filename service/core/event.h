@@ -61,9 +61,8 @@ struct EventTimeLimits {
 
 // Validates one event received at `received`: model id rules, time in
 // [2015-01-01, received + 24h] and no later than `limits` allow (or marked all_time_only, as
-// `limits.late` says), count in 1..1e9, revision
-// 1-255 printable ASCII without spaces. INVALID_ARGUMENT naming the field ("model_id",
-// "timestamp", "count", "revision").
+// `limits.late` says), count in 1..1e9, revision 1-255 printable ASCII without spaces.
+// INVALID_ARGUMENT naming the field ("model_id", "timestamp", "count", "revision").
 absl::StatusOr<ValidEvent> ValidateEvent(const RawEvent& event, absl::Time received,
                                          const EventTimeLimits& limits = {});
 

@@ -11,19 +11,24 @@
 #include "core/field_error.h"
 
 namespace hubstats {
+namespace {
+
+// SimpleAtoi alone would also take signs and surrounding spaces.
+bool AllDigits(absl::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), absl::ascii_isdigit);
+}
+
+}  // namespace
 
 std::string Version::ToString() const { return absl::StrCat(major, "-", minor); }
 
 absl::StatusOr<Version> Version::Parse(absl::string_view text) {
-  // Exactly two runs of digits around one '-': SimpleAtoi alone would also take signs and
-  // surrounding spaces, and a split into a pair would drop a third part.
-  auto digits = [](absl::string_view part) {
-    return !part.empty() && std::all_of(part.begin(), part.end(), absl::ascii_isdigit);
-  };
+  // Exactly two runs of digits around one '-' (a split into a pair would drop a third part).
   const size_t dash = text.find('-');
   Version version;
-  if (dash == absl::string_view::npos || !digits(text.substr(0, dash)) ||
-      !digits(text.substr(dash + 1)) || !absl::SimpleAtoi(text.substr(0, dash), &version.major) ||
+  if (dash == absl::string_view::npos || !AllDigits(text.substr(0, dash)) ||
+      !AllDigits(text.substr(dash + 1)) ||
+      !absl::SimpleAtoi(text.substr(0, dash), &version.major) ||
       !absl::SimpleAtoi(text.substr(dash + 1), &version.minor)) {
     return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a version"));
   }
@@ -48,9 +53,8 @@ absl::StatusOr<VersionToken> VersionToken::Parse(absl::string_view text, uint32_
     absl::StatusOr<Version> version = colon == absl::string_view::npos
                                           ? absl::InvalidArgumentError("no version")
                                           : Version::Parse(part.substr(colon + 1));
-    if (shard_text.empty() ||
-        !std::all_of(shard_text.begin(), shard_text.end(), absl::ascii_isdigit) ||
-        !absl::SimpleAtoi(shard_text, &shard) || shard >= shard_count || !version.ok()) {
+    if (!AllDigits(shard_text) || !absl::SimpleAtoi(shard_text, &shard) || shard >= shard_count ||
+        !version.ok()) {
       return InvalidFieldError(field,
                                absl::StrCat("'", part,
                                             "' is not <shard>:<version>; use the token an ingest "

@@ -223,8 +223,9 @@ size_t QueueWrites(RedisConnection& connection, const ShardDelta& delta, const S
     if (overflowing.contains(model.author)) continue;
     increment(all_time_key, model.index, model.total);
     author_added[model.author] += model.total;
-    if (model.all_time_only != 0)
+    if (model.all_time_only != 0) {
       record.all_time_only.push_back({model.index, model.all_time_only});
+    }
     const std::string index = absl::StrCat(model.index);
     for (const DayDelta& day : model.days) {
       auto [entry, inserted] = day_keys.try_emplace(day.day);

@@ -620,6 +620,35 @@ def test_ingest_rejects_bad_batch_size(client, batch_size):
 # Catalog upserts
 # ---------------------------------------------------------------------------------------------
 
+def test_late_events_count_into_all_time_only_when_the_server_says_so(make_server):
+    """A server started with --late-events all-time: an event older than --max-lateness-days
+    is accepted, said so in the summary, and counted into all time only."""
+    server = make_server(extra_args=["--max-lateness-days", "7", "--late-events", "all-time"])
+    today = dt.datetime.now(dt.timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    events = [{"model_id": "org/late", "timestamp": today, "count": 1},
+              {"model_id": "org/late", "timestamp": today - dt.timedelta(days=30), "count": 10,
+               "revision": "main"},
+              {"model_id": "org/late", "timestamp": today - dt.timedelta(days=400), "count": 100}]
+    with hubstats.Client(server.target) as client:
+        summary = client.ingest(events)
+        assert (summary["accepted"], summary["rejected"]) == (3, 0)
+        assert summary["accepted_all_time_only"] == 2
+        assert summary["accepted_downloads"] == 111
+        assert client.totals(fresh=True)["total_downloads"] == 111
+        week = client.totals(today.date() - dt.timedelta(days=6), today.date(), fresh=True)
+        assert week["total_downloads"] == 1
+        stats = client.model("org/late", fresh=True)
+        assert stats["days"] == [(today.date(), 1)]
+        assert stats["revisions"] == {"(late, no day)": 110, "(no revision)": 1}
+    # The default refuses them, each with its reason, and says nothing is all-time only.
+    refusing = make_server(extra_args=["--max-lateness-days", "7"])
+    with hubstats.Client(refusing.target) as client:
+        summary = client.ingest(events)
+        assert (summary["accepted"], summary["rejected"]) == (1, 2)
+        assert summary["accepted_all_time_only"] == 0
+        assert {error["field"] for error in summary["errors"]} == {"timestamp"}
+
+
 def test_upsert_reclassifies_history(client):
     events = [{"model_id": "move/model", "timestamp": day, "count": 10 * (i + 1)}
               for i, day in enumerate(DAYS)]
@@ -733,31 +762,3 @@ def test_client_is_a_context_manager(server):
     with pytest.raises(ValueError):  # grpc refuses calls on a closed channel.
         client.totals()
 
-
-def test_late_events_count_into_all_time_only_when_the_server_says_so(make_server):
-    """A server started with --late-events all-time: an event older than --max-lateness-days
-    is accepted, said so in the summary, and counted into all time only."""
-    server = make_server(extra_args=["--max-lateness-days", "7", "--late-events", "all-time"])
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
-    events = [{"model_id": "org/late", "timestamp": today, "count": 1},
-              {"model_id": "org/late", "timestamp": today - dt.timedelta(days=30), "count": 10,
-               "revision": "main"},
-              {"model_id": "org/late", "timestamp": today - dt.timedelta(days=400), "count": 100}]
-    with hubstats.Client(server.target) as client:
-        summary = client.ingest(events)
-        assert (summary["accepted"], summary["rejected"]) == (3, 0)
-        assert summary["accepted_all_time_only"] == 2
-        assert summary["accepted_downloads"] == 111
-        assert client.totals(fresh=True)["total_downloads"] == 111
-        week = client.totals(today.date() - dt.timedelta(days=6), today.date(), fresh=True)
-        assert week["total_downloads"] == 1
-        stats = client.model("org/late", fresh=True)
-        assert stats["days"] == [(today.date(), 1)]
-        assert stats["revisions"] == {"(late, no day)": 110, "(no revision)": 1}
-    # The default refuses them, each with its reason, and says nothing is all-time only.
-    refusing = make_server(extra_args=["--max-lateness-days", "7"])
-    with hubstats.Client(refusing.target) as client:
-        summary = client.ingest(events)
-        assert (summary["accepted"], summary["rejected"]) == (1, 2)
-        assert summary["accepted_all_time_only"] == 0
-        assert {error["field"] for error in summary["errors"]} == {"timestamp"}
