@@ -97,7 +97,7 @@ for n in $MASTERS; do
   start_cluster "$n"
   server_port=$(free_port)
   build/service/hubstats-server --listen "127.0.0.1:$server_port" --store redis \
-    --redis-cluster "$seeds" --shards "$SHARDS" --max-lateness-days any \
+    --redis-cluster "$seeds" --shards "$SHARDS" --max-lateness-days any --retention-days forever \
     >"$work/server-$n.log" 2>&1 &
   pids+=($!)
   wait_for grep -q "listening on port" "$work/server-$n.log"

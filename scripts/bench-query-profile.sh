@@ -58,7 +58,7 @@ start_server() {  # $1: name, $2: Redis URL, then more server flags
   started_port=$(free_port)
   # The workload's events span past days: a backfill, so any day counts.
   "$SERVER" --listen "127.0.0.1:$started_port" --store redis --redis "$2" \
-    --metrics-listen 127.0.0.1:0 --max-lateness-days any "${@:3}" >"$work/$1-server.log" 2>&1 &
+    --metrics-listen 127.0.0.1:0 --max-lateness-days any --retention-days forever "${@:3}" >"$work/$1-server.log" 2>&1 &
   pids+=($!)
   started_pid=$!
   until grep -q "listening on port" "$work/$1-server.log"; do sleep 0.1; done

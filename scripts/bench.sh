@@ -53,7 +53,7 @@ start_server() {  # $1: name, $2: Redis URL; sets started_pid and started_port
   started_port=$(free_port)
   # The workload's events span past days: a backfill, so any day counts.
   build/service/hubstats-server --listen "127.0.0.1:$started_port" --store redis \
-    --redis "$2" --max-lateness-days any >"$work/$1-server.log" 2>&1 &
+    --redis "$2" --max-lateness-days any --retention-days forever >"$work/$1-server.log" 2>&1 &
   pids+=($!)
   started_pid=$!
   until grep -q "listening on port" "$work/$1-server.log"; do sleep 0.1; done

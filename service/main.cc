@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "app/follower.h"
 #include "app/read_model.h"
+#include "app/retention.h"
 #include "app/stats_service.h"
 #include "app/worker_pool.h"
 #include "grpc/edge_security.h"
@@ -76,6 +77,12 @@ EventTimeLimits LatenessFlags(const ServerFlags& flags) {
   return lateness;
 }
 
+// --retention-days: nullopt for "forever".
+std::optional<int> RetentionFlag(const ServerFlags& flags) {
+  if (flags.Value("retention-days") == "forever") return std::nullopt;
+  return IntFlag(flags, "retention-days", kMinRetentionDays);
+}
+
 bool BoolFlag(const ServerFlags& flags, const std::string& name) {
   absl::StatusOr<bool> value = flags.Bool(name);
   if (!value.ok()) Fail(std::string(value.status().message()));
@@ -123,6 +130,7 @@ int main(int argc, char** argv) {
   RouteGrpcLogs(Logger(log_format));
   // Judged before anything starts, so a bad value fails at once, not after Redis answers.
   const EventTimeLimits lateness = LatenessFlags(flags);
+  const std::optional<int> retention_days = RetentionFlag(flags);
   if (passwords_on_command_line > 0) {
     Log("a Redis password was given on the command line, where other local users can read it; "
         "use --redis-password-file or $HUBSTATS_REDIS_PASSWORD",
@@ -289,6 +297,26 @@ int main(int argc, char** argv) {
   }
   const absl::Time loading_since = absl::Now();
   follower.Start();
+  // Retention runs on every replica: the store folds each month once, whoever asks first.
+  std::unique_ptr<Retention> retention;
+  if (retention_days) {
+    RetentionOptions retention_options;
+    retention_options.days = *retention_days;
+    retention_options.on_error = [](const absl::Status& status) {
+      Log(absl::StrCat("retention: folding old days failed (retrying later): ", status.ToString()),
+          telemetry::LogLevel::kWarning);
+    };
+    retention_options.on_fold = [](uint32_t shard, Day month) {
+      Log(absl::StrCat("retention: folded the days of ", month.ToString().substr(0, 7),
+                       " in shard ", shard, " into a monthly total"));
+    };
+    retention = std::make_unique<Retention>(*store, retention_options);
+    retention->Start();
+    Log(absl::StrCat("retention: downloads per day are kept for ", *retention_days,
+                     " days (--retention-days); older whole months as monthly totals"));
+  } else {
+    Log("retention: downloads per day are kept forever (--retention-days forever)");
+  }
 
   // Ingest and queries get separate threads: batches waiting out a Redis outage must not
   // hold up queries (which fail fast instead).

@@ -55,6 +55,10 @@ std::map<std::string, ServerFlag> ServerFlags::Defaults() {
   add("late-events", "reject",
       "what happens to an event later than --max-lateness-days: reject (refused, with its "
       "reason) or all-time (counted into all time only: no day, no range, no trend)");
+  add("retention-days", "400",
+      "keep downloads per day for this many days (at least 31); older whole months are folded "
+      "into monthly totals (all-time, whole-month and month-trend answers stay exact; ranges "
+      "that split a folded month are refused); 'forever' folds nothing");
   add("follow-interval-ms", "10", "how often the read model polls the store's change log");
   add("max-version-wait-ms", "2000",
       "how long a query waits for this replica to reach the version it asks for");

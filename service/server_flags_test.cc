@@ -32,6 +32,7 @@ TEST(ServerFlagsTest, DefaultsThenEnvironmentThenCommandLine) {
   EXPECT_EQ(defaults->Value("redis-prefix"), "hubstats");
   EXPECT_EQ(defaults->Value("listen"), "127.0.0.1:50051");
   EXPECT_EQ(defaults->Value("max-lateness-days"), "7");  // Issue 14: a week by default.
+  EXPECT_EQ(defaults->Value("retention-days"), "400");   // Issue 14: days kept per day.
   EXPECT_EQ(defaults->Value("late-events"), "reject");
 
   absl::StatusOr<ServerFlags> from_environment =

@@ -260,6 +260,12 @@ int RunModel(const Options& options) {
       json.BeginObject().Key("day").String(DateText(day.day()));
       json.Key("downloads").Int(day.downloads()).EndObject();
     }
+    // Months past the server's retention: one total each, named "YYYY-MM".
+    json.EndArray().Key("months").BeginArray();
+    for (const auto& month : response.months()) {
+      json.BeginObject().Key("month").String(DateText(month.day()).substr(0, 7));
+      json.Key("downloads").Int(month.downloads()).EndObject();
+    }
     json.EndArray().EndObject();
     return query.PrintJson(json);
   }
@@ -296,6 +302,13 @@ int RunModel(const Options& options) {
       revisions.AddRow({revision.revision(), GroupThousands(revision.downloads())});
     }
     std::printf("\n%s", revisions.Render().c_str());
+  }
+  if (response.months_size() > 0) {
+    Table months({"month (days folded)", "downloads"}, {false, true});
+    for (const auto& month : response.months()) {
+      months.AddRow({DateText(month.day()).substr(0, 7), GroupThousands(month.downloads())});
+    }
+    std::printf("\n%s", months.Render().c_str());
   }
   if (response.days_size() > 0) {
     Table days({"day", "downloads"}, {false, true});

@@ -77,6 +77,10 @@ absl::StatusOr<VersionVector> MeteredStore::ReadVersions(absl::Time deadline) {
   return Meter("ReadVersions", [&] { return inner_->ReadVersions(deadline); });
 }
 
+absl::StatusOr<std::optional<Day>> MeteredStore::FoldMonth(uint32_t shard, Day before) {
+  return Meter("FoldMonth", [&] { return inner_->FoldMonth(shard, before); });
+}
+
 absl::StatusOr<std::vector<RevisionDownloads>> MeteredStore::ReadRevisions(uint32_t shard,
                                                                            uint32_t index,
                                                                            const DayRange& range,

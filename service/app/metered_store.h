@@ -7,7 +7,8 @@
 //
 // `call` is the Store method: the commit window's writes (AssignIndexes, ApplyWindow,
 // CheckProducers, CommitProducers, ReadAuthorTotals), catalog upserts (UpsertModels), the
-// follower's reads (LoadShard, ReadChanges), fresh queries' ReadVersions, ReadRevisions, Ping,
+// follower's reads (LoadShard, ReadChanges), retention's FoldMonth, fresh queries' ReadVersions,
+// ReadRevisions, Ping,
 // ReadSetting, WriteSetting. Thread-safe as the wrapped store is. Owns the store it wraps;
 // borrows the registry, which must outlive it.
 #ifndef HUBSTATS_SERVICE_APP_METERED_STORE_H_
@@ -40,6 +41,7 @@ class MeteredStore final : public Store {
   absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
       absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override;
   absl::StatusOr<VersionVector> ReadVersions(absl::Time deadline = absl::InfiniteFuture()) override;
+  absl::StatusOr<std::optional<Day>> FoldMonth(uint32_t shard, Day before) override;
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
                                                                const DayRange& range,
                                                                absl::Time deadline) override;

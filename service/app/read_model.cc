@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
+#include "core/field_error.h"
 #include "core/size_class.h"
 
 namespace hubstats {
@@ -53,6 +55,7 @@ ReadModel::ReadModel(const TaskTable& tasks, uint32_t shard_count, ReadModelOpti
       table_(tasks),
       versions_(shard_count),
       all_time_(std::make_unique<Scope>(table_, Scope::Layout::kDense, options_.ranking_capacity)),
+      folded_(shard_count),
       ranges_(std::make_unique<RangeCache>(options_.range_cache_entries)) {
   RebuildRolling(Day::FromTime(options_.clock()));
 }
@@ -61,6 +64,11 @@ ReadModel::~ReadModel() = default;
 
 void ReadModel::AddDownloads(uint32_t number, Day day, int64_t downloads) {
   const ModelEntry& model = table_.model(number);
+  const Day month = PeriodStart(day, Granularity::kMonth);
+  if (folded_[model.shard].contains(month)) {  // Late downloads of a folded month.
+    AddMonthDownloads(number, month, downloads);
+    return;
+  }
   all_time_->Add(number, model, downloads);
   std::unique_ptr<Scope>& scope = days_[day];
   if (!scope) {
@@ -77,12 +85,107 @@ void ReadModel::AddAllTimeOnly(uint32_t number, int64_t downloads) {
   all_time_only_ += downloads;
 }
 
+void ReadModel::AddMonthDownloads(uint32_t number, Day month, int64_t downloads) {
+  const ModelEntry& model = table_.model(number);
+  all_time_->Add(number, model, downloads);
+  std::unique_ptr<Scope>& scope = months_[month];
+  if (!scope) {
+    scope = std::make_unique<Scope>(table_, Scope::Layout::kSparse, options_.ranking_capacity);
+  }
+  scope->Add(number, model, downloads);
+}
+
+void ReadModel::FoldMonth(uint32_t shard, Day month) {
+  folded_[shard].insert(month);
+  folded_any_.insert(month);
+  ++layout_epoch_;
+  std::unique_ptr<Scope>& target = months_[month];
+  if (!target) {
+    target = std::make_unique<Scope>(table_, Scope::Layout::kSparse, options_.ranking_capacity);
+  }
+  const Day end = PeriodEnd(month, Granularity::kMonth);
+  const Day rolling_first = Day::FromNumber(rolling_today_.number() - (options_.rolling_days - 1));
+  for (auto day = days_.lower_bound(month); day != days_.end() && day->first <= end;) {
+    std::vector<std::pair<uint32_t, int64_t>> moving;
+    day->second->ForEachModel([&](uint32_t number, int64_t downloads) {
+      if (table_.model(number).shard == shard) moving.emplace_back(number, downloads);
+    });
+    // The rolling window holds what its days hold: what leaves a day leaves it too (ScopeFor
+    // does not use it while a folded month overlaps it).
+    const bool in_rolling = rolling_first <= day->first && day->first <= rolling_today_;
+    for (const auto& [number, downloads] : moving) {
+      const ModelEntry& model = table_.model(number);
+      day->second->Add(number, model, -downloads);
+      target->Add(number, model, downloads);
+      if (in_rolling) rolling_->Add(number, model, -downloads);
+    }
+    if (day->second->models_with_downloads() == 0) {
+      day_changed_.erase(day->first);
+      day = days_.erase(day);
+    } else {
+      ++day;
+    }
+  }
+  target->Freeze();
+}
+
+void ReadModel::ForEachScope(
+    Day first, Day last,
+    absl::FunctionRef<void(const Scope& scope, uint64_t generation)> visit) const {
+  for (auto it = days_.lower_bound(first); it != days_.end() && it->first <= last; ++it) {
+    visit(*it->second, it->second->generation());
+  }
+  for (auto it = months_.lower_bound(PeriodStart(first, Granularity::kMonth));
+       it != months_.end() && it->first <= last; ++it) {
+    visit(*it->second, it->second->generation());
+  }
+}
+
+std::vector<std::pair<Day, uint64_t>> ReadModel::Signature(Day first, Day last) const {
+  std::vector<std::pair<Day, uint64_t>> signature = {{Day(), layout_epoch_}};
+  for (auto it = days_.lower_bound(first); it != days_.end() && it->first <= last; ++it) {
+    signature.emplace_back(it->first, it->second->generation());
+  }
+  for (auto it = months_.lower_bound(PeriodStart(first, Granularity::kMonth));
+       it != months_.end() && it->first <= last; ++it) {
+    signature.emplace_back(it->first, it->second->generation());
+  }
+  return signature;
+}
+
+absl::Status ReadModel::CheckRange(const DayRange& range, absl::string_view field) const {
+  std::shared_lock lock(mutex_);
+  for (Day month : folded_any_) {
+    const Day end = PeriodEnd(month, Granularity::kMonth);
+    const bool starts_inside = range.first && month < *range.first && *range.first <= end;
+    const bool ends_inside = range.last && month <= *range.last && *range.last < end;
+    if (!starts_inside && !ends_inside) continue;
+    const Day inside = starts_inside ? *range.first : *range.last;
+    const Day before = starts_inside ? month : Day::FromNumber(month.number() - 1);
+    const Day after = starts_inside ? Day::FromNumber(end.number() + 1) : end;
+    return InvalidFieldError(
+        absl::StrCat(field, starts_inside ? ".start" : ".end"),
+        absl::StrCat(inside.ToString(), " is in ", month.ToString().substr(0, 7),
+                     ", whose downloads are kept only as a monthly total (per-day detail past "
+                     "the retention window is folded into months); ",
+                     starts_inside ? "start" : "end", " the range on ", before.ToString(), " or ",
+                     after.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<Day> ReadModel::FoldedMonths() const {
+  std::shared_lock lock(mutex_);
+  return std::vector<Day>(folded_any_.begin(), folded_any_.end());
+}
+
 void ReadModel::Reclassify(uint32_t number, const ClassKey& before) {
   const ModelEntry& model = table_.model(number);
   if (all_time_->Model(number) == 0) return;  // No downloads anywhere: nothing moves.
   all_time_->Reclassify(number, model, before);
   rolling_->Reclassify(number, model, before);
   for (auto& [day, scope] : days_) scope->Reclassify(number, model, before);
+  for (auto& [month, scope] : months_) scope->Reclassify(number, model, before);
 }
 
 void ReadModel::RebuildRolling(Day today) {
@@ -104,8 +207,21 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
     for (auto& [day, scope] : days_) {
       if (const int64_t downloads = scope->Model(number)) AddDownloads(number, day, -downloads);
     }
+    for (auto& [month, scope] : months_) {
+      if (const int64_t downloads = scope->Model(number)) {
+        AddMonthDownloads(number, month, -downloads);
+      }
+    }
     if (const int64_t late = all_time_->Model(number)) AddAllTimeOnly(number, -late);
   }
+  // The shard's folded months are the snapshot's (they only grow, unless Redis lost data).
+  folded_[shard].clear();
+  for (const ShardSnapshot::MonthCounts& month : snapshot.months) {
+    folded_[shard].insert(month.month);
+  }
+  folded_any_.clear();
+  for (const std::set<Day>& months : folded_) folded_any_.insert(months.begin(), months.end());
+  ++layout_epoch_;
   std::vector<uint32_t> numbers;
   numbers.reserve(snapshot.models.size());
   for (const ShardSnapshot::Model& model : snapshot.models) {
@@ -123,8 +239,16 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
       }
     }
   }
-  // The store keeps all time apart from the days: what the days do not hold is late downloads
-  // counted into all time only.
+  for (const ShardSnapshot::MonthCounts& month : snapshot.months) {
+    for (const auto& [index, downloads] : month.downloads) {
+      if (std::optional<uint32_t> number = table_.FindIndex(shard, index)) {
+        AddMonthDownloads(*number, month.month, downloads);
+      }
+    }
+    if (auto scope = months_.find(month.month); scope != months_.end()) scope->second->Freeze();
+  }
+  // The store keeps all time apart from the days and months: what they do not hold is late
+  // downloads counted into all time only.
   for (size_t i = 0; i < numbers.size(); ++i) {
     const int64_t late = snapshot.models[i].all_time - all_time_->Model(numbers[i]);
     if (late > 0) AddAllTimeOnly(numbers[i], late);
@@ -152,6 +276,7 @@ void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& recor
       AddAllTimeOnly(*number, added.downloads);
     }
   }
+  for (Day month : record.folded_months) FoldMonth(shard, month);
   versions_[shard] = std::max(versions_[shard], version);
   applied_.notify_all();
 }
@@ -212,37 +337,46 @@ AsOf ReadModel::CurrentAsOf() const {
 
 ReadModel::ScopeRef ReadModel::ScopeFor(const DayRange& range) const {
   if (range.all_time()) return {all_time_.get(), nullptr};
-  if (days_.empty()) return {};
-  // Clip the range to the days with downloads.
-  const Day first = std::max(range.first.value_or(days_.begin()->first), days_.begin()->first);
-  const Day last = std::min(range.last.value_or(days_.rbegin()->first), days_.rbegin()->first);
+  if (days_.empty() && months_.empty()) return {};
+  // Clip the range to the days and folded months with downloads.
+  Day span_first = days_.empty() ? months_.begin()->first : days_.begin()->first;
+  Day span_last = days_.empty() ? months_.rbegin()->first : days_.rbegin()->first;
+  if (!months_.empty()) {
+    span_first = std::min(span_first, months_.begin()->first);
+    span_last = std::max(span_last, PeriodEnd(months_.rbegin()->first, Granularity::kMonth));
+  }
+  const Day first = std::max(range.first.value_or(span_first), span_first);
+  const Day last = std::min(range.last.value_or(span_last), span_last);
   if (first > last) return {};
-  if (first == days_.begin()->first && last == days_.rbegin()->first && all_time_only_ == 0) {
+  if (first == span_first && last == span_last && all_time_only_ == 0) {
     return {all_time_.get(), nullptr};  // Every day with downloads: all time, exactly.
   }
   if (first == last) {
     auto day = days_.find(first);
     return {day == days_.end() ? nullptr : day->second.get(), nullptr};
   }
+  const Day rolling_first = Day::FromNumber(rolling_today_.number() - (options_.rolling_days - 1));
+  auto folded_in_rolling = [&] {
+    auto month = folded_any_.upper_bound(rolling_today_);
+    return month != folded_any_.begin() &&
+           PeriodEnd(*std::prev(month), Granularity::kMonth) >= rolling_first;
+  };
   if (range.first && range.last && last == rolling_today_ && *range.last == rolling_today_ &&
-      range.first->number() == rolling_today_.number() - (options_.rolling_days - 1)) {
+      *range.first == rolling_first && !folded_in_rolling()) {
     return {rolling_.get(), nullptr};
   }
-  std::vector<std::pair<Day, uint64_t>> signature;
-  for (auto it = days_.lower_bound(first); it != days_.end() && it->first <= last; ++it) {
-    signature.emplace_back(it->first, it->second->generation());
-  }
+  std::vector<std::pair<Day, uint64_t>> signature = Signature(first, last);
   if (std::shared_ptr<RangeEntry> cached = ranges_->Find({first, last}, signature)) {
     return {cached->scope.get(), cached};
   }
   auto entry = std::make_shared<RangeEntry>();
   entry->signature = std::move(signature);
   entry->scope = std::make_unique<Scope>(table_, Scope::Layout::kSparse, options_.ranking_capacity);
-  for (auto it = days_.lower_bound(first); it != days_.end() && it->first <= last; ++it) {
-    it->second->ForEachModel([&](uint32_t number, int64_t downloads) {
+  ForEachScope(first, last, [&](const Scope& scope, uint64_t) {
+    scope.ForEachModel([&](uint32_t number, int64_t downloads) {
       entry->scope->Add(number, table_.model(number), downloads);
     });
-  }
+  });
   ranges_->Insert({first, last}, entry);
   return {entry->scope.get(), entry};
 }
@@ -374,6 +508,13 @@ Population ReadModel::Totals(const DayRange& range, AsOf& as_of) const {
     if (!population.first_day) population.first_day = day;
     population.last_day = day;
   }
+  // A folded month's downloads lie somewhere in it: its first and last day bound them.
+  for (const auto& [month, scope] : months_) {
+    const Day end = PeriodEnd(month, Granularity::kMonth);
+    if (!range.Overlaps(month, end) || scope->aggregates().Total() == 0) continue;
+    population.first_day = std::min(population.first_day.value_or(month), month);
+    population.last_day = std::max(population.last_day.value_or(end), end);
+  }
   return population;
 }
 
@@ -412,6 +553,13 @@ ModelView ReadModel::Model(absl::string_view model_id, const DayRange& range, As
     view.all_time_only -= downloads;
     if (downloads == 0 || !range.Contains(day)) continue;
     view.days.push_back({day, downloads});
+    view.downloads_in_range += downloads;
+  }
+  for (const auto& [month, scope] : months_) {
+    const int64_t downloads = scope->Model(*number);
+    view.all_time_only -= downloads;
+    if (downloads == 0 || !range.Overlaps(month, PeriodEnd(month, Granularity::kMonth))) continue;
+    view.months.push_back({month, downloads});
     view.downloads_in_range += downloads;
   }
   view.rank_all_time = RankIn(*all_time_, table_, model.id, view.downloads_all_time);

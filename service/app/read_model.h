@@ -8,6 +8,12 @@
 // (app/scope.h). Other ranges are summed from their days on demand and cached while their days
 // do not change.
 //
+// Retention: a month a shard folded (Store::FoldMonth) holds that shard's downloads as one
+// monthly scope instead of days. A range that has some but not all days of a folded month
+// cannot be answered exactly: CheckRange refuses it, and a query's answer for such a range is
+// meaningless. Folded months only accumulate, so a caller checks after querying: a range
+// accepted then was accepted when the answer was computed.
+//
 // Versions: the model has applied a prefix of every shard's change log, so its state is the
 // store's state at versions(); every answer reports that vector, and two replicas at the same
 // vector answer alike.
@@ -25,11 +31,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "app/model_export.h"
 #include "app/model_table.h"
@@ -112,6 +121,8 @@ struct ModelView {
   int64_t rank_all_time = 0;
   int64_t rank_in_range = 0;
   std::vector<DayDownloads> days;  // In the range, oldest first.
+  // Folded months with downloads in the range (day: the month's first), oldest first.
+  std::vector<DayDownloads> months;
   // Of downloads_all_time, the late downloads counted into all time only, on no day
   // (LatePolicy::kAllTimeOnly).
   int64_t all_time_only = 0;
@@ -162,7 +173,16 @@ class ReadModel {
     return indexes;
   }
 
-  // Queries, exact at the versions reported in `as_of`. `range` must be valid.
+  // OK when `range` can be answered exactly: it has all days or none of every folded month.
+  // Otherwise INVALID_ARGUMENT naming `<field>.start` or `<field>.end` (whichever end lies
+  // inside a folded month) and the month's first day and the next month's, the nearest ends
+  // that are.
+  absl::Status CheckRange(const DayRange& range, absl::string_view field = "range") const;
+  // The folded months (of any shard), oldest first.
+  std::vector<Day> FoldedMonths() const;
+
+  // Queries, exact at the versions reported in `as_of` when CheckRange(range) accepts `range`
+  // (see the retention note above). `range` must be valid.
   AggregateCounts Aggregates(const DayRange& range, AggregateKind dimension, AsOf& as_of) const;
   // The size counters and, for each boundary off the size grid, the downloads (of `modality`)
   // of the models of its fine bucket below it: a walk over that bucket's models (or the
@@ -222,6 +242,16 @@ class ReadModel {
   void AddDownloads(uint32_t number, Day day, int64_t downloads);
   // Adds a model's late downloads to all time only. Requires mutex_ (exclusive).
   void AddAllTimeOnly(uint32_t number, int64_t downloads);
+  // Adds a model's downloads in a folded month (first day). Requires mutex_ (exclusive).
+  void AddMonthDownloads(uint32_t number, Day month, int64_t downloads);
+  // Moves the shard's downloads on the month's days into the month. Requires mutex_ (exclusive).
+  void FoldMonth(uint32_t shard, Day month);
+  // Every day scope in first..last, then every folded month's scope with a day in it.
+  // Requires mutex_.
+  void ForEachScope(Day first, Day last,
+                    absl::FunctionRef<void(const Scope& scope, uint64_t generation)> visit) const;
+  // The scopes ForEachScope visits, as their generations, with what tells a changed layout.
+  std::vector<std::pair<Day, uint64_t>> Signature(Day first, Day last) const;
   void Reclassify(uint32_t number, const ClassKey& before);
   void RebuildRolling(Day today);
   // The versions and their time. Requires mutex_.
@@ -236,6 +266,12 @@ class ReadModel {
   bool ready_ = false;
   std::unique_ptr<Scope> all_time_;
   std::map<Day, std::unique_ptr<Scope>> days_;
+  // Retention: per shard, the months it folded; their union; the folded downloads by month.
+  std::vector<std::set<Day>> folded_;
+  std::set<Day> folded_any_;
+  std::map<Day, std::unique_ptr<Scope>> months_;
+  // Grows whenever scopes move between days and months, so cached sums notice.
+  uint64_t layout_epoch_ = 0;
   // All time's downloads on no day (late events counted into all time only): while there are
   // any, all time is more than the sum of the days.
   int64_t all_time_only_ = 0;

@@ -47,10 +47,8 @@ std::vector<AggregateCounts> ReadModel::PeriodAggregates(const std::vector<Perio
   counts.reserve(periods.size());
   for (const Period& period : periods) {
     class Aggregates sum;
-    for (auto it = days_.lower_bound(period.first); it != days_.end() && it->first <= period.last;
-         ++it) {
-      sum.Merge(it->second->aggregates());
-    }
+    ForEachScope(period.first, period.last,
+                 [&](const Scope& scope, uint64_t) { sum.Merge(scope.aggregates()); });
     counts.push_back(sum.Counts(table_, dimension));
   }
   return counts;
@@ -68,12 +66,11 @@ std::vector<SizeCounts> ReadModel::PeriodSizes(const std::vector<Period>& period
     class Aggregates sum;
     SizeCounts& out = sizes.emplace_back();
     out.below.assign(boundaries.size(), 0);
-    for (auto it = days_.lower_bound(period.first); it != days_.end() && it->first <= period.last;
-         ++it) {
-      sum.Merge(it->second->aggregates());
-      const std::vector<int64_t> below = BelowBoundaries(*it->second, boundaries, modality);
+    ForEachScope(period.first, period.last, [&](const Scope& scope, uint64_t) {
+      sum.Merge(scope.aggregates());
+      const std::vector<int64_t> below = BelowBoundaries(scope, boundaries, modality);
       for (size_t i = 0; i < below.size(); ++i) out.below[i] += below[i];
-    }
+    });
     out.counts = sum.Counts(table_, AggregateKind::kSize);
   }
   return sizes;
@@ -91,11 +88,7 @@ std::vector<TopCandidates> ReadModel::PeriodTops(const std::vector<Period>& peri
   for (const Period& period : periods) {
     const PeriodTopCache::Key key{period.first.number(), period.last.number(), by,
                                   modality ? static_cast<int>(*modality) : -1, n};
-    PeriodTopCache::Signature signature;
-    for (auto it = days_.lower_bound(period.first); it != days_.end() && it->first <= period.last;
-         ++it) {
-      signature.emplace_back(it->first, it->second->generation());
-    }
+    PeriodTopCache::Signature signature = Signature(period.first, period.last);
     if (std::optional<TopCandidates> cached = period_tops_->Find(key, signature)) {
       tops.push_back(std::move(*cached));
       continue;
@@ -104,17 +97,15 @@ std::vector<TopCandidates> ReadModel::PeriodTops(const std::vector<Period>& peri
     // first n in ranking order (downloads descending, id ascending) without naming the rest.
     TopCandidates top;
     absl::flat_hash_map<uint32_t, int64_t> members;
-    for (auto it = days_.lower_bound(period.first); it != days_.end() && it->first <= period.last;
-         ++it) {
-      const Scope& day = *it->second;
+    ForEachScope(period.first, period.last, [&](const Scope& scope, uint64_t) {
       top.total_downloads +=
-          modality ? day.aggregates().Total(*modality) : day.aggregates().Total();
-      day.ForEachModel([&](uint32_t number, int64_t downloads) {
+          modality ? scope.aggregates().Total(*modality) : scope.aggregates().Total();
+      scope.ForEachModel([&](uint32_t number, int64_t downloads) {
         const ModelEntry& model = table_.model(number);
         if (modality && model.cls.modality != *modality) return;
         members[by == RankBy::kModel ? number : model.author] += downloads;
       });
-    }
+    });
     top.entries = RankMembers(members, by, wanted);
     period_tops_->Insert(key, std::move(signature), top);
     tops.push_back(std::move(top));

@@ -98,9 +98,11 @@ absl::StatusOr<Answer<ModalityShare>> StatsService::GetModalityShare(const DayRa
                                                                      const Freshness& freshness) {
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   Answer<ModalityShare> answer;
   const AggregateCounts counts = model_.Aggregates(range, AggregateKind::kSize, answer.as_of);
   answer.value = ComputeModalityShare(counts);
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   return answer;
 }
 
@@ -111,10 +113,12 @@ absl::StatusOr<Answer<SizeDistribution>> StatsService::GetSizeDistribution(
   if (boundaries.empty()) boundaries = kDefaultBoundaries;
   if (absl::Status valid = ValidateBoundaries(boundaries); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   Answer<SizeDistribution> answer;
   const SizeCounts sizes = model_.Sizes(
       range, std::vector<int64_t>(boundaries.begin(), boundaries.end()), modality, answer.as_of);
   answer.value = ComputeSizeDistribution(sizes.counts, boundaries, modality, sizes.below);
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   return answer;
 }
 
@@ -153,9 +157,11 @@ absl::StatusOr<Answer<TopN>> StatsService::GetTopN(const DayRange& range, RankBy
   }
   if (absl::Status valid = ValidateTopFilter(filter); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   Answer<TopN> answer;
   TopCandidates top = model_.Top(range, by, filter, n, answer.as_of);
   answer.value = ComputeTopN(std::move(top.entries), static_cast<size_t>(n), top.total_downloads);
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   return answer;
 }
 
@@ -168,9 +174,11 @@ absl::StatusOr<Answer<Breakdown>> StatsService::GetBreakdown(const DayRange& ran
     return InvalidFieldError("dimension", "must be task, architecture or library");
   }
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   Answer<Breakdown> answer;
   const AggregateCounts counts = model_.Aggregates(range, dimension, answer.as_of);
   answer.value = ComputeBreakdown(counts, dimension, modality);
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   return answer;
 }
 
@@ -190,10 +198,12 @@ absl::StatusOr<Answer<CrossTab>> StatsService::GetCrossTab(const CrossTabQuery& 
           : query.boundaries;
   if (absl::Status valid = ValidateBoundaries(boundaries); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(query.range); !kept.ok()) return kept;
   Answer<CrossTab> answer;
   const std::vector<CrossCount> counts = model_.CrossCounts(
       query.range, query.rows, query.columns, boundaries, query.modality, answer.as_of);
   answer.value = ComputeCrossTab(counts, query.rows, query.columns, boundaries, query.modality);
+  if (absl::Status kept = Kept(query.range); !kept.ok()) return kept;
   return answer;
 }
 
@@ -203,8 +213,10 @@ absl::StatusOr<Answer<ModelExport>> StatsService::ExportModels(const DayRange& r
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   if (absl::Status valid = ValidateTopFilter(filter); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   Answer<ModelExport> answer;
   answer.value = model_.Export(range, filter, answer.as_of);
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   return answer;
 }
 
@@ -212,9 +224,34 @@ absl::StatusOr<Answer<Population>> StatsService::GetTotals(const DayRange& range
                                                            const Freshness& freshness) {
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   Answer<Population> answer;
   answer.value = model_.Totals(range, answer.as_of);
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   return answer;
+}
+
+absl::Status StatsService::Kept(const DayRange& range, const std::vector<Period>& periods,
+                                Granularity granularity) const {
+  if (absl::Status kept = model_.CheckRange(range); !kept.ok()) return kept;
+  for (const Period& period : periods) {
+    if (model_.CheckRange({period.first, period.last}).ok()) continue;
+    const std::vector<Day> folded = model_.FoldedMonths();
+    const Day first_month = PeriodStart(period.first, Granularity::kMonth);
+    const Day split = std::binary_search(folded.begin(), folded.end(), first_month)
+                          ? first_month
+                          : PeriodStart(period.last, Granularity::kMonth);
+    const Day after = Day::FromNumber(PeriodEnd(folded.back(), Granularity::kMonth).number() + 1);
+    return InvalidFieldError(
+        "granularity",
+        absl::StrCat("the ", GranularityName(granularity), " ", period.first.ToString(), "..",
+                     period.last.ToString(), " splits ", split.ToString().substr(0, 7),
+                     ", whose downloads are kept only as a monthly total (per-day detail past the "
+                     "retention window is folded into months); ask for month periods, or start "
+                     "the range on or after ",
+                     after.ToString()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Answer<Trend>> StatsService::GetTrend(const TrendQuery& query,
@@ -244,6 +281,7 @@ absl::StatusOr<Answer<Trend>> StatsService::GetTrend(const TrendQuery& query,
     }
   }
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(query.range); !kept.ok()) return kept;
   Answer<Trend> answer;
   // An open end is the first (last) day with downloads in the range.
   DayRange range = query.range;
@@ -263,6 +301,7 @@ absl::StatusOr<Answer<Trend>> StatsService::GetTrend(const TrendQuery& query,
     }
     periods = PeriodsOf(*range.first, *range.last, query.granularity);
   }
+  if (absl::Status kept = Kept(query.range, periods, query.granularity); !kept.ok()) return kept;
   if (concentration) {
     const RankBy by =
         query.dimension == TrendDimension::kTopModels ? RankBy::kModel : RankBy::kAuthor;
@@ -275,6 +314,7 @@ absl::StatusOr<Answer<Trend>> StatsService::GetTrend(const TrendQuery& query,
     }
     answer.value =
         ComputeConcentrationTrend(periods, tops, query.dimension, query.n, query.granularity);
+    if (absl::Status kept = Kept(query.range, periods, query.granularity); !kept.ok()) return kept;
     return answer;
   }
   const AggregateKind kind = query.dimension == TrendDimension::kTask ? AggregateKind::kTask
@@ -294,11 +334,13 @@ absl::StatusOr<Answer<Trend>> StatsService::GetTrend(const TrendQuery& query,
     }
     answer.value = ComputeAggregateTrend(periods, counts, query.dimension, boundaries,
                                          query.modality, query.granularity, below);
+    if (absl::Status kept = Kept(query.range, periods, query.granularity); !kept.ok()) return kept;
     return answer;
   }
   const std::vector<AggregateCounts> counts = model_.PeriodAggregates(periods, kind, answer.as_of);
   answer.value = ComputeAggregateTrend(periods, counts, query.dimension, boundaries, query.modality,
                                        query.granularity);
+  if (absl::Status kept = Kept(query.range, periods, query.granularity); !kept.ok()) return kept;
   return answer;
 }
 
@@ -308,6 +350,7 @@ absl::StatusOr<Answer<ModelStats>> StatsService::GetModelStats(absl::string_view
   if (absl::Status valid = ValidateModelId(model_id); !valid.ok()) return valid;
   if (absl::Status valid = ValidateDayRange(range); !valid.ok()) return valid;
   if (absl::Status fresh = Await(freshness); !fresh.ok()) return fresh;
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   Answer<ModelStats> answer;
   ModelView view = model_.Model(model_id, range, answer.as_of);
   if (!view.record && view.downloads_all_time == 0) {
@@ -326,6 +369,7 @@ absl::StatusOr<Answer<ModelStats>> StatsService::GetModelStats(absl::string_view
   stats.rank_all_time = view.rank_all_time;
   stats.rank_in_range = view.rank_in_range;
   stats.days = std::move(view.days);
+  stats.months = std::move(view.months);
   // Revisions are the one thing queries read from the store (they are not kept in memory).
   absl::StatusOr<std::vector<RevisionDownloads>> revisions =
       store_.ReadRevisions(view.shard, view.index, range, absl::Now() + options_.query_timeout);
@@ -346,6 +390,7 @@ absl::StatusOr<Answer<ModelStats>> StatsService::GetModelStats(absl::string_view
   stats.revisions.assign(by_revision.begin(), by_revision.end());
   std::stable_sort(stats.revisions.begin(), stats.revisions.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (absl::Status kept = Kept(range); !kept.ok()) return kept;
   return answer;
 }
 

@@ -107,6 +107,8 @@ struct ModelStats {
   // day the row kLateNoDay, so the rows add up to downloads_in_range.
   std::vector<std::pair<std::string, int64_t>> revisions;
   std::vector<DayDownloads> days;
+  // Folded months (retention) with downloads in the range, by their first day, oldest first.
+  std::vector<DayDownloads> months;
 };
 
 // What a query must reflect, beyond what this replica has applied.
@@ -240,6 +242,13 @@ class StatsService {
   // OK once the read model reflects `freshness` (waiting up to max_version_wait); UNAVAILABLE
   // naming the versions otherwise, or while the model is loading.
   absl::Status Await(const Freshness& freshness);
+  // Retention: OK when the range, and each of a trend's periods, has all days or none of every
+  // folded month (ReadModel::CheckRange); else INVALID_ARGUMENT naming range.start, range.end
+  // or granularity. Called before a query and again after it: a month folded meanwhile makes
+  // that answer inexact, and folded months only accumulate, so a range kept after the answer
+  // was kept while it was computed.
+  absl::Status Kept(const DayRange& range, const std::vector<Period>& periods = {},
+                    Granularity granularity = Granularity::kDay) const;
 
   Store& store_;
   const TaskTable& tasks_;

@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/period.h"
 
 namespace hubstats {
 namespace {
 
 constexpr char kFormat = 1;
 constexpr char kFormatWithAllTimeOnly = 2;  // Format 1, then the all_time_only downloads.
+constexpr char kFormatWithFolds = 3;        // Format 2, then the folded months.
 
 void PutVarint(std::string& out, uint64_t value) {
   while (value >= 0x80) {
@@ -73,7 +75,10 @@ class Reader {
 std::string EncodeChangeRecord(const ChangeRecord& record) {
   std::string out;
   out.reserve(16 + record.downloads.size() * 8);
-  out.push_back(record.all_time_only.empty() ? kFormat : kFormatWithAllTimeOnly);
+  const char format = !record.folded_months.empty()   ? kFormatWithFolds
+                      : !record.all_time_only.empty() ? kFormatWithAllTimeOnly
+                                                      : kFormat;
+  out.push_back(format);
   PutVarint(out, record.indexed.size());
   for (const ModelIndexed& model : record.indexed) {
     PutVarint(out, model.index);
@@ -102,7 +107,7 @@ std::string EncodeChangeRecord(const ChangeRecord& record) {
     index = added.index;
     day = added.day.number();
   }
-  if (record.all_time_only.empty()) return out;
+  if (format == kFormat) return out;
   std::vector<AllTimeAdded> late = record.all_time_only;
   std::sort(late.begin(), late.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });
@@ -113,6 +118,9 @@ std::string EncodeChangeRecord(const ChangeRecord& record) {
     PutVarint(out, ZigZag(added.downloads));
     index = added.index;
   }
+  if (format == kFormatWithAllTimeOnly) return out;
+  PutVarint(out, record.folded_months.size());
+  for (Day month : record.folded_months) PutVarint(out, static_cast<uint64_t>(month.number()));
   return out;
 }
 
@@ -122,7 +130,8 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes) {
   };
   Reader reader(bytes);
   char format = 0;
-  if (!reader.Byte(format) || (format != kFormat && format != kFormatWithAllTimeOnly)) {
+  if (!reader.Byte(format) ||
+      (format != kFormat && format != kFormatWithAllTimeOnly && format != kFormatWithFolds)) {
     return corrupt("unknown format");
   }
   ChangeRecord record;
@@ -162,7 +171,7 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes) {
     added.day = Day::FromNumber(static_cast<int32_t>(day));
     added.downloads = UnZigZag(downloads);
   }
-  if (format == kFormatWithAllTimeOnly) {
+  if (format >= kFormatWithAllTimeOnly) {
     if (!reader.Varint(count) || count > bytes.size()) return corrupt("all-time count");
     record.all_time_only.resize(count);
     index = 0;
@@ -173,6 +182,16 @@ absl::StatusOr<ChangeRecord> DecodeChangeRecord(absl::string_view bytes) {
       if (index > UINT32_MAX) return corrupt("all-time range");
       added.index = static_cast<uint32_t>(index);
       added.downloads = UnZigZag(downloads);
+    }
+  }
+  if (format == kFormatWithFolds) {
+    if (!reader.Varint(count) || count > bytes.size()) return corrupt("folded month count");
+    record.folded_months.resize(count);
+    for (Day& month : record.folded_months) {
+      uint64_t number = 0;
+      if (!reader.Varint(number) || number > INT32_MAX) return corrupt("folded month");
+      month = Day::FromNumber(static_cast<int32_t>(number));
+      if (PeriodStart(month, Granularity::kMonth) != month) return corrupt("folded month start");
     }
   }
   if (!reader.done()) return corrupt("trailing bytes");

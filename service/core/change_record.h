@@ -7,9 +7,10 @@
 // aggregates, rankings) is computed by the reader.
 //
 // The encoding is compact binary (varints, counts sorted and delta-coded), versioned by its
-// first byte: 1, or 2 when the record holds all_time_only downloads (so a record without them
-// is read by servers that know format 1 only, as during a rolling upgrade). DecodeChangeRecord
-// refuses anything else with DATA_LOSS.
+// first byte: 1; 2 when the record holds all_time_only downloads; 3 when it names folded
+// months (retention). A record is written in the oldest format that holds it, so records
+// without the newer parts are read by servers that know only the older formats, as during a
+// rolling upgrade. DecodeChangeRecord refuses anything else with DATA_LOSS.
 #ifndef HUBSTATS_SERVICE_CORE_CHANGE_RECORD_H_
 #define HUBSTATS_SERVICE_CORE_CHANGE_RECORD_H_
 
@@ -58,9 +59,13 @@ struct ChangeRecord {
   std::vector<RecordWritten> records;
   std::vector<DownloadsAdded> downloads;
   std::vector<AllTimeAdded> all_time_only;
+  // Months (each by its first day) whose per-day detail the shard folded into monthly totals
+  // (Store::FoldMonth): their days' downloads now count per month, not per day.
+  std::vector<Day> folded_months;
   // Changes nothing: not logged.
   bool empty() const {
-    return indexed.empty() && records.empty() && downloads.empty() && all_time_only.empty();
+    return indexed.empty() && records.empty() && downloads.empty() && all_time_only.empty() &&
+           folded_months.empty();
   }
   bool operator==(const ChangeRecord&) const = default;
 };

@@ -58,6 +58,32 @@ TEST(ChangeRecordTest, RoundTripsAllTimeOnlyDownloadsInFormatTwo) {
   EXPECT_EQ(*decoded, late_only);
 }
 
+TEST(ChangeRecordTest, RoundTripsFoldedMonthsInFormatThree) {
+  const Day march = Day::FromCivil(2024, 3, 1).value();
+  const Day february = Day::FromCivil(2024, 2, 1).value();
+  ChangeRecord folds;
+  folds.folded_months = {march};
+  std::string bytes = EncodeChangeRecord(folds);
+  EXPECT_EQ(bytes[0], 3);
+  absl::StatusOr<ChangeRecord> decoded = DecodeChangeRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, folds);
+  // With every other part, all-time-only downloads included (format 3 holds format 2's parts).
+  ChangeRecord record = Sample();
+  record.all_time_only = {{9, 4}};
+  record.folded_months = {february, march};
+  decoded = DecodeChangeRecord(EncodeChangeRecord(record));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, Sorted(record));
+  EXPECT_FALSE(folds.empty());
+}
+
+TEST(ChangeRecordTest, RefusesAFoldedMonthThatIsNotAFirstOfMonth) {
+  ChangeRecord record;
+  record.folded_months = {Day::FromCivil(2024, 3, 2).value()};
+  EXPECT_TRUE(absl::IsDataLoss(DecodeChangeRecord(EncodeChangeRecord(record)).status()));
+}
+
 TEST(ChangeRecordTest, RefusesTruncatedAndUnknownBytes) {
   ChangeRecord record = Sample();
   record.all_time_only = {{9, 4}};
@@ -68,11 +94,20 @@ TEST(ChangeRecordTest, RefusesTruncatedAndUnknownBytes) {
   }
   EXPECT_TRUE(absl::IsDataLoss(DecodeChangeRecord(bytes + "x").status()));
   std::string unknown = bytes;
-  unknown[0] = 3;
+  unknown[0] = 4;
   EXPECT_TRUE(absl::IsDataLoss(DecodeChangeRecord(unknown).status()));
   // A format-1 record followed by an all-time section is trailing bytes, not a format-2 record.
   std::string relabelled = bytes;
   relabelled[0] = 1;
+  EXPECT_TRUE(absl::IsDataLoss(DecodeChangeRecord(relabelled).status()));
+  // The same for format 3 read as format 2, and every truncation of a format-3 record.
+  record.folded_months = {Day::FromCivil(2024, 3, 1).value()};
+  const std::string folds = EncodeChangeRecord(record);
+  for (size_t size = 0; size < folds.size(); ++size) {
+    EXPECT_TRUE(absl::IsDataLoss(DecodeChangeRecord(folds.substr(0, size)).status())) << size;
+  }
+  relabelled = folds;
+  relabelled[0] = 2;
   EXPECT_TRUE(absl::IsDataLoss(DecodeChangeRecord(relabelled).status()));
 }
 

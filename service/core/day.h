@@ -48,6 +48,10 @@ struct DayRange {
 
   bool all_time() const { return !first && !last; }
   bool Contains(Day day) const { return (!first || *first <= day) && (!last || day <= *last); }
+  // Whether a day of from..to (from <= to) is in the range.
+  bool Overlaps(Day from, Day to) const {
+    return (!first || *first <= to) && (!last || from <= *last);
+  }
   // "all time", "2024-09-01..2024-09-30", "..2024-09-30", "2024-09-01..".
   std::string ToString() const;
 };

@@ -61,6 +61,10 @@ Day PeriodEnd(Day day, Granularity granularity) {
   return day;
 }
 
+Day RetentionBoundary(Day today, int days) {
+  return PeriodStart(Day::FromNumber(today.number() - (days - 1)), Granularity::kMonth);
+}
+
 IsoWeek IsoWeekOf(Day day) {
   // The ISO year is the year of the week's Thursday; week 1 holds that year's first Thursday.
   const Day thursday = Day::FromNumber(PeriodStart(day, Granularity::kWeek).number() + 3);

@@ -29,6 +29,11 @@ Day PeriodStart(Day day, Granularity granularity);
 // The last day of the period holding `day`.
 Day PeriodEnd(Day day, Granularity granularity);
 
+// Retention: the first day kept per day on `today` when `days` days are kept (>= 1): the first
+// of the month holding today - (days - 1). Whole months before it are folded into monthly
+// totals (app/retention.h).
+Day RetentionBoundary(Day today, int days);
+
 // The ISO 8601 week-numbering year and week (1..53) of `day` (2021-01-03 is in 2020-W53).
 struct IsoWeek {
   int year = 0;

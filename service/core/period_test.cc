@@ -74,5 +74,16 @@ TEST(PeriodTest, ParsesGranularityNames) {
   EXPECT_THAT(bad.status().message(), testing::HasSubstr("day, week, month"));
 }
 
+TEST(RetentionBoundaryTest, IsTheFirstOfTheMonthHoldingTheOldestDayKept) {
+  EXPECT_EQ(RetentionBoundary(D("2024-03-02"), 31), D("2024-02-01"));  // Keeps 2024-02-01 on.
+  EXPECT_EQ(RetentionBoundary(D("2024-03-01"), 31), D("2024-01-01"));  // 2024-01-31.
+  EXPECT_EQ(RetentionBoundary(D("2024-03-02"), 30), D("2024-02-01"));  // 2024-02-02.
+  EXPECT_EQ(RetentionBoundary(D("2024-03-02"), 1), D("2024-03-01"));
+  EXPECT_EQ(RetentionBoundary(D("2025-02-03"), 400), D("2024-01-01"));  // 2024-01-01 itself.
+  EXPECT_EQ(RetentionBoundary(D("2025-02-04"), 400), D("2024-01-01"));  // 2024-01-02.
+  EXPECT_EQ(RetentionBoundary(D("2025-03-02"), 400), D("2024-01-01"));  // 2024-01-28.
+  EXPECT_EQ(RetentionBoundary(D("2025-03-06"), 400), D("2024-02-01"));  // 2024-02-01.
+}
+
 }  // namespace
 }  // namespace hubstats

@@ -58,6 +58,7 @@ class NullStore : public Store {
     return std::vector<ShardChanges>(after.size());
   }
   absl::StatusOr<VersionVector> ReadVersions(absl::Time) override { return VersionVector(16); }
+  absl::StatusOr<std::optional<Day>> FoldMonth(uint32_t, Day) override { return std::nullopt; }
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t, uint32_t, const DayRange&,
                                                                absl::Time) override {
     return std::vector<RevisionDownloads>();

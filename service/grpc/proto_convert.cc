@@ -410,6 +410,11 @@ void ToProto(const ModelStats& stats, v1::ModelStatsResponse* response) {
     *out->mutable_day() = ToProto(day.day);
     out->set_downloads(day.downloads);
   }
+  for (const DayDownloads& month : stats.months) {
+    v1::DayCount* out = response->add_months();
+    *out->mutable_day() = ToProto(month.day);
+    out->set_downloads(month.downloads);
+  }
 }
 
 namespace {

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <mutex>
+#include <tuple>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "core/event.h"
 #include "core/model_id.h"
+#include "core/period.h"
 
 namespace hubstats {
 
@@ -181,7 +184,50 @@ absl::StatusOr<ShardSnapshot> MemoryStore::LoadShard(uint32_t shard_number) {
     for (const auto& [day, downloads] : model.days) days[day].emplace_back(index, downloads);
   }
   for (auto& [day, downloads] : days) snapshot.days.push_back({day, std::move(downloads)});
+  std::map<Day, std::vector<std::pair<uint32_t, int64_t>>> months;
+  for (Day month : shard.folded) months[month];
+  for (uint32_t index = 0; index < shard.models.size(); ++index) {
+    for (const auto& [month, downloads] : shard.models[index].months) {
+      months[month].emplace_back(index, downloads);
+    }
+  }
+  for (auto& [month, downloads] : months) snapshot.months.push_back({month, std::move(downloads)});
   return snapshot;
+}
+
+absl::StatusOr<std::optional<Day>> MemoryStore::FoldMonth(uint32_t shard_number, Day before) {
+  if (PeriodStart(before, Granularity::kMonth) != before) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fold: ", before.ToString(), " is not the first day of a month"));
+  }
+  std::unique_lock lock(mutex_);
+  Shard& shard = shards_.at(shard_number);
+  std::optional<Day> oldest;
+  for (const Model& model : shard.models) {
+    if (!model.days.empty() && model.days.begin()->first < before &&
+        (!oldest || model.days.begin()->first < *oldest)) {
+      oldest = model.days.begin()->first;
+    }
+  }
+  if (!oldest) return std::nullopt;
+  const Day month = PeriodStart(*oldest, Granularity::kMonth);
+  const Day end = PeriodEnd(month, Granularity::kMonth);
+  for (Model& model : shard.models) {
+    for (auto it = model.days.lower_bound(month); it != model.days.end() && it->first <= end;) {
+      model.months[month] += it->second;
+      it = model.days.erase(it);
+    }
+    for (auto it = model.revisions.lower_bound({month, ""});
+         it != model.revisions.end() && it->first.first <= end;) {
+      model.month_revisions[{month, it->first.second}] += it->second;
+      it = model.revisions.erase(it);
+    }
+  }
+  shard.folded.insert(month);
+  ChangeRecord record;
+  record.folded_months.push_back(month);
+  Log(shard, std::move(record));
+  return month;
 }
 
 absl::StatusOr<std::vector<ShardChanges>> MemoryStore::ReadChanges(
@@ -223,9 +269,19 @@ absl::StatusOr<std::vector<RevisionDownloads>> MemoryStore::ReadRevisions(uint32
   std::vector<RevisionDownloads> revisions;
   const Shard& owner = shards_.at(shard);
   if (index >= owner.models.size()) return revisions;
-  for (const auto& [key, downloads] : owner.models[index].revisions) {
+  const Model& model = owner.models[index];
+  for (const auto& [key, downloads] : model.revisions) {
     if (range.Contains(key.first)) revisions.push_back({key.first, key.second, downloads});
   }
+  for (const auto& [key, downloads] : model.month_revisions) {
+    if (range.Overlaps(key.first, PeriodEnd(key.first, Granularity::kMonth))) {
+      revisions.push_back({key.first, key.second, downloads, /*whole_month=*/true});
+    }
+  }
+  // By day, then revision, as the contract says: a month sorts at its first day.
+  std::sort(revisions.begin(), revisions.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.day, a.whole_month, a.revision) < std::tie(b.day, b.whole_month, b.revision);
+  });
   return revisions;
 }
 

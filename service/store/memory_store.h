@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -47,6 +48,7 @@ class MemoryStore : public Store {
   absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
       absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override;
   absl::StatusOr<VersionVector> ReadVersions(absl::Time deadline = absl::InfiniteFuture()) override;
+  absl::StatusOr<std::optional<Day>> FoldMonth(uint32_t shard, Day before) override;
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
                                                                const DayRange& range,
                                                                absl::Time deadline) override;
@@ -61,12 +63,16 @@ class MemoryStore : public Store {
     int64_t all_time = 0;
     std::map<Day, int64_t> days;
     std::map<std::pair<Day, std::string>, int64_t> revisions;
+    // Folded months (by first day), as FoldMonth moved them out of `days` and `revisions`.
+    std::map<Day, int64_t> months;
+    std::map<std::pair<Day, std::string>, int64_t> month_revisions;
   };
   struct Shard {
     absl::flat_hash_map<std::string, uint32_t> index_of;
     std::vector<Model> models;  // By index.
     absl::flat_hash_map<std::string, int64_t> author_totals;
     absl::flat_hash_map<std::string, uint64_t> marks;  // Producer -> last sequence applied.
+    std::set<Day> folded;                              // Months FoldMonth folded.
     std::deque<std::pair<Version, ChangeRecord>> log;
     uint64_t version = 0;  // Of the newest record.
   };

@@ -1,10 +1,16 @@
 // RedisStore's two forms of a day: open days are dense arrays (cheap to add to), closed days
-// sparse hashes (cheap to keep); a dense array whose day has closed is moved into the hash. See
-// redis_keys.h for the keys and redis_store.h for the invariants.
+// sparse hashes (cheap to keep); a dense array whose day has closed is moved into the hash.
+// And retention: a month of day hashes folded into one month hash. See redis_keys.h for the
+// keys and redis_store.h for the invariants.
 #include <hiredis/hiredis.h>
 
+#include <set>
+
+#include "absl/container/btree_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/period.h"
 #include "store/redis_replies.h"
 #include "store/redis_store.h"
 
@@ -89,6 +95,89 @@ absl::Status RedisStore::CompactClosedDays() {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Day>> RedisStore::FoldMonth(uint32_t shard, Day before) {
+  if (shard >= shard_count_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shard ", shard, " is not below ", shard_count_));
+  }
+  if (PeriodStart(before, Granularity::kMonth) != before) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fold: ", before.ToString(), " is not the first day of a month"));
+  }
+  const redis_keys::ShardKeys keys = Keys(shard);
+  for (int attempt = 0; attempt < kTransactionAttempts; ++attempt) {
+    if (attempt > 0) StepAside(attempt);
+    // Which month: the oldest with a day before `before`.
+    std::vector<ShardCommands> listed =
+        OneShard(shard, {{"SMEMBERS", keys.days()}, {"SMEMBERS", keys.dense_days()}});
+    if (absl::Status status = Pipeline(listed); !status.ok()) return status;
+    std::set<Day> days, dense;
+    for (int set = 0; set < 2; ++set) {
+      absl::StatusOr<std::vector<const redisReply*>> members =
+          ReplyArray(listed[0].replies[set].get(), "fold: SMEMBERS");
+      if (!members.ok()) return members.status();
+      for (const redisReply* member : *members) {
+        absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(member, "fold: day");
+        if (!text.ok()) return text.status();
+        absl::StatusOr<Day> day = Day::Parse(text->value_or(""));
+        if (!day.ok()) return CorruptReply(absl::StrCat("day '", text->value_or(""), "'"));
+        (set == 0 ? days : dense).insert(*day);
+      }
+    }
+    if (days.empty() || *days.begin() >= before) return std::nullopt;
+    const Day month = PeriodStart(*days.begin(), Granularity::kMonth);
+    const Day end = PeriodEnd(month, Granularity::kMonth);
+    std::vector<Day> month_days(days.begin(), days.upper_bound(end));
+    // The script folds hashes only: a dense array of the month (a replica's clock that far
+    // behind, or a compaction that failed) is compacted first.
+    for (Day day : month_days) {
+      if (!dense.contains(day)) continue;
+      if (absl::Status status = CompactDay(shard, day); !status.ok()) return status;
+    }
+    // The models with downloads on those days: their revisions hashes are the script's keys.
+    std::vector<std::vector<std::string>> hkeys;
+    for (Day day : month_days) hkeys.push_back({"HKEYS", keys.day(day)});
+    std::vector<ShardCommands> fields = OneShard(shard, std::move(hkeys));
+    if (absl::Status status = Pipeline(fields); !status.ok()) return status;
+    absl::btree_set<uint32_t> indexes;
+    for (const RedisReply& reply : fields[0].replies) {
+      absl::StatusOr<std::vector<const redisReply*>> items = ReplyArray(reply.get(), "fold: HKEYS");
+      if (!items.ok()) return items.status();
+      for (const redisReply* item : *items) {
+        absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(item, "fold: index");
+        if (!text.ok()) return text.status();
+        uint32_t index = 0;
+        if (!absl::SimpleAtoi(text->value_or(""), &index)) {
+          return CorruptReply(absl::StrCat("day field '", text->value_or(""), "'"));
+        }
+        indexes.insert(index);
+      }
+    }
+    ChangeRecord record;
+    record.folded_months.push_back(month);
+    std::vector<std::string> script_keys = {keys.days(),       keys.dense_days(), keys.months(),
+                                            keys.month(month), keys.log(),        keys.version()};
+    std::vector<std::string> args = {redis_keys::MonthText(month), EncodeChangeRecord(record),
+                                     absl::StrCat(absl::ToInt64Milliseconds(retention_)),
+                                     absl::StrCat(month_days.size())};
+    for (Day day : month_days) {
+      script_keys.push_back(keys.day(day));
+      args.push_back(day.ToString());
+    }
+    for (uint32_t index : indexes) {
+      script_keys.push_back(keys.revisions(index));
+      args.push_back(absl::StrCat(index));
+    }
+    // Safe to send again after a lost reply: the days it folded are gone, so it says "stale".
+    absl::StatusOr<std::optional<Version>> folded = RunLoggedScript(
+        shard, EvalSha(Script::kFoldMonth, script_keys, std::move(args)), "fold_month");
+    if (!folded.ok()) return folded.status();
+    if (folded->has_value()) return month;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("redis: folding shard ", shard, " kept colliding with new downloads; retry"));
 }
 
 }  // namespace hubstats

@@ -25,8 +25,22 @@ int64_t DenseAt(absl::string_view array, uint32_t index) {
   return static_cast<int64_t>(value);
 }
 
+std::optional<Day> ParseMonthText(absl::string_view text) {
+  constexpr size_t kMonthLength = 7;  // YYYY-MM
+  if (text.size() != kMonthLength) return std::nullopt;
+  absl::StatusOr<Day> day = Day::Parse(absl::StrCat(text, "-01"));
+  if (!day.ok()) return std::nullopt;
+  return *day;
+}
+
 std::optional<ParsedRevisionField> ParseRevisionField(absl::string_view field) {
-  constexpr size_t kDayLength = 10;  // YYYY-MM-DD
+  constexpr size_t kDayLength = 10;   // YYYY-MM-DD
+  constexpr size_t kMonthLength = 7;  // YYYY-MM
+  if (field.size() > kMonthLength && field[kMonthLength] == '|') {
+    std::optional<Day> month = ParseMonthText(field.substr(0, kMonthLength));
+    if (!month) return std::nullopt;
+    return ParsedRevisionField{*month, field.substr(kMonthLength + 1), /*whole_month=*/true};
+  }
   if (field.size() < kDayLength + 1 || field[kDayLength] != '|') return std::nullopt;
   absl::StatusOr<Day> day = Day::Parse(field.substr(0, kDayLength));
   if (!day.ok()) return std::nullopt;

@@ -37,6 +37,11 @@ inline std::string ShardTag(absl::string_view prefix, uint32_t shard) {
 // the prefix, shard n of every deployment is in the same slot).
 inline std::string HashTag(uint32_t shard) { return absl::StrCat("{", shard, "}"); }
 
+// A month as the keys name it: "YYYY-MM" (of `month`, any day of it).
+inline std::string MonthText(Day month) { return month.ToString().substr(0, 7); }
+// The first day of the month "YYYY-MM" names; nullopt when it names none.
+std::optional<Day> ParseMonthText(absl::string_view text);
+
 // The keys of one shard of the store.
 class ShardKeys {
  public:
@@ -60,6 +65,11 @@ class ShardKeys {
   std::string days() const { return absl::StrCat(tag_, ":days"); }
   // Set: the days that have a dense array.
   std::string dense_days() const { return absl::StrCat(tag_, ":dense"); }
+  // Retention (RedisStore::FoldMonth): hash, decimal index -> downloads in a folded month
+  // (models with none have no field), like day().
+  std::string month(Day month) const { return absl::StrCat(tag_, ":m:", MonthText(month)); }
+  // Set: the folded months ("YYYY-MM").
+  std::string months() const { return absl::StrCat(tag_, ":months"); }
   // Hash: author -> all-time downloads (for the exact limit, kMaxCounterValue).
   std::string authors() const { return absl::StrCat(tag_, ":authors"); }
   // Hash: RevisionField -> downloads of that revision on that day, per model index.
@@ -110,13 +120,15 @@ inline std::string DenseOffset(uint32_t index) { return absl::StrCat("#", index)
 // The counter of `index` in a dense array's bytes (0 past its end).
 int64_t DenseAt(absl::string_view array, uint32_t index);
 
-// A revisions hash field: "<YYYY-MM-DD>|<revision>".
+// A revisions hash field: "<YYYY-MM-DD>|<revision>", or for a folded month (written only by
+// fold_month.lua) "<YYYY-MM>|<revision>".
 inline std::string RevisionField(Day day, absl::string_view revision) {
   return absl::StrCat(day.ToString(), "|", revision);
 }
 struct ParsedRevisionField {
-  Day day;
+  Day day;                     // With whole_month: the month's first day.
   absl::string_view revision;  // Views the field.
+  bool whole_month = false;
 };
 std::optional<ParsedRevisionField> ParseRevisionField(absl::string_view field);
 

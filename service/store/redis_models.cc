@@ -25,36 +25,12 @@ absl::StatusOr<std::optional<Version>> RedisStore::WriteModels(
   for (const ModelWrite& write : writes) {
     args.insert(args.end(), {write.model_id, write.expected, write.value});
   }
-  const std::vector<std::vector<std::string>> commands = {
-      EvalSha(Script::kWriteModels, {keys.models(), keys.log(), keys.version()}, std::move(args))};
-  std::optional<Version> version;
   // Safe to send again after a lost reply: the script finds its own writes and says "stale",
   // and the caller reads again.
-  absl::Status status = topology_->Run(
-      SlotOf(shard), Idempotence::kIdempotent, [&](RedisConnection& connection) -> absl::Status {
-        std::vector<RedisReply> replies;
-        if (absl::Status sent = SendAndRead(connection, commands, replies); !sent.ok()) {
-          return sent;
-        }
-        absl::StatusOr<std::vector<const redisReply*>> items =
-            ReplyArray(replies[0].get(), "write_models");
-        if (!items.ok()) return items.status();
-        absl::StatusOr<std::optional<absl::string_view>> verdict =
-            items->empty() ? CorruptReply("write_models: empty reply")
-                           : ReplyText((*items)[0], "write_models");
-        if (!verdict.ok()) return verdict.status();
-        if (*verdict == "stale") {
-          version.reset();
-          return absl::OkStatus();
-        }
-        if (*verdict != "ok" || items->size() != 2) return CorruptReply("write_models verdict");
-        absl::StatusOr<Version> written = ReplyVersion((*items)[1], "write_models version");
-        if (!written.ok()) return written.status();
-        version = *written;
-        return WaitForReplicas(connection);
-      });
-  if (!status.ok()) return status;
-  return version;
+  return RunLoggedScript(
+      shard,
+      EvalSha(Script::kWriteModels, {keys.models(), keys.log(), keys.version()}, std::move(args)),
+      "write_models");
 }
 
 absl::StatusOr<RedisStore::ModelsRead> RedisStore::ReadModels(

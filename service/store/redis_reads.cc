@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/period.h"
 #include "store/redis_replies.h"
 #include "store/redis_store.h"
 
@@ -51,23 +52,34 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
   }
   const redis_keys::ShardKeys keys = Keys(shard);
   for (int attempt = 0; attempt < kTransactionAttempts; ++attempt) {
-    // The days first, then everything in one MULTI/EXEC; if a day appeared in between, again.
-    std::vector<ShardCommands> listed = OneShard(shard, {{"SMEMBERS", keys.days()}});
+    // The days and folded months first, then everything in one MULTI/EXEC; if a day or a
+    // month appeared (or went) in between, again.
+    std::vector<ShardCommands> listed =
+        OneShard(shard, {{"SMEMBERS", keys.days()}, {"SMEMBERS", keys.months()}});
     if (absl::Status status = Pipeline(listed); !status.ok()) return status;
     absl::StatusOr<std::set<std::string>> days = DaySet(listed[0].replies[0].get());
     if (!days.ok()) return days.status();
-    std::vector<Day> day_list;
+    absl::StatusOr<std::set<std::string>> months = DaySet(listed[0].replies[1].get());
+    if (!months.ok()) return months.status();
+    std::vector<Day> day_list, month_list;
     std::vector<std::vector<std::string>> commands = {{"MULTI"},
                                                       {"SMEMBERS", keys.days()},
                                                       {"HGETALL", keys.models()},
                                                       {"GET", keys.all_time()},
-                                                      {"GET", keys.version()}};
+                                                      {"GET", keys.version()},
+                                                      {"SMEMBERS", keys.months()}};
     for (const std::string& text : *days) {
       absl::StatusOr<Day> day = Day::Parse(text);
       if (!day.ok()) return CorruptReply(absl::StrCat("day '", text, "' in ", keys.days()));
       day_list.push_back(*day);
       commands.push_back({"HGETALL", keys.day(*day)});
       commands.push_back({"GET", keys.dense_day(*day)});
+    }
+    for (const std::string& text : *months) {
+      std::optional<Day> month = redis_keys::ParseMonthText(text);
+      if (!month) return CorruptReply(absl::StrCat("month '", text, "' in ", keys.months()));
+      month_list.push_back(*month);
+      commands.push_back({"HGETALL", keys.month(*month)});
     }
     commands.push_back({"EXEC"});
     std::vector<RedisReply> replies;
@@ -85,7 +97,9 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
     if (!results.ok()) return results.status();
     absl::StatusOr<std::set<std::string>> days_now = DaySet((*results)[0]);
     if (!days_now.ok()) return days_now.status();
-    if (*days_now != *days) continue;
+    absl::StatusOr<std::set<std::string>> months_now = DaySet((*results)[4]);
+    if (!months_now.ok()) return months_now.status();
+    if (*days_now != *days || *months_now != *months) continue;
 
     ShardSnapshot snapshot;
     absl::StatusOr<Version> version = ReplyVersion((*results)[3], "load: version");
@@ -121,7 +135,7 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
       // A model's downloads on the day: its hash field plus its dense counter.
       std::map<uint32_t, int64_t> downloads;
       absl::StatusOr<std::vector<std::pair<absl::string_view, absl::string_view>>> counts =
-          HashPairs((*results)[4 + 2 * d], "load: day");
+          HashPairs((*results)[5 + 2 * d], "load: day");
       if (!counts.ok()) return counts.status();
       for (const auto& [field, value] : *counts) {
         uint32_t index = 0;
@@ -132,7 +146,7 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
         downloads[index] += *count;
       }
       absl::StatusOr<std::optional<absl::string_view>> dense =
-          ReplyText((*results)[5 + 2 * d], "load: dense day");
+          ReplyText((*results)[6 + 2 * d], "load: dense day");
       if (!dense.ok()) return dense.status();
       const absl::string_view array = dense->value_or("");
       for (uint32_t index = 0; index < array.size() / redis_keys::kDenseBytes; ++index) {
@@ -150,6 +164,23 @@ absl::StatusOr<ShardSnapshot> RedisStore::LoadShard(uint32_t shard) {
         if (count > 0) day.downloads.emplace_back(index, count);
       }
       if (day.downloads.empty()) snapshot.days.pop_back();
+    }
+    for (size_t m = 0; m < month_list.size(); ++m) {
+      absl::StatusOr<std::vector<std::pair<absl::string_view, absl::string_view>>> counts =
+          HashPairs((*results)[5 + 2 * day_list.size() + m], "load: month");
+      if (!counts.ok()) return counts.status();
+      ShardSnapshot::MonthCounts& month = snapshot.months.emplace_back();
+      month.month = month_list[m];
+      for (const auto& [field, value] : *counts) {
+        uint32_t index = 0;
+        absl::StatusOr<int64_t> count = ParseCount(value, "month downloads");
+        if (!absl::SimpleAtoi(field, &index) || index >= seen.size() || !count.ok()) {
+          return CorruptReply(
+              absl::StrCat("month ", redis_keys::MonthText(month_list[m]), " field '", field, "'"));
+        }
+        if (*count > 0) month.downloads.emplace_back(index, *count);
+      }
+      std::sort(month.downloads.begin(), month.downloads.end());
     }
     return snapshot;
   }
@@ -316,11 +347,16 @@ absl::StatusOr<std::vector<RevisionDownloads>> RedisStore::ReadRevisions(uint32_
     absl::StatusOr<int64_t> downloads = ParseCount(value, "revision downloads");
     if (!parsed || !downloads.ok())
       return CorruptReply(absl::StrCat("revision field '", field, "'"));
-    if (!range.Contains(parsed->day)) continue;
-    revisions.push_back({parsed->day, std::string(parsed->revision), *downloads});
+    if (parsed->whole_month
+            ? !range.Overlaps(parsed->day, PeriodEnd(parsed->day, Granularity::kMonth))
+            : !range.Contains(parsed->day)) {
+      continue;
+    }
+    revisions.push_back(
+        {parsed->day, std::string(parsed->revision), *downloads, parsed->whole_month});
   }
   std::sort(revisions.begin(), revisions.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.day, a.revision) < std::tie(b.day, b.revision);
+    return std::tie(a.day, a.whole_month, a.revision) < std::tie(b.day, b.whole_month, b.revision);
   });
   return revisions;
 }

@@ -20,13 +20,13 @@
 namespace hubstats {
 namespace embedded {
 extern const std::string_view log_lua, log_change_lua, write_models_lua, producer_check_lua,
-    producer_commit_lua;
+    producer_commit_lua, fold_month_lua;
 }  // namespace embedded
 
 namespace {
 
 constexpr absl::string_view kScriptNames[] = {"log_change", "write_models", "producer_check",
-                                              "producer_commit"};
+                                              "producer_commit", "fold_month"};
 
 std::vector<std::string> ScriptSources() {
   // Scripts that log get the one log_change function prepended.
@@ -35,7 +35,8 @@ std::vector<std::string> ScriptSources() {
                         absl::string_view(script.data(), script.size()));
   };
   return {with_log(embedded::log_change_lua), with_log(embedded::write_models_lua),
-          std::string(embedded::producer_check_lua), std::string(embedded::producer_commit_lua)};
+          std::string(embedded::producer_check_lua), std::string(embedded::producer_commit_lua),
+          with_log(embedded::fold_month_lua)};
 }
 
 bool IsNoScript(const RedisReply& reply) {
@@ -323,6 +324,37 @@ absl::Status RedisStore::WaitForReplicas(RedisConnection& connection) {
         absl::FormatDuration(wait_timeout_), "; it may not survive a failover (retry)"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Version>> RedisStore::RunLoggedScript(uint32_t shard,
+                                                                   std::vector<std::string> eval,
+                                                                   absl::string_view name) {
+  const std::vector<std::vector<std::string>> commands = {std::move(eval)};
+  std::optional<Version> version;
+  absl::Status status = topology_->Run(
+      SlotOf(shard), Idempotence::kIdempotent, [&](RedisConnection& connection) -> absl::Status {
+        version.reset();
+        std::vector<RedisReply> replies;
+        if (absl::Status sent = SendAndRead(connection, commands, replies); !sent.ok()) {
+          return sent;
+        }
+        absl::StatusOr<std::vector<const redisReply*>> items = ReplyArray(replies[0].get(), name);
+        if (!items.ok()) return items.status();
+        absl::StatusOr<std::optional<absl::string_view>> verdict =
+            items->empty() ? CorruptReply(absl::StrCat(name, ": empty reply"))
+                           : ReplyText((*items)[0], name);
+        if (!verdict.ok()) return verdict.status();
+        if (*verdict == "stale") return absl::OkStatus();
+        if (*verdict != "ok" || items->size() != 2) {
+          return CorruptReply(absl::StrCat(name, " verdict"));
+        }
+        absl::StatusOr<Version> written = ReplyVersion((*items)[1], absl::StrCat(name, " version"));
+        if (!written.ok()) return written.status();
+        version = *written;
+        return WaitForReplicas(connection);
+      });
+  if (!status.ok()) return status;
+  return version;
 }
 
 absl::StatusOr<RedisReply> RedisStore::MetaCommand(const std::vector<std::string>& args,

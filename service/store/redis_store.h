@@ -9,7 +9,9 @@
 //   dd:<day>        string  the same as a dense i64 array (open days: one BITFIELD a window)
 //   days, dense     set     the days with downloads; the days with a dense array
 //   authors         hash    author -> all-time downloads
-//   rev:<index>     hash    "<day>|<revision>" -> downloads
+//   rev:<index>     hash    "<day>|<revision>" -> downloads; "<YYYY-MM>|<revision>" when folded
+//   m:<YYYY-MM>     hash    index -> downloads in a folded month (retention: FoldMonth)
+//   months          set     the folded months
 //   log             stream  one entry per change: "p" previous entry id, "r" ChangeRecord
 //   version         string  the newest entry id: the shard's Version
 //   applied:<p>     string  the highest sequence of producer p applied here (expires)
@@ -40,6 +42,8 @@
 //    (not watched: only another replica adding to the same author in between can pass it, and
 //    only up to its own window's worth). EXEC refused (a mark moved) -> decided again.
 //  * LoadShard: one MULTI/EXEC reading the whole shard at one version.
+//  * FoldMonth: one script (fold_month.lua) that moves a month's day hashes and day revision
+//    fields into the month's, if nothing the caller read meanwhile changed, and logs it.
 //  Shards of one window are separate steps: a failure between them leaves the window applied
 //  in some shards, which their marks then refuse to apply again.
 //
@@ -57,7 +61,8 @@
 // own pool and a deadline.
 //
 // Code: redis_store.cc (opening, pipelines per master, WAIT, settings), redis_models.cc
-// (indexes, records), redis_apply.cc (windows), redis_days.cc (the two forms of a day),
+// (indexes, records), redis_apply.cc (windows), redis_days.cc (the two forms of a day, and
+// folding days into months),
 // redis_producers.cc, redis_reads.cc (snapshots, the log, versions, queries), redis_replies.h.
 #ifndef HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
 #define HUBSTATS_SERVICE_STORE_REDIS_STORE_H_
@@ -136,6 +141,7 @@ class RedisStore : public Store {
   absl::StatusOr<std::vector<ShardChanges>> ReadChanges(
       absl::Span<const std::pair<uint32_t, Version>> after, size_t limit) override;
   absl::StatusOr<VersionVector> ReadVersions(absl::Time deadline = absl::InfiniteFuture()) override;
+  absl::StatusOr<std::optional<Day>> FoldMonth(uint32_t shard, Day before) override;
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
                                                                const DayRange& range,
                                                                absl::Time deadline) override;
@@ -153,7 +159,14 @@ class RedisStore : public Store {
   RedisTopology& topology() { return *topology_; }
 
  private:
-  enum class Script { kLogChange, kWriteModels, kProducerCheck, kProducerCommit, kCount };
+  enum class Script {
+    kLogChange,
+    kWriteModels,
+    kProducerCheck,
+    kProducerCommit,
+    kFoldMonth,
+    kCount
+  };
 
   // Commands for one shard and, once run, their replies.
   struct ShardCommands {
@@ -202,6 +215,13 @@ class RedisStore : public Store {
   static absl::Status ClearWatch(RedisConnection& connection, absl::Status status);
   // After a write on `connection`: WAIT for `wait_replicas_` replicas (no-op when 0).
   absl::Status WaitForReplicas(RedisConnection& connection);
+  // Runs `eval` (an EvalSha of a script that answers {'ok', version} after logging its change,
+  // or {'stale'} after writing nothing) on the shard's master, then WaitForReplicas. Sent again
+  // after a lost reply, so the script must find its own writes stale. Returns the version, or
+  // nullopt for "stale"; `name` goes into corrupt-reply errors.
+  absl::StatusOr<std::optional<Version>> RunLoggedScript(uint32_t shard,
+                                                         std::vector<std::string> eval,
+                                                         absl::string_view name);
   // One command on one key outside the shards ("<prefix>:meta").
   absl::StatusOr<RedisReply> MetaCommand(const std::vector<std::string>& args,
                                          Idempotence idempotence);

@@ -11,9 +11,14 @@
 //     appendfsync always;
 //  4. store-level ingest (windows of 100,000 events through ApplyWindow, no gRPC) and the two
 //     baselines (service/store/baselines) on the same Zipf stream.
+//  5. only with --days D: retention over D simulated days of --events-per-day events each (a
+//     third with a revision), applied day by day to two stores side by side, one folding the
+//     months past --retention-days after each day (as app/retention.h does), one keeping every
+//     day: their used_memory (change log apart) every 60 days, and how long each fold took.
 //
 //   hubstats_redis_store_bench [--models N] [--catalog N] [--events-per-day N] [--exponent X]
 //                              [--window-models 5000,30000] [--seconds S]
+//                              [--days D [--retention-days R]]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,6 +36,7 @@
 #include "absl/strings/strip.h"
 #include "core/delta.h"
 #include "core/model_id.h"
+#include "core/period.h"
 #include "redis_server.h"
 #include "store/baselines/redis_baselines.h"
 #include "store/redis_store.h"
@@ -47,6 +53,8 @@ struct Settings {
   double exponent = 1.1;
   std::vector<int64_t> window_models = {5'000, 30'000};
   double seconds = 10;
+  int days = 0;  // > 0: the retention measurement only.
+  int retention_days = 400;
 };
 
 // The bench's synthetic hub (client/bench/workload.cc): authors own runs of models.
@@ -173,9 +181,11 @@ std::vector<uint32_t> IndexAll(RedisStore& store, int64_t count) {
   return indexes;
 }
 
-// One commit window: downloads per model (hub index) on `day`, as ShardDeltas.
+// One commit window: downloads per model (hub index) on `day`, as ShardDeltas; `main`, when
+// given, holds the part of each model's downloads that named the revision "main".
 std::vector<WindowShard> WindowOf(const absl::flat_hash_map<int64_t, int64_t>& downloads,
-                                  const std::vector<uint32_t>& indexes, Day day, uint32_t shards) {
+                                  const std::vector<uint32_t>& indexes, Day day, uint32_t shards,
+                                  const absl::flat_hash_map<int64_t, int64_t>* main = nullptr) {
   std::vector<WindowShard> window(shards);
   for (uint32_t shard = 0; shard < shards; ++shard) window[shard].delta.shard = shard;
   for (const auto& [model, count] : downloads) {
@@ -186,6 +196,10 @@ std::vector<WindowShard> WindowOf(const absl::flat_hash_map<int64_t, int64_t>& d
                                   .author = author,
                                   .total = count,
                                   .days = {DayDelta{.day = day, .count = count}}});
+    if (main == nullptr) continue;
+    if (auto revised = main->find(model); revised != main->end()) {
+      shard.delta.models.back().days[0].revisions = {{"main", revised->second}};
+    }
   }
   std::erase_if(window, [](const WindowShard& shard) { return shard.delta.models.empty(); });
   return window;
@@ -374,6 +388,61 @@ void MeasureBaselines(const Settings& settings, const Zipf& zipf) {
   }
 }
 
+void MeasureRetention(const Settings& settings, const Zipf& zipf) {
+  test_support::RedisServer folding_redis, keeping_redis;
+  std::unique_ptr<RedisStore> folding = OpenStore(folding_redis, "retention");
+  std::unique_ptr<RedisStore> keeping = OpenStore(keeping_redis, "retention");
+  const std::vector<uint32_t> indexes = IndexAll(*folding, settings.models);
+  if (IndexAll(*keeping, settings.models) != indexes)
+    Check(absl::InternalError("indexes"), "index");
+  const uint32_t shards = folding->shard_count();
+  auto facts = [&](const test_support::RedisServer& redis) {
+    return (UsedMemory(redis) - LogBytes(redis, "retention", shards)) / 1048576.0;
+  };
+  std::printf("retention: %d days of %lld events over %lld models, %d days kept per day\n",
+              settings.days, static_cast<long long>(settings.events_per_day),
+              static_cast<long long>(settings.models), settings.retention_days);
+  std::mt19937_64 random(17);
+  const Day first = *Day::Parse("2023-01-01");
+  std::vector<double> fold_ms;
+  for (int d = 0; d < settings.days; ++d) {
+    const Day day = Day::FromNumber(first.number() + d);
+    for (int64_t done = 0; done < settings.events_per_day; done += 100'000) {
+      absl::flat_hash_map<int64_t, int64_t> window, main;
+      for (int64_t e = done; e < std::min(settings.events_per_day, done + 100'000); ++e) {
+        const int64_t count = 1 + static_cast<int64_t>(random() % 3);
+        const int64_t model = zipf.Sample(random);
+        window[model] += count;
+        if (random() % 3 == 0) main[model] += count;
+      }
+      const std::vector<WindowShard> shard_windows = WindowOf(window, indexes, day, shards, &main);
+      Check(folding->ApplyWindow(shard_windows).status(), "apply");
+      Check(keeping->ApplyWindow(shard_windows).status(), "apply");
+    }
+    const Day boundary = RetentionBoundary(day, settings.retention_days);
+    for (uint32_t shard = 0; shard < shards; ++shard) {
+      while (true) {
+        const Clock::time_point start = Clock::now();
+        absl::StatusOr<std::optional<Day>> month = folding->FoldMonth(shard, boundary);
+        Check(month.status(), "fold");
+        if (!*month) break;
+        fold_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+      }
+    }
+    if ((d + 1) % 60 == 0 || d + 1 == settings.days) {
+      const double kept = facts(keeping_redis), folded = facts(folding_redis);
+      std::printf(
+          "day %4d (%s): keeping every day %8.1f MiB, with retention %8.1f MiB (%.2fx less)\n",
+          d + 1, day.ToString().c_str(), kept, folded, kept / folded);
+    }
+  }
+  std::sort(fold_ms.begin(), fold_ms.end());
+  if (!fold_ms.empty()) {
+    std::printf("folds: %zu (one month of one shard each): median %.1f ms, max %.1f ms\n",
+                fold_ms.size(), fold_ms[fold_ms.size() / 2], fold_ms.back());
+  }
+}
+
 Settings ParseSettings(int argc, char** argv) {
   Settings settings;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -389,6 +458,10 @@ Settings ParseSettings(int argc, char** argv) {
       ok = absl::SimpleAtod(value, &settings.exponent);
     } else if (flag == "--seconds") {
       ok = absl::SimpleAtod(value, &settings.seconds);
+    } else if (flag == "--days") {
+      ok = absl::SimpleAtoi(value, &settings.days) && settings.days > 0;
+    } else if (flag == "--retention-days") {
+      ok = absl::SimpleAtoi(value, &settings.retention_days) && settings.retention_days > 0;
     } else if (flag == "--window-models") {
       settings.window_models.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {
@@ -413,6 +486,10 @@ Settings ParseSettings(int argc, char** argv) {
 int main(int argc, char** argv) {
   const hubstats::Settings settings = hubstats::ParseSettings(argc, argv);
   const hubstats::Zipf zipf(settings.models, settings.exponent);
+  if (settings.days > 0) {
+    hubstats::MeasureRetention(settings, zipf);
+    return 0;
+  }
   hubstats::MeasureCatalog(settings);
   hubstats::MeasureDays(settings, zipf);
   hubstats::MeasureWindows(settings, zipf);

@@ -4,7 +4,8 @@
 //  * the shard's models: every model catalogued or with downloads, each with a small index
 //    that is assigned once (when its record is first written or its first event arrives) and
 //    never changed or reused, and its catalog record if it has one;
-//  * downloads per model: all time, per UTC day, and per day and revision;
+//  * downloads per model: all time, per UTC day, and per day and revision; days of months the
+//    shard folded (retention, FoldMonth) per month instead: per month and per month and revision;
 //  * downloads per author, all time (for the exact limit, kMaxCounterValue);
 //  * producer marks and logs (exactly-once ingestion);
 //  * a change log: one ChangeRecord per committed change, in the same atomic step as the change,
@@ -115,6 +116,15 @@ struct ShardSnapshot {
     std::vector<std::pair<uint32_t, int64_t>> downloads;  // Model index -> downloads (> 0).
   };
   std::vector<DayCounts> days;  // Ascending day; only days with downloads.
+  // Every month the shard folded (FoldMonth), ascending, each by its first day, with its
+  // downloads per model (> 0; may be none). Days of these months may still be in `days`: late
+  // downloads added after the fold, which the next fold moves here; a month's downloads are the
+  // sum of both.
+  struct MonthCounts {
+    Day month;
+    std::vector<std::pair<uint32_t, int64_t>> downloads;  // Model index -> downloads (> 0).
+  };
+  std::vector<MonthCounts> months;
 };
 
 // The records a shard logged after a version.
@@ -126,9 +136,10 @@ struct ShardChanges {
 };
 
 struct RevisionDownloads {
-  Day day;
+  Day day;  // With whole_month: the month's first day.
   std::string revision;
   int64_t downloads = 0;
+  bool whole_month = false;  // Downloads of a folded month (FoldMonth), not of one day.
   bool operator==(const RevisionDownloads&) const = default;
 };
 
@@ -178,8 +189,18 @@ class Store {
   virtual absl::StatusOr<VersionVector> ReadVersions(
       absl::Time deadline = absl::InfiniteFuture()) = 0;
 
+  // Retention: folds the shard's oldest month of per-day detail that ends before `before` (a
+  // first of month, else INVALID_ARGUMENT) into monthly totals: the month's downloads per model
+  // and day become downloads per model and month, and per day and revision become per month and
+  // revision. Atomic, and logged (ChangeRecord::folded_months) in the same step. Returns the
+  // month folded (its first day), or nullopt when no day before `before` has detail left. Days
+  // of a folded month that get downloads later (late events) keep them per day until the next
+  // call folds them too. Replicas may call it at once: each month is folded once.
+  virtual absl::StatusOr<std::optional<Day>> FoldMonth(uint32_t shard, Day before) = 0;
+
   // The downloads per day and revision of one model (shard and index) in `range`, by day then
-  // revision. Finishes by `deadline` or fails with UNAVAILABLE.
+  // revision; those of folded months per month (whole_month), for each month that has a day in
+  // `range`. Finishes by `deadline` or fails with UNAVAILABLE.
   virtual absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard,
                                                                        uint32_t index,
                                                                        const DayRange& range,

@@ -49,6 +49,9 @@ class SharedMemoryStore : public Store {
   absl::StatusOr<VersionVector> ReadVersions(absl::Time deadline) override {
     return store_->ReadVersions(deadline);
   }
+  absl::StatusOr<std::optional<Day>> FoldMonth(uint32_t shard, Day before) override {
+    return store_->FoldMonth(shard, before);
+  }
   absl::StatusOr<std::vector<RevisionDownloads>> ReadRevisions(uint32_t shard, uint32_t index,
                                                                const DayRange& range,
                                                                absl::Time deadline) override {

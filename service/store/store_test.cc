@@ -9,7 +9,9 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "core/model_id.h"
+#include "core/period.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/memory_store.h"
@@ -309,6 +311,164 @@ TEST_P(StoreTest, RevisionsAreKeptPerDay) {
       model.shard, model.index, {D("2024-09-02"), D("2024-09-02")}, absl::Now() + absl::Seconds(5));
   ASSERT_TRUE(second.ok());
   EXPECT_THAT(*second, ElementsAre(RevisionDownloads{D("2024-09-02"), "main", 3}));
+}
+
+// Every (shard, month) FoldMonth folds before `before`, until none is left. Versions only grow.
+std::vector<std::pair<uint32_t, Day>> FoldAll(Store& store, Day before) {
+  std::vector<std::pair<uint32_t, Day>> folded;
+  for (uint32_t shard = 0; shard < store.shard_count(); ++shard) {
+    while (true) {
+      absl::StatusOr<std::optional<Day>> month = store.FoldMonth(shard, before);
+      EXPECT_TRUE(month.ok()) << month.status();
+      if (!month.ok() || !*month) break;
+      folded.emplace_back(shard, **month);
+      if (folded.size() > 1000) break;  // A store that never says "done".
+    }
+  }
+  return folded;
+}
+
+// What folding every month before `before` makes of `facts`, computed here from the days.
+Facts FoldedFacts(Facts facts, Day before) {
+  for (auto& [id, model] : facts.models) {
+    for (auto it = model.days.begin(); it != model.days.end() && it->first < before;) {
+      const Day month = PeriodStart(it->first, Granularity::kMonth);
+      model.months[month] += it->second;
+      facts.folded.emplace(model.shard, month);
+      it = model.days.erase(it);
+    }
+  }
+  return facts;
+}
+
+std::vector<std::pair<uint32_t, Version>> After(const VersionVector& versions) {
+  std::vector<std::pair<uint32_t, Version>> after;
+  for (uint32_t shard = 0; shard < versions.size(); ++shard) {
+    after.emplace_back(shard, versions[shard]);
+  }
+  return after;
+}
+
+TEST_P(StoreTest, FoldingMovesAMonthOfDaysIntoItsMonthExactlyAndLogsIt) {
+  std::mt19937_64 random(7);
+  std::vector<TestEvent> events;
+  for (int i = 0; i < 300; ++i) {
+    std::string model = store_testing::RandomModelId(random, 9, 6);
+    const int month = 1 + static_cast<int>(random() % 4);  // 2024-01 .. 2024-04
+    const int day = 1 + static_cast<int>(random() % 28);
+    const auto count = static_cast<int64_t>(1 + random() % 40);
+    const char* revision = random() % 3 == 0 ? "" : (random() % 2 ? "main" : "v2");
+    events.push_back(
+        {std::move(model), absl::StrFormat("2024-%02d-%02d", month, day), count, revision});
+  }
+  Ingest(events);
+  Ingest({{"org/r", "2024-01-31", 5, "main"},
+          {"org/r", "2024-01-02", 2, "main"},
+          {"org/r", "2024-01-02", 1, "v1"},
+          {"org/r", "2024-02-29", 4, ""},
+          {"org/r", "2024-03-01", 3, "main"}});
+  const Facts before = Load();
+  const int64_t total = Total();
+
+  const std::vector<std::pair<uint32_t, Day>> folded = FoldAll(*store_, D("2024-03-01"));
+  const Facts after = Load();
+  EXPECT_EQ(after.models.size(), before.models.size());
+  // Exactly the days before March, moved into their months; all time and later days unchanged.
+  Facts expected = FoldedFacts(before, D("2024-03-01"));
+  expected.versions = after.versions;
+  EXPECT_EQ(after, expected);
+  EXPECT_EQ(Total(), total);
+  EXPECT_EQ(std::set(folded.begin(), folded.end()), expected.folded);
+  EXPECT_EQ(folded.size(), expected.folded.size()) << "a month was folded twice";
+  EXPECT_THAT(after.models.at("org/r").months,
+              ElementsAre(std::pair(D("2024-01-01"), 8), std::pair(D("2024-02-01"), 4)));
+  // The log tells a follower the same: the records after `before` rebuild `after`.
+  absl::StatusOr<std::vector<ShardChanges>> changes =
+      store_->ReadChanges(After(before.versions), 10'000);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  Facts followed = before;
+  for (uint32_t shard = 0; shard < store_->shard_count(); ++shard) {
+    ASSERT_FALSE((*changes)[shard].gap);
+    for (const auto& [version, record] : (*changes)[shard].records) {
+      ASSERT_TRUE(store_testing::ApplyRecord(followed, shard, record));
+      followed.versions[shard] = version;
+    }
+  }
+  EXPECT_EQ(followed, after);
+
+  // Revisions of folded months are per month; a month counts in any range that has one of its
+  // days.
+  const ModelFacts& r = after.models.at("org/r");
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  absl::StatusOr<std::vector<RevisionDownloads>> revisions =
+      store_->ReadRevisions(r.shard, r.index, DayRange{}, deadline);
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(*revisions, ElementsAre(RevisionDownloads{D("2024-01-01"), "main", 7, true},
+                                      RevisionDownloads{D("2024-01-01"), "v1", 1, true},
+                                      RevisionDownloads{D("2024-03-01"), "main", 3}));
+  revisions = store_->ReadRevisions(r.shard, r.index, {D("2024-01-31"), D("2024-02-01")}, deadline);
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(*revisions, ElementsAre(RevisionDownloads{D("2024-01-01"), "main", 7, true},
+                                      RevisionDownloads{D("2024-01-01"), "v1", 1, true}));
+
+  // Nothing left before March: no month, no change.
+  EXPECT_THAT(FoldAll(*store_, D("2024-03-01")), IsEmpty());
+  EXPECT_EQ(Load(), after);
+}
+
+TEST_P(StoreTest, LateDownloadsOfAFoldedMonthStayPerDayUntilTheNextFold) {
+  Ingest({{"org/a", "2024-01-10", 3, "main"}, {"org/a", "2024-02-10", 1, ""}});
+  EXPECT_EQ(FoldAll(*store_, D("2024-02-01")).size(), 1u);
+  Ingest({{"org/a", "2024-01-20", 2, "main"}, {"org/b", "2024-01-21", 6, "v1"}});
+  Facts facts = Load();
+  EXPECT_THAT(facts.models.at("org/a").days,
+              ElementsAre(std::pair(D("2024-01-20"), 2), std::pair(D("2024-02-10"), 1)));
+  EXPECT_THAT(facts.models.at("org/a").months, ElementsAre(std::pair(D("2024-01-01"), 3)));
+  const std::vector<std::pair<uint32_t, Day>> again = FoldAll(*store_, D("2024-02-01"));
+  EXPECT_FALSE(again.empty());
+  for (const auto& [shard, month] : again) EXPECT_EQ(month, D("2024-01-01"));
+  facts = Load();
+  EXPECT_THAT(facts.models.at("org/a").days, ElementsAre(std::pair(D("2024-02-10"), 1)));
+  EXPECT_THAT(facts.models.at("org/a").months, ElementsAre(std::pair(D("2024-01-01"), 5)));
+  EXPECT_THAT(facts.models.at("org/b").months, ElementsAre(std::pair(D("2024-01-01"), 6)));
+  EXPECT_EQ(facts.models.at("org/a").all_time, 6);
+  const ModelFacts& a = facts.models.at("org/a");
+  absl::StatusOr<std::vector<RevisionDownloads>> revisions =
+      store_->ReadRevisions(a.shard, a.index, DayRange{}, absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(*revisions, ElementsAre(RevisionDownloads{D("2024-01-01"), "main", 5, true}));
+}
+
+TEST_P(StoreTest, ReplicasFoldingAtOnceFoldEachMonthOnce) {
+  std::mt19937_64 random(11);
+  std::vector<TestEvent> events;
+  for (int i = 0; i < 400; ++i) {
+    std::string model = store_testing::RandomModelId(random, 5, 8);
+    const int month = 1 + static_cast<int>(random() % 6);
+    const int day = 1 + static_cast<int>(random() % 28);
+    events.push_back({std::move(model), absl::StrFormat("2024-%02d-%02d", month, day),
+                      static_cast<int64_t>(1 + random() % 9), random() % 2 ? "main" : ""});
+  }
+  Ingest(events);
+  const Facts before = Load();
+  std::vector<std::vector<std::pair<uint32_t, Day>>> folded(3);
+  std::vector<std::thread> replicas;
+  for (auto& mine : folded) {
+    replicas.emplace_back([&] { mine = FoldAll(*store_, D("2024-06-01")); });
+  }
+  for (std::thread& replica : replicas) replica.join();
+  Facts expected = FoldedFacts(before, D("2024-06-01"));
+  const Facts after = Load();
+  expected.versions = after.versions;
+  EXPECT_EQ(after, expected);
+  std::multiset<std::pair<uint32_t, Day>> all;
+  for (const auto& mine : folded) all.insert(mine.begin(), mine.end());
+  EXPECT_EQ(all.size(), expected.folded.size()) << "a month was folded twice";
+}
+
+TEST_P(StoreTest, FoldingRefusesABoundaryThatIsNotAFirstOfMonth) {
+  const absl::StatusOr<std::optional<Day>> folded = store_->FoldMonth(0, D("2024-03-02"));
+  EXPECT_TRUE(absl::IsInvalidArgument(folded.status())) << folded.status();
 }
 
 TEST_P(StoreTest, AuthorTotalsAndTheExactLimit) {

@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/model_id.h"
+#include "core/period.h"
 #include "gtest/gtest.h"
 
 namespace hubstats::store_testing {
@@ -83,7 +84,7 @@ absl::StatusOr<Facts> LoadFacts(Store& store) {
     absl::flat_hash_map<uint32_t, std::string> id_of;
     for (const ShardSnapshot::Model& model : snapshot->models) {
       ModelFacts& entry = facts.models[model.model_id];
-      entry = {shard, model.index, model.record, model.all_time, {}};
+      entry = {shard, model.index, model.record, model.all_time, {}, {}};
       id_of[model.index] = model.model_id;
     }
     for (const ShardSnapshot::DayCounts& day : snapshot->days) {
@@ -91,6 +92,14 @@ absl::StatusOr<Facts> LoadFacts(Store& store) {
         auto id = id_of.find(index);
         if (id == id_of.end()) return absl::DataLossError("day counts name an unknown index");
         facts.models[id->second].days[day.day] += downloads;
+      }
+    }
+    for (const ShardSnapshot::MonthCounts& month : snapshot->months) {
+      facts.folded.emplace(shard, month.month);
+      for (const auto& [index, downloads] : month.downloads) {
+        auto id = id_of.find(index);
+        if (id == id_of.end()) return absl::DataLossError("month counts name an unknown index");
+        facts.models[id->second].months[month.month] += downloads;
       }
     }
   }
@@ -127,6 +136,17 @@ bool ApplyRecord(Facts& facts, uint32_t shard, const ChangeRecord& record) {
     ModelFacts* model = find(added.index);
     if (model == nullptr) return false;
     model->all_time += added.downloads;
+  }
+  for (Day month : record.folded_months) {
+    facts.folded.emplace(shard, month);
+    const Day end = PeriodEnd(month, Granularity::kMonth);
+    for (auto& [id, model] : facts.models) {
+      if (model.shard != shard) continue;
+      for (auto it = model.days.lower_bound(month); it != model.days.end() && it->first <= end;) {
+        model.months[month] += it->second;
+        it = model.days.erase(it);
+      }
+    }
   }
   return true;
 }

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,11 +52,13 @@ struct ModelFacts {
   std::optional<CatalogRecord> record;
   int64_t all_time = 0;
   std::map<Day, int64_t> days;
+  std::map<Day, int64_t> months;  // Folded months (first day) -> downloads.
   bool operator==(const ModelFacts&) const = default;
 };
 struct Facts {
   std::map<std::string, ModelFacts> models;  // By model id.
   VersionVector versions;
+  std::set<std::pair<uint32_t, Day>> folded;  // (shard, month) of every folded month.
   bool operator==(const Facts&) const = default;
 };
 absl::StatusOr<Facts> LoadFacts(Store& store);

@@ -56,8 +56,10 @@ class Played:
             if o["kind"] == "ConfigMap":
                 o["data"]["HUBSTATS_LISTEN"] = f"127.0.0.1:{hubstats_port}"
                 o["data"]["HUBSTATS_METRICS_LISTEN"] = "127.0.0.1:0"
-                # The tests import the 2024 snapshot: a backfill, so any day counts.
+                # The tests import the 2024 snapshot: a backfill, so any day counts and every
+                # day is kept.
                 o["data"]["HUBSTATS_MAX_LATENESS_DAYS"] = "any"
+                o["data"]["HUBSTATS_RETENTION_DAYS"] = "forever"
                 self.objects.append(o)
                 continue
             pod = o["spec"]["template"]["spec"]

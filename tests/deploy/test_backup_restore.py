@@ -66,7 +66,7 @@ def stack(tmp_path):
         # The 2024 snapshot is a backfill: any day counts.
         server = Process([SERVER_BIN, "--listen", f"127.0.0.1:{listen}", "--store", "redis",
                           "--redis", f"redis://:{PASSWORD}@127.0.0.1:{port}",
-                          "--max-lateness-days", "any"],
+                          "--max-lateness-days", "any", "--retention-days", "forever"],
                          tmp_path, f"server-{listen}")
         started.append(server)
         target = f"127.0.0.1:{listen}"

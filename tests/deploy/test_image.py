@@ -66,7 +66,9 @@ def container(image, redis, data_set):
            "--env", "HUBSTATS_STORE=redis", "--env", f"HUBSTATS_REDIS={redis.url}",
            "--env", f"HUBSTATS_REDIS_PREFIX=image{port}",
            "--env", f"HUBSTATS_LISTEN=127.0.0.1:{port}",
-           "--env", "HUBSTATS_MAX_LATENESS_DAYS=any", image)  # The 2024 snapshot: a backfill.
+           # The 2024 snapshot: a backfill, every day kept.
+           "--env", "HUBSTATS_MAX_LATENESS_DAYS=any", "--env", "HUBSTATS_RETENTION_DAYS=forever",
+           image)
     try:
         wait_serving(f"127.0.0.1:{port}", logs=lambda: logs(name))
         yield name, f"127.0.0.1:{port}"

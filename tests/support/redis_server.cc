@@ -149,8 +149,13 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
                              const std::string& log_path) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreeLoopbackPort();
-    std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:" + std::to_string(port_),
-                                     "--max-lateness-days", "any"};
+    std::vector<std::string> argv = {binary,
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--max-lateness-days",
+                                     "any",
+                                     "--retention-days",
+                                     "forever"};
     argv.insert(argv.end(), args.begin(), args.end());
     process_ = ChildProcess::Start(argv, log_path);
     if (WaitForPort(port_, 10000) && process_->running()) return;

@@ -59,8 +59,9 @@ class RedisServer {
 // A hubstats-server process on a free loopback port, killed on destruction.
 class ServerProcess {
  public:
-  // Starts `binary` with `--listen 127.0.0.1:<port> --max-lateness-days any` (tests replay
-  // fixed days of 2024) plus `args` (a later flag wins); aborts when it does not come up.
+  // Starts `binary` with `--listen 127.0.0.1:<port> --max-lateness-days any --retention-days
+  // forever` (tests replay fixed days of 2024 and query them by day) plus `args` (a later flag
+  // wins); aborts when it does not come up.
   // Output goes to `log_path` when given.
   ServerProcess(const std::string& binary, const std::vector<std::string>& args,
                 const std::string& log_path = "");

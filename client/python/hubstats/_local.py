@@ -272,10 +272,11 @@ class LocalStack:
         `redis_url` None runs it on the in-memory store. Its keys go under `prefix` (None:
         the server's default prefix). `name` names it in messages and its log file (default:
         the prefix)."""
-        # Tests and the demo replay fixed days (2024): a backfill, so any day counts
-        # (`extra_args` may say otherwise: the later flag wins).
+        # Tests and the demo replay fixed days (2024): a backfill, so any day counts, and they
+        # query those days, so every day is kept (`extra_args` may say otherwise: the later
+        # flag wins).
         args = [str(server_bin or server_binary()), "--listen", f"127.0.0.1:{port}",
-                "--max-lateness-days", "any"]
+                "--max-lateness-days", "any", "--retention-days", "forever"]
         if redis_url:
             args += ["--store", "redis", "--redis", redis_url]
             if prefix is not None:

@@ -525,7 +525,10 @@ class Client:
           downloads_all_time, downloads_in_range (int);
           rank_all_time, rank_in_range: rank among all models from 1, None without downloads;
           revisions: {revision: downloads in the range}, by downloads descending;
-          days: [(datetime.date, downloads), ...] for days with downloads, oldest first.
+          days: [(datetime.date, downloads), ...] for days with downloads, oldest first;
+          months: the same for months past the server's retention (--retention-days), whose
+            days are folded into one total (the date is the month's first day); days and
+            months add up to downloads_in_range.
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         response = self._query("GetModelStats", pb.ModelStatsRequest(
@@ -544,6 +547,7 @@ class Client:
             "rank_in_range": response.rank_in_range or None,
             "revisions": {r.revision: r.downloads for r in response.revisions},
             "days": [(convert.date_of(d.day), d.downloads) for d in response.days],
+            "months": [(convert.date_of(m.day), m.downloads) for m in response.months],
         }
 
     # -----------------------------------------------------------------------------------------

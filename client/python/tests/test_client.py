@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import random
+import time
 
 import grpc
 import pandas as pd
@@ -383,6 +384,7 @@ def test_model(loaded):
         "rank_in_range": range_ranking.index(model_id) + 1,
         "revisions": dict(ranked(revisions)),
         "days": sorted(per_day.items()),
+        "months": [],
     }
     assert list(stats["revisions"].values()) == sorted(revisions.values(), reverse=True)
     assert sum(stats["revisions"].values()) == stats["downloads_in_range"]
@@ -647,6 +649,38 @@ def test_late_events_count_into_all_time_only_when_the_server_says_so(make_serve
         assert (summary["accepted"], summary["rejected"]) == (1, 2)
         assert summary["accepted_all_time_only"] == 0
         assert {error["field"] for error in summary["errors"]} == {"timestamp"}
+
+
+def test_months_past_retention_come_as_monthly_totals(make_server):
+    """A replica started with --retention-days 31 folds the 2024 days another replica wrote
+    into monthly totals in Redis: whole months stay exact on both, model() lists the months,
+    and a range that splits one is refused, naming range.start."""
+    keeper = make_server()
+    events = [{"model_id": "org/kept", "timestamp": dt.datetime(2024, 1, 10, 12), "count": 5,
+               "revision": "main"},
+              {"model_id": "org/kept", "timestamp": dt.datetime(2024, 1, 20, 12), "count": 3},
+              {"model_id": "org/kept", "timestamp": dt.datetime(2024, 2, 5, 12), "count": 7,
+               "revision": "main"}]
+    with hubstats.Client(keeper.target) as client:
+        assert client.ingest(events)["accepted"] == 3
+        assert client.model("org/kept", "2024-01-15", "2024-02-29",
+                            fresh=True)["downloads_in_range"] == 10
+    folder = make_server(prefix=keeper.prefix, extra_args=["--retention-days", "31"])
+    for target in (folder.target, keeper.target):
+        with hubstats.Client(target) as client:
+            deadline = time.monotonic() + 20
+            while True:  # The replica folds at start, then both follow the fold.
+                stats = client.model("org/kept", "2024-01-01", "2024-02-29", fresh=True)
+                if stats["months"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert stats["months"] == [(dt.date(2024, 1, 1), 8), (dt.date(2024, 2, 1), 7)]
+            assert (stats["days"], stats["downloads_in_range"]) == ([], 15)
+            assert stats["revisions"] == {"main": 12, "(no revision)": 3}
+            with pytest.raises(hubstats.InvalidArgumentError) as caught:
+                client.model("org/kept", "2024-01-15", "2024-02-29")
+            assert caught.value.field_violations[0][0] == "range.start"
+            assert "2024-01-01 or 2024-02-01" in caught.value.field_violations[0][1]
 
 
 def test_upsert_reclassifies_history(client):
