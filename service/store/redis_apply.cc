@@ -147,16 +147,9 @@ absl::StatusOr<ShardState> ReadState(RedisConnection& connection, const ShardPla
   absl::StatusOr<Version> version = ReplyVersion((*read)[next++].get(), "GET version");
   if (!version.ok()) return version.status();
   state.version = *version;
-  absl::StatusOr<std::vector<const redisReply*>> dense =
-      ReplyArray((*read)[next++].get(), "SMEMBERS dense");
+  absl::StatusOr<std::vector<Day>> dense = ReplyDays((*read)[next++].get(), "SMEMBERS dense");
   if (!dense.ok()) return dense.status();
-  for (const redisReply* member : *dense) {
-    absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(member, "dense day");
-    if (!text.ok()) return text.status();
-    absl::StatusOr<Day> day = Day::Parse(text->value_or(""));
-    if (!day.ok()) return CorruptReply(absl::StrCat("dense day '", text->value_or(""), "'"));
-    state.dense_days.push_back(*day);
-  }
+  state.dense_days = *std::move(dense);
   return state;
 }
 

@@ -23,16 +23,11 @@ bool RedisStore::IsOpen(Day day) const {
 absl::StatusOr<std::vector<Day>> RedisStore::ClosedDenseDays(uint32_t shard) {
   std::vector<ShardCommands> read = OneShard(shard, {{"SMEMBERS", Keys(shard).dense_days()}});
   if (absl::Status status = Pipeline(read); !status.ok()) return status;
-  absl::StatusOr<std::vector<const redisReply*>> members =
-      ReplyArray(read[0].replies[0].get(), "SMEMBERS dense");
-  if (!members.ok()) return members.status();
+  absl::StatusOr<std::vector<Day>> dense = ReplyDays(read[0].replies[0].get(), "SMEMBERS dense");
+  if (!dense.ok()) return dense.status();
   std::vector<Day> closed;
-  for (const redisReply* member : *members) {
-    absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(member, "dense day");
-    if (!text.ok()) return text.status();
-    absl::StatusOr<Day> day = Day::Parse(text->value_or(""));
-    if (!day.ok()) return CorruptReply(absl::StrCat("dense day '", text->value_or(""), "'"));
-    if (!IsOpen(*day)) closed.push_back(*day);
+  for (Day day : *dense) {
+    if (!IsOpen(day)) closed.push_back(day);
   }
   return closed;
 }
@@ -113,19 +108,14 @@ absl::StatusOr<std::optional<Day>> RedisStore::FoldMonth(uint32_t shard, Day bef
     std::vector<ShardCommands> listed =
         OneShard(shard, {{"SMEMBERS", keys.days()}, {"SMEMBERS", keys.dense_days()}});
     if (absl::Status status = Pipeline(listed); !status.ok()) return status;
-    std::set<Day> days, dense;
-    for (int set = 0; set < 2; ++set) {
-      absl::StatusOr<std::vector<const redisReply*>> members =
-          ReplyArray(listed[0].replies[set].get(), "fold: SMEMBERS");
-      if (!members.ok()) return members.status();
-      for (const redisReply* member : *members) {
-        absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(member, "fold: day");
-        if (!text.ok()) return text.status();
-        absl::StatusOr<Day> day = Day::Parse(text->value_or(""));
-        if (!day.ok()) return CorruptReply(absl::StrCat("day '", text->value_or(""), "'"));
-        (set == 0 ? days : dense).insert(*day);
-      }
-    }
+    absl::StatusOr<std::vector<Day>> listed_days =
+        ReplyDays(listed[0].replies[0].get(), "fold: SMEMBERS days");
+    if (!listed_days.ok()) return listed_days.status();
+    absl::StatusOr<std::vector<Day>> listed_dense =
+        ReplyDays(listed[0].replies[1].get(), "fold: SMEMBERS dense");
+    if (!listed_dense.ok()) return listed_dense.status();
+    const std::set<Day> days(listed_days->begin(), listed_days->end());
+    const std::set<Day> dense(listed_dense->begin(), listed_dense->end());
     if (days.empty() || *days.begin() >= before) return std::nullopt;
     const Day month = PeriodStart(*days.begin(), Granularity::kMonth);
     const Day end = PeriodEnd(month, Granularity::kMonth);

@@ -73,6 +73,21 @@ absl::StatusOr<std::vector<const redisReply*>> ReplyArray(const redisReply* repl
   return std::vector<const redisReply*>(reply->element, reply->element + reply->elements);
 }
 
+absl::StatusOr<std::vector<Day>> ReplyDays(const redisReply* reply, absl::string_view what) {
+  absl::StatusOr<std::vector<const redisReply*>> members = ReplyArray(reply, what);
+  if (!members.ok()) return members.status();
+  std::vector<Day> days;
+  days.reserve(members->size());
+  for (const redisReply* member : *members) {
+    absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(member, what);
+    if (!text.ok()) return text.status();
+    absl::StatusOr<Day> day = Day::Parse(text->value_or(""));
+    if (!day.ok()) return CorruptReply(absl::StrCat(what, ": day '", text->value_or(""), "'"));
+    days.push_back(*day);
+  }
+  return days;
+}
+
 absl::StatusOr<Version> ReplyVersion(const redisReply* reply, absl::string_view what) {
   absl::StatusOr<std::optional<absl::string_view>> text = ReplyText(reply, what);
   if (!text.ok()) return text.status();

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/day.h"
 #include "core/version.h"
 #include "store/redis_client.h"
 
@@ -40,6 +41,10 @@ absl::StatusOr<int64_t> ReplyInteger(const redisReply* reply, absl::string_view 
 absl::StatusOr<std::vector<const redisReply*>> ReplyArray(const redisReply* reply,
                                                           absl::string_view what,
                                                           std::optional<size_t> expected = {});
+
+// The members of an array reply of days ("YYYY-MM-DD", e.g. SMEMBERS of a days set), in the
+// reply's order; DATA_LOSS naming `what` and the member for anything else.
+absl::StatusOr<std::vector<Day>> ReplyDays(const redisReply* reply, absl::string_view what);
 
 // A stream entry id "<ms>-<seq>" as a Version; nil is {0, 0}.
 absl::StatusOr<Version> ReplyVersion(const redisReply* reply, absl::string_view what);
