@@ -184,6 +184,8 @@ int RunExport(const Options& options) {
     fail(absl::StrCat("ended after ", written, " of ", first.total_models(), " models"));
   }
   sink.Commit();
+  // stdout may be the export itself: the note that it is empty goes to stderr.
+  query.ReportedEmpty(first.total_downloads(), ModelFilterScope(options), stderr);
   if (sink.to_file()) {
     std::fprintf(stderr, "exported %s models (%s downloads, %s%s) to %s\n",
                  GroupThousands(written).c_str(), GroupThousands(first.total_downloads()).c_str(),

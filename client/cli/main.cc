@@ -25,8 +25,8 @@ commands:
   ingest FILE               stream download events (keys model_id, timestamp, count,
                             revision); bad lines are reported, the rest count exactly once,
                             through server restarts, failover and Redis outages
-  catalog FILE              upsert catalog records (keys model_id, pipeline_tag, modality,
-                            num_parameters, architecture, library_name)
+  catalog FILE              upsert catalog records (keys model_id or modelId, pipeline_tag,
+                            modality, num_parameters, architecture, library_name or library)
   modality                  download share per modality
   sizes                     downloads per model-size class
   top                       top-N models or authors
@@ -43,7 +43,7 @@ input files (ingest, catalog): JSON lines (.jsonl, .ndjson, .json: one object pe
   timestamp: RFC 3339 (2024-09-20T12:00:00Z; no offset means UTC), a YYYY-MM-DD date
   (midnight UTC), or Unix seconds. num_parameters: 110000000, 110M, 7B, 1.5B.
   modality: %s
-    in any letter case, with '-' or ' ' for '_'.
+    in any letter case, with '-' or ' ' for '_', and an optional MODALITY_ prefix.
   architecture: encoder, decoder, encoder-decoder, other.
 
 options:

@@ -57,7 +57,7 @@ int Query::PrintJson(const JsonWriter& json) const {
   return 0;
 }
 
-bool Query::ReportedEmpty(int64_t total_downloads, absl::string_view scope) {
+bool Query::ReportedEmpty(int64_t total_downloads, absl::string_view scope, FILE* out) {
   if (total_downloads > 0) return false;
   v1::TotalsRequest request;
   request.mutable_freshness()->set_fresh(!options_.line.Has("no-fresh"));
@@ -66,10 +66,10 @@ bool Query::ReportedEmpty(int64_t total_downloads, absl::string_view scope) {
                      "totals");
   const std::string where = absl::StrCat(RangeLabel(options_), scope);
   if (!totals.has_first_day()) {
-    std::printf("no downloads in %s: the server holds no downloads yet\n", where.c_str());
+    std::fprintf(out, "no downloads in %s: the server holds no downloads yet\n", where.c_str());
   } else {
-    std::printf("no downloads in %s; data spans %s..%s\n", where.c_str(),
-                DateText(totals.first_day()).c_str(), DateText(totals.last_day()).c_str());
+    std::fprintf(out, "no downloads in %s; data spans %s..%s\n", where.c_str(),
+                 DateText(totals.first_day()).c_str(), DateText(totals.last_day()).c_str());
   }
   return true;
 }

@@ -9,6 +9,7 @@
 #define HUBSTATS_CLIENT_CLI_QUERY_H_
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <string>
@@ -84,8 +85,8 @@ class Query {
   int PrintJson(const JsonWriter& json) const;
 
   // For the table form: when `total_downloads` is 0, prints "no downloads in <range>; data
-  // spans <first>..<last>" (asking the server for its span) and returns true.
-  bool ReportedEmpty(int64_t total_downloads, absl::string_view scope = "");
+  // spans <first>..<last>" (asking the server for its span) to `out` and returns true.
+  bool ReportedEmpty(int64_t total_downloads, absl::string_view scope = "", FILE* out = stdout);
 
  private:
   const Options& options_;

@@ -198,13 +198,22 @@ def test_modality_aliases_and_empty_answers(server, tmp_path):
     assert refused.returncode == 2
     assert "'vision' is not a modality; expected one of nlp," in refused.stderr
     assert "(aliases: cv, rl)" in refused.stderr
-    assert "(aliases: cv, rl)" in cli(server.target, "--help").stdout
+    help_text = cli(server.target, "--help").stdout
+    assert "(aliases: cv, rl)" in help_text
+    assert "MODALITY_ prefix" in help_text and "modelId" in help_text
+    assert "library_name or library" in help_text
 
     for command in (["modality"], ["sizes"], ["top"], ["breakdown", "--by", "task"]):
         result = cli(server.target, *command, "--from", "2024-10-01", "--to", "2024-10-31")
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(
             "no downloads in 2024-10-01..2024-10-31; data spans 2024-09-01..2024-09-03"), command
+    # An empty export: stdout is the (empty) export itself, so the note goes to stderr.
+    export = cli(server.target, "export", "--from", "2024-10-01", "--to", "2024-10-31")
+    assert export.returncode == 0, export.stderr
+    assert export.stdout.count("\n") == 1  # The CSV header only.
+    assert ("no downloads in 2024-10-01..2024-10-31; data spans 2024-09-01..2024-09-03"
+            in export.stderr), export.stderr
     result = cli(server.target, "top", "--modality", "nlp")
     assert result.stdout.startswith("no downloads in all time, nlp only; data spans "
                                     "2024-09-01..2024-09-03")

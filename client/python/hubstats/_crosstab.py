@@ -37,9 +37,10 @@ def crosstab(client: Client, rows: str, columns: str, start, end, *, boundaries,
                                  columns=columns_number, boundaries=counts,
                                  modality=convert.modality_number(modality))
     response = client._query("GetCrossTab", request, fresh)
-    # As every query: a range without downloads gives no rows and the data's span.
-    cells, empty = ((list(response.cells), {}) if response.total_downloads > 0 else
-                    ([], {"data_span": client.data_span()}))
+    # As every query: the days with data (first_day, last_day), or without downloads no rows
+    # and the data's span.
+    days = client._span_attrs(response.total_downloads, start, end, fresh)
+    cells = list(response.cells) if response.total_downloads > 0 else []
     return convert.frame({
         "row": ([cell.row for cell in cells], COLUMNS["row"]),
         "column": ([cell.column for cell in cells], COLUMNS["column"]),
@@ -58,5 +59,5 @@ def crosstab(client: Client, rows: str, columns: str, start, end, *, boundaries,
         "total_downloads": response.total_downloads,
         "as_of": convert.as_of_dict(response.as_of),
         **convert.range_attrs(start, end),
-        **empty,
+        **days,
     })

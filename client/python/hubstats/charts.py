@@ -21,11 +21,12 @@ How the charts read:
   the bars need it, and the bars' fonts shrink for long lists, so no two labels overlap. `n`
   limits the bars whether the chart runs the query or gets a DataFrame. A size chart with
   more than SIZE_COLUMNS_MAX boundaries turns its bars horizontal to grow the same way.
-* Subtitles state the data's first and last day: the chart asks the Client for them
-  (Client.data_span), or takes `span=(first, last)`, or the DataFrame's attrs "first_day" and
-  "last_day". A DataFrame without them (the client's answers carry the range asked for, not
-  the days it holds) reads "All days with data", or "Days with data in <the range asked>",
-  rather than claiming days the data may not cover.
+* Subtitles state the data's first and last day: `span=(first, last)` if given, else the
+  DataFrame's attrs "first_day" and "last_day", which every client answer with downloads
+  carries (Client.data_span of the range asked), whether the chart ran the query or was given
+  the DataFrame. A DataFrame without them (one built by hand, say) reads "All days with
+  data", or "Days with data in <the range asked>", rather than claiming days the data may not
+  cover; an empty answer says where the data lies (its attrs "data_span").
 * Every modality has one colour in every chart (MODALITY_COLORS), and no other chart uses
   those colours: organisations, sizes, tasks, architectures, libraries and the concentration
   curve are drawn in NEUTRAL_COLORS, so a modality's colour always means that modality.
@@ -108,13 +109,12 @@ def _period(frame: pd.DataFrame) -> str:
 
 
 def _fetch(source: Client | pd.DataFrame, query, span, **arguments) -> pd.DataFrame:
-    """The DataFrame to draw, with attrs first_day/last_day set when they can be known."""
+    """The DataFrame to draw; `span`, if given, replaces its attrs first_day/last_day (the
+    client's answers with downloads carry them already)."""
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
     elif isinstance(source, Client):
         frame = query(source, **arguments)
-        if span is None and not frame.empty:
-            span = source.data_span(arguments.get("start"), arguments.get("end"))
     else:
         raise TypeError(f"expected a hubstats.Client or a DataFrame, got {type(source).__name__}")
     if span is not None:

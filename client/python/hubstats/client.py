@@ -148,10 +148,14 @@ class Client:
     Arguments the client can check cheaply (dates, modality names, boundaries, `by`, a
     trend's granularity and dimension) raise ValueError before any call. Every query takes
     `start`/`end` (inclusive UTC days: `datetime.date` or "YYYY-MM-DD"); leaving one out runs
-    from the first / through the last day with data. A DataFrame query over a range without
-    downloads answers an empty DataFrame (the same columns, no rows) whose attrs["data_span"]
-    is the (first, last) day of the server's data, or None when it holds none: "no downloads
-    in June; data spans 2024-08-01..2024-09-30".
+    from the first / through the last day with data. The answers of modality_share,
+    size_distribution, top_n, breakdown and crosstab with downloads carry attrs["first_day"]
+    and attrs["last_day"] (`datetime.date`): data_span(start, end), the first and last day with
+    downloads in the range (of any model: filters do not narrow it), which charts of the
+    DataFrame state. A DataFrame query over a range without downloads answers an empty
+    DataFrame (the same columns, no rows) whose attrs["data_span"] is the (first, last) day of
+    the server's data, or None when it holds none: "no downloads in June; data spans
+    2024-08-01..2024-09-30".
     """
 
     def __init__(self, target: str = "localhost:50051", *, timeout: float = 10.0,
@@ -224,13 +228,20 @@ class Client:
             return response
         raise AssertionError("unreachable")
 
-    def _rows(self, response) -> tuple[list, dict]:
-        """The answer's rows, and the attrs an empty answer adds: no rows when the range holds
-        no downloads, and attrs["data_span"] = data_span() of all the data, so the caller sees
-        where the data lies."""
-        if response.total_downloads > 0:
-            return list(response.rows), {}
-        return [], {"data_span": self.data_span()}
+    def _span_attrs(self, total_downloads: int, start, end, fresh: bool | None) -> dict:
+        """The attrs that place an answer in time. With downloads: first_day and last_day,
+        data_span(start, end), the first and last day with downloads in the range asked (so a
+        chart of the DataFrame states them). Without: data_span = data_span() of all the data,
+        so the caller sees where the data lies."""
+        if total_downloads > 0:
+            span = self.data_span(start, end, fresh=fresh)
+            return {} if span is None else {"first_day": span[0], "last_day": span[1]}
+        return {"data_span": self.data_span(fresh=fresh)}
+
+    def _rows(self, response, start, end, fresh: bool | None) -> tuple[list, dict]:
+        """The answer's rows (none when the range holds no downloads) and _span_attrs."""
+        attrs = self._span_attrs(response.total_downloads, start, end, fresh)
+        return (list(response.rows) if response.total_downloads > 0 else []), attrs
 
     # -----------------------------------------------------------------------------------------
     # Queries
@@ -240,17 +251,17 @@ class Client:
         """Downloads per modality: columns [modality, downloads, share_pct].
 
         All nine modalities ("nlp", "computer_vision", ..., "other", "unknown"), by downloads
-        descending. attrs: total_downloads, start, end.
+        descending. attrs: total_downloads, start, end, first_day, last_day (see Client).
         """
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
         response = self._query("GetModalityShare",
                                pb.ModalityShareRequest(range=convert.date_range(start, end)), fresh)
-        rows, empty = self._rows(response)
+        rows, days = self._rows(response, start, end, fresh)
         return _frame({
             "modality": ([row.name for row in rows], "object"),
             "downloads": ([row.downloads for row in rows], "int64"),
             "share_pct": ([row.share_pct for row in rows], "float64"),
-        }, {"total_downloads": response.total_downloads, **_range_attrs(start, end), **empty})
+        }, {"total_downloads": response.total_downloads, **_range_attrs(start, end), **days})
 
     def size_distribution(self, boundaries=(200e6, 500e6, 1e9), start=None, end=None,
                           modality=None, *, fresh: bool | None = None) -> pd.DataFrame:
@@ -270,7 +281,7 @@ class Client:
         `modality` filters by modality name.
 
         attrs: total_downloads, known_downloads, unknown_downloads, unknown_share_pct,
-        boundaries (the ints used), modality, start, end.
+        boundaries (the ints used), modality, start, end, first_day, last_day (see Client).
         """
         counts = convert.boundary_counts(boundaries)
         start, end = convert.to_day(start, "start"), convert.to_day(end, "end")
@@ -278,7 +289,7 @@ class Client:
                                              boundaries=counts,
                                              modality=convert.modality_number(modality))
         response = self._query("GetSizeDistribution", request, fresh)
-        rows, empty = self._rows(response)
+        rows, days = self._rows(response, start, end, fresh)
         return _frame({
             "label": ([row.label for row in rows], "object"),
             "lower": ([row.lower for row in rows], "int64"),
@@ -295,7 +306,7 @@ class Client:
             "boundaries": list(response.boundaries),
             "modality": modality,
             **_range_attrs(start, end),
-            **empty,
+            **days,
         })
 
     def top_n(self, n: int = 50, by: str = "model", start=None, end=None,
@@ -314,7 +325,7 @@ class Client:
         min_parameters <= parameters < max_parameters (counts like "7B"; models of unknown
         size are left out when either is given).
         attrs: total_downloads, top_downloads, top_share_pct, by, modality, author, task,
-        library, min_parameters, max_parameters, start, end.
+        library, min_parameters, max_parameters, start, end, first_day, last_day (see Client).
         """
         if by not in _RANK_BY:
             raise ValueError(f"by: expected 'model' or 'author', got {by!r}")
@@ -326,7 +337,7 @@ class Client:
                                         library=library, min_parameters=min_parameters,
                                         max_parameters=max_parameters)
         response = self._query("GetTopN", request, fresh)
-        rows, empty = self._rows(response)
+        rows, days = self._rows(response, start, end, fresh)
         return _frame({
             "rank": ([row.rank for row in rows], "int64"),
             "id": ([row.id for row in rows], "object"),
@@ -340,7 +351,7 @@ class Client:
             "by": by,
             **filters,
             **_range_attrs(start, end),
-            **empty,
+            **days,
         })
 
     def breakdown(self, by: str = "task", start=None, end=None, modality=None, *,
@@ -349,7 +360,8 @@ class Client:
 
         Columns [key, downloads, share_pct], downloads descending, ties by key. A key is
         "(none)" when catalog records leave the field empty and "unknown" for models without a
-        catalog record. attrs: total_downloads, by, modality, start, end.
+        catalog record. attrs: total_downloads, by, modality, start, end, first_day, last_day
+        (see Client).
         """
         if by not in _DIMENSIONS:
             raise ValueError(f"by: expected one of {', '.join(_DIMENSIONS)}, got {by!r}")
@@ -358,13 +370,13 @@ class Client:
                                       dimension=_DIMENSIONS[by],
                                       modality=convert.modality_number(modality))
         response = self._query("GetBreakdown", request, fresh)
-        rows, empty = self._rows(response)
+        rows, days = self._rows(response, start, end, fresh)
         return _frame({
             "key": ([row.key for row in rows], "object"),
             "downloads": ([row.downloads for row in rows], "int64"),
             "share_pct": ([row.share_pct for row in rows], "float64"),
         }, {"total_downloads": response.total_downloads, "by": by, "modality": modality,
-            **_range_attrs(start, end), **empty})
+            **_range_attrs(start, end), **days})
 
     def trend(self, start=None, end=None, *, granularity: str = "month",
               dimension: str = "modality", boundaries=None, n: int = 50, modality=None,
@@ -454,8 +466,9 @@ class Client:
 
         attrs: rows, columns, modality, boundaries (the ints used; [] without "size"),
         row_keys, column_keys, row_totals and column_totals ({key: downloads}, each equal to
-        the one-dimension answer), total_downloads, as_of, start, end; a range without
-        downloads gives no rows and attrs["data_span"] as the other queries do.
+        the one-dimension answer), total_downloads, as_of, start, end, first_day, last_day
+        (see Client); a range without downloads gives no rows and attrs["data_span"] as the
+        other queries do.
         """
         return _crosstab.crosstab(self, rows, columns, start, end, boundaries=boundaries,
                                   modality=modality, fresh=fresh)

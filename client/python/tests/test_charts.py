@@ -657,19 +657,46 @@ def test_subtitles_state_the_days_of_the_data(report):
                                "3 May 2024") for text in texts_of(later))
 
 
+def test_charts_of_the_clients_dataframes_state_the_days_of_the_data(report, monkeypatch):
+    """Every answer with downloads carries its first and last day with data (attrs first_day,
+    last_day), so a chart of the DataFrame, not of the Client, states them: here for a range
+    from before the data into it, the days computed from the events sent."""
+    client, events, _ = report
+    start, end = dt.date(2024, 4, 1), DAYS[1]
+    days = [e["timestamp"] for e in events if start <= e["timestamp"] <= end]
+    first, last = min(days), max(days)
+    stated = f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y} · "
+    figures = [charts.modality_share_chart(client.modality_share(start, end)),
+               charts.size_share_chart(client.size_distribution(start=start, end=end)),
+               charts.concentration_chart(client.top_n(100, start=start, end=end)),
+               charts.top_organisations_chart(client.top_n(15, by="author", start=start,
+                                                           end=end)),
+               charts.breakdown_chart(client.breakdown("task", start, end))]
+    for figure in figures:
+        assert any(text.startswith(stated) for text in texts_of(figure)), texts_of(figure)[:3]
+    # A chart that runs the query asks for the days once: the query's answer carries them.
+    calls, data_span = [], client.data_span
+    monkeypatch.setattr(client, "data_span", lambda *a, **k: calls.append(a) or data_span(*a, **k))
+    figure = charts.modality_share_chart(client, start=start, end=end)
+    assert len(calls) == 1 and any(text.startswith(stated) for text in texts_of(figure))
+
+
 def test_a_dataframe_without_its_days_claims_none(report):
-    """The client's answers carry the range asked for, not the days with data: a chart of
-    such a DataFrame says no more than it knows."""
+    """A DataFrame without attrs first_day/last_day (built by hand, say) says no more than
+    its range."""
     client, _, _ = report
-    texts = texts_of(charts.modality_share_chart(client.modality_share()))
-    assert any(text.startswith("All days with data · ") for text in texts)
-    assert not any("All time" in text for text in texts)
-    asked = client.top_n(5, by="author", start="2024-04-01", end="2024-06-30")
-    texts = texts_of(charts.top_organisations_chart(asked))
-    assert any(text.startswith("Days with data in 1 Apr 2024 – 30 Jun 2024 · ")
-               for text in texts)
-    texts = texts_of(charts.breakdown_chart(client.breakdown(start="2024-05-02")))
-    assert any(text.startswith("Days with data from 2 May 2024 · ") for text in texts)
+    for chart, frame, said in [
+            (charts.modality_share_chart, client.modality_share(), "All days with data · "),
+            (charts.top_organisations_chart,
+             client.top_n(5, by="author", start="2024-04-01", end="2024-06-30"),
+             "Days with data in 1 Apr 2024 – 30 Jun 2024 · "),
+            (charts.breakdown_chart, client.breakdown(start="2024-05-02"),
+             "Days with data from 2 May 2024 · ")]:
+        for key in ("first_day", "last_day"):
+            frame.attrs.pop(key, None)
+        texts = texts_of(chart(frame))
+        assert any(text.startswith(said) for text in texts), texts[:3]
+        assert not any("All time" in text for text in texts)
 
 
 def test_chart_rejects_other_sources():

@@ -348,6 +348,29 @@ def test_a_range_without_downloads_answers_empty_frames_with_the_data_span(loade
     assert "data_span" not in client.modality_share(span[0], span[0]).attrs
 
 
+def test_answers_with_downloads_carry_their_first_and_last_day(loaded):
+    """attrs first_day/last_day: the first and last day with downloads inside the range asked
+    (here from before the data to its fourth day; then all of it), from the events sent."""
+    client, events = loaded
+    for start, end in [(DAYS[0] - dt.timedelta(days=10), DAYS[3]), (None, None)]:
+        days = [e["timestamp"].date() for e in events
+                if (start is None or start <= e["timestamp"].date())
+                and (end is None or e["timestamp"].date() <= end)]
+        answers = {"modality_share": client.modality_share(start, end),
+                   "size_distribution": client.size_distribution(start=start, end=end),
+                   "top_n": client.top_n(3, start=start, end=end),
+                   "breakdown": client.breakdown("library", start, end),
+                   "crosstab": client.crosstab("modality", "size", start, end)}
+        for name, frame in answers.items():
+            assert not frame.empty and "data_span" not in frame.attrs, name
+            assert (frame.attrs["first_day"], frame.attrs["last_day"]) == (min(days), max(days))
+            assert type(frame.attrs["first_day"]) is dt.date, name
+            assert (frame.attrs["start"], frame.attrs["end"]) == (start, end), name
+    # An answer without downloads has no days of its own, only where the data lies.
+    later = client.top_n(3, start=DAYS[-1] + dt.timedelta(days=1))
+    assert later.empty and "first_day" not in later.attrs and later.attrs["data_span"]
+
+
 def test_an_empty_server_has_no_data_span(client):
     share = client.modality_share()
     assert share.empty and share.attrs["data_span"] is None

@@ -5,7 +5,8 @@ size class, catalogued and uncatalogued models, a few days), runs the Node CLI w
 checks that every number equals what the Python client `hubstats.Client` returns: integers
 exactly, shares to 1e-12. Totals, per-author, per-modality and per-size-class downloads are also
 checked against a brute-force sum of the events sent. Also: errors (a bad date range, an
-unreachable server) and int64 values above 2^53; and the trend (--trend, Client.trend) in every
+unreachable server), int64 values above 2^53, size classes of 7B, 13B, 70B (test_size_boundaries'
+data and recomputation); and the trend (--trend, Client.trend) in every
 granularity and dimension against the Python client, a brute-force sum and the C++ CLI.
 
 Needs `node` (skipped without it) and `npm ci` in client/node (fails without node_modules).
@@ -27,6 +28,8 @@ import pandas as pd
 import pytest
 
 from hubstats._local import LocalStack, cli_binary, free_port
+from test_size_boundaries import (DAYS as OFF_GRID_DAYS, LLM_BOUNDARIES, expected_sizes,
+                                  load_off_grid)
 
 REPO = Path(__file__).resolve().parents[3]
 NODE_DIR = REPO / "client" / "node"
@@ -532,6 +535,37 @@ def test_json_parts_equal_the_cpp_clis(node_cli, loaded):
     assert doc["sizes"] == cli("sizes")
     assert doc["top_authors"] == cli("top", "--by", "author", "--n", "50")
     assert list(doc["sizes"]) == list(cli("sizes"))  # The same fields in the same order.
+
+
+def test_sizes_with_off_grid_boundaries(node_cli, make_server, tmp_path):
+    """sizeDistribution (the library: the CLI's --boundaries is --trend's) with 7B, 13B, 70B
+    counts each class as test_size_boundaries' pandas recomputation of its catalog, whose
+    models sit one below, on and one above each boundary."""
+    server = make_server()
+    records, events = load_off_grid(server.target)
+    days = (OFF_GRID_DAYS[1], OFF_GRID_DAYS[2])
+    script = tmp_path / "sizes.cjs"
+    script.write_text(
+        f"const {{ Client, makeRange, toJson }} = require({json.dumps(str(CLI))});\n"
+        "const client = new Client(process.env.HUBSTATS_TARGET);\n"
+        "Promise.all([null, makeRange(process.argv[2], process.argv[3])].map(\n"
+        "  (range) => client.sizeDistribution(range, ['7B', '13B', '70B'])))\n"
+        "  .then((answers) => console.log(toJson(answers))).finally(() => client.close());\n")
+    result = subprocess.run([NODE, str(script), *(day.isoformat() for day in days)],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "HUBSTATS_TARGET": server.target})
+    assert result.returncode == 0, result.stderr
+    for answer, (start, end) in zip(json.loads(result.stdout), [(None, None), days], strict=True):
+        expected, unknown = expected_sizes(records, events, LLM_BOUNDARIES, start, end)
+        rows = answer["rows"]
+        assert all(type(row[key]) is int for row in rows for key in ("lower", "downloads"))
+        assert answer["boundaries"] == LLM_BOUNDARIES
+        assert [row["label"] for row in rows] == ["<7B", "7B-13B", "13B-70B", ">=70B"]
+        pd.testing.assert_frame_equal(pd.DataFrame({
+            "lower": pd.Series([row["lower"] for row in rows], dtype="int64"),
+            "upper": pd.Series([row["upper"] for row in rows], dtype="Int64"),
+            "downloads": pd.Series([row["downloads"] for row in rows], dtype="int64")}), expected)
+        assert answer["unknown_downloads"] == unknown
 
 
 # ---------------------------------------------------------------------------------------------
