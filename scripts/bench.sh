@@ -109,6 +109,10 @@ if [ "$what" = all ] || [ "$what" = query ]; then
     | tee -a "$out/replica-start.txt"
   "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s --json \
     | tee "$out/query-idle-1.json"
+  # Size classes off the 1-2-5 grid (7B, 13B, 70B, twelve odd boundaries) and a parameter-range
+  # top-50: as fast as the report's grid?
+  "$bench" query --target "$target" --models "$MODELS" --concurrency 1 --duration 30s \
+    --queries sizes --json | tee "$out/query-sizes-idle-1.json"
   # "Half its maximum": the maximum measured on this data set, then half of it.
   "$bench" ingest --target "$target" --models "$MODELS" --duration 20s --json | tee "$out/query-max-ingest.json"
   half=$(/usr/bin/python3 -c "import json; print(int(json.load(open('$out/query-max-ingest.json'))['events_per_s'] / 2))")

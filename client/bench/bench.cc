@@ -69,8 +69,11 @@ flags:
   --concurrency N         query: parallel callers [8]
   --ingest-rate N         query: run ingest at N events/s meanwhile [0]
   --day YYYY-MM-DD        query: the day of single-day queries [today]
-  --queries report|trend  query: the report's 12 queries, or trends (12 months by month and
-                          365 days by day ending on --day: modality, size, top-50 authors)
+  --queries report|trend|sizes
+                          query: the report's 12 queries; trends (12 months by month and
+                          365 days by day ending on --day: modality, size, top-50 authors);
+                          or sizes (size classes at 200M/500M/1B, 1B/7B/13B/70B and 12 odd
+                          boundaries, top-50 models of 7B-13B; all time, --day, 30 days)
                           [report]
   --message packed|events ingest batches as packed columns or as event messages [packed]
   --lag-target HOST:PORT  freshness probe: after acks, a query with the ack's version as
@@ -186,8 +189,8 @@ Flags ParseFlags(int argc, char** argv) {
     UsageError(absl::StrCat("--message must be packed or events, got '", message, "'"));
   }
   if (const std::string queries = line->Value("queries", "report");
-      queries != "report" && queries != "trend") {
-    UsageError(absl::StrCat("--queries must be report or trend, got '", queries, "'"));
+      queries != "report" && queries != "trend" && queries != "sizes") {
+    UsageError(absl::StrCat("--queries must be report, trend or sizes, got '", queries, "'"));
   }
   if (absl::CivilDay day; line->Has("day") && !absl::ParseCivilTime(line->Value("day"), &day)) {
     UsageError(absl::StrCat("--day must be YYYY-MM-DD, got '", line->Value("day"), "'"));
@@ -480,6 +483,52 @@ std::vector<QueryKind> QueryKinds(absl::CivilDay day) {
   return kinds;
 }
 
+// Size questions off the 1-2-5 grid, each for all time, the day `day` and the 30 days ending on
+// it: the report's classes (200M, 500M, 1B) beside the sizes LLM users think in (1B, 7B, 13B,
+// 70B) and twelve arbitrary boundaries, and the top-50 models between 7B and 13B parameters.
+std::vector<QueryKind> SizeKinds(absl::CivilDay day) {
+  struct Boundaries {
+    std::string name;
+    std::vector<int64_t> values;
+  };
+  const std::vector<Boundaries> sets = {
+      {"sizes_grid", {200'000'000, 500'000'000, 1'000'000'000}},
+      {"sizes_llm", {1'000'000'000, 7'000'000'000, 13'000'000'000, 70'000'000'000}},
+      {"sizes_odd12",
+       {3'000'000, 33'000'000, 77'000'000, 123'456'789, 350'000'000, 777'000'000, 1'300'000'000,
+        2'700'000'000, 6'700'000'000, 8'000'000'000, 34'000'000'000, 180'000'000'000}}};
+  std::vector<QueryKind> kinds;
+  for (const auto& [suffix, days] :
+       {std::pair<std::string, int>{"", 0}, {"_day", 1}, {"_30d", 30}}) {
+    const int span = days;  // A copy: see TrendKinds.
+    auto range = [day, span](auto& request) {
+      if (span == 0) return;
+      SetDate(request.mutable_range()->mutable_start(), day - (span - 1));
+      SetDate(request.mutable_range()->mutable_end(), day);
+    };
+    for (const Boundaries& set : sets) {
+      kinds.push_back({set.name + suffix, [range, set](auto& stub, auto& context) {
+                         v1::SizeDistributionRequest request;
+                         range(request);
+                         for (const int64_t value : set.values) request.add_boundaries(value);
+                         v1::SizeDistributionResponse response;
+                         return stub.GetSizeDistribution(&context, request, &response);
+                       }});
+    }
+    kinds.push_back({"top50_models_7b_13b" + suffix, [range](auto& stub, auto& context) {
+                       v1::TopNRequest request;
+                       request.set_n(50);
+                       request.set_by(v1::RANK_BY_MODEL);
+                       request.set_min_parameters(7'000'000'000);
+                       request.set_max_parameters(13'000'000'000);
+                       range(request);
+                       v1::TopNResponse response;
+                       return stub.GetTopN(&context, request, &response);
+                     }});
+  }
+  return kinds;
+}
+
 // Trends as a chart would ask for them: the 12 calendar months and the 365 days ending on `day`,
 // by modality, by size and as the top-50 organisations' share.
 std::vector<QueryKind> TrendKinds(absl::CivilDay day) {
@@ -518,8 +567,10 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   if (const std::string text = flags.Get("day", ""); !text.empty()) {
     absl::ParseCivilTime(text, &day);  // ParseFlags checked it.
   }
-  const std::vector<QueryKind> kinds =
-      flags.Get("queries", "report") == "trend" ? TrendKinds(day) : QueryKinds(day);
+  const std::string queries = flags.Get("queries", "report");
+  const std::vector<QueryKind> kinds = queries == "trend"   ? TrendKinds(day)
+                                       : queries == "sizes" ? SizeKinds(day)
+                                                            : QueryKinds(day);
   std::atomic<bool> stop{false};
   std::thread ingest;
   const double ingest_rate = flags.Double("ingest-rate", 0);

@@ -41,6 +41,33 @@ std::optional<ResolvedFilter> Resolve(const TopFilter& filter, const ModelTable&
   return resolved;
 }
 
+// Visits the scope's models with downloads that can pass a parameter-range filter: the
+// catalogued models of the fine buckets the range overlaps when they are fewer than the scope's
+// models with downloads (a dense scope at Hub scale: tens of thousands instead of millions),
+// else the scope's models. The filter itself still decides.
+void ForEachCandidate(const Scope& scope, const ModelTable& table, const TopFilter& filter,
+                      absl::FunctionRef<void(uint32_t number, int64_t downloads)> visit) {
+  if (filter.min_parameters || filter.max_parameters) {
+    const int first = FineBucketOf(std::max<int64_t>(filter.min_parameters.value_or(1), 1));
+    const int last = filter.max_parameters
+                         ? FineBucketOf(std::max<int64_t>(*filter.max_parameters - 1, 1))
+                         : kFineBucketCount - 1;
+    size_t candidates = 0;
+    for (int bucket = first; bucket <= last; ++bucket) {
+      candidates += table.ModelsInBucket(bucket).size();
+    }
+    if (candidates < static_cast<size_t>(scope.models_with_downloads())) {
+      for (int bucket = first; bucket <= last; ++bucket) {
+        for (const uint32_t number : table.ModelsInBucket(bucket)) {
+          if (const int64_t downloads = scope.Model(number)) visit(number, downloads);
+        }
+      }
+      return;
+    }
+  }
+  scope.ForEachModel(visit);
+}
+
 std::vector<absl::string_view> NamesOf(const Interner& interner) {
   std::vector<absl::string_view> names;
   names.reserve(interner.size());
@@ -61,7 +88,7 @@ TopCandidates ReadModel::Top(const DayRange& range, RankBy by, const TopFilter& 
   const std::optional<ResolvedFilter> resolved = Resolve(filter, table_);
   if (!resolved) return top;
   absl::flat_hash_map<uint32_t, int64_t> members;
-  ref.scope->ForEachModel([&](uint32_t number, int64_t downloads) {
+  ForEachCandidate(*ref.scope, table_, filter, [&](uint32_t number, int64_t downloads) {
     const ModelEntry& model = table_.model(number);
     if (!resolved->Admits(model)) return;
     top.total_downloads += downloads;

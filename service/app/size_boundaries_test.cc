@@ -135,6 +135,9 @@ TEST_P(SizeBoundariesTest, FilteredRankingsCountOnlyTheAdmittedModels) {
                       static_cast<int64_t>(1 + random() % 30), ""});
   }
   Ingest(events);
+  // A day with two models: there a size filter walks the day's models, elsewhere (more models
+  // with downloads than catalogued in the filter's buckets) the buckets' models.
+  Ingest({{"org1/m1", "2024-10-01", 3, ""}, {"org3/m3", "2024-10-01", 4, ""}});
   const std::vector<TopFilter> filters = {
       {.author = "org2"},
       {.task = "text-generation"},
@@ -145,7 +148,8 @@ TEST_P(SizeBoundariesTest, FilteredRankingsCountOnlyTheAdmittedModels) {
       {.modality = Modality::kNlp, .library = "transformers", .max_parameters = 12'000'000'000},
       {.author = "nobody"}};
   for (const TopFilter& filter : filters) {
-    for (const DayRange& range : {DayRange{}, DayRange{D("2024-09-16"), D("2024-09-17")}}) {
+    for (const DayRange& range : {DayRange{}, DayRange{D("2024-09-16"), D("2024-09-17")},
+                                  DayRange{D("2024-10-01"), D("2024-10-01")}}) {
       for (RankBy by : {RankBy::kModel, RankBy::kAuthor}) {
         std::map<std::string, int64_t> members;
         int64_t total = 0;

@@ -55,6 +55,12 @@ def test_bench_tool_ingest_baseline_and_query(server, redis):
         for span in ("12m_by_month", "365d_by_day"):
             name = f"trend_{dimension}_{span}"
             assert trends[name]["count"] > 0 and trends[name]["errors"] == 0, name
+    sizes = run("query", "--target", target, "--models", "2000", "--duration", "2s",
+                "--concurrency", "2", "--queries", "sizes")
+    for query_name in ("sizes_grid", "sizes_llm", "sizes_odd12", "top50_models_7b_13b"):
+        for scope in ("", "_day", "_30d"):
+            name = query_name + scope
+            assert sizes[name]["count"] > 0 and sizes[name]["errors"] == 0, name
 
 
 def totals(target):
@@ -115,7 +121,8 @@ def test_bench_tool_rejects_bad_flags_before_running():
         (["ingest", "--baseline", "direct-redis"], "--baseline direct-redis needs --redis URL"),
         (["ingest", "--redis", "http://x"], "--redis: "),
         (["query", "--day", "2024-13-01"], "--day must be YYYY-MM-DD, got '2024-13-01'"),
-        (["query", "--queries", "trends"], "--queries must be report or trend, got 'trends'"),
+        (["query", "--queries", "trends"],
+         "--queries must be report, trend or sizes, got 'trends'"),
         (["qeury"], "MODE must be catalog, ingest or query, got 'qeury'"),
         (["query", "--concurrency"], "--concurrency needs a value"),
         ([], "no MODE given"),
