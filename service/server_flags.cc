@@ -59,6 +59,9 @@ std::map<std::string, ServerFlag> ServerFlags::Defaults() {
       "keep downloads per day for this many days (at least 31); older whole months are folded "
       "into monthly totals (all-time, whole-month and month-trend answers stay exact; ranges "
       "that split a folded month are refused); 'forever' folds nothing");
+  add("malloc-arenas", "4",
+      "glibc malloc arenas (M_ARENA_MAX): fewer hold less memory per thread; 0: glibc's default "
+      "(8 per core); the MALLOC_ARENA_MAX environment variable wins when set");
   add("follow-interval-ms", "10", "how often the read model polls the store's change log");
   add("max-version-wait-ms", "2000",
       "how long a query waits for this replica to reach the version it asks for");

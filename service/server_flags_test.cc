@@ -34,6 +34,7 @@ TEST(ServerFlagsTest, DefaultsThenEnvironmentThenCommandLine) {
   EXPECT_EQ(defaults->Value("max-lateness-days"), "7");  // Issue 14: a week by default.
   EXPECT_EQ(defaults->Value("retention-days"), "400");   // Issue 14: days kept per day.
   EXPECT_EQ(defaults->Value("late-events"), "reject");
+  EXPECT_EQ(*defaults->Int("malloc-arenas", 0), 4);  // Issue 11: RSS at Hub scale.
 
   absl::StatusOr<ServerFlags> from_environment =
       ParseWith({}, {{"HUBSTATS_REDIS_PREFIX", "env"}, {"HUBSTATS_COMMIT_WINDOW_MS", "7"}});
