@@ -1,6 +1,7 @@
 #include "app/read_model.h"
 
 #include <algorithm>
+#include <array>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -394,21 +395,34 @@ std::vector<int64_t> ReadModel::BelowBoundaries(const Scope& scope,
                                                 const std::vector<int64_t>& boundaries,
                                                 std::optional<Modality> modality) const {
   std::vector<int64_t> below(boundaries.size(), 0);
+  // The off-grid boundaries inside each fine bucket (one on the grid is a union of whole
+  // buckets, answered by the aggregates), and how many catalogued models those buckets hold.
+  std::array<std::vector<size_t>, kFineBucketCount> inside;
+  size_t bucket_models = 0;
   for (size_t i = 0; i < boundaries.size(); ++i) {
     if (OnSizeGrid(boundaries[i])) continue;
     const int bucket = FineBucketOf(boundaries[i]);
-    auto count = [&](uint32_t number, int64_t downloads) {
-      const ModelEntry& model = table_.model(number);
-      if (model.cls.size_bucket != bucket || model.parameters >= boundaries[i]) return;
-      if (modality && model.cls.modality != *modality) return;
-      below[i] += downloads;
-    };
-    const std::vector<uint32_t>& in_bucket = table_.ModelsInBucket(bucket);
-    // Walk whichever is shorter: the bucket's models, or the scope's models with downloads.
-    if (static_cast<size_t>(scope.models_with_downloads()) < in_bucket.size()) {
-      scope.ForEachModel(count);
-    } else {
-      for (uint32_t number : in_bucket) {
+    if (inside[bucket].empty()) bucket_models += table_.ModelsInBucket(bucket).size();
+    inside[bucket].push_back(i);
+  }
+  if (bucket_models == 0) return below;
+  auto count = [&](uint32_t number, int64_t downloads) {
+    const ModelEntry& model = table_.model(number);
+    if (model.cls.size_bucket < 0) return;
+    if (modality && model.cls.modality != *modality) return;
+    for (const size_t i : inside[model.cls.size_bucket]) {
+      if (model.parameters < boundaries[i]) below[i] += downloads;
+    }
+  };
+  // Walk whichever is shorter, once for all boundaries: the buckets' catalogued models, or the
+  // scope (a day's or range's models: one pass for many boundaries in many buckets; a dense
+  // scope's walk steps through every model, so there the buckets are always shorter).
+  if (scope.walk_length() < bucket_models) {
+    scope.ForEachModel(count);
+  } else {
+    for (int bucket = 0; bucket < kFineBucketCount; ++bucket) {
+      if (inside[bucket].empty()) continue;
+      for (const uint32_t number : table_.ModelsInBucket(bucket)) {
         if (const int64_t downloads = scope.Model(number)) count(number, downloads);
       }
     }

@@ -43,8 +43,8 @@ std::optional<ResolvedFilter> Resolve(const TopFilter& filter, const ModelTable&
 
 // Visits the scope's models with downloads that can pass a parameter-range filter: the
 // catalogued models of the fine buckets the range overlaps when they are fewer than the scope's
-// models with downloads (a dense scope at Hub scale: tens of thousands instead of millions),
-// else the scope's models. The filter itself still decides.
+// walk steps through (a dense scope at Hub scale: tens of thousands instead of millions), else
+// the scope's models. The filter itself still decides.
 void ForEachCandidate(const Scope& scope, const ModelTable& table, const TopFilter& filter,
                       absl::FunctionRef<void(uint32_t number, int64_t downloads)> visit) {
   if (filter.min_parameters || filter.max_parameters) {
@@ -56,7 +56,7 @@ void ForEachCandidate(const Scope& scope, const ModelTable& table, const TopFilt
     for (int bucket = first; bucket <= last; ++bucket) {
       candidates += table.ModelsInBucket(bucket).size();
     }
-    if (candidates < static_cast<size_t>(scope.models_with_downloads())) {
+    if (candidates < scope.walk_length()) {
       for (int bucket = first; bucket <= last; ++bucket) {
         for (const uint32_t number : table.ModelsInBucket(bucket)) {
           if (const int64_t downloads = scope.Model(number)) visit(number, downloads);

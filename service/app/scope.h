@@ -43,6 +43,11 @@ class Scope {
   int64_t Model(uint32_t number) const;
   int64_t Author(uint32_t author) const;
   void ForEachModel(absl::FunctionRef<void(uint32_t number, int64_t downloads)> visit) const;
+  // How many entries ForEachModel steps through: every model slot of a dense scope, the models
+  // with downloads of a sparse one (what a walk costs, to choose between walks).
+  size_t walk_length() const {
+    return layout_ == Layout::kDense ? dense_models_.size() : sparse_models_.size();
+  }
 
   const Aggregates& aggregates() const { return aggregates_; }
   int64_t models_with_downloads() const { return models_with_downloads_; }

@@ -115,6 +115,48 @@ TEST_P(SizeBoundariesTest, AnyBoundaryIsExact) {
   }
 }
 
+// Off-grid boundaries are counted by walking either the catalogued models of their fine
+// buckets or, when those are more, the scope's models with downloads (once for all
+// boundaries). Here 60 catalogued models fill three buckets and a dozen have downloads, so
+// many boundaries walk the scope; one boundary in a bucket of two models walks the bucket.
+TEST_P(SizeBoundariesTest, ManyBoundariesInManyBucketsWalkTheScopeOnce) {
+  std::mt19937_64 random(11);
+  const std::vector<int64_t> sizes = {2'500'000'000,  3'000'000'000,  4'999'999'999,
+                                      6'000'000'000,  8'000'000'000,  9'999'999'999,
+                                      12'000'000'000, 15'000'000'000, 19'000'000'000};
+  std::vector<CatalogRecord> records;
+  for (int m = 0; m < 60; ++m) {
+    records.push_back({.model_id = "org" + std::to_string(m % 3) + "/m" + std::to_string(m),
+                       .pipeline_tag = m % 2 == 0 ? "text-generation" : "image-classification",
+                       .num_parameters = sizes[static_cast<size_t>(m) % sizes.size()]});
+  }
+  records.push_back({.model_id = "org0/small1", .num_parameters = 120'000'000});
+  records.push_back({.model_id = "org0/small2", .num_parameters = 180'000'000});
+  Upsert(records);
+  std::vector<TestEvent> events;
+  for (int i = 0; i < 100; ++i) {
+    const int m = static_cast<int>(random() % 12) * 5;  // 12 of the 60 models.
+    events.push_back({"org" + std::to_string(m % 3) + "/m" + std::to_string(m),
+                      "2024-09-" + std::to_string(15 + random() % 3),
+                      static_cast<int64_t>(1 + random() % 30), ""});
+  }
+  events.push_back({"org0/small1", "2024-09-15", 7, ""});
+  events.push_back({"org0/small2", "2024-09-16", 9, ""});
+  Ingest(events);
+  for (const std::vector<int64_t>& boundaries :
+       {std::vector<int64_t>{3'000'000'000, 4'000'000'000, 7'000'000'000, 9'999'999'999,
+                             13'000'000'000, 15'000'000'001},
+        std::vector<int64_t>{150'000'000}, std::vector<int64_t>{150'000'000, 8'000'000'000}}) {
+    for (const DayRange& range : {DayRange{}, DayRange{D("2024-09-16"), D("2024-09-16")}}) {
+      for (std::optional<Modality> modality :
+           {std::optional<Modality>(), std::optional<Modality>(Modality::kNlp)}) {
+        SCOPED_TRACE(range.ToString() + " " + FormatParameters(boundaries[0]));
+        EXPECT_EQ(Answer(range, boundaries, modality), Truth(range, boundaries, modality));
+      }
+    }
+  }
+}
+
 TEST_P(SizeBoundariesTest, FilteredRankingsCountOnlyTheAdmittedModels) {
   std::mt19937_64 random(9);
   const std::vector<std::string> tags = {"text-generation", "fill-mask", ""};
