@@ -41,7 +41,8 @@ std::optional<uint32_t> Interner::Find(absl::string_view name) const {
   return it->second;
 }
 
-ModelTable::ModelTable(const TaskTable& tasks) : table_(tasks) {
+ModelTable::ModelTable(const TaskTable& tasks)
+    : table_(tasks), by_id_(0, IdHash{&models_}, IdEq{&models_}) {
   const ModelClass unknown = ModelClass::Unknown();
   unknown_.modality = unknown.modality;
   unknown_.task = task_keys_.Intern(unknown.task);
@@ -54,15 +55,16 @@ uint32_t ModelTable::Add(absl::string_view model_id, uint32_t shard, uint32_t in
   std::vector<uint32_t>& indexes = by_index_[shard];
   if (index >= indexes.size()) indexes.resize(index + 1, 0);
   if (auto it = by_id_.find(model_id); it != by_id_.end()) {
-    ModelEntry& entry = models_[it->second];
+    const uint32_t number = *it;
+    ModelEntry& entry = models_[number];
     // A store that lost its data may give a model another index: follow it.
     if (entry.shard != shard || entry.index != index) {
       if (entry.index < by_index_[entry.shard].size()) by_index_[entry.shard][entry.index] = 0;
       entry.shard = shard;
       entry.index = index;
     }
-    indexes[index] = it->second + 1;
-    return it->second;
+    indexes[index] = number + 1;
+    return number;
   }
   const auto number = static_cast<uint32_t>(models_.size());
   ModelEntry& entry = models_.emplace_back();
@@ -71,7 +73,7 @@ uint32_t ModelTable::Add(absl::string_view model_id, uint32_t shard, uint32_t in
   entry.shard = shard;
   entry.index = index;
   entry.cls = unknown_;
-  by_id_.emplace(entry.id, number);
+  by_id_.insert(number);
   indexes[index] = number + 1;
   return number;
 }
@@ -79,7 +81,7 @@ uint32_t ModelTable::Add(absl::string_view model_id, uint32_t shard, uint32_t in
 std::optional<uint32_t> ModelTable::Find(absl::string_view model_id) const {
   auto it = by_id_.find(model_id);
   if (it == by_id_.end()) return std::nullopt;
-  return it->second;
+  return *it;
 }
 
 std::optional<uint32_t> ModelTable::FindIndex(uint32_t shard, uint32_t index) const {

@@ -4,8 +4,9 @@
 // in the store, its author's number, its catalog facts (whether catalogued, the modality
 // override, the parameter count, the architecture) and its class under the task table: modality,
 // fine size bucket and the breakdown keys for task, architecture and library, each an interned
-// name. Names (model ids, authors, keys) are stored once in arenas. Two million models take
-// about 100 MB here.
+// name. Names (model ids, authors, keys) are stored once in arenas. A model takes about 56
+// bytes of entry, 4-8 of id index and its id's length (2.2M models: about 200 MB; measured in
+// docs/BENCHMARKS.md).
 //
 // Not thread-safe: the read model guards it.
 #ifndef HUBSTATS_SERVICE_APP_MODEL_TABLE_H_
@@ -19,7 +20,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
+#include "app/chunked_vector.h"
 #include "core/catalog.h"
 #include "core/modality.h"
 #include "core/model_class.h"
@@ -76,6 +80,9 @@ struct ModelEntry {
 class ModelTable {
  public:
   explicit ModelTable(const TaskTable& tasks);
+  // The id index refers to the entries: not copyable or movable.
+  ModelTable(const ModelTable&) = delete;
+  ModelTable& operator=(const ModelTable&) = delete;
 
   // The model's number, adding it (uncatalogued, of the unknown class) when new.
   uint32_t Add(absl::string_view model_id, uint32_t shard, uint32_t index);
@@ -109,12 +116,32 @@ class ModelTable {
   const Interner& libraries() const { return library_keys_; }
 
  private:
+  // The id index holds model numbers and hashes and compares them by their entries' ids, so a
+  // slot is 4 bytes where a string_view key and its number took 24 (at 2.2M models the table
+  // has 4M slots: 21 MB instead of 105 MB).
+  struct IdHash {
+    using is_transparent = void;
+    const ChunkedVector<ModelEntry>* models;
+    size_t operator()(absl::string_view id) const { return absl::Hash<absl::string_view>()(id); }
+    size_t operator()(uint32_t number) const { return (*this)((*models)[number].id); }
+  };
+  struct IdEq {
+    using is_transparent = void;
+    const ChunkedVector<ModelEntry>* models;
+    absl::string_view Id(absl::string_view id) const { return id; }
+    absl::string_view Id(uint32_t number) const { return (*models)[number].id; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Id(a) == Id(b);
+    }
+  };
+
   ClassKey Classify(const CatalogRecord& record);
 
   const TaskTable& table_;
   StringArena ids_;
-  std::vector<ModelEntry> models_;
-  absl::flat_hash_map<absl::string_view, uint32_t> by_id_;
+  ChunkedVector<ModelEntry> models_;  // By number; never moves an entry.
+  absl::flat_hash_set<uint32_t, IdHash, IdEq> by_id_;
   std::vector<std::vector<uint32_t>> by_index_;  // Per shard: index -> number + 1 (0: none).
   Interner authors_;
   Interner task_keys_, architecture_keys_, library_keys_;
