@@ -32,6 +32,7 @@
 #include "core/delta.h"
 #include "hubstats/v1/hubstats.grpc.pb.h"
 #include "ingest_load.h"
+#include "query_kinds.h"
 #include "store/baselines/redis_baselines.h"
 #include "workload.h"
 
@@ -430,135 +431,6 @@ int RunIngest(const Flags& flags, const Hub& hub) {
 // ---------------------------------------------------------------------------------------------
 // query
 // ---------------------------------------------------------------------------------------------
-
-struct QueryKind {
-  std::string name;
-  std::function<grpc::Status(v1::QueryService::Stub&, grpc::ClientContext&)> call;
-};
-
-void SetDate(v1::Date* date, absl::CivilDay day) {
-  date->set_year(static_cast<int32_t>(day.year()));
-  date->set_month(day.month());
-  date->set_day(day.day());
-}
-
-// The report's four queries (modality share, size distribution, top-50 models and
-// organisations), each for all time, the one day `day` and the rolling 30 days ending on it.
-std::vector<QueryKind> QueryKinds(absl::CivilDay day) {
-  struct Scope {
-    std::string suffix;
-    int days;  // 0: all time.
-  };
-  std::vector<QueryKind> kinds;
-  for (const Scope& scope : {Scope{"", 0}, Scope{"_day", 1}, Scope{"_30d", 30}}) {
-    auto range = [day, scope](auto& request) {
-      if (scope.days == 0) return;
-      SetDate(request.mutable_range()->mutable_start(), day - (scope.days - 1));
-      SetDate(request.mutable_range()->mutable_end(), day);
-    };
-    kinds.push_back({"modality_share" + scope.suffix, [range](auto& stub, auto& context) {
-                       v1::ModalityShareRequest request;
-                       range(request);
-                       v1::ModalityShareResponse response;
-                       return stub.GetModalityShare(&context, request, &response);
-                     }});
-    kinds.push_back({"size_distribution" + scope.suffix, [range](auto& stub, auto& context) {
-                       v1::SizeDistributionRequest request;
-                       range(request);
-                       v1::SizeDistributionResponse response;
-                       return stub.GetSizeDistribution(&context, request, &response);
-                     }});
-    for (const auto by : {v1::RANK_BY_MODEL, v1::RANK_BY_AUTHOR}) {
-      const std::string name = by == v1::RANK_BY_MODEL ? "top50_models" : "top50_authors";
-      kinds.push_back({name + scope.suffix, [range, by](auto& stub, auto& context) {
-                         v1::TopNRequest request;
-                         request.set_n(50);
-                         request.set_by(by);
-                         range(request);
-                         v1::TopNResponse response;
-                         return stub.GetTopN(&context, request, &response);
-                       }});
-    }
-  }
-  return kinds;
-}
-
-// Size questions off the 1-2-5 grid, each for all time, the day `day` and the 30 days ending on
-// it: the report's classes (200M, 500M, 1B) beside the sizes LLM users think in (1B, 7B, 13B,
-// 70B) and twelve arbitrary boundaries, and the top-50 models between 7B and 13B parameters.
-std::vector<QueryKind> SizeKinds(absl::CivilDay day) {
-  struct Boundaries {
-    std::string name;
-    std::vector<int64_t> values;
-  };
-  const std::vector<Boundaries> sets = {
-      {"sizes_grid", {200'000'000, 500'000'000, 1'000'000'000}},
-      {"sizes_llm", {1'000'000'000, 7'000'000'000, 13'000'000'000, 70'000'000'000}},
-      {"sizes_odd12",
-       {3'000'000, 33'000'000, 77'000'000, 123'456'789, 350'000'000, 777'000'000, 1'300'000'000,
-        2'700'000'000, 6'700'000'000, 8'000'000'000, 34'000'000'000, 180'000'000'000}}};
-  std::vector<QueryKind> kinds;
-  for (const auto& [suffix, days] :
-       {std::pair<std::string, int>{"", 0}, {"_day", 1}, {"_30d", 30}}) {
-    const int span = days;  // A copy: see TrendKinds.
-    auto range = [day, span](auto& request) {
-      if (span == 0) return;
-      SetDate(request.mutable_range()->mutable_start(), day - (span - 1));
-      SetDate(request.mutable_range()->mutable_end(), day);
-    };
-    for (const Boundaries& set : sets) {
-      kinds.push_back({set.name + suffix, [range, set](auto& stub, auto& context) {
-                         v1::SizeDistributionRequest request;
-                         range(request);
-                         for (const int64_t value : set.values) request.add_boundaries(value);
-                         v1::SizeDistributionResponse response;
-                         return stub.GetSizeDistribution(&context, request, &response);
-                       }});
-    }
-    kinds.push_back({"top50_models_7b_13b" + suffix, [range](auto& stub, auto& context) {
-                       v1::TopNRequest request;
-                       request.set_n(50);
-                       request.set_by(v1::RANK_BY_MODEL);
-                       request.set_min_parameters(7'000'000'000);
-                       request.set_max_parameters(13'000'000'000);
-                       range(request);
-                       v1::TopNResponse response;
-                       return stub.GetTopN(&context, request, &response);
-                     }});
-  }
-  return kinds;
-}
-
-// Trends as a chart would ask for them: the 12 calendar months and the 365 days ending on `day`,
-// by modality, by size and as the top-50 organisations' share.
-std::vector<QueryKind> TrendKinds(absl::CivilDay day) {
-  struct Span {
-    std::string name;
-    v1::Granularity granularity;
-    absl::CivilDay first;
-  };
-  const absl::CivilDay first_month(absl::CivilMonth(day) - 11);
-  std::vector<QueryKind> kinds;
-  for (const Span& span : {Span{"12m_by_month", v1::GRANULARITY_MONTH, first_month},
-                           Span{"365d_by_day", v1::GRANULARITY_DAY, day - 364}}) {
-    for (const auto& kind : {std::pair{"trend_modality_", v1::TREND_DIMENSION_MODALITY},
-                             std::pair{"trend_size_", v1::TREND_DIMENSION_SIZE},
-                             std::pair{"trend_top50_authors_", v1::TREND_DIMENSION_TOP_AUTHORS}}) {
-      // A copy: lambdas cannot capture structured bindings in C++20 as clang 14 implements it.
-      const v1::TrendDimension dimension = kind.second;
-      kinds.push_back({kind.first + span.name, [span, day, dimension](auto& stub, auto& context) {
-                         v1::TrendRequest request;
-                         request.set_granularity(span.granularity);
-                         request.set_dimension(dimension);
-                         SetDate(request.mutable_range()->mutable_start(), span.first);
-                         SetDate(request.mutable_range()->mutable_end(), day);
-                         v1::TrendResponse response;
-                         return stub.GetTrend(&context, request, &response);
-                       }});
-    }
-  }
-  return kinds;
-}
 
 int RunQuery(const Flags& flags, const Hub& hub) {
   const int concurrency = static_cast<int>(flags.Int("concurrency", 8));
