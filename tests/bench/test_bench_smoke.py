@@ -7,6 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 import hubstats
 from hubstats._local import free_port
 
@@ -149,3 +151,47 @@ def test_microbenchmarks_run():
     names = {entry["name"] for entry in json.loads(result.stdout)["benchmarks"]}
     assert {"BM_DecodeBatch/0", "BM_DecodeBatch/1", "BM_ValidateEvent", "BM_DecodePrepareBatch",
             "BM_CommitWindow/64", "BM_ReadModelApply/2000"} <= names
+
+
+@pytest.mark.parametrize("query_rate", ["", "2000"])
+def test_ab_script_reports_a_ratio_per_turn(tmp_path, query_rate):
+    """scripts/bench-ab.sh with the same server on both sides (B with other flags): a tiny data
+    set, two turns of ingest, or of queries under ingest."""
+    server_bin = os.environ.get("HUBSTATS_SERVER_BIN", str(REPO / "build/service/hubstats-server"))
+    env = dict(os.environ, MODELS="2000", HISTORY_EVENTS="20000", TURNS="2", DURATION="1s",
+               BENCH=BENCH, OUT=str(tmp_path), QUERY_RATE=query_rate, B_FLAGS="--workers 2")
+    result = subprocess.run([str(REPO / "scripts/bench-ab.sh"), server_bin, server_bin],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["turn 1", "turn 2"]
+    assert lines[-1].startswith("median B/A ")
+    runs = [json.loads(line) for line in (tmp_path / "ingest.jsonl").read_text().splitlines()]
+    assert sorted((run["side"], run["turn"]) for run in runs) == [
+        ("A", 1), ("A", 2), ("B", 1), ("B", 2)]
+    if query_rate:
+        assert "ms p99 (worst kind)" in lines[0]
+        assert all(run["ingest_events_per_s"] > 0 and run["modality_share"]["count"] > 0
+                   for run in runs)
+    else:
+        assert "events/s" in lines[0]
+        assert all(run["failed_streams"] == 0 and run["events_per_s"] > 0 for run in runs)
+    # The same binary on both sides: the ratio is a real quotient, near 1 but not asserted.
+    assert float(lines[-1].split()[-1]) > 0
+
+
+def test_ab_script_usage():
+    result = subprocess.run([str(REPO / "scripts/bench-ab.sh"), "only-one"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "usage: scripts/bench-ab.sh SERVER_A SERVER_B" in result.stderr
+
+
+def test_ab_script_names_a_server_that_does_not_start(tmp_path):
+    server_bin = os.environ.get("HUBSTATS_SERVER_BIN", str(REPO / "build/service/hubstats-server"))
+    env = dict(os.environ, MODELS="2000", HISTORY_EVENTS="2000", TURNS="1", DURATION="1s",
+               BENCH=BENCH, OUT=str(tmp_path), B_FLAGS="--workers 0")
+    result = subprocess.run([str(REPO / "scripts/bench-ab.sh"), server_bin, server_bin],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1
+    assert "server B failed" in result.stderr and "--workers must be" in result.stderr
