@@ -1,6 +1,9 @@
 #include "server_flags.h"
 
+#include <algorithm>
 #include <optional>
+#include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -37,7 +40,11 @@ std::map<std::string, ServerFlag> ServerFlags::Defaults() {
   add("redis-timeout-ms", "5000", "timeout of each Redis call of ingest and upserts");
   add("query-timeout-ms", "2000",
       "how long a query may wait for Redis in all; then it fails with UNAVAILABLE");
-  add("workers", "8", "threads running store calls for queries");
+  // Queries are answered from memory and wait for versions without a thread, so the pool is
+  // CPU work: one thread a core (on 2 cores 2 measured faster than 8, docs/BENCHMARKS.md).
+  add("workers", std::to_string(std::max(2u, std::thread::hardware_concurrency())),
+      "threads running queries (default: one a core, at least 2); a query waiting for "
+      "min_version or fresh holds none");
   add("ingest-workers", "8", "threads validating ingest batches (commits run on their own thread)");
   add("store-retry-ms", "20000",
       "how long an ingest batch is retried while Redis is unavailable before its stream ends");

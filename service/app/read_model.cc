@@ -255,7 +255,7 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
     if (late > 0) AddAllTimeOnly(numbers[i], late);
   }
   versions_[shard] = snapshot.version;
-  applied_.notify_all();
+  Publish(lock);
 }
 
 void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& record) {
@@ -279,7 +279,16 @@ void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& recor
   }
   for (Day month : record.folded_months) FoldMonth(shard, month);
   versions_[shard] = std::max(versions_[shard], version);
+  Publish(lock);
+}
+
+void ReadModel::Publish(std::unique_lock<std::shared_mutex>& lock) {
   applied_.notify_all();
+  if (!ready_) return;
+  std::vector<VersionWaits::Callback> reached = waits_.TakeReached(versions_);
+  // Decided under the lock, run after it: a callback may query the model.
+  lock.unlock();
+  for (VersionWaits::Callback& then : reached) then(true);
 }
 
 void ReadModel::Maintain() {
@@ -300,7 +309,7 @@ void ReadModel::Maintain() {
 void ReadModel::SetReady() {
   std::unique_lock lock(mutex_);
   ready_ = true;
-  applied_.notify_all();
+  Publish(lock);
 }
 
 bool ReadModel::ready() const {
@@ -317,6 +326,24 @@ bool ReadModel::WaitFor(const VersionToken& token, absl::Time deadline) const {
   std::shared_lock lock(mutex_);
   return applied_.wait_until(lock, absl::ToChronoTime(deadline),
                              [&] { return ready_ && token.ReachedBy(versions_); });
+}
+
+bool ReadModel::Reached(const VersionToken& token) const {
+  std::shared_lock lock(mutex_);
+  return ready_ && token.ReachedBy(versions_);
+}
+
+void ReadModel::WhenApplied(VersionToken token, absl::Time deadline, VersionWaits::Callback then) {
+  {
+    // Shared: Publish takes the reached waits under the exclusive lock, so none added here
+    // can miss the change that reaches it.
+    std::shared_lock lock(mutex_);
+    if (!(ready_ && token.ReachedBy(versions_))) {
+      waits_.Add(std::move(token), deadline, std::move(then));
+      return;
+    }
+  }
+  then(true);
 }
 
 std::optional<uint32_t> ReadModel::IndexOf(absl::string_view model_id) const {

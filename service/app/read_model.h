@@ -43,6 +43,7 @@
 #include "app/model_export.h"
 #include "app/model_table.h"
 #include "app/scope.h"
+#include "app/version_waits.h"
 #include "core/crosstab.h"
 #include "core/day.h"
 #include "core/period.h"
@@ -156,6 +157,13 @@ class ReadModel {
   VersionVector versions() const;
   // Waits until every version of `token` is applied, or `deadline`; true when applied.
   bool WaitFor(const VersionToken& token, absl::Time deadline) const;
+  // Whether the model is ready and has applied every version of `token` (never waits).
+  bool Reached(const VersionToken& token) const;
+  // WaitFor without a thread: calls `then(true)` once every version of `token` is applied
+  // (at once, on this thread, when it already is; else on the feeding thread, after it
+  // released the model's lock), or `then(false)` once `deadline` passed (see VersionWaits).
+  // `then` must not block.
+  void WhenApplied(VersionToken token, absl::Time deadline, VersionWaits::Callback then);
 
   // The model's index in its shard, when the model is known.
   std::optional<uint32_t> IndexOf(absl::string_view model_id) const;
@@ -256,6 +264,9 @@ class ReadModel {
   void RebuildRolling(Day today);
   // The versions and their time. Requires mutex_.
   AsOf CurrentAsOf() const;
+  // After the versions or readiness changed (`lock` holds mutex_ exclusively): wakes WaitFor
+  // and runs the waits now reached, releasing `lock` first.
+  void Publish(std::unique_lock<std::shared_mutex>& lock);
 
   const uint32_t shard_count_;
   const ReadModelOptions options_;
@@ -282,6 +293,8 @@ class ReadModel {
   // Made on first use (in read_model_trend.cc, which alone knows the type).
   mutable std::once_flag period_tops_once_;
   mutable std::shared_ptr<PeriodTopCache> period_tops_;
+  // Last, so it goes first: its timer thread, which may query the model, ends before the rest.
+  VersionWaits waits_;
 };
 
 }  // namespace hubstats

@@ -66,8 +66,7 @@ absl::StatusOr<bool> StatsService::NoteTaskTable() {
   return !recorded->empty();
 }
 
-absl::Status StatsService::Await(const Freshness& freshness) {
-  const absl::Time deadline = absl::Now() + options_.max_version_wait;
+absl::StatusOr<VersionToken> StatsService::Wanted(const Freshness& freshness) {
   VersionToken wanted = freshness.min_version;
   if (freshness.fresh) {
     // Everything committed anywhere before this query: the store's versions now.
@@ -80,7 +79,10 @@ absl::Status StatsService::Await(const Freshness& freshness) {
     }
     wanted.Merge(now);
   }
-  if (model_.WaitFor(wanted, deadline)) return absl::OkStatus();
+  return wanted;
+}
+
+absl::Status StatsService::NotReached(const VersionToken& wanted) const {
   if (!model_.ready()) {
     return absl::UnavailableError("this replica is still loading the counters; retry shortly");
   }
@@ -92,6 +94,30 @@ absl::Status StatsService::Await(const Freshness& freshness) {
       absl::StrCat("this replica has not reached the versions asked for within ",
                    absl::FormatDuration(options_.max_version_wait), " (wants ", wanted.ToString(),
                    ", has ", have.ToString(), "); retry, here or on another replica"));
+}
+
+absl::Status StatsService::Await(const Freshness& freshness) {
+  const absl::Time deadline = absl::Now() + options_.max_version_wait;
+  absl::StatusOr<VersionToken> wanted = Wanted(freshness);
+  if (!wanted.ok()) return wanted.status();
+  if (model_.WaitFor(*wanted, deadline)) return absl::OkStatus();
+  return NotReached(*wanted);
+}
+
+bool StatsService::AwaitAsync(const Freshness& freshness,
+                              absl::AnyInvocable<void(absl::Status)> then) {
+  const absl::Time deadline = absl::Now() + options_.max_version_wait;
+  absl::StatusOr<VersionToken> wanted = Wanted(freshness);
+  if (!wanted.ok()) {
+    then(wanted.status());
+    return true;
+  }
+  if (model_.Reached(*wanted)) return false;
+  model_.WhenApplied(*wanted, deadline,
+                     [this, wanted = *wanted, then = std::move(then)](bool reached) mutable {
+                       then(reached ? absl::OkStatus() : NotReached(wanted));
+                     });
+  return true;
 }
 
 absl::StatusOr<Answer<ModalityShare>> StatsService::GetModalityShare(const DayRange& range,

@@ -193,6 +193,16 @@ class StatsService {
   // Validates and writes records; the last record wins when a model appears twice.
   absl::StatusOr<UpsertOutcome> UpsertModels(absl::Span<const CatalogRecord> records);
 
+  // A query's freshness without a thread waiting for it: for callers that run the query only
+  // once `then` says so. Returns false, calling nothing, when there is nothing to wait for
+  // (the model already reflects `freshness`): the query can run at once. Otherwise calls
+  // `then` exactly once, possibly on another thread and possibly before returning: OK once
+  // the model reflects `freshness`, or the error Await would give (UNAVAILABLE naming the
+  // versions after max_version_wait, or while loading; a `fresh` query's store error). Reads
+  // the store's versions for a `fresh` one (a store call). After OK, run the query with an
+  // empty Freshness: the versions it asked for are in.
+  bool AwaitAsync(const Freshness& freshness, absl::AnyInvocable<void(absl::Status)> then);
+
   absl::StatusOr<Answer<ModalityShare>> GetModalityShare(const DayRange& range,
                                                          const Freshness& freshness = {});
   // Empty `boundaries`: the report's 200M, 500M, 1B.
@@ -242,6 +252,10 @@ class StatsService {
   // OK once the read model reflects `freshness` (waiting up to max_version_wait); UNAVAILABLE
   // naming the versions otherwise, or while the model is loading.
   absl::Status Await(const Freshness& freshness);
+  // The versions `freshness` asks for (a `fresh` one reads the store's versions).
+  absl::StatusOr<VersionToken> Wanted(const Freshness& freshness);
+  // Await's error when `wanted` was not reached in time.
+  absl::Status NotReached(const VersionToken& wanted) const;
   // Retention: OK when the range, and each of a trend's periods, has all days or none of every
   // folded month (ReadModel::CheckRange); else INVALID_ARGUMENT naming range.start, range.end
   // or granularity. Called before a query and again after it: a month folded meanwhile makes

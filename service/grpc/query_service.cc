@@ -44,6 +44,21 @@ absl::Status Respond(const absl::StatusOr<Result>& answer, Response* response) {
   return absl::OkStatus();
 }
 
+// RunRawUnary's `wait` for queries: a query that asks for versions this replica has not
+// applied yet waits without a worker (StatsService::AwaitAsync), then runs with its freshness
+// cleared, as it is met. A freshness that does not convert is left for the work to report.
+auto FreshnessWait(StatsService& service) {
+  return [&service](auto& request, auto resume) -> bool {
+    if (!request.has_freshness()) return false;
+    absl::StatusOr<Freshness> freshness = FromProto(request.freshness(), service.shard_count());
+    if (!freshness.ok() || (!freshness->fresh && freshness->min_version.shards.empty())) {
+      return false;
+    }
+    request.clear_freshness();
+    return service.AwaitAsync(*freshness, std::move(resume));
+  };
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetModalityShare(grpc::CallbackServerContext* context,
@@ -56,7 +71,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModalityShare(grpc::CallbackServe
         absl::StatusOr<Preamble> query = PreambleOf(request, service_);
         if (!query.ok()) return query.status();
         return Respond(service_.GetModalityShare(query->range, query->freshness), response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetSizeDistribution(
@@ -73,7 +89,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetSizeDistribution(
         return Respond(service_.GetSizeDistribution(query->range, boundaries, query->modality,
                                                     query->freshness),
                        response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetTopN(grpc::CallbackServerContext* context,
@@ -91,7 +108,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTopN(grpc::CallbackServerContext*
             service_.GetTopN(query->range, *by, TopFilterFromProto(request, query->modality), n,
                              query->freshness),
             response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetBreakdown(grpc::CallbackServerContext* context,
@@ -107,7 +125,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetBreakdown(grpc::CallbackServerCon
         return Respond(
             service_.GetBreakdown(query->range, *dimension, query->modality, query->freshness),
             response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetTotals(grpc::CallbackServerContext* context,
@@ -119,7 +138,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTotals(grpc::CallbackServerContex
         absl::StatusOr<Preamble> query = PreambleOf(request, service_);
         if (!query.ok()) return query.status();
         return Respond(service_.GetTotals(query->range, query->freshness), response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetModelStats(grpc::CallbackServerContext* context,
@@ -133,7 +153,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetModelStats(grpc::CallbackServerCo
         if (!query.ok()) return query.status();
         return Respond(service_.GetModelStats(request.model_id(), query->range, query->freshness),
                        response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetTrend(grpc::CallbackServerContext* context,
@@ -149,7 +170,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetTrend(grpc::CallbackServerContext
         query->range = preamble->range;
         query->modality = preamble->modality;
         return Respond(service_.GetTrend(*query, preamble->freshness), response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::GetCrossTab(grpc::CallbackServerContext* context,
@@ -165,7 +187,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetCrossTab(grpc::CallbackServerCont
         query->range = preamble->range;
         query->modality = preamble->modality;
         return Respond(service_.GetCrossTab(*query, preamble->freshness), response);
-      });
+      },
+      FreshnessWait(service_));
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* QueryServiceImpl::ExportModels(

@@ -13,7 +13,9 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -45,15 +47,29 @@ struct UnaryAdmission {
   size_t max_request_bytes = SIZE_MAX;
 };
 
+// A call that needs nothing before its work (see RunRawUnary's `wait`).
+struct NoWait {
+  template <typename Request, typename Resume>
+  bool operator()(Request&, Resume&&) const {
+    return false;
+  }
+};
+
 // Parses the request as `Request`, runs `work(const Request&, Response*)` (returning
 // absl::Status) on `workers`, and finishes the call with the serialized response or the error.
 // `request` and `response` belong to the call and live until it finishes. The call must pass
 // `admission` first.
-template <typename Request, typename Response, typename Work>
+//
+// Between parsing and the work, `wait(Request& parsed, resume)` may hold the call without a
+// worker: it returns false to run the work now, or true when it took `resume`, an
+// absl::AnyInvocable<void(absl::Status)> it calls exactly once, from any thread and without
+// blocking: OK runs the work on `workers` (with `parsed` as `wait` left it), an error finishes
+// the call with it. `workers` must outlive every call that waits.
+template <typename Request, typename Response, typename Work, typename Wait = NoWait>
 grpc::ServerUnaryReactor* RunRawUnary(grpc::CallbackServerContext* context,
                                       const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
                                       WorkerPool& workers, const UnaryAdmission& admission,
-                                      Work work) {
+                                      Work work, Wait wait = {}) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Held until the call is finished; shared because the worker pool copies its tasks.
   std::shared_ptr<Admission> admitted;
@@ -71,19 +87,43 @@ grpc::ServerUnaryReactor* RunRawUnary(grpc::CallbackServerContext* context,
         " may have at most ", admission.max_request_bytes))));
     return reactor;
   }
-  workers.Submit([reactor, request, response, admitted, work = std::move(work)]() mutable {
+  // The call's state, shared by the task that parses and the one that resumes after a wait.
+  struct Call {
+    grpc::ServerUnaryReactor* reactor;
+    grpc::ByteBuffer* response;
+    std::shared_ptr<Admission> admitted;
+    Work work;
     Request parsed;
-    absl::Status status = ParseRequest(*request, parsed);
-    Response answer;
-    if (status.ok()) status = work(parsed, &answer);
-    if (status.ok()) {
-      bool own_buffer = false;
-      if (!grpc::GenericSerialize<grpc::ProtoBufferWriter, Response>(answer, response, &own_buffer)
-               .ok()) {
-        status = absl::InternalError("could not serialize the response");
+    // Runs the work unless `status` is an error, and finishes the call.
+    void Finish(absl::Status status) {
+      Response answer;
+      if (status.ok()) status = work(parsed, &answer);
+      if (status.ok()) {
+        bool own_buffer = false;
+        if (!grpc::GenericSerialize<grpc::ProtoBufferWriter, Response>(answer, response,
+                                                                       &own_buffer)
+                 .ok()) {
+          status = absl::InternalError("could not serialize the response");
+        }
       }
+      reactor->Finish(ToGrpcStatus(status));
     }
-    reactor->Finish(ToGrpcStatus(status));
+  };
+  auto call =
+      std::make_shared<Call>(Call{reactor, response, std::move(admitted), std::move(work), {}});
+  workers.Submit([call, request, &workers, wait = std::move(wait)]() mutable {
+    absl::Status status = ParseRequest(*request, call->parsed);
+    if (status.ok()) {
+      auto resume = [call, &workers](absl::Status waited) {
+        if (!waited.ok()) {
+          call->reactor->Finish(ToGrpcStatus(waited));
+          return;
+        }
+        workers.Submit([call] { call->Finish(absl::OkStatus()); });
+      };
+      if (wait(call->parsed, std::move(resume))) return;
+    }
+    call->Finish(status);
   });
   return reactor;
 }

@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -182,6 +183,37 @@ TEST(ReplicasTest, MinVersionReadsAWriteMadeThroughAnotherReplica) {
   grpc::ClientContext bad_context;
   EXPECT_EQ(two.query->GetTotals(&bad_context, request, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// A query waiting for a version holds no worker: with one query worker, another query
+// answers while it waits, and it still ends UNAVAILABLE at its bound.
+TEST(ReplicasTest, AQueryWaitingForAVersionDoesNotHoldAWorker) {
+  RedisServer redis;
+  ServerProcess server(ServerBinary(), {"--store", "redis", "--redis", redis.url(), "--workers",
+                                        "1", "--max-version-wait-ms", "3000"});
+  Replica replica(server);
+  Ingest(replica, RandomBatches(3, 1, 50));
+  std::atomic<bool> waiting_done{false};
+  grpc::Status waiting_status;
+  std::thread waiting([&] {
+    v1::TotalsRequest request;
+    request.mutable_freshness()->set_min_version("0:99999999999999-0");  // Never reached.
+    v1::TotalsResponse response;
+    grpc::ClientContext context;
+    waiting_status = replica.query->GetTotals(&context, request, &response);
+    waiting_done = true;
+  });
+  // Until the waiting query has reached the server (it then waits 3 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_FALSE(waiting_done.load());
+  for (int i = 0; i < 3; ++i) {
+    const v1::TotalsResponse totals = Totals(replica, "");
+    EXPECT_GT(totals.total_downloads(), 0);
+    EXPECT_FALSE(waiting_done.load()) << "the other query waited for the waiting one's worker";
+  }
+  waiting.join();
+  EXPECT_EQ(waiting_status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(waiting_status.error_message(), HasSubstr("has not reached"));
 }
 
 TEST(ReplicasTest, ARestartedReplicaLoadsTheStoreAndCatchesUp) {
