@@ -20,22 +20,10 @@ QUERY_RATE=${QUERY_RATE:-}
 BENCH=${BENCH:-build/client/bench/hubstats-bench}
 out=${OUT:-out/bench-ab}
 mkdir -p "$out"
-work=$(mktemp -d -t hubstats-ab-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-redis_port=$(free_port)
-redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly yes \
-  --appendfsync always --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+bench_work hubstats-ab
+start_aof_redis ab
 declare -A port
 for side in A B; do
   binary=$1
@@ -43,7 +31,7 @@ for side in A B; do
   port[$side]=$(free_port)
   flags_var=${side}_FLAGS
   # shellcheck disable=SC2086
-  "$binary" ${!flags_var:-} --metrics-listen "" --listen "127.0.0.1:${port[$side]}" --store redis --redis "redis://127.0.0.1:$redis_port" \
+  "$binary" ${!flags_var:-} --metrics-listen "" --listen "127.0.0.1:${port[$side]}" --store redis --redis "$redis_url" \
     --max-lateness-days any --retention-days forever >"$work/$side.log" 2>&1 &
   pids+=($!)
   until grep -q "read model loaded" "$work/$side.log" 2>/dev/null; do

@@ -18,16 +18,9 @@ TARGETS="hubstats-server hubstats-bench" scripts/build.sh
 
 out=out/bench
 mkdir -p "$out"
-work=$(mktemp -d -t hubstats-cluster-bench-XXXXXX)
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  pids=()
-}
-trap 'stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+bench_work hubstats-cluster-bench
 # A cluster node also listens on its port + 10000 (the cluster bus): both must be free.
 free_node_port() {
   /usr/bin/python3 - <<'PY'
@@ -111,7 +104,7 @@ for n in $MASTERS; do
       | tee -a "$out/cluster-$n.json"
     echo "$before| $(redis_cpu)" >>"$out/cluster-$n-cpu.txt"
   done
-  stop_all
+  stop_pids
 done
 
 /usr/bin/python3 - "$out" $MASTERS <<'PY'

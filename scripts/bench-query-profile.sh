@@ -35,16 +35,9 @@ for tool in perf tcpdump redis-server; do
 done
 
 mkdir -p "$OUT"
-work=$(mktemp -d -t hubstats-qprof-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+bench_work hubstats-qprof
 step() { [[ " $STEPS " == *" $1 "* ]]; }
 log() { echo "# $(date -u +%T) $*" | tee -a "$OUT/log.txt"; }
 # What else runs on the machine (the cores are shared): load and the busiest processes.
@@ -74,13 +67,7 @@ scrape() { curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$1"; }
 : >"$OUT/log.txt"
 : >"$OUT/others.txt"
 
-redis_port=$(free_port)
-redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly yes \
-  --appendfsync always --dir "$work" --appendfilename query.aof >"$work/redis.log" 2>&1 &
-pids+=($!)
-redis_pid=$!
-until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
-redis_url="redis://127.0.0.1:$redis_port"
+start_aof_redis query
 start_server query "$redis_url"
 server_pid=$started_pid
 server_port=$started_port

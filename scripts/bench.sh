@@ -23,27 +23,13 @@ TARGETS="hubstats-server hubstats-bench hubstats_ingest_benchmark" scripts/build
 
 out=out/bench
 mkdir -p "$out"
-work=$(mktemp -d -t hubstats-bench-XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+bench_work hubstats-bench
 bench=build/client/bench/hubstats-bench
 
 start_stack() {  # $1: name
-  local redis_port
-  redis_port=$(free_port)
-  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly yes \
-    --appendfsync always --dir "$work" --dbfilename "$1.rdb" --appendfilename "$1.aof" \
-    >"$work/$1-redis.log" 2>&1 &
-  pids+=($!)
-  until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
-  redis_url="redis://127.0.0.1:$redis_port"
+  start_aof_redis "$1"
   start_server "$1" "$redis_url"
   server_pid=$started_pid
   target="127.0.0.1:$started_port"

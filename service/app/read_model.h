@@ -144,7 +144,8 @@ class ReadModel {
 
   uint32_t shard_count() const { return shard_count_; }
 
-  // Feeding (see Follower). Replaces what the model holds of `shard` with `snapshot`.
+  // Feeding (see Follower; app/read_model_feed.cc). Replaces what the model holds of `shard`
+  // with `snapshot`.
   void LoadShard(uint32_t shard, const ShardSnapshot& snapshot);
   // Applies one record of `shard`, logged at `version` (after the shard's current version).
   void Apply(uint32_t shard, Version version, const ChangeRecord& record);
