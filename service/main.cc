@@ -262,7 +262,8 @@ int main(int argc, char** argv) {
 
   // Every replica answers queries from its own read model: loaded from the store, then kept
   // current by following the store's change log.
-  ReadModel model(*tasks, store->shard_count());
+  ReadModel model(*tasks, store->shard_count(),
+                  ReadModelOptions{.on_exclusive_hold = WriteHoldRecorder(metrics)});
   ReadModelMetrics model_metrics(metrics, model);  // Operations: how far behind the store.
   FollowerOptions follower_options;
   follower_options.poll_interval = absl::Milliseconds(IntFlag(flags, "follow-interval-ms", 1));

@@ -21,6 +21,10 @@ class DayCounts {
   // Adds `downloads` (may be negative) to the model's count; returns the new count.
   int64_t Add(uint32_t model, int64_t downloads);
   int64_t Get(uint32_t model) const;
+  // A hint: Add(model, ...) comes soon; its slot is fetched into the cache meanwhile.
+  void Prefetch(uint32_t model) const {
+    if (!frozen()) open_.prefetch(model);
+  }
   size_t size() const { return frozen() ? keys_.size() : open_.size(); }
   bool frozen() const { return open_.empty() && !keys_.empty(); }
   void Freeze();

@@ -302,7 +302,7 @@ TopCandidates ReadModel::Top(const DayRange& range, RankBy by, std::optional<Mod
       }
       if (ref.scope->RankingReady(by, modality, wanted)) return answer(*ref.scope);
     }
-    std::unique_lock lock(mutex_);
+    WriteLock lock(*this);
     const ScopeRef ref = ScopeFor(range);
     if (ref.scope != nullptr && !ref.range_entry) {
       const_cast<Scope*>(ref.scope)->BuildRanking(by, modality, wanted);

@@ -23,6 +23,7 @@
 #ifndef HUBSTATS_SERVICE_APP_READ_MODEL_H_
 #define HUBSTATS_SERVICE_APP_READ_MODEL_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -64,6 +65,10 @@ struct ReadModelOptions {
   absl::Duration freeze_after = absl::Minutes(5);
   // Range results kept (least recently used dropped).
   size_t range_cache_entries = 16;
+  // Called with how long each exclusive hold of the model's lock lasted (applying a change
+  // record, loading a shard, the day's maintenance, building a ranking): queries wait that
+  // long. Runs on the writing thread after the lock is released; must be thread-safe.
+  std::function<void(absl::Duration held)> on_exclusive_hold;
 };
 
 // Which models a ranking counts (all that are given must hold). Task and library are breakdown
@@ -230,6 +235,21 @@ class ReadModel {
 
  private:
   class RangeCache;
+  // mutex_ held exclusively until Unlock() or the end of scope, and the hold reported to
+  // ReadModelOptions::on_exclusive_hold after it ends.
+  class WriteLock {
+   public:
+    explicit WriteLock(const ReadModel& model);
+    ~WriteLock();
+    WriteLock(const WriteLock&) = delete;
+    WriteLock& operator=(const WriteLock&) = delete;
+    void Unlock();
+
+   private:
+    const ReadModel& model_;
+    std::unique_lock<std::shared_mutex> lock_;
+    std::chrono::steady_clock::time_point start_;
+  };
   struct RangeEntry;
   class PeriodTopCache;
   // The scope that answers `range`: all time, a day, the rolling window, or a range summed from
@@ -247,8 +267,20 @@ class ReadModel {
   // Sizes' `below` for one scope. Requires mutex_ (shared).
   std::vector<int64_t> BelowBoundaries(const Scope& scope, const std::vector<int64_t>& boundaries,
                                        std::optional<Modality> modality) const;
+  // Where one shard's downloads on one day count, besides all time: the day's scope (made
+  // here, and marked changed at `now`), or its month's when the shard folded that month; and
+  // whether the rolling window holds the day. Requires mutex_ (exclusive).
+  struct DayTarget {
+    Day day;
+    Scope* scope;
+    bool rolling;
+  };
+  DayTarget TargetFor(uint32_t shard, Day day, absl::Time now);
   // Adds a model's downloads on `day` everywhere it counts. Requires mutex_ (exclusive).
   void AddDownloads(uint32_t number, Day day, int64_t downloads);
+  void AddDownloads(uint32_t number, const DayTarget& target, int64_t downloads);
+  // A change record's downloads, in one shard. Requires mutex_ (exclusive).
+  void AddRecordDownloads(uint32_t shard, const std::vector<DownloadsAdded>& downloads);
   // Adds a model's late downloads to all time only. Requires mutex_ (exclusive).
   void AddAllTimeOnly(uint32_t number, int64_t downloads);
   // Adds a model's downloads in a folded month (first day). Requires mutex_ (exclusive).
@@ -265,9 +297,9 @@ class ReadModel {
   void RebuildRolling(Day today);
   // The versions and their time. Requires mutex_.
   AsOf CurrentAsOf() const;
-  // After the versions or readiness changed (`lock` holds mutex_ exclusively): wakes WaitFor
+  // After the versions or readiness changed (`lock` holds mutex_): wakes WaitFor
   // and runs the waits now reached, releasing `lock` first.
-  void Publish(std::unique_lock<std::shared_mutex>& lock);
+  void Publish(WriteLock& lock);
 
   const uint32_t shard_count_;
   const ReadModelOptions options_;

@@ -8,22 +8,68 @@
 
 namespace hubstats {
 
-void ReadModel::AddDownloads(uint32_t number, Day day, int64_t downloads) {
-  const ModelEntry& model = table_.model(number);
+ReadModel::DayTarget ReadModel::TargetFor(uint32_t shard, Day day, absl::Time now) {
   const Day month = PeriodStart(day, Granularity::kMonth);
-  if (folded_[model.shard].contains(month)) {  // Late downloads of a folded month.
-    AddMonthDownloads(number, month, downloads);
-    return;
-  }
-  all_time_->Add(number, model, downloads);
-  std::unique_ptr<Scope>& scope = days_[day];
+  const bool folded = folded_[shard].contains(month);  // Late downloads of a folded month.
+  std::unique_ptr<Scope>& scope = folded ? months_[month] : days_[day];
   if (!scope) {
     scope = std::make_unique<Scope>(table_, Scope::Layout::kSparse, options_.ranking_capacity);
   }
-  scope->Add(number, model, downloads);
-  day_changed_[day] = options_.clock();
+  if (folded) return {day, scope.get(), false};
+  day_changed_[day] = now;
   const Day first = Day::FromNumber(rolling_today_.number() - (options_.rolling_days - 1));
-  if (first <= day && day <= rolling_today_) rolling_->Add(number, model, downloads);
+  return {day, scope.get(), first <= day && day <= rolling_today_};
+}
+
+void ReadModel::AddDownloads(uint32_t number, Day day, int64_t downloads) {
+  AddDownloads(number, TargetFor(table_.model(number).shard, day, options_.clock()), downloads);
+}
+
+void ReadModel::AddDownloads(uint32_t number, const DayTarget& target, int64_t downloads) {
+  const ModelEntry& model = table_.model(number);
+  all_time_->Add(number, model, downloads);
+  target.scope->Add(number, model, downloads);
+  if (target.rolling) rolling_->Add(number, model, downloads);
+}
+
+void ReadModel::AddRecordDownloads(uint32_t shard, const std::vector<DownloadsAdded>& downloads) {
+  struct Resolved {
+    uint32_t number;
+    uint32_t target;  // In `targets`.
+    int64_t downloads;
+  };
+  // Where a day's downloads go is looked up once per day of the record, not per model: a live
+  // record's models are nearly all on today.
+  const absl::Time now = options_.clock();
+  std::vector<DayTarget> targets;
+  std::vector<Resolved> resolved;
+  resolved.reserve(downloads.size());
+  for (const DownloadsAdded& added : downloads) {
+    // Every index was named before it is counted (ModelIndexed comes first in its shard).
+    std::optional<uint32_t> number = table_.FindIndex(shard, added.index);
+    if (!number) continue;
+    auto target = std::find_if(targets.begin(), targets.end(),
+                               [&](const DayTarget& known) { return known.day == added.day; });
+    if (target == targets.end()) target = targets.insert(target, TargetFor(shard, added.day, now));
+    resolved.push_back({*number, static_cast<uint32_t>(target - targets.begin()), added.downloads});
+  }
+  // Each Add misses the cache several times (the model's entry, then its counters in every
+  // scope). Fetching the entry kEntryAhead models ahead and, once it is in, the counters
+  // kCountersAhead ahead lets those misses overlap instead of queueing one behind the other.
+  constexpr size_t kEntryAhead = 16, kCountersAhead = 8;
+  for (size_t i = 0; i < resolved.size(); ++i) {
+    if (i + kEntryAhead < resolved.size()) {
+      __builtin_prefetch(&table_.model(resolved[i + kEntryAhead].number));
+    }
+    if (i + kCountersAhead < resolved.size()) {
+      const Resolved& soon = resolved[i + kCountersAhead];
+      const ModelEntry& model = table_.model(soon.number);
+      all_time_->Prefetch(soon.number, model);
+      targets[soon.target].scope->Prefetch(soon.number, model);
+      if (targets[soon.target].rolling) rolling_->Prefetch(soon.number, model);
+    }
+    AddDownloads(resolved[i].number, targets[resolved[i].target], resolved[i].downloads);
+  }
 }
 
 void ReadModel::AddAllTimeOnly(uint32_t number, int64_t downloads) {
@@ -96,7 +142,7 @@ void ReadModel::RebuildRolling(Day today) {
 }
 
 void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
-  std::unique_lock lock(mutex_);
+  WriteLock lock(*this);
   // A reload (after a gap in the log): take out everything the shard's models held first.
   for (uint32_t number = 0; number < table_.model_count(); ++number) {
     if (table_.model(number).shard != shard || all_time_->Model(number) == 0) continue;
@@ -128,10 +174,13 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
       Reclassify(number, before);
     }
   }
+  const absl::Time now = options_.clock();
   for (const ShardSnapshot::DayCounts& day : snapshot.days) {
+    if (day.downloads.empty()) continue;
+    const DayTarget target = TargetFor(shard, day.day, now);
     for (const auto& [index, downloads] : day.downloads) {
       if (std::optional<uint32_t> number = table_.FindIndex(shard, index)) {
-        AddDownloads(*number, day.day, downloads);
+        AddDownloads(*number, target, downloads);
       }
     }
   }
@@ -154,19 +203,14 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
 }
 
 void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& record) {
-  std::unique_lock lock(mutex_);
+  WriteLock lock(*this);
   for (const ModelIndexed& model : record.indexed) table_.Add(model.model_id, shard, model.index);
   for (const RecordWritten& written : record.records) {
     const uint32_t number = table_.Add(written.record.model_id, shard, written.index);
     const ClassKey before = table_.SetRecord(number, written.record);
     Reclassify(number, before);
   }
-  for (const DownloadsAdded& added : record.downloads) {
-    // Every index was named before it is counted (ModelIndexed comes first in its shard).
-    if (std::optional<uint32_t> number = table_.FindIndex(shard, added.index)) {
-      AddDownloads(*number, added.day, added.downloads);
-    }
-  }
+  AddRecordDownloads(shard, record.downloads);
   for (const AllTimeAdded& added : record.all_time_only) {
     if (std::optional<uint32_t> number = table_.FindIndex(shard, added.index)) {
       AddAllTimeOnly(*number, added.downloads);
@@ -177,17 +221,30 @@ void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& recor
   Publish(lock);
 }
 
-void ReadModel::Publish(std::unique_lock<std::shared_mutex>& lock) {
+ReadModel::WriteLock::WriteLock(const ReadModel& model)
+    : model_(model), lock_(model.mutex_), start_(std::chrono::steady_clock::now()) {}
+
+ReadModel::WriteLock::~WriteLock() {
+  if (lock_.owns_lock()) Unlock();
+}
+
+void ReadModel::WriteLock::Unlock() {
+  const auto held = std::chrono::steady_clock::now() - start_;
+  lock_.unlock();
+  if (model_.options_.on_exclusive_hold) model_.options_.on_exclusive_hold(absl::FromChrono(held));
+}
+
+void ReadModel::Publish(WriteLock& lock) {
   applied_.notify_all();
   if (!ready_) return;
   std::vector<VersionWaits::Callback> reached = waits_.TakeReached(versions_);
   // Decided under the lock, run after it: a callback may query the model.
-  lock.unlock();
+  lock.Unlock();
   for (VersionWaits::Callback& then : reached) then(true);
 }
 
 void ReadModel::Maintain() {
-  std::unique_lock lock(mutex_);
+  WriteLock lock(*this);
   const absl::Time now = options_.clock();
   const Day today = Day::FromTime(now);
   if (today != rolling_today_) RebuildRolling(today);
@@ -202,7 +259,7 @@ void ReadModel::Maintain() {
 }
 
 void ReadModel::SetReady() {
-  std::unique_lock lock(mutex_);
+  WriteLock lock(*this);
   ready_ = true;
   Publish(lock);
 }

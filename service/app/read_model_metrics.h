@@ -15,6 +15,10 @@
 //                                                 until the first such poll
 //   hubstats_read_model_last_apply_age_seconds    since the last change record was applied (grows
 //                                                 while nothing is written anywhere); -1 before
+//   hubstats_read_model_write_hold_seconds        histogram: how long each exclusive hold of the
+//                                                 model's lock lasted (a change record, a shard
+//                                                 load, maintenance, a ranking built); queries
+//                                                 wait behind it (WriteHoldRecorder)
 //
 // Thread-safe. Borrows the registry and the model, which must outlive every scrape.
 #ifndef HUBSTATS_SERVICE_APP_READ_MODEL_METRICS_H_
@@ -52,6 +56,10 @@ class ReadModelMetrics {
   std::atomic<int64_t> caught_up_;     // Unix nanoseconds; construction until the first.
   std::atomic<int64_t> last_applied_;  // Unix nanoseconds; 0: never.
 };
+
+// Registers hubstats_read_model_write_hold_seconds in `registry` and returns what fits
+// ReadModelOptions::on_exclusive_hold. The registry must outlive the callback.
+std::function<void(absl::Duration held)> WriteHoldRecorder(telemetry::Registry& registry);
 
 }  // namespace hubstats
 

@@ -47,7 +47,8 @@ class ReadModelMetricsTest : public ::testing::Test {
   telemetry::Registry registry_;
   MeteredStore store_{std::make_unique<MemoryStore>(MemoryStoreOptions{.shard_count = 4}),
                       registry_};
-  ReadModel model_{TaskTable::BuiltIn(), 4};
+  ReadModel model_{TaskTable::BuiltIn(), 4,
+                   ReadModelOptions{.on_exclusive_hold = WriteHoldRecorder(registry_)}};
   ReadModelMetrics metrics_{registry_, model_, [this] { return now_; }};
   Follower follower_{store_, model_, Options()};
 };
@@ -87,8 +88,16 @@ TEST_F(ReadModelMetricsTest, FollowsLoadsRecordsAndTheClock) {
 
   now_ += absl::Seconds(5);
   EXPECT_EQ(Sample("hubstats_read_model_lag_seconds"), 5);
+  const double holds = Sample("hubstats_read_model_write_hold_seconds_count");
+  EXPECT_GE(holds, 4);  // A hold per shard loaded, at least.
   ASSERT_TRUE(follower_.CatchUp().ok());
   EXPECT_EQ(Sample("hubstats_read_model_records_applied_total"), static_cast<double>(logged));
+  // Each record applied is one hold of the lock, timed.
+  EXPECT_EQ(Sample("hubstats_read_model_write_hold_seconds_count") - holds,
+            static_cast<double>(logged));
+  EXPECT_GT(Sample("hubstats_read_model_write_hold_seconds_sum"), 0);
+  EXPECT_EQ(Sample("hubstats_read_model_write_hold_seconds_bucket{le=\"+Inf\"}"),
+            Sample("hubstats_read_model_write_hold_seconds_count"));
   EXPECT_EQ(Sample("hubstats_read_model_last_apply_age_seconds"), 0);
   EXPECT_EQ(Sample("hubstats_read_model_lag_seconds"), 0);
 

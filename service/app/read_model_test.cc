@@ -601,6 +601,9 @@ TEST_P(ReadModelTest, RandomHistoryMatchesARecomputationAndALateReplica) {
                         static_cast<int64_t>(1 + random() % 50), "", random() % 10 == 0});
     }
     Ingest(events);
+    // A day whose per-modality ranking of authors is kept from here on (a sparse scope counts
+    // per author and modality from its first such ranking).
+    if (round == 0) Top(RankBy::kAuthor, 3, {D("2024-09-14"), D("2024-09-14")}, Modality::kNlp);
     std::vector<CatalogRecord> records;
     std::set<std::string> named;
     for (int i = 0; i < 20; ++i) {

@@ -64,10 +64,42 @@ int64_t Scope::AddAuthor(uint32_t author, int64_t downloads) {
 }
 
 int64_t Scope::AddAuthorModality(uint32_t author, Modality modality, int64_t downloads) {
+  if (layout_ == Layout::kDense) {
+    // Authors are numbered densely as they appear, and the most downloaded come first: their
+    // slots share cache lines, where a hash map spreads them (it was 44% of applying a change).
+    const size_t slot = size_t{author} * kModalityCount + static_cast<size_t>(modality);
+    if (slot >= dense_author_modality_.size()) {
+      dense_author_modality_.resize((size_t{author} + 1) * kModalityCount, 0);
+    }
+    return dense_author_modality_[slot] += downloads;
+  }
+  if (!author_modality_counted_) return 0;
   auto [it, inserted] = author_modality_.try_emplace(AuthorModality(author, modality), 0);
   const int64_t count = it->second += downloads;
   if (count == 0) author_modality_.erase(it);
   return count;
+}
+
+void Scope::CountAuthorModalities() {
+  if (layout_ == Layout::kDense || author_modality_counted_) return;
+  author_modality_counted_ = true;
+  ForEachModel([this](uint32_t number, int64_t downloads) {
+    const ModelEntry& model = table_.model(number);
+    AddAuthorModality(model.author, model.cls.modality, downloads);
+  });
+}
+
+void Scope::Prefetch(uint32_t number, const ModelEntry& model) const {
+  if (layout_ == Layout::kSparse) {
+    sparse_models_.Prefetch(number);
+    sparse_authors_.prefetch(model.author);
+    return;
+  }
+  if (number < dense_models_.size()) __builtin_prefetch(&dense_models_[number], 1);
+  if (model.author < dense_authors_.size()) __builtin_prefetch(&dense_authors_[model.author], 1);
+  const size_t slot =
+      size_t{model.author} * kModalityCount + static_cast<size_t>(model.cls.modality);
+  if (slot < dense_author_modality_.size()) __builtin_prefetch(&dense_author_modality_[slot], 1);
 }
 
 void Scope::Add(uint32_t number, const ModelEntry& model, int64_t downloads) {
@@ -171,7 +203,15 @@ void Scope::BuildRanking(RankBy by, std::optional<Modality> modality, size_t n) 
     } else {
       population.assign(sparse_authors_.begin(), sparse_authors_.end());
     }
+  } else if (layout_ == Layout::kDense) {
+    const auto m = static_cast<size_t>(*modality);
+    for (size_t slot = m; slot < dense_author_modality_.size(); slot += kModalityCount) {
+      if (const int64_t downloads = dense_author_modality_[slot]) {
+        population.emplace_back(static_cast<uint32_t>(slot / kModalityCount), downloads);
+      }
+    }
   } else {
+    CountAuthorModalities();
     for (const auto& [key, downloads] : author_modality_) {
       if (static_cast<Modality>(key & 0xff) == *modality) {
         population.emplace_back(static_cast<uint32_t>(key >> 8), downloads);

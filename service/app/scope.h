@@ -2,9 +2,12 @@
 // of days) as the read model keeps them: per model, per author, per author and modality, the
 // aggregates, how many models and authors have downloads, and exact rankings built on demand.
 //
-// All time and the rolling window are dense (an array slot per model and author); days and
-// ranges are sparse (only models with downloads). Every change goes through Add or Reclassify,
-// which keep the aggregates and the rankings (app/top_tracker.h) in step with the counts.
+// All time and the rolling window are dense (an array slot per model, per author and per author
+// and modality); days and ranges are sparse (only models with downloads). A sparse scope counts
+// per author and modality only once a per-modality ranking of authors is built on it: until
+// then no query needs those counts, and they cost a hash lookup per change. Every change goes
+// through Add or Reclassify, which keep the aggregates and the rankings (app/top_tracker.h) in
+// step with the counts.
 //
 // Not thread-safe: the read model guards it.
 #ifndef HUBSTATS_SERVICE_APP_SCOPE_H_
@@ -37,6 +40,9 @@ class Scope {
 
   // Adds `downloads` (may be negative) of model `number`, whose entry is `model`.
   void Add(uint32_t number, const ModelEntry& model, int64_t downloads);
+  // A hint that Add(number, model, ...) comes soon: the counters it changes are fetched into
+  // the cache meanwhile, so a run of Adds waits for memory in parallel, not one at a time.
+  void Prefetch(uint32_t number, const ModelEntry& model) const;
   // Moves the model's downloads here from class `before` to its class now (`model.cls`).
   void Reclassify(uint32_t number, const ModelEntry& model, const ClassKey& before);
 
@@ -74,16 +80,21 @@ class Scope {
   }
   int64_t AddModel(uint32_t number, int64_t downloads);
   int64_t AddAuthor(uint32_t author, int64_t downloads);
+  // The author's new count in the modality; 0 while a sparse scope does not count them.
   int64_t AddAuthorModality(uint32_t author, Modality modality, int64_t downloads);
+  // A sparse scope starts counting per author and modality: from its models, the first time.
+  void CountAuthorModalities();
   TopTracker& Tracker(RankBy by, std::optional<Modality> modality) const;
 
   const ModelTable& table_;
   const Layout layout_;
   const size_t ranking_capacity_;
   std::vector<int64_t> dense_models_, dense_authors_;
+  std::vector<int64_t> dense_author_modality_;  // [author * kModalityCount + modality]
   DayCounts sparse_models_;
   absl::flat_hash_map<uint32_t, int64_t> sparse_authors_;
-  absl::flat_hash_map<uint64_t, int64_t> author_modality_;
+  absl::flat_hash_map<uint64_t, int64_t> author_modality_;  // Sparse, once counted.
+  bool author_modality_counted_ = false;
   Aggregates aggregates_;
   int64_t models_with_downloads_ = 0;
   int64_t authors_with_downloads_ = 0;

@@ -3,6 +3,7 @@ and print well-formed results. No timing is asserted (that is docs/BENCHMARKS.md
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -164,7 +165,10 @@ def test_ab_script_reports_a_ratio_per_turn(tmp_path, query_rate):
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert [line.split(":")[0] for line in lines[:2]] == ["turn 1", "turn 2"]
+    assert [line.split(":")[0] for line in lines[0:4:2]] == ["turn 1", "turn 2"]
+    # Under each turn, both sides' exclusive holds of the read model's lock, from the metrics.
+    assert all(re.fullmatch(r"  write holds: A p99 [0-9.]+ ms, [0-9.]+% held; "
+                            r"B p99 [0-9.]+ ms, [0-9.]+% held", line) for line in lines[1:4:2])
     assert lines[-1].startswith("median B/A ")
     runs = [json.loads(line) for line in (tmp_path / "ingest.jsonl").read_text().splitlines()]
     assert sorted((run["side"], run["turn"]) for run in runs) == [
