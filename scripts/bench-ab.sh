@@ -31,7 +31,21 @@ declare -A port metrics
 scrape() {  # $1: side, $2: file
   /usr/bin/python3 -c 'import sys, urllib.request
 sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
-    "http://127.0.0.1:${metrics[$1]}/metrics" >"$2"
+    "http://127.0.0.1:${metrics[$1]}/metrics" >"$2" 2>"$2.err" || {
+    alive "$1" 1
+    echo "scraping server $1's metrics failed: $(tail -n 1 "$2.err")" >&2
+    exit 1
+  }
+  rm -f "$2.err"
+}
+declare -A pid
+alive() {  # $1: side, $2: seconds to give it to end after a failure; if it ended, stop with its log
+  [ -z "${2:-}" ] || sleep "$2"
+  kill -0 "${pid[$1]}" 2>/dev/null && return
+  wait "${pid[$1]}" && status=0 || status=$?
+  echo "server $1 ended (exit status $status); its log:" >&2
+  tail -n 40 "$work/$1.log" >&2
+  exit 1
 }
 for side in A B; do
   binary=$1
@@ -42,6 +56,7 @@ for side in A B; do
   "$binary" ${!flags_var:-} --metrics-listen 127.0.0.1:0 --listen "127.0.0.1:${port[$side]}" --store redis --redis "$redis_url" \
     --max-lateness-days any --retention-days forever >"$work/$side.log" 2>&1 &
   pids+=($!)
+  pid[$side]=$!
   until grep -q "read model loaded" "$work/$side.log" 2>/dev/null; do
     kill -0 "${pids[-1]}" 2>/dev/null || { echo "server $side failed:" >&2; cat "$work/$side.log" >&2; exit 1; }
     sleep 0.2
@@ -51,6 +66,8 @@ done
 "$BENCH" catalog --target "127.0.0.1:${port[B]}" --models "$MODELS" --json >"$out/catalog.json"
 "$BENCH" ingest --target "127.0.0.1:${port[B]}" --models "$MODELS" --days 60 \
   --events "$HISTORY_EVENTS" --pool-events 3000000 --json >"$out/history.json"
+alive A
+alive B
 : >"$out/ingest.jsonl"
 for turn in $(seq "$TURNS"); do
   for side in A B; do
@@ -61,7 +78,12 @@ for turn in $(seq "$TURNS"); do
     else
       "$BENCH" ingest --target "127.0.0.1:${port[$side]}" --models "$MODELS" \
         --duration "$DURATION" --json
-    fi | sed "s/^{/{\"side\":\"$side\",\"turn\":$turn,/" >>"$out/ingest.jsonl"
+    fi | sed "s/^{/{\"side\":\"$side\",\"turn\":$turn,/" >>"$out/ingest.jsonl" || {
+      alive "$side" 1
+      echo "the bench failed against server $side (turn $turn)" >&2
+      exit 1
+    }
+    alive "$side"
     scrape "$side" "$out/$side-$turn.after.prom"
   done
 done

@@ -184,6 +184,30 @@ def test_ab_script_reports_a_ratio_per_turn(tmp_path, query_rate):
     assert float(lines[-1].split()[-1]) > 0
 
 
+def test_ab_script_names_a_server_that_ends_during_a_turn(tmp_path):
+    """A server that ends mid-run (here killed once turn 1 begins) stops the A/B with its exit
+    status and log, not with a bare failure or a later scrape error."""
+    server_bin = os.environ.get("HUBSTATS_SERVER_BIN", str(REPO / "build/service/hubstats-server"))
+    dying = tmp_path / "dying-server"
+    dying.write_text(f"""#!/bin/sh
+"{server_bin}" "$@" &
+server=$!
+until [ -e "{tmp_path}/A-1.before.prom" ]; do sleep 0.05; done
+echo "killed by the test"
+kill -9 $server
+wait $server
+exit 9
+""")
+    dying.chmod(0o755)
+    env = dict(os.environ, MODELS="2000", HISTORY_EVENTS="2000", TURNS="1", DURATION="2s",
+               BENCH=BENCH, OUT=str(tmp_path), QUERY_RATE="2000")
+    result = subprocess.run([str(REPO / "scripts/bench-ab.sh"), str(dying), server_bin],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1
+    assert "server A ended (exit status 9); its log:" in result.stderr
+    assert "killed by the test" in result.stderr
+
+
 def test_ab_script_usage():
     result = subprocess.run([str(REPO / "scripts/bench-ab.sh"), "only-one"],
                             capture_output=True, text=True, timeout=30)
