@@ -67,7 +67,7 @@ int64_t Scope::AddAuthorModality(uint32_t author, Modality modality, int64_t dow
   if (layout_ == Layout::kDense) {
     // Authors are numbered densely as they appear, and the most downloaded come first: their
     // slots share cache lines, where a hash map spreads them (it was 44% of applying a change).
-    const size_t slot = size_t{author} * kModalityCount + static_cast<size_t>(modality);
+    const size_t slot = DenseSlot(author, modality);
     if (slot >= dense_author_modality_.size()) {
       dense_author_modality_.resize((size_t{author} + 1) * kModalityCount, 0);
     }
@@ -97,8 +97,7 @@ void Scope::Prefetch(uint32_t number, const ModelEntry& model) const {
   }
   if (number < dense_models_.size()) __builtin_prefetch(&dense_models_[number], 1);
   if (model.author < dense_authors_.size()) __builtin_prefetch(&dense_authors_[model.author], 1);
-  const size_t slot =
-      size_t{model.author} * kModalityCount + static_cast<size_t>(model.cls.modality);
+  const size_t slot = DenseSlot(model.author, model.cls.modality);
   if (slot < dense_author_modality_.size()) __builtin_prefetch(&dense_author_modality_[slot], 1);
 }
 

@@ -78,6 +78,11 @@ class Scope {
   static uint64_t AuthorModality(uint32_t author, Modality modality) {
     return uint64_t{author} << 8 | static_cast<uint64_t>(modality);
   }
+  // The slot of (author, modality) in dense_author_modality_: an author's modalities side by
+  // side, authors in number order.
+  static size_t DenseSlot(uint32_t author, Modality modality) {
+    return size_t{author} * kModalityCount + static_cast<size_t>(modality);
+  }
   int64_t AddModel(uint32_t number, int64_t downloads);
   int64_t AddAuthor(uint32_t author, int64_t downloads);
   // The author's new count in the modality; 0 while a sparse scope does not count them.
@@ -90,7 +95,7 @@ class Scope {
   const Layout layout_;
   const size_t ranking_capacity_;
   std::vector<int64_t> dense_models_, dense_authors_;
-  std::vector<int64_t> dense_author_modality_;  // [author * kModalityCount + modality]
+  std::vector<int64_t> dense_author_modality_;  // At DenseSlot(author, modality).
   DayCounts sparse_models_;
   absl::flat_hash_map<uint32_t, int64_t> sparse_authors_;
   absl::flat_hash_map<uint64_t, int64_t> author_modality_;  // Sparse, once counted.
