@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "app/follower.h"
+#include "app/os_thread.h"
 #include "app/read_model.h"
 #include "app/retention.h"
 #include "app/stats_service.h"
@@ -260,10 +261,21 @@ int main(int argc, char** argv) {
   // Operations: every store call timed and counted, whatever store was built.
   store = std::make_unique<MeteredStore>(std::move(store), metrics);
 
+  // Every query waits while the read model's writer holds its lock: with --writer-rt-priority
+  // the scheduler does not park that thread meanwhile (docs/DESIGN.md).
+  const int writer_priority = IntFlag(flags, "writer-rt-priority", 0);
+  if (writer_priority > 0) {
+    if (absl::Status status = RealtimeBoost::Check(writer_priority); !status.ok()) {
+      Fail(absl::StrCat("--writer-rt-priority ", writer_priority, ": ", status.message()));
+    }
+    Log(absl::StrCat("the read model's writer runs at real-time priority ", writer_priority,
+                     " (SCHED_FIFO) while it holds the model's lock (--writer-rt-priority)"));
+  }
   // Every replica answers queries from its own read model: loaded from the store, then kept
   // current by following the store's change log.
   ReadModel model(*tasks, store->shard_count(),
-                  ReadModelOptions{.on_exclusive_hold = WriteHoldRecorder(metrics)});
+                  ReadModelOptions{.on_exclusive_hold = WriteHoldRecorder(metrics),
+                                   .writer_realtime_priority = writer_priority});
   ReadModelMetrics model_metrics(metrics, model);  // Operations: how far behind the store.
   FollowerOptions follower_options;
   follower_options.poll_interval = absl::Milliseconds(IntFlag(flags, "follow-interval-ms", 1));
@@ -329,8 +341,9 @@ int main(int argc, char** argv) {
 
   // Ingest and queries get separate threads: batches waiting out a Redis outage must not
   // hold up queries (which fail fast instead).
-  auto query_workers = std::make_unique<WorkerPool>(IntFlag(flags, "workers", 1));
-  auto ingest_workers = std::make_unique<WorkerPool>(IntFlag(flags, "ingest-workers", 1));
+  auto query_workers = std::make_unique<WorkerPool>(IntFlag(flags, "workers", 1), "hs-query");
+  auto ingest_workers =
+      std::make_unique<WorkerPool>(IntFlag(flags, "ingest-workers", 1), "hs-ingest");
   IngestLimits limits;
   limits.max_message_bytes = static_cast<size_t>(IntFlag(flags, "max-message-mb", 1)) << 20;
   limits.max_batch_events = static_cast<size_t>(IntFlag(flags, "max-batch-events", 1));

@@ -70,6 +70,11 @@ std::map<std::string, ServerFlag> ServerFlags::Defaults() {
       "glibc malloc arenas (M_ARENA_MAX): fewer hold less memory per thread; 0: glibc's default "
       "(8 per core); the MALLOC_ARENA_MAX environment variable wins when set");
   add("follow-interval-ms", "10", "how often the read model polls the store's change log");
+  add("writer-rt-priority", "0",
+      "real-time priority (SCHED_FIFO, 1-49) a thread takes while it holds the read model's "
+      "lock exclusively, so queries waiting on it do not also wait while the scheduler runs "
+      "others; needs CAP_SYS_NICE (or RLIMIT_RTPRIO): the server refuses to start without it; "
+      "0: off");
   add("max-version-wait-ms", "2000",
       "how long a query waits for this replica to reach the version it asks for");
   add("task-table", "", "pipeline_tag -> modality table file (default: the built-in table)");

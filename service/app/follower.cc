@@ -1,5 +1,7 @@
 #include "app/follower.h"
 
+#include "app/os_thread.h"
+
 namespace hubstats {
 
 Follower::Follower(Store& store, ReadModel& model, FollowerOptions options)
@@ -15,7 +17,10 @@ Follower::~Follower() {
 }
 
 void Follower::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hs-follower");
+    Run();
+  });
 }
 
 void Follower::Nudge() {

@@ -2,13 +2,17 @@
 
 #include <algorithm>
 
+#include "app/os_thread.h"
 #include "store/store.h"
 
 namespace hubstats {
 
 GroupCommitter::GroupCommitter(StatsService& service, GroupCommitOptions options)
     : service_(service), options_(options) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hs-commit");
+    Run();
+  });
 }
 
 GroupCommitter::~GroupCommitter() {

@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <chrono>
 
+#include "app/os_thread.h"
+
 namespace hubstats {
 
 IngestBudget::IngestBudget(size_t limit_bytes) : limit_(limit_bytes) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hs-budget");
+    Run();
+  });
 }
 
 IngestBudget::~IngestBudget() {

@@ -43,6 +43,7 @@
 #include "absl/time/time.h"
 #include "app/model_export.h"
 #include "app/model_table.h"
+#include "app/os_thread.h"
 #include "app/scope.h"
 #include "app/version_waits.h"
 #include "core/crosstab.h"
@@ -67,8 +68,14 @@ struct ReadModelOptions {
   size_t range_cache_entries = 16;
   // Called with how long each exclusive hold of the model's lock lasted (applying a change
   // record, loading a shard, the day's maintenance, building a ranking): queries wait that
-  // long. Runs on the writing thread after the lock is released; must be thread-safe.
+  // long. Runs on the writing thread after the lock is released (still boosted, below); must
+  // be thread-safe.
   std::function<void(absl::Duration held)> on_exclusive_hold;
+  // 1 to kMaxRealtimePriority: a thread runs at this real-time priority (RealtimeBoost) while
+  // it holds the lock exclusively, so that it is not descheduled with queries waiting behind
+  // it; 0: off. Check RealtimeBoost::Check first: where the system refuses, holds run as they
+  // are.
+  int writer_realtime_priority = 0;
 };
 
 // Which models a ranking counts (all that are given must hold). Task and library are breakdown
@@ -236,7 +243,8 @@ class ReadModel {
  private:
   class RangeCache;
   // mutex_ held exclusively until Unlock() or the end of scope, and the hold reported to
-  // ReadModelOptions::on_exclusive_hold after it ends.
+  // ReadModelOptions::on_exclusive_hold after it ends; the thread is boosted meanwhile (and
+  // while it waits for the lock) when ReadModelOptions::writer_realtime_priority is set.
   class WriteLock {
    public:
     explicit WriteLock(const ReadModel& model);
@@ -247,6 +255,7 @@ class ReadModel {
 
    private:
     const ReadModel& model_;
+    std::optional<RealtimeBoost> boost_;
     std::unique_lock<std::shared_mutex> lock_;
     std::chrono::steady_clock::time_point start_;
   };
@@ -281,6 +290,10 @@ class ReadModel {
   void AddDownloads(uint32_t number, const DayTarget& target, int64_t downloads);
   // A change record's downloads, in one shard. Requires mutex_ (exclusive).
   void AddRecordDownloads(uint32_t shard, const std::vector<DownloadsAdded>& downloads);
+  // Fetches into the cache what AddRecordDownloads(shard, downloads) will change (the models'
+  // entries and their counters in every scope they count in), changing nothing, so that the
+  // exclusive hold that follows finds them there. Requires mutex_ (shared is enough).
+  void WarmRecordDownloads(uint32_t shard, const std::vector<DownloadsAdded>& downloads) const;
   // Adds a model's late downloads to all time only. Requires mutex_ (exclusive).
   void AddAllTimeOnly(uint32_t number, int64_t downloads);
   // Adds a model's downloads in a folded month (first day). Requires mutex_ (exclusive).

@@ -72,6 +72,41 @@ void ReadModel::AddRecordDownloads(uint32_t shard, const std::vector<DownloadsAd
   }
 }
 
+void ReadModel::WarmRecordDownloads(uint32_t shard,
+                                    const std::vector<DownloadsAdded>& downloads) const {
+  const Day rolling_first = Day::FromNumber(rolling_today_.number() - (options_.rolling_days - 1));
+  struct Found {
+    uint32_t number;
+    bool rolling;        // The rolling window holds its day.
+    const Scope* scope;  // Its day's; null while the day has none yet.
+  };
+  std::vector<Found> found;
+  found.reserve(downloads.size());
+  std::optional<Day> last_day;
+  const Scope* last_scope = nullptr;
+  bool last_rolling = false;
+  for (const DownloadsAdded& added : downloads) {
+    std::optional<uint32_t> number = table_.FindIndex(shard, added.index);
+    if (!number) continue;  // Named by this very record: found under the lock.
+    if (added.day != last_day) {
+      auto day = days_.find(added.day);
+      last_day = added.day;
+      last_scope = day == days_.end() ? nullptr : day->second.get();
+      last_rolling = rolling_first <= added.day && added.day <= rolling_today_;
+    }
+    __builtin_prefetch(&table_.model(*number));
+    found.push_back({*number, last_rolling, last_scope});
+  }
+  // The entries were requested above, all at once; by now most have arrived, and each tells
+  // which author and modality counters to fetch.
+  for (const Found& model : found) {
+    const ModelEntry& entry = table_.model(model.number);
+    all_time_->Prefetch(model.number, entry);
+    if (model.scope != nullptr) model.scope->Prefetch(model.number, entry);
+    if (model.rolling) rolling_->Prefetch(model.number, entry);
+  }
+}
+
 void ReadModel::AddAllTimeOnly(uint32_t number, int64_t downloads) {
   all_time_->Add(number, table_.model(number), downloads);
   all_time_only_ += downloads;
@@ -203,6 +238,11 @@ void ReadModel::LoadShard(uint32_t shard, const ShardSnapshot& snapshot) {
 }
 
 void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& record) {
+  {
+    // Queries wait for the exclusive hold below: its cache misses are taken here, beside them.
+    std::shared_lock warm(mutex_);
+    WarmRecordDownloads(shard, record.downloads);
+  }
   WriteLock lock(*this);
   for (const ModelIndexed& model : record.indexed) table_.Add(model.model_id, shard, model.index);
   for (const RecordWritten& written : record.records) {
@@ -222,7 +262,14 @@ void ReadModel::Apply(uint32_t shard, Version version, const ChangeRecord& recor
 }
 
 ReadModel::WriteLock::WriteLock(const ReadModel& model)
-    : model_(model), lock_(model.mutex_), start_(std::chrono::steady_clock::now()) {}
+    : model_(model), lock_(model.mutex_, std::defer_lock) {
+  // Boosted before it waits: queries that arrive meanwhile queue behind this writer.
+  if (const int priority = model.options_.writer_realtime_priority; priority > 0) {
+    boost_.emplace(priority);
+  }
+  lock_.lock();
+  start_ = std::chrono::steady_clock::now();
+}
 
 ReadModel::WriteLock::~WriteLock() {
   if (lock_.owns_lock()) Unlock();
@@ -232,6 +279,7 @@ void ReadModel::WriteLock::Unlock() {
   const auto held = std::chrono::steady_clock::now() - start_;
   lock_.unlock();
   if (model_.options_.on_exclusive_hold) model_.options_.on_exclusive_hold(absl::FromChrono(held));
+  boost_.reset();
 }
 
 void ReadModel::Publish(WriteLock& lock) {

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "app/os_thread.h"
+
 namespace hubstats {
 
 Retention::Retention(Store& store, RetentionOptions options)
@@ -17,7 +19,10 @@ Retention::~Retention() {
 }
 
 void Retention::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hs-retention");
+    Run();
+  });
 }
 
 absl::StatusOr<int> Retention::RunOnce() {

@@ -3,9 +3,15 @@
 #include <algorithm>
 #include <utility>
 
+#include "app/os_thread.h"
+
 namespace hubstats {
 
-VersionWaits::VersionWaits() : timer_([this] { Run(); }) {}
+VersionWaits::VersionWaits()
+    : timer_([this] {
+        NameThisThread("hs-waits");
+        Run();
+      }) {}
 
 VersionWaits::~VersionWaits() {
   {

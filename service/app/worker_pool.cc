@@ -1,9 +1,17 @@
 #include "app/worker_pool.h"
 
+#include "absl/strings/str_cat.h"
+#include "app/os_thread.h"
+
 namespace hubstats {
 
-WorkerPool::WorkerPool(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+WorkerPool::WorkerPool(int threads, const std::string& name) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, thread_name = absl::StrCat(name, "-", i)] {
+      NameThisThread(thread_name);
+      Run();
+    });
+  }
 }
 
 WorkerPool::~WorkerPool() {

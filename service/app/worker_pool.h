@@ -1,6 +1,8 @@
 // WorkerPool: a fixed set of threads for blocking work (store calls), so gRPC's callback
 // threads never block.
 //
+// Its threads are named `name`-0, -1, ... (see os_thread.h).
+//
 // Thread-safe. Tasks run in submission order across the pool (not one after another: a
 // caller that needs order, like an ingest stream, submits its next task only after the
 // previous one ended). The destructor runs the queued tasks, then joins.
@@ -11,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -18,7 +21,7 @@ namespace hubstats {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads);
+  explicit WorkerPool(int threads, const std::string& name = "hs-worker");
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
