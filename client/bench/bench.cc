@@ -448,10 +448,21 @@ int RunQuery(const Flags& flags, const Hub& hub) {
   const double ingest_rate = flags.Double("ingest-rate", 0);
   std::atomic<bool> ingest_stop{false};
   IngestResult ingest_result;
+  std::atomic<bool> ingest_started{false}, ingest_ended{false};  // The load's thread sets them.
   if (ingest_rate > 0) {
-    ingest = std::thread(
-        [&] { ingest_result = RunIngestLoad(LoadOptions(flags, ingest_rate), hub, ingest_stop); });
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // Let ingest reach its rate.
+    ingest = std::thread([&] {
+      IngestLoadOptions load = LoadOptions(flags, ingest_rate);
+      load.started = &ingest_started;
+      ingest_result = RunIngestLoad(load, hub, ingest_stop);
+      ingest_ended = true;
+    });
+    // The queries are timed under ingest only once it sends: its batches are generated first,
+    // which takes seconds at Hub scale or in a sanitized build (a fixed wait measured some
+    // queries idle, and a short run none under ingest). Then a second to reach its rate.
+    while (!ingest_started && !ingest_ended) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   std::mutex mutex;
   std::map<std::string, std::vector<double>> latencies;

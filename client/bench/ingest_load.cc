@@ -212,6 +212,7 @@ IngestResult RunIngestLoad(const IngestLoadOptions& options, const Hub& hub,
             sent_at[sequence % sent_at.size()] = Clock::now();
           }
           if (!stream->Write(batch)) break;
+          if (options.started != nullptr) options.started->store(true);
           {
             std::lock_guard lock(mutex);
             ++written;

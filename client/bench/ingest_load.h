@@ -22,7 +22,9 @@ struct IngestLoadOptions {
   // Also stop this long after the first batch could be sent (timed once every stream's batches
   // are generated, which takes seconds at Hub scale or in a sanitized build).
   absl::Duration duration = absl::InfiniteDuration();
-  double rate = 0;     // Events/s over all streams; 0: as fast as acks allow.
+  double rate = 0;  // Events/s over all streams; 0: as fast as acks allow.
+  // Set once a stream wrote its first batch (when not null): the load is running.
+  std::atomic<bool>* started = nullptr;
   bool packed = true;  // Batches in IngestRequest.packed columns, or as `events`.
   // Freshness probe: after acknowledgements, a GetTotals with the ack's version token as
   // `min_version` to this server (empty: no probe). The time from the ack to its answer bounds
